@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Build two tiny random-weight decoder-only causal LMs with the real
+`transformers` classes and export them to ONNX (dynamo exporter, opset 18).
+
+Outputs (in examples/models/, relative to the repository root):
+  tiny-gpt2.onnx,  tiny-gpt2.input_ids.npy,  tiny-gpt2.logits.npy,  tiny-gpt2.greedy.json
+  tiny-llama.onnx, tiny-llama.input_ids.npy, tiny-llama.logits.npy, tiny-llama.greedy.json
+
+Each .onnx has a single input `input_ids` INT64 [batch, sequence] (both
+dimensions symbolic), a single output `logits` FLOAT [batch, sequence, 512],
+and all weights inline (no external .onnx.data file).
+
+Regenerate from the repository root with:
+    python3 examples/scripts/make_tiny_decoders.py
+(needs torch, transformers 5.x, onnx, onnxruntime, onnxscript, numpy).
+
+Deterministic: fixed configs, torch.manual_seed per model, fixed input ids.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+import transformers
+from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT_DIR = os.path.normpath(os.path.join(HERE, "..", "models"))
+
+VOCAB = 512
+MAX_POS = 64
+SEQ = 16          # length of the committed reference input
+PROMPT_LEN = 8    # greedy decoding starts from the first 8 ids of the input
+GEN_LEN = 16      # and generates 16 more tokens (24 total <= MAX_POS)
+
+
+def build_gpt2():
+    cfg = GPT2Config(vocab_size=VOCAB, n_positions=MAX_POS, n_embd=64, n_layer=2,
+                     n_head=4, n_inner=256, activation_function="gelu_new",
+                     use_cache=False, bos_token_id=0, eos_token_id=0)
+    return GPT2LMHeadModel(cfg)
+
+
+def build_llama():
+    cfg = LlamaConfig(vocab_size=VOCAB, hidden_size=64, intermediate_size=176,
+                      num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                      max_position_embeddings=MAX_POS, rope_theta=10000.0,
+                      tie_word_embeddings=False, use_cache=False)
+    return LlamaForCausalLM(cfg)
+
+
+def randomize_(model, seed):
+    """HF init leaves every bias at 0 and every norm weight at 1; the ONNX
+    optimizer would then de-duplicate those identical initializers into one
+    shared tensor. Give every parameter distinct random values instead so that
+    each layer has its own initializers, like a real checkpoint."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=g, dtype=p.dtype)
+            if name.endswith("bias"):
+                p.copy_(0.02 * noise)
+            elif p.dim() == 1:          # LayerNorm / RMSNorm scale
+                p.copy_(1.0 + 0.1 * noise)
+            else:                       # embeddings, projections, lm_head
+                # std 0.3 (not HF's 0.02): large enough that greedy decoding
+                # does not collapse into repeating one token and the top-2
+                # logit margin stays >= 0.05 at every greedy step
+                p.copy_(0.3 * noise)
+
+
+def export(model, path):
+    # config.use_cache=False and no attention_mask: the traced forward takes
+    # input_ids only and returns logits only.
+    # batch=2 in the example so that torch.export does not specialise batch to 1
+    example = torch.zeros((2, SEQ), dtype=torch.int64)
+    batch = torch.export.Dim("batch", max=64)
+    sequence = torch.export.Dim("sequence", max=MAX_POS)
+    with torch.no_grad():
+        prog = torch.onnx.export(
+            model, (example,), dynamo=True, opset_version=18,
+            input_names=["input_ids"], output_names=["logits"],
+            dynamic_shapes={"input_ids": {0: batch, 1: sequence}},
+        )
+    m = prog.model_proto  # weights are in memory: serialise everything inline
+    m.doc_string = "tiny random-weight test model for meshc; see examples/models/README.md"
+    onnx.save_model(m, path, save_as_external_data=False)
+    m = onnx.load(path)
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
+def ort_session(path):
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    so.inter_op_num_threads = 1
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def make(name, builder, seed):
+    print(f"=== {name}")
+    torch.manual_seed(seed)
+    model = builder().eval()
+    randomize_(model, seed)
+    path = os.path.join(OUT_DIR, f"{name}.onnx")
+    export(model, path)
+    assert not os.path.exists(path + ".data")
+    print(f"{path}: {os.path.getsize(path)} bytes")
+
+    ids = np.random.default_rng(7).integers(0, VOCAB, (1, SEQ)).astype(np.int64)
+    sess = ort_session(path)
+    logits = sess.run(["logits"], {"input_ids": ids})[0].astype(np.float32)
+    with torch.no_grad():
+        ref = model(input_ids=torch.from_numpy(ids), use_cache=False).logits.numpy()
+    diff = float(np.max(np.abs(ref - logits)))
+    print(f"logits {logits.shape}, max|torch-ORT| = {diff:.3e}, [0,0,0:4] = {logits[0, 0, :4]}")
+    assert diff < 1e-3, diff
+    np.save(os.path.join(OUT_DIR, f"{name}.input_ids.npy"), ids)
+    np.save(os.path.join(OUT_DIR, f"{name}.logits.npy"), logits)
+
+    # greedy decoding with ORT, full recompute each step (no KV cache)
+    seq = ids[:, :PROMPT_LEN].copy()
+    generated = []
+    margins = []
+    for _ in range(GEN_LEN):
+        out = sess.run(["logits"], {"input_ids": seq})[0]
+        nxt = int(np.argmax(out[0, -1]))
+        top2 = np.sort(out[0, -1])[-2:]
+        margins.append(float(top2[1] - top2[0]))
+        generated.append(nxt)
+        seq = np.concatenate([seq, np.array([[nxt]], dtype=np.int64)], axis=1)
+    # cross-check against torch greedy
+    with torch.no_grad():
+        tseq = torch.from_numpy(ids[:, :PROMPT_LEN].copy())
+        for _ in range(GEN_LEN):
+            nxt = model(input_ids=tseq, use_cache=False).logits[0, -1].argmax()
+            tseq = torch.cat([tseq, nxt.view(1, 1)], dim=1)
+    tgen = tseq[0, PROMPT_LEN:].tolist()
+    if tgen != generated:
+        print(f"WARNING: torch greedy {tgen} != ORT greedy {generated}")
+    greedy = {"prompt_ids": ids[0, :PROMPT_LEN].tolist(), "generated_ids": generated}
+    with open(os.path.join(OUT_DIR, f"{name}.greedy.json"), "w") as f:
+        json.dump(greedy, f)
+        f.write("\n")
+    print("greedy:", greedy, f"min top-2 logit margin {min(margins):.4f}")
+    return diff
+
+
+def main():
+    os.makedirs(OUT_DIR, exist_ok=True)
+    print("torch", torch.__version__, "transformers", transformers.__version__,
+          "onnx", onnx.__version__, "onnxruntime", ort.__version__)
+    make("tiny-gpt2", build_gpt2, seed=1234)
+    make("tiny-llama", build_llama, seed=5678)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
