@@ -23,6 +23,7 @@ import sys
 import numpy as np
 import onnx
 import onnxruntime as ort
+import onnxscript.optimizer
 import torch
 import transformers
 from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
@@ -72,6 +73,36 @@ def randomize_(model, seed):
                 p.copy_(0.3 * noise)
 
 
+def keep_param_transposes(param_names):
+    """should_fold hook for the onnxscript optimizer.
+
+    By default the optimizer always folds Transpose(initializer) into a new,
+    pre-transposed initializer with a generated name (val_NNN), so nn.Linear
+    weights lose their parameter names. Keep Transpose nodes whose input is a
+    model parameter: every weight initializer then keeps its HF name and its
+    PyTorch layout ([out, in] for nn.Linear), exactly as in a weight-less
+    export where nothing can be folded (see make_paper_shapes.py)."""
+    def should_fold(node):
+        if node.op_type == "Transpose" and any(
+                v is not None and v.name in param_names for v in node.inputs):
+            return False
+        return None
+    return should_fold
+
+
+def strip_metadata(m):
+    """Keep only the per-node metadata "namespace" (the HF module path and
+    class of every node, e.g. ": ...LlamaForCausalLM/model: ...LlamaModel/
+    model.layers.0: ...LlamaDecoderLayer/.../linear: aten.linear.default").
+    Dropped: the Python stack traces (absolute paths of the machine that ran
+    the export) and class_hierarchy / name_scopes / fx_node, which repeat the
+    namespace or are debugging aids and would double the size of the graphs."""
+    for n in m.graph.node:
+        keep = [p for p in n.metadata_props if p.key == "namespace"]
+        del n.metadata_props[:]
+        n.metadata_props.extend(keep)
+
+
 def export(model, path):
     # config.use_cache=False and no attention_mask: the traced forward takes
     # input_ids only and returns logits only.
@@ -81,11 +112,16 @@ def export(model, path):
     sequence = torch.export.Dim("sequence", max=MAX_POS)
     with torch.no_grad():
         prog = torch.onnx.export(
-            model, (example,), dynamo=True, opset_version=18,
+            model, (example,), dynamo=True, opset_version=18, optimize=False,
             input_names=["input_ids"], output_names=["logits"],
             dynamic_shapes={"input_ids": {0: batch, 1: sequence}},
         )
+    # the exporter's default optimisation (optimize=True), but keeping
+    # Transpose(weight) nodes
+    param_names = {n for n, _ in model.named_parameters()}
+    onnxscript.optimizer.optimize_ir(prog.model, should_fold=keep_param_transposes(param_names))
     m = prog.model_proto  # weights are in memory: serialise everything inline
+    strip_metadata(m)
     m.doc_string = "tiny random-weight test model for meshc; see examples/models/README.md"
     onnx.save_model(m, path, save_as_external_data=False)
     m = onnx.load(path)

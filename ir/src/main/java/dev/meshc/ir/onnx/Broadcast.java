@@ -5,10 +5,10 @@ import dev.meshc.ir.Shape;
 import java.util.List;
 
 /** NumPy-style multidirectional broadcasting, as ONNX defines it. */
-final class Broadcast {
+public final class Broadcast {
   private Broadcast() {}
 
-  static Shape shape(String op, List<Shape> shapes) {
+  public static Shape shape(String op, List<Shape> shapes) {
     int rank = 0;
     for (Shape s : shapes) {
       rank = Math.max(rank, s.rank());
@@ -31,7 +31,7 @@ final class Broadcast {
   }
 
   /** For each element of {@code out} (row-major), the offset of the element of {@code in} it reads. */
-  static int[] offsets(Shape in, Shape out) {
+  public static int[] offsets(Shape in, Shape out) {
     int n = out.elementsAsInt();
     int[] r = new int[n];
     int rank = out.rank();

@@ -48,6 +48,31 @@ public record Rope(Value x, Value cos, Value sin, float theta, long rotaryDim, b
         return List.of(x);
       });
 
+  /**
+   * The cos and sin tables [seqLen, rotaryDim] for θ, computed the way LLaMA's reference code does
+   * it in fp32 (inverse frequencies 1/θ^(2i/rd), angle = position · frequency, rounded to fp32 at
+   * each step), so a model's own tables and these agree to the last bits. Channel i and i + rd/2
+   * share frequency i (the half-split layout).
+   */
+  public static float[][] tables(float theta, int rotaryDim, int seqLen, int offset) {
+    int half = rotaryDim / 2;
+    float[] inv = new float[half];
+    for (int i = 0; i < half; i++) {
+      float exponent = (float) (2 * i) / rotaryDim;
+      inv[i] = (float) (1.0 / (float) Math.pow(theta, exponent));
+    }
+    float[] cos = new float[seqLen * rotaryDim];
+    float[] sin = new float[seqLen * rotaryDim];
+    for (int p = 0; p < seqLen; p++) {
+      for (int i = 0; i < rotaryDim; i++) {
+        float angle = (float) (p + offset) * inv[i % half];
+        cos[p * rotaryDim + i] = (float) Math.cos(angle);
+        sin[p * rotaryDim + i] = (float) Math.sin(angle);
+      }
+    }
+    return new float[][] {cos, sin};
+  }
+
   @Override
   public OpDef def() {
     return DEF;

@@ -1,0 +1,291 @@
+package dev.meshc.compiler.lift;
+
+import dev.meshc.compiler.onnx.Initializer;
+import dev.meshc.compiler.onnx.OnnxGraph;
+import dev.meshc.ir.DType;
+import dev.meshc.ir.Provenance;
+import dev.meshc.ir.Tensor;
+import dev.meshc.ir.TensorType;
+import dev.meshc.ir.onnx.Sig;
+import dev.meshc.ir.op.OpDef;
+import dev.meshc.ir.op.Ops;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The mutable graph lifting rewrites: nodes in topological order over named values, with the
+ * imported graph's types, constants and initializers. A rewrite replaces one root node by new
+ * nodes that compute the same outputs from values defined earlier, so the order stays
+ * topological; nodes left unused are removed by {@link #removeDead}.
+ */
+final class LiftGraph {
+  private final List<LNode> nodes;
+  private final Map<String, Sig> sigs;
+  private final Map<String, Tensor> consts;
+  private final Map<String, Initializer> initializers;
+  private final List<String> inputs;
+  private final List<String> outputs;
+  /** Weight views: a name for an initializer read through a permutation (a transposed weight). */
+  private final Map<String, WeightView> views = new LinkedHashMap<>();
+  private final Map<String, LNode> producer = new HashMap<>();
+  private final Map<String, List<LNode>> users = new HashMap<>();
+  private final Set<LNode> present = new HashSet<>();
+  private int fresh;
+
+  LiftGraph(OnnxGraph g) {
+    this.nodes = new ArrayList<>();
+    for (OnnxGraph.Node n : g.nodes()) {
+      nodes.add(new LNode(n.type(), n.operands(), n.outputs(), n.attrs(), Provenance.of(n.label())));
+    }
+    this.sigs = new HashMap<>(g.sigs());
+    this.consts = new LinkedHashMap<>(g.consts());
+    this.initializers = g.initializers();
+    this.inputs = g.inputs();
+    this.outputs = g.outputs();
+    reindex();
+  }
+
+  private void reindex() {
+    producer.clear();
+    users.clear();
+    present.clear();
+    present.addAll(nodes);
+    for (LNode n : nodes) {
+      for (String o : n.outputs()) {
+        producer.put(o, n);
+      }
+      for (String i : n.inputs()) {
+        users.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+      }
+    }
+  }
+
+  List<LNode> nodes() {
+    return List.copyOf(nodes);
+  }
+
+  boolean contains(LNode n) {
+    return present.contains(n);
+  }
+
+  List<String> inputs() {
+    return inputs;
+  }
+
+  List<String> outputs() {
+    return outputs;
+  }
+
+  Map<String, Initializer> initializers() {
+    return initializers;
+  }
+
+  LNode producer(String v) {
+    return producer.get(v);
+  }
+
+  /** The producer of {@code v} if it is an op of {@code type}. */
+  LNode producer(String v, String type) {
+    LNode n = producer.get(v);
+    return n != null && n.is(type) ? n : null;
+  }
+
+  List<LNode> users(String v) {
+    return users.getOrDefault(v, List.of());
+  }
+
+  /** Readers of {@code v}, counting a model output as one. */
+  int uses(String v) {
+    return users(v).size() + (outputs.contains(v) ? 1 : 0);
+  }
+
+  Sig sig(String v) {
+    Sig s = sigs.get(v);
+    if (s == null) {
+      throw new IllegalStateException("no type for value " + v);
+    }
+    return s;
+  }
+
+  long[] dims(String v) {
+    return sig(v).shape().toArray();
+  }
+
+  int rank(String v) {
+    return sig(v).rank();
+  }
+
+  /** An initializer seen through a permutation of its axes. */
+  record WeightView(String source, List<Integer> perm) {}
+
+  /** A weight: a floating initializer with more than one element (or a view of one), never read while compiling. */
+  boolean isWeight(String v) {
+    if (views.containsKey(v)) {
+      return true;
+    }
+    Initializer i = initializers.get(v);
+    return i != null && i.dtype().isFloating() && i.shape().elements() > 1;
+  }
+
+  /** The weight {@code v} seen through {@code perm}, as a value name (one per source and perm). */
+  String weightView(String v, List<Integer> perm) {
+    WeightView base = views.get(v);
+    String source = base != null ? base.source() : v;
+    List<Integer> p = perm;
+    if (base != null) { // compose: view of a view
+      p = new ArrayList<>();
+      for (int i : perm) {
+        p.add(base.perm().get(i));
+      }
+    }
+    boolean identity = true;
+    for (int i = 0; i < p.size(); i++) {
+      identity &= p.get(i) == i;
+    }
+    if (identity) {
+      return source;
+    }
+    String name = source + (p.equals(List.of(1, 0)) ? ".T" : ".perm" + p.toString().replaceAll("[\\[\\] ]", ""));
+    if (!views.containsKey(name)) {
+      views.put(name, new WeightView(source, List.copyOf(p)));
+      long[] d = dims(source);
+      long[] t = new long[d.length];
+      for (int i = 0; i < t.length; i++) {
+        t[i] = d[p.get(i)];
+      }
+      sigs.put(name, new Sig(sig(source).dtype(), dev.meshc.ir.Shape.of(t)));
+    }
+    return name;
+  }
+
+  /** The view behind a weight name, or the identity view of an initializer. */
+  WeightView view(String v) {
+    WeightView w = views.get(v);
+    return w != null ? w : new WeightView(v, List.of());
+  }
+
+  /** Makes every reader of {@code from} read {@code to} instead (not for model outputs). */
+  void rewire(String from, String to) {
+    for (int i = 0; i < nodes.size(); i++) {
+      LNode n = nodes.get(i);
+      if (n.inputs().contains(from)) {
+        List<String> in = n.inputs().stream().map(v -> v.equals(from) ? to : v).toList();
+        nodes.set(i, new LNode(n.op(), in, n.outputs(), n.attrs(), n.loc()));
+      }
+    }
+    reindex();
+  }
+
+  /** The compile-time value of {@code v}, or null. */
+  Tensor constant(String v) {
+    return isWeight(v) ? null : consts.get(v);
+  }
+
+  /** The value of a constant whose elements are all equal (a scalar in any shape), or null. */
+  Double scalar(String v) {
+    Tensor t = constant(v);
+    if (t == null || t.size() == 0 || !t.isSplat()) {
+      return null;
+    }
+    return t.getDouble(0);
+  }
+
+  boolean isScalar(String v, double want, double tol) {
+    Double s = scalar(v);
+    return s != null && Math.abs(s - want) <= tol;
+  }
+
+  Map<String, Tensor> constants() {
+    return consts;
+  }
+
+  /** Registers a new constant and returns its name. */
+  String constant(Tensor t, String hint) {
+    String name = freshName(hint);
+    consts.put(name, t);
+    sigs.put(name, new Sig(t.dtype(), t.shape()));
+    return name;
+  }
+
+  String freshName(String hint) {
+    String n;
+    do {
+      n = "lift." + hint + "." + fresh++;
+    } while (sigs.containsKey(n));
+    return n;
+  }
+
+  /**
+   * Replaces {@code root} by {@code replacement}, which must produce all of root's outputs with
+   * the same types; new intermediate values are typed by their op definitions.
+   */
+  void replace(LNode root, List<LNode> replacement) {
+    int at = nodes.indexOf(root);
+    if (at < 0) {
+      throw new IllegalStateException("not in graph: " + root);
+    }
+    Map<String, Sig> before = new HashMap<>();
+    root.outputs().forEach(o -> before.put(o, sigs.get(o)));
+    for (LNode n : replacement) {
+      List<Sig> out = infer(n);
+      for (int i = 0; i < n.outputs().size(); i++) {
+        String o = n.outputs().get(i);
+        Sig want = before.get(o);
+        if (want != null && !want.equals(out.get(i))) {
+          throw new IllegalStateException("rewrite of " + root + " changes " + o + " from " + want + " to "
+              + out.get(i) + " via " + n);
+        }
+        sigs.put(o, out.get(i));
+      }
+    }
+    nodes.remove(at);
+    nodes.addAll(at, replacement);
+    reindex();
+  }
+
+  /** Records the result types of a node that is about to be part of a replacement. */
+  void type(LNode n) {
+    List<Sig> out = infer(n);
+    for (int i = 0; i < out.size(); i++) {
+      sigs.put(n.outputs().get(i), out.get(i));
+    }
+  }
+
+  /** Result types of a node, from its op definition. */
+  List<Sig> infer(LNode n) {
+    OpDef def = Ops.find(n.op()).orElseThrow(() -> new IllegalStateException("no op " + n.op()));
+    List<TensorType> in = new ArrayList<>();
+    for (String v : n.inputs()) {
+      Sig s = sig(v);
+      in.add(TensorType.standard(s.dtype(), s.shape()));
+    }
+    return def.infer(in, n.attrs()).stream().map(t -> new Sig(t.dtype(), t.shape())).toList();
+  }
+
+  /** Removes nodes whose results nobody reads. */
+  void removeDead() {
+    Set<String> live = new HashSet<>(outputs);
+    List<LNode> keep = new ArrayList<>();
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      LNode n = nodes.get(i);
+      if (n.outputs().stream().anyMatch(live::contains)) {
+        keep.add(0, n);
+        live.addAll(n.inputs());
+      }
+    }
+    nodes.clear();
+    nodes.addAll(keep);
+    reindex();
+  }
+
+  /** Whether {@code v} is a floating tensor. */
+  boolean floating(String v) {
+    DType d = sig(v).dtype();
+    return d.isFloating();
+  }
+}

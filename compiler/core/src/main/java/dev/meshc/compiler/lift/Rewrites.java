@@ -1,0 +1,655 @@
+package dev.meshc.compiler.lift;
+
+import dev.meshc.ir.Attrs;
+import dev.meshc.ir.DType;
+import dev.meshc.ir.Provenance;
+import dev.meshc.ir.Shape;
+import dev.meshc.ir.Tensor;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The block patterns, each a rewrite at one root node that returns whether it fired. They match
+ * the decomposed forms exporters write (see the class comments of each) and replace the root by
+ * a tile block op over the pattern's inputs; the nodes they made unused die later. Every rewrite
+ * keeps the root's result types, which {@link LiftGraph#replace} checks.
+ */
+final class Rewrites {
+  private Rewrites() {}
+
+  /** A rewrite rule tried at every node. */
+  interface Rule {
+    boolean apply(LiftGraph g, LNode n);
+  }
+
+  static Provenance loc(List<LNode> nodes) {
+    return Provenance.merge(nodes.stream().map(LNode::loc).toList());
+  }
+
+  static LNode node(String op, List<String> in, String out, Attrs a, List<LNode> from) {
+    return new LNode(op, in, out, a, loc(from));
+  }
+
+  /** The other operand of a binary node, or null if {@code v} is not one of them. */
+  static String other(LNode n, String v) {
+    if (n.inputs().size() != 2) {
+      return null;
+    }
+    if (n.in(0).equals(v)) {
+      return n.in(1);
+    }
+    return n.in(1).equals(v) ? n.in(0) : null;
+  }
+
+  /** The single reader of {@code v} if it is an op of {@code type}. */
+  static LNode soleUser(LiftGraph g, String v, String type) {
+    if (g.uses(v) != 1) {
+      return null;
+    }
+    LNode u = g.users(v).get(0);
+    return u.is(type) ? u : null;
+  }
+
+  // ---- cleanup --------------------------------------------------------------------------------
+
+  /** Identity, inference Dropout and casts to the type a value already has read through. */
+  static boolean identity(LiftGraph g, LNode n) {
+    boolean noop = n.is("Identity") || n.is("Dropout")
+        || (n.is("Cast") && DType.fromOnnx((int) n.attrs().requireInt("to")) == g.sig(n.in(0)).dtype());
+    if (!noop || g.outputs().contains(n.out())) {
+      return false;
+    }
+    g.rewire(n.out(), n.in(0));
+    return true;
+  }
+
+  // ---- Linear -----------------------------------------------------------------------------------
+
+  /** The weight behind {@code v}: itself, or a Transpose of a weight (read through a permutation). */
+  static String weightOperand(LiftGraph g, String v) {
+    if (g.isWeight(v)) {
+      return v;
+    }
+    LNode t = g.producer(v, "Transpose");
+    if (t != null && g.isWeight(t.in(0))) {
+      List<Integer> perm = new ArrayList<>();
+      for (long p : t.attrs().getInts("perm")) {
+        perm.add((int) p);
+      }
+      return g.weightView(t.in(0), perm);
+    }
+    return null;
+  }
+
+  /**
+   * MatMul(x, W) [+ b], Gemm(x, W, b) with transB, and MatMul(x, Transpose(W)): x·W + b with W a
+   * weight [K, N] (read through a permutation when the model stores it [N, K]) and b a vector [N].
+   */
+  static boolean linear(LiftGraph g, LNode n) {
+    String x;
+    String w;
+    String b = null;
+    LNode root = n;
+    if (n.is("MatMul")) {
+      x = n.in(0);
+      w = weightOperand(g, n.in(1));
+      if (w == null || g.rank(w) != 2 || g.isWeight(x) || !g.floating(x)) {
+        return false;
+      }
+      LNode add = soleUser(g, n.out(), "Add");
+      if (add != null) {
+        String bias = other(add, n.out());
+        if (bias != null && g.isWeight(bias) && g.rank(bias) == 1) {
+          b = bias;
+          root = add;
+        }
+      }
+    } else if (n.is("Gemm")) {
+      Attrs a = n.attrs();
+      if (a.getFloat("alpha", 1) != 1 || a.getInt("transA", 0) != 0 || g.isWeight(n.in(0))) {
+        return false;
+      }
+      x = n.in(0);
+      w = a.getInt("transB", 0) != 0 ? (g.isWeight(n.in(1)) ? g.weightView(n.in(1), List.of(1, 0)) : null)
+          : weightOperand(g, n.in(1));
+      if (w == null) {
+        return false;
+      }
+      if (n.inputs().size() == 3) {
+        if (a.getFloat("beta", 1) != 1 || !g.isWeight(n.in(2)) || g.rank(n.in(2)) != 1) {
+          return false;
+        }
+        b = n.in(2);
+      }
+    } else {
+      return false;
+    }
+    List<String> in = b == null ? List.of(x, w) : List.of(x, w, b);
+    List<LNode> from = root == n ? List.of(n) : List.of(n, root);
+    g.replace(root, List.of(node("linear", in, root.out(), Attrs.EMPTY, from)));
+    return true;
+  }
+
+  /**
+   * Reshape(linear(Reshape(x))) where the reshapes only fold x's leading dims into one (what
+   * Gemm-based exports do): linear(x) on the original shape.
+   */
+  static boolean unflattenLinear(LiftGraph g, LNode n) {
+    if (!n.is("Reshape")) {
+      return false;
+    }
+    LNode lin = g.producer(n.in(0), "linear");
+    if (lin == null || g.uses(lin.out()) != 1) {
+      return false;
+    }
+    LNode flat = g.producer(lin.in(0), "Reshape");
+    if (flat == null) {
+      return false;
+    }
+    long[] x = g.dims(flat.in(0));
+    long[] out = g.dims(n.out());
+    long k = g.dims(lin.in(0))[1];
+    if (x.length < 2 || x[x.length - 1] != k || out.length != x.length) {
+      return false;
+    }
+    for (int i = 0; i < x.length - 1; i++) {
+      if (out[i] != x[i]) {
+        return false;
+      }
+    }
+    List<String> in = new ArrayList<>(lin.inputs());
+    in.set(0, flat.in(0));
+    g.replace(n, List.of(node("linear", in, n.out(), Attrs.EMPTY, List.of(flat, lin, n))));
+    return true;
+  }
+
+  /** Gather(W, ids) on axis 0 of a weight [V, E]: an embedding lookup. */
+  static boolean embedding(LiftGraph g, LNode n) {
+    if (!n.is("Gather") || n.attrs().getInt("axis", 0) != 0 || !g.isWeight(n.in(0)) || g.rank(n.in(0)) != 2
+        || g.sig(n.in(1)).dtype().isFloating()) {
+      return false;
+    }
+    g.replace(n, List.of(node("embedding", List.of(n.in(1), n.in(0)), n.out(), Attrs.EMPTY, List.of(n))));
+    return true;
+  }
+
+  // ---- norms ------------------------------------------------------------------------------------
+
+  /** ReduceMean over the last axis, keeping it. */
+  static boolean meanLast(LiftGraph g, LNode n) {
+    if (n == null || !n.is("ReduceMean") || n.attrs().getInt("keepdims", 1) == 0) {
+      return false;
+    }
+    long[] axes = n.attrs().getInts("axes");
+    return axes.length == 1 && axes[0] == g.rank(n.in(0)) - 1;
+  }
+
+  /** c² as Pow(c, 2) or Mul(c, c); returns c or null. */
+  static String squared(LiftGraph g, String v) {
+    LNode p = g.producer(v);
+    if (p != null && p.is("Pow") && g.isScalar(p.in(1), 2, 0)) {
+      return p.in(0);
+    }
+    if (p != null && p.is("Mul") && p.in(0).equals(p.in(1))) {
+      return p.in(0);
+    }
+    return null;
+  }
+
+  /**
+   * LayerNorm and RMSNorm from their decomposed forms, anchored at the Sqrt:
+   * {@code c / Sqrt(ReduceMean(c²) + eps)} (or {@code c · Reciprocal(Sqrt(…))}), then optional
+   * {@code · gamma} and {@code + beta}; c = x − ReduceMean(x) makes it a LayerNorm, c = x an RMSNorm.
+   */
+  static boolean norm(LiftGraph g, LNode n) {
+    if (n.is("LayerNormalization")) {
+      if (n.attrs().getInt("axis", -1) != g.rank(n.in(0)) - 1 || !n.inputs().stream().skip(1).allMatch(
+          v -> g.isWeight(v) && g.rank(v) == 1)) {
+        return false;
+      }
+      Attrs a = Attrs.builder().put("eps", n.attrs().getFloat("epsilon", 1e-5f)).build();
+      g.replace(n, List.of(node("layer_norm", n.inputs(), n.out(), a, List.of(n))));
+      return true;
+    }
+    if (!n.is("Sqrt")) {
+      return false;
+    }
+    LNode add = g.producer(n.in(0), "Add");
+    if (add == null) {
+      return false;
+    }
+    LNode mean = g.producer(add.in(0));
+    String epsV = add.in(1);
+    if (!meanLast(g, mean)) {
+      mean = g.producer(add.in(1));
+      epsV = add.in(0);
+    }
+    Double eps = g.scalar(epsV);
+    if (!meanLast(g, mean) || eps == null) {
+      return false;
+    }
+    String c = squared(g, mean.in(0));
+    if (c == null || g.uses(n.out()) != 1) {
+      return false;
+    }
+    List<LNode> from = new ArrayList<>(List.of(mean, add, n));
+    LNode top;
+    LNode u = g.users(n.out()).get(0);
+    if (u.is("Div") && u.in(0).equals(c) && u.in(1).equals(n.out())) {
+      top = u;
+    } else if (u.is("Reciprocal") && g.uses(u.out()) == 1 && g.users(u.out()).get(0).is("Mul")
+        && c.equals(other(g.users(u.out()).get(0), u.out()))) {
+      from.add(u);
+      top = g.users(u.out()).get(0);
+    } else {
+      return false;
+    }
+    from.add(top);
+    LNode sub = g.producer(c, "Sub");
+    String x = c;
+    boolean centered = false;
+    if (sub != null && meanLast(g, g.producer(sub.in(1))) && g.producer(sub.in(1)).in(0).equals(sub.in(0))) {
+      x = sub.in(0);
+      centered = true;
+      from.add(0, g.producer(sub.in(1)));
+      from.add(1, sub);
+    }
+    long width = g.dims(x)[g.rank(x) - 1];
+    String gamma = null;
+    String beta = null;
+    LNode mul = soleUser(g, top.out(), "Mul");
+    if (mul != null && vector(g, other(mul, top.out()), width)) {
+      gamma = other(mul, top.out());
+      top = mul;
+      from.add(mul);
+      LNode badd = centered ? soleUser(g, top.out(), "Add") : null;
+      if (badd != null && vector(g, other(badd, top.out()), width)) {
+        beta = other(badd, top.out());
+        top = badd;
+        from.add(badd);
+      }
+    }
+    List<String> in = new ArrayList<>(List.of(x));
+    if (gamma != null) {
+      in.add(gamma);
+    }
+    if (beta != null) {
+      in.add(beta);
+    }
+    Attrs a = Attrs.builder().put("eps", (float) (double) eps).build();
+    g.replace(top, List.of(node(centered ? "layer_norm" : "rms_norm", in, top.out(), a, from)));
+    return true;
+  }
+
+  private static boolean vector(LiftGraph g, String v, long n) {
+    return v != null && g.isWeight(v) && g.rank(v) == 1 && g.dims(v)[0] == n;
+  }
+
+  // ---- activations ------------------------------------------------------------------------------
+
+  /**
+   * The leaves of the product tree rooted at {@code v}: Mul nodes whose results only feed this
+   * tree are opened up; everything else is a factor. Fills {@code nodes} with the Muls opened.
+   */
+  static List<String> factors(LiftGraph g, String v, List<LNode> nodes, boolean root) {
+    LNode p = g.producer(v, "Mul");
+    if (p == null || (!root && g.uses(v) != 1)) {
+      return new ArrayList<>(List.of(v));
+    }
+    nodes.add(p);
+    List<String> r = factors(g, p.in(0), nodes, false);
+    r.addAll(factors(g, p.in(1), nodes, false));
+    return r;
+  }
+
+  /** Splits factors into the constant product and the rest. */
+  record Product(double scale, List<String> rest) {}
+
+  static Product product(LiftGraph g, List<String> fs) {
+    double s = 1;
+    List<String> rest = new ArrayList<>();
+    for (String f : fs) {
+      Double c = g.scalar(f);
+      if (c != null && g.sig(f).rank() <= 1) {
+        s *= c;
+      } else {
+        rest.add(f);
+      }
+    }
+    return new Product(s, rest);
+  }
+
+  /** The topmost Mul above {@code v} along single-use Mul readers. */
+  static LNode topMul(LiftGraph g, String v) {
+    LNode top = soleUser(g, v, "Mul");
+    while (top != null) {
+      LNode up = soleUser(g, top.out(), "Mul");
+      if (up == null) {
+        return top;
+      }
+      top = up;
+    }
+    return null;
+  }
+
+  /** 1 + f where f is produced by an op of {@code type}; returns f's producer or null. */
+  static LNode onePlus(LiftGraph g, String v, String type) {
+    LNode add = g.producer(v, "Add");
+    if (add == null) {
+      return null;
+    }
+    for (int i = 0; i < 2; i++) {
+      LNode f = g.producer(add.in(i), type);
+      if (f != null && g.isScalar(add.in(1 - i), 1, 1e-6)) {
+        return f;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * GELU, erf form {@code 0.5·x·(1 + erf(x/√2))}, anchored at the Erf; the factors may come in
+   * any order and grouping. Also the ONNX Gelu op.
+   */
+  static boolean geluErf(LiftGraph g, LNode n) {
+    if (n.is("Gelu")) {
+      String fn = n.attrs().getString("approximate", "none").equals("tanh") ? "gelu_tanh" : "gelu_erf";
+      g.replace(n, List.of(node(fn, n.inputs(), n.out(), Attrs.EMPTY, List.of(n))));
+      return true;
+    }
+    if (!n.is("Erf")) {
+      return false;
+    }
+    LNode scaled = g.producer(n.in(0));
+    String x = scaledInput(g, scaled, 1 / Math.sqrt(2));
+    LNode add = soleUser(g, n.out(), "Add");
+    if (x == null || add == null || !g.isScalar(other(add, n.out()), 1, 1e-6)) {
+      return false;
+    }
+    return gatedProduct(g, add, x, "gelu_erf", List.of(scaled, n));
+  }
+
+  /** x when {@code n} computes x·c (or x/(1/c)) with c ≈ {@code want}; else null. */
+  static String scaledInput(LiftGraph g, LNode n, double want) {
+    if (n == null) {
+      return null;
+    }
+    if (n.is("Div") && g.isScalar(n.in(1), 1 / want, 1e-4 / want)) {
+      return n.in(0);
+    }
+    if (n.is("Mul")) {
+      for (int i = 0; i < 2; i++) {
+        if (g.isScalar(n.in(i), want, 1e-4 * want)) {
+          return n.in(1 - i);
+        }
+      }
+    }
+    return null;
+  }
+
+  /** The product 0.5 · x · (1 + …) above {@code onePlus}, replaced by {@code fn}(x). */
+  private static boolean gatedProduct(LiftGraph g, LNode onePlus, String x, String fn, List<LNode> inner) {
+    LNode top = topMul(g, onePlus.out());
+    if (top == null) {
+      return false;
+    }
+    List<LNode> muls = new ArrayList<>();
+    Product p = product(g, factors(g, top.out(), muls, true));
+    if (Math.abs(p.scale() - 0.5) > 1e-6 || p.rest().size() != 2 || !p.rest().contains(x)
+        || !p.rest().contains(onePlus.out())) {
+      return false;
+    }
+    List<LNode> from = new ArrayList<>(inner);
+    from.add(onePlus);
+    from.addAll(muls);
+    g.replace(top, List.of(node(fn, List.of(x), top.out(), Attrs.EMPTY, from)));
+    return true;
+  }
+
+  /**
+   * GELU, tanh form {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))} (GPT-2's gelu_new), anchored
+   * at the Tanh.
+   */
+  static boolean geluTanh(LiftGraph g, LNode n) {
+    if (!n.is("Tanh")) {
+      return false;
+    }
+    List<LNode> muls = new ArrayList<>();
+    Product arg = product(g, factors(g, n.in(0), muls, true));
+    if (Math.abs(arg.scale() - Math.sqrt(2 / Math.PI)) > 1e-4 || arg.rest().size() != 1) {
+      return false;
+    }
+    LNode sum = g.producer(arg.rest().get(0), "Add");
+    if (sum == null) {
+      return false;
+    }
+    for (int i = 0; i < 2; i++) {
+      String x = sum.in(i);
+      List<LNode> cube = new ArrayList<>();
+      Product c = product(g, factors(g, sum.in(1 - i), cube, true));
+      if (Math.abs(c.scale() - 0.044715) > 1e-6 || !isCube(g, c.rest(), x, cube)) {
+        continue;
+      }
+      LNode add = soleUser(g, n.out(), "Add");
+      if (add == null || !g.isScalar(other(add, n.out()), 1, 1e-6)) {
+        return false;
+      }
+      List<LNode> inner = new ArrayList<>(cube);
+      inner.addAll(muls);
+      inner.add(sum);
+      inner.add(n);
+      return gatedProduct(g, add, x, "gelu_tanh", inner);
+    }
+    return false;
+  }
+
+  private static boolean isCube(LiftGraph g, List<String> rest, String x, List<LNode> nodes) {
+    if (rest.size() == 3) {
+      return rest.stream().allMatch(x::equals);
+    }
+    if (rest.size() == 1) {
+      LNode pow = g.producer(rest.get(0), "Pow");
+      if (pow != null && pow.in(0).equals(x) && g.isScalar(pow.in(1), 3, 0)) {
+        nodes.add(pow);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** SiLU: x · Sigmoid(x). */
+  static boolean silu(LiftGraph g, LNode n) {
+    if (!n.is("Mul")) {
+      return false;
+    }
+    for (int i = 0; i < 2; i++) {
+      LNode s = g.producer(n.in(i), "Sigmoid");
+      if (s != null && s.in(0).equals(n.in(1 - i)) && g.uses(s.out()) == 1) {
+        g.replace(n, List.of(node("silu", List.of(s.in(0)), n.out(), Attrs.EMPTY, List.of(s, n))));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Gated FFN activation: act(gate) · up, with act a lifted SiLU or GELU (SwiGLU, GeGLU). */
+  static boolean gated(LiftGraph g, LNode n) {
+    if (!n.is("Mul")) {
+      return false;
+    }
+    for (int i = 0; i < 2; i++) {
+      LNode act = g.producer(n.in(i));
+      String up = n.in(1 - i);
+      if (act == null || g.uses(act.out()) != 1 || g.isWeight(up) || g.constant(up) != null
+          || !g.sig(up).shape().equals(g.sig(act.out()).shape())) {
+        continue;
+      }
+      String fn = switch (act.op()) {
+        case "silu" -> "swiglu";
+        case "gelu_erf" -> "geglu_erf";
+        case "gelu_tanh" -> "geglu_tanh";
+        default -> null;
+      };
+      if (fn != null) {
+        g.replace(n, List.of(node(fn, List.of(act.in(0), up), n.out(), Attrs.EMPTY, List.of(act, n))));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---- heads ------------------------------------------------------------------------------------
+
+  /**
+   * A view chain from x [B, S, H·D] to [B, H, S, D] (Reshape + Transpose in some order): split_heads.
+   */
+  static boolean splitHeads(LiftGraph g, LNode n) {
+    if (!Views.VIEW_OPS.contains(n.op()) || g.rank(n.out()) != 4) {
+      return false;
+    }
+    for (Views.View v : Views.back(g, n.out())) {
+      if (v.chain().isEmpty() || g.rank(v.source()) != 3 || !g.floating(v.source())) {
+        continue;
+      }
+      long heads = headsOfFlat(v, false);
+      if (heads > 0) {
+        Attrs a = Attrs.builder().put("heads", heads).build();
+        g.replace(n, List.of(node("split_heads", List.of(v.source()), n.out(), a, v.chain())));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * For a view of a flat [B, S, E] source: the head count when it is [B, H, S, D] (or
+   * [B, H, D, S] when {@code transposed}), else -1.
+   */
+  static long headsOfFlat(Views.View v, boolean transposed) {
+    if (v.rank() != 4 || !v.full(0, 0) || !v.full(transposed ? 3 : 2, 1)) {
+      return -1;
+    }
+    return v.split(1, transposed ? 2 : 3, 2);
+  }
+
+  /** A view chain from x [B, H, S, D] to [B, S, H·D]: merge_heads. */
+  static boolean mergeHeads(LiftGraph g, LNode n) {
+    if (!Views.VIEW_OPS.contains(n.op()) || g.rank(n.out()) != 3) {
+      return false;
+    }
+    for (Views.View v : Views.back(g, n.out())) {
+      if (v.chain().isEmpty() || g.rank(v.source()) != 4 || !g.floating(v.source())) {
+        continue;
+      }
+      List<Views.Atom> merged = new ArrayList<>(v.srcAtoms().get(1));
+      merged.addAll(v.srcAtoms().get(3));
+      if (v.full(0, 0) && v.full(1, 2) && v.axes().get(2).equals(merged)) {
+        g.replace(n, List.of(node("merge_heads", List.of(v.source()), n.out(), Attrs.EMPTY, v.chain())));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // ---- RoPE -------------------------------------------------------------------------------------
+
+  /**
+   * Rotary embedding, half-split form: {@code x·cos + rotate_half(x)·sin} with
+   * rotate_half(x) = Concat(−x[…, D/2:], x[…, :D/2]) and constant cos/sin tables [S, D]. When the
+   * tables follow θ (as LLaMA's do) the op keeps θ alone; otherwise it keeps the tables.
+   */
+  static boolean rope(LiftGraph g, LNode n) {
+    if (!n.is("Add")) {
+      return false;
+    }
+    for (int i = 0; i < 2; i++) {
+      LNode m1 = g.producer(n.in(i), "Mul");
+      LNode m2 = g.producer(n.in(1 - i), "Mul");
+      if (m1 == null || m2 == null) {
+        continue;
+      }
+      for (int j = 0; j < 2; j++) {
+        for (int k = 0; k < 2; k++) {
+          String x = m1.in(j);
+          String cos = m1.in(1 - j);
+          LNode cat = g.producer(m2.in(k), "Concat");
+          String sin = m2.in(1 - k);
+          if (cat != null && isRotateHalf(g, cat, x)) {
+            return emitRope(g, n, x, cos, sin, List.of(m1, m2, cat));
+          }
+        }
+      }
+    }
+    return false;
+  }
+
+  private static boolean isRotateHalf(LiftGraph g, LNode cat, String x) {
+    int r = g.rank(x);
+    if (r < 2 || cat.inputs().size() != 2 || cat.attrs().getInt("axis", 0) != r - 1) {
+      return false;
+    }
+    long d = g.dims(x)[r - 1];
+    LNode neg = g.producer(cat.in(0), "Neg");
+    LNode hi = neg == null ? null : g.producer(neg.in(0), "Slice");
+    LNode lo = g.producer(cat.in(1), "Slice");
+    return d % 2 == 0 && isHalf(g, hi, x, d / 2) && isHalf(g, lo, x, 0);
+  }
+
+  private static boolean isHalf(LiftGraph g, LNode slice, String x, long start) {
+    if (slice == null || !slice.in(0).equals(x)) {
+      return false;
+    }
+    long[] ax = slice.attrs().getInts("axes");
+    long[] st = slice.attrs().getInts("starts");
+    long[] sz = slice.attrs().getInts("sizes");
+    long[] sp = slice.attrs().getInts("steps");
+    long d = g.dims(x)[g.rank(x) - 1];
+    return ax.length == 1 && ax[0] == g.rank(x) - 1 && st[0] == start && sz[0] == d / 2 && sp[0] == 1;
+  }
+
+  private static boolean emitRope(LiftGraph g, LNode root, String x, String cos, String sin, List<LNode> inner) {
+    long[] xd = g.dims(x);
+    int r = xd.length;
+    long s = xd[r - 2];
+    long d = xd[r - 1];
+    float[] c = table(g, cos, s, d);
+    float[] sn = table(g, sin, s, d);
+    if (c == null || sn == null) {
+      return false;
+    }
+    List<LNode> from = new ArrayList<>(inner);
+    from.add(root);
+    float theta = RopeTables.theta(c, sn, (int) s, (int) d);
+    LNode rope;
+    if (theta > 0) {
+      Attrs a = Attrs.builder().put("theta", theta).put("rotary_dim", d).put("interleaved", 0).build();
+      rope = node("rope", List.of(x), root.out(), a, from);
+    } else {
+      String ct = g.constant(Tensor.ofFloats(Shape.of(s, d), c), "rope.cos");
+      String st = g.constant(Tensor.ofFloats(Shape.of(s, d), sn), "rope.sin");
+      rope = node("rope", List.of(x, ct, st), root.out(), Attrs.builder().put("rotary_dim", d)
+          .put("interleaved", 0).build(), from);
+    }
+    g.replace(root, List.of(rope));
+    return true;
+  }
+
+  /** A constant that broadcasts to [.., S, D] from [S, D] (leading dims 1): its [S, D] values. */
+  private static float[] table(LiftGraph g, String v, long s, long d) {
+    Tensor t = g.constant(v);
+    if (t == null || !t.isFloating()) {
+      return null;
+    }
+    long[] td = t.shape().toArray();
+    int r = td.length;
+    if (r < 2 || td[r - 2] != s || td[r - 1] != d) {
+      return null;
+    }
+    for (int i = 0; i < r - 2; i++) {
+      if (td[i] != 1) {
+        return null;
+      }
+    }
+    return t.floats();
+  }
+}
