@@ -18,7 +18,7 @@ final class ShapeOps {
 
   static List<OnnxOp> all() {
     return List.of(new ShapeOf(), new Size(), new Reshape(), new Flatten(), new Squeeze(), new Unsqueeze(),
-        new Transpose(), new Concat(), new Slice(), new Split(), new Gather(), new Expand(), new Tile(),
+        new Transpose(), new Concat(), new Slice(), new Split(), new Gather(), new GatherND(), new Expand(), new Tile(),
         new Range(), new ConstantOfShape(), new Trilu(), new CumSum());
   }
 
@@ -756,6 +756,71 @@ final class ShapeOps {
           for (int i = 0; i < b.inner(); i++) {
             off[p++] = (int) ((o * (long) b.n() + k) * b.inner() + i);
           }
+        }
+      }
+      return List.of(pick(data, off, out));
+    }
+  }
+
+  /**
+   * GatherND: each index tuple (the last axis of {@code indices}) picks a slice of {@code data};
+   * exporters use it on constants for mask plumbing, which folds.
+   */
+  static final class GatherND extends Base {
+    GatherND() {
+      super("GatherND", LayoutRule.STANDARD);
+    }
+
+    @Override
+    public Normalized normalize(int opset, Attrs a, List<NodeInput> in, int outputs, String node) {
+      if (a.getInt("batch_dims", 0) != 0) {
+        throw error(node, "batch_dims %d is not supported", a.getInt("batch_dims", 0));
+      }
+      return new Normalized(Attrs.EMPTY, List.of(0, 1));
+    }
+
+    @Override
+    public List<Sig> infer(List<Sig> in, Attrs a) {
+      arity(in, 2, 2);
+      Shape data = in.get(0).shape();
+      Shape idx = in.get(1).shape();
+      if (idx.rank() < 1 || in.get(1).dtype().isFloating() || idx.dim(-1) > data.rank()) {
+        throw error("indices %s do not index data %s", in.get(1), in.get(0));
+      }
+      List<Long> d = new ArrayList<>(idx.toList().subList(0, idx.rank() - 1));
+      for (int i = (int) idx.dim(-1); i < data.rank(); i++) {
+        d.add(data.dim(i));
+      }
+      return List.of(new Sig(in.get(0).dtype(), Shape.of(d)));
+    }
+
+    @Override
+    public List<Tensor> eval(List<Tensor> in, Attrs a) {
+      Tensor data = in.get(0);
+      Tensor idx = in.get(1);
+      Shape out = infer(List.of(new Sig(data.dtype(), data.shape()), new Sig(idx.dtype(), idx.shape())), a)
+          .get(0).shape();
+      int k = (int) idx.shape().dim(-1);
+      long[] strides = data.shape().strides();
+      long slice = k == 0 ? data.size() : strides[k - 1];
+      int tuples = k == 0 ? idx.size() : idx.size() / k;
+      int[] off = new int[out.elementsAsInt()];
+      int p = 0;
+      for (int t = 0; t < tuples; t++) {
+        long base = 0;
+        for (int j = 0; j < k; j++) {
+          long i = idx.getLong(t * k + j);
+          long dim = data.shape().dim(j);
+          if (i < 0) {
+            i += dim;
+          }
+          if (i < 0 || i >= dim) {
+            throw error("index %d out of range [0, %d)", idx.getLong(t * k + j), dim);
+          }
+          base += i * strides[j];
+        }
+        for (long e = 0; e < slice; e++) {
+          off[p++] = (int) (base + e);
         }
       }
       return List.of(pick(data, off, out));

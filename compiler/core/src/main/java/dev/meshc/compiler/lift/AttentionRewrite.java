@@ -226,14 +226,16 @@ final class AttentionRewrite {
   }
 
   /**
-   * How {@code v} is made of heads: peels scalar factors (into {@code scale}), then finds a view
-   * chain from a [B, H, S, D] source (identity, kᵀ when {@code transposed}, or a GQA repeat) or
-   * from a flat [B, S, H·D] projection.
+   * How {@code v} is made of heads: peels scalar factors (into {@code scale}), then finds the
+   * farthest view chain from a [B, H, S, D] source (identity, kᵀ when {@code transposed}, or a GQA
+   * repeat) or from a flat [B, S, H·D] projection.
    */
   private static Heads heads(LiftGraph g, String v, boolean transposed, double[] scale) {
     List<LNode> from = new ArrayList<>();
     v = peelScalars(g, v, scale, from);
-    for (Views.View view : Views.back(g, v)) {
+    List<Views.View> views = new ArrayList<>(Views.back(g, v));
+    java.util.Collections.reverse(views); // farthest source first: absorb GQA repeats and head splits
+    for (Views.View view : views) {
       String src = view.source();
       List<LNode> chainFrom = new ArrayList<>(from);
       chainFrom.addAll(view.chain());

@@ -41,21 +41,25 @@ final class Rewrites {
     return n.in(1).equals(v) ? n.in(0) : null;
   }
 
-  /** The single reader of {@code v} if it is an op of {@code type}. */
+  /** The single reader of {@code v} (not a model output) if it is an op of {@code type} (any, when null). */
   static LNode soleUser(LiftGraph g, String v, String type) {
-    if (g.uses(v) != 1) {
+    if (g.uses(v) != 1 || g.users(v).size() != 1) {
       return null;
     }
     LNode u = g.users(v).get(0);
-    return u.is(type) ? u : null;
+    return type == null || u.is(type) ? u : null;
   }
 
   // ---- cleanup --------------------------------------------------------------------------------
 
-  /** Identity, inference Dropout and casts to the type a value already has read through. */
+  /**
+   * Identity, inference Dropout, casts to the type a value already has, and views that keep the
+   * shape: readers read through them.
+   */
   static boolean identity(LiftGraph g, LNode n) {
     boolean noop = n.is("Identity") || n.is("Dropout")
-        || (n.is("Cast") && DType.fromOnnx((int) n.attrs().requireInt("to")) == g.sig(n.in(0)).dtype());
+        || (n.is("Cast") && DType.fromOnnx((int) n.attrs().requireInt("to")) == g.sig(n.in(0)).dtype())
+        || (Views.VIEW_OPS.contains(n.op()) && !n.is("Transpose") && g.sig(n.in(0)).equals(g.sig(n.out())));
     if (!noop || g.outputs().contains(n.out())) {
       return false;
     }
@@ -131,8 +135,10 @@ final class Rewrites {
   }
 
   /**
-   * Reshape(linear(Reshape(x))) where the reshapes only fold x's leading dims into one (what
-   * Gemm-based exports do): linear(x) on the original shape.
+   * Reshape(linear(Reshape(x))) where the first reshape folds rows into one dim and the last
+   * unfolds them again (what Gemm-based exports do): the linear on the unfolded rows, so the
+   * rows keep their layout. When x is not already [rows…, K] it is reshaped to that first, which
+   * lets a head merge before it be recognised.
    */
   static boolean unflattenLinear(LiftGraph g, LNode n) {
     if (!n.is("Reshape")) {
@@ -143,23 +149,29 @@ final class Rewrites {
       return false;
     }
     LNode flat = g.producer(lin.in(0), "Reshape");
-    if (flat == null) {
+    if (flat == null || g.rank(lin.in(0)) != 2) {
       return false;
     }
-    long[] x = g.dims(flat.in(0));
-    long[] out = g.dims(n.out());
     long k = g.dims(lin.in(0))[1];
-    if (x.length < 2 || x[x.length - 1] != k || out.length != x.length) {
+    long[] out = g.dims(n.out());
+    if (out.length < 2) {
       return false;
     }
-    for (int i = 0; i < x.length - 1; i++) {
-      if (out[i] != x[i]) {
-        return false;
-      }
+    long[] rows = java.util.Arrays.copyOf(out, out.length);
+    rows[rows.length - 1] = k;
+    List<LNode> replacement = new ArrayList<>();
+    String x = flat.in(0);
+    if (!java.util.Arrays.equals(g.dims(x), rows)) {
+      String shaped = g.freshName("rows");
+      LNode reshape = node("Reshape", List.of(x), shaped, Attrs.builder().put("shape", rows).build(), List.of(flat));
+      g.type(reshape);
+      replacement.add(reshape);
+      x = shaped;
     }
     List<String> in = new ArrayList<>(lin.inputs());
-    in.set(0, flat.in(0));
-    g.replace(n, List.of(node("linear", in, n.out(), Attrs.EMPTY, List.of(flat, lin, n))));
+    in.set(0, x);
+    replacement.add(node("linear", in, n.out(), Attrs.EMPTY, List.of(flat, lin, n)));
+    g.replace(n, replacement);
     return true;
   }
 
@@ -229,18 +241,18 @@ final class Rewrites {
       return false;
     }
     String c = squared(g, mean.in(0));
-    if (c == null || g.uses(n.out()) != 1) {
+    LNode u = c == null ? null : soleUser(g, n.out(), null);
+    if (u == null) {
       return false;
     }
     List<LNode> from = new ArrayList<>(List.of(mean, add, n));
     LNode top;
-    LNode u = g.users(n.out()).get(0);
+    LNode scale = u.is("Reciprocal") ? soleUser(g, u.out(), "Mul") : null;
     if (u.is("Div") && u.in(0).equals(c) && u.in(1).equals(n.out())) {
       top = u;
-    } else if (u.is("Reciprocal") && g.uses(u.out()) == 1 && g.users(u.out()).get(0).is("Mul")
-        && c.equals(other(g.users(u.out()).get(0), u.out()))) {
+    } else if (scale != null && c.equals(other(scale, u.out()))) {
       from.add(u);
-      top = g.users(u.out()).get(0);
+      top = scale;
     } else {
       return false;
     }

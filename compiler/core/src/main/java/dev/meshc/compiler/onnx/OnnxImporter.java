@@ -177,16 +177,40 @@ public final class OnnxImporter {
     Map<String, Initializer> liveInits = new LinkedHashMap<>();
     for (String v : sortedUnion(read, kept)) {
       liveSigs.put(v, sigs.get(v));
-      if (consts.containsKey(v) && !inits.containsKey(v)) {
+      Initializer init = inits.get(v);
+      if (init != null) {
+        liveInits.put(v, init);
+        if (!isWeight(init)) {
+          liveConsts.put(v, constantInitializer(init));
+        }
+      } else if (consts.containsKey(v)) {
         liveConsts.put(v, consts.get(v));
-      }
-      if (inits.containsKey(v)) {
-        liveInits.put(v, inits.get(v));
       }
     }
     String name = file.getFileName().toString().replaceFirst("\\.onnx$", "");
     return new OnnxGraph(name, ir, opset, model.getProducerName() + " " + model.getProducerVersion(), inputs,
         outputs, liveSigs, liveConsts, liveInits, kept, new TreeMap<>(histogram), protos.size());
+  }
+
+  /** Floating initializers with more than one element are weights; the rest are constants. */
+  static boolean isWeight(Initializer init) {
+    return init.dtype().isFloating() && init.shape().elements() > 1;
+  }
+
+  /** The value of an initializer that acts as a constant (integers, scalars); read now, it is small. */
+  private Tensor constantInitializer(Initializer init) {
+    Tensor t = consts.get(init.name());
+    if (t != null) {
+      return t;
+    }
+    if (init.isExternal() || init.shape().elements() > READABLE_INTS) {
+      throw MeshcException.input("initializer '%s' (%s%s) is used as a constant but is %s; meshc reads such "
+          + "constants while compiling, so they must be inline and at most %d elements", init.name(),
+          init.dtype().irName(), init.shape(), init.isExternal() ? "stored externally" : "too large", READABLE_INTS);
+    }
+    t = TensorData.read(init);
+    consts.put(init.name(), t);
+    return t;
   }
 
   private static List<String> sortedUnion(Set<String> read, List<OnnxGraph.Node> nodes) {

@@ -1,0 +1,48 @@
+package dev.meshc.cli;
+
+import dev.meshc.compiler.io.Npy;
+import dev.meshc.compiler.onnx.InputBinding;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Tensor;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code --input NAME=DIMS} or {@code --input NAME=FILE.npy}: a shape to bind, or a value whose
+ * shape is bound. Shared by every command that reads a model.
+ */
+final class Inputs {
+  private final List<InputBinding> bindings = new ArrayList<>();
+  private final Map<String, Tensor> values = new LinkedHashMap<>();
+
+  static Inputs parse(List<String> specs) {
+    Inputs r = new Inputs();
+    for (String spec : specs == null ? List.<String>of() : specs) {
+      int eq = spec.indexOf('=');
+      String v = eq < 0 ? "" : spec.substring(eq + 1);
+      if (eq > 0 && (v.endsWith(".npy") || Files.isRegularFile(Path.of(v)))) {
+        String name = spec.substring(0, eq);
+        Tensor t = Npy.read(Path.of(v));
+        if (r.values.put(name, t) != null) {
+          throw MeshcException.input("--input %s: input '%s' is given twice", spec, name);
+        }
+        r.bindings.add(new InputBinding(name, t.shape().toArray()));
+      } else {
+        r.bindings.add(InputBinding.parse(spec));
+      }
+    }
+    return r;
+  }
+
+  List<InputBinding> bindings() {
+    return bindings;
+  }
+
+  Map<String, Tensor> values() {
+    return values;
+  }
+}

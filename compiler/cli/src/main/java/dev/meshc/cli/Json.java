@@ -1,0 +1,18 @@
+package dev.meshc.cli;
+
+import com.google.gson.Gson;
+import com.google.gson.GsonBuilder;
+import java.io.PrintWriter;
+
+/** The one JSON style of every --json output: an object, pretty-printed, keys in a fixed order. */
+final class Json {
+  private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping()
+      .serializeSpecialFloatingPointValues().create();
+
+  private Json() {}
+
+  static void print(PrintWriter out, Object value) {
+    out.println(GSON.toJson(value));
+    out.flush();
+  }
+}

@@ -1,0 +1,94 @@
+package dev.meshc.compiler;
+
+import dev.meshc.compiler.onnx.OnnxGraph;
+import dev.meshc.ir.Attrs;
+import dev.meshc.ir.Layer;
+import dev.meshc.ir.Module;
+import dev.meshc.ir.Value;
+import dev.meshc.ir.op.Op;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * What {@code meshc inspect} reports about a model: the ONNX op histogram, the tile blocks it
+ * lifted to, its layers, parameters and interface. A plain value, so the CLI prints it as text or
+ * JSON and the Maven plugin logs it.
+ */
+public record Inspection(String model, long irVersion, int opset, String producer, int nodes, int nodesAfterFolding,
+    SortedMap<String, Integer> ops, SortedMap<String, Integer> blocks, List<TensorInfo> inputs,
+    List<TensorInfo> outputs, List<LayerInfo> layers, long parameters, long parameterBytes) {
+
+  /** A model input or output. */
+  public record TensorInfo(String name, String dtype, List<Long> shape) {}
+
+  /** One transformer layer as lifting recognised it. */
+  public record LayerInfo(int index, String kind, long heads, long kvHeads, long headDim, long ffn, String activation,
+      String norm, String normPosition, long width, int ops) {}
+
+  public static Inspection of(OnnxGraph g, Module m) {
+    SortedMap<String, Integer> blocks = new TreeMap<>();
+    for (Op op : m.ops()) {
+      blocks.merge(op.name(), 1, Integer::sum);
+    }
+    List<LayerInfo> layers = new ArrayList<>();
+    for (Layer l : m.layers()) {
+      Attrs a = l.info();
+      layers.add(new LayerInfo(l.index(), l.kind(), a.getInt("heads", 0), a.getInt("kv_heads", 0),
+          a.getInt("head_dim", 0), a.getInt("ffn", 0), a.getString("activation", "none"),
+          a.getString("norm", "none"), a.getString("norm_position", "pre"), a.getInt("width", 0), l.size()));
+    }
+    return new Inspection(g.name(), g.irVersion(), g.opset(), g.producer().trim(), g.nodesWritten(), g.nodes().size(),
+        g.opHistogram(), blocks, infos(m.inputs()), infos(m.outputs()), layers, m.parameterCount(),
+        m.parameterBytes());
+  }
+
+  private static List<TensorInfo> infos(List<Value> vs) {
+    return vs.stream().map(v -> new TensorInfo(v.name(), v.dtype().irName(), v.shape().toList())).toList();
+  }
+
+  /**
+   * One line per run of identical layers, e.g.
+   * {@code 6 × encoder layer: attention 12 heads × 32, FFN 1536 gelu_erf, layer_norm (post-norm)}.
+   */
+  public List<String> layerSummary() {
+    List<String> lines = new ArrayList<>();
+    int i = 0;
+    while (i < layers.size()) {
+      String d = describe(layers.get(i));
+      int j = i;
+      while (j < layers.size() && describe(layers.get(j)).equals(d)) {
+        j++;
+      }
+      lines.add((j - i) + " × " + d);
+      i = j;
+    }
+    return lines;
+  }
+
+  private static String describe(LayerInfo l) {
+    StringBuilder s = new StringBuilder(l.kind()).append(" layer: attention ").append(l.heads()).append(" heads × ")
+        .append(l.headDim());
+    if (l.kvHeads() != l.heads()) {
+      s.append(" (").append(l.kvHeads()).append(l.kvHeads() == 1 ? " kv head)" : " kv heads)");
+    }
+    if (l.ffn() > 0) {
+      s.append(", FFN ").append(l.ffn()).append(' ').append(l.activation());
+    }
+    return s.append(", ").append(l.norm()).append(" (").append(l.normPosition()).append("-norm)").toString();
+  }
+
+  /** Bytes as a person reads them: 1.5 KiB, 86.2 MiB. */
+  public static String humanBytes(long b) {
+    String[] units = {"B", "KiB", "MiB", "GiB", "TiB"};
+    double v = b;
+    int u = 0;
+    while (v >= 1024 && u < units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    return u == 0 ? b + " B" : String.format(Locale.ROOT, "%.1f %s", v, units[u]);
+  }
+}
