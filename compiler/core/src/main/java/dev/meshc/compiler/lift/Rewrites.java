@@ -267,6 +267,17 @@ final class Rewrites {
       from.add(1, sub);
     }
     long width = g.dims(x)[g.rank(x) - 1];
+    // fp16 models normalise in fp32: x16 → Cast(f32) → norm → Cast(f16). The op takes x16 and
+    // computes in fp32 itself, as the mesh does.
+    LNode up = g.producer(x, "Cast");
+    LNode down = soleUser(g, top.out(), "Cast");
+    if (up != null && down != null && g.sig(up.in(0)).dtype() == g.sig(down.out()).dtype()
+        && g.sig(up.in(0)).dtype().isFloating()) {
+      x = up.in(0);
+      from.add(0, up);
+      from.add(down);
+      top = down;
+    }
     String gamma = null;
     String beta = null;
     LNode mul = soleUser(g, top.out(), "Mul");

@@ -55,7 +55,10 @@ public final class OnnxImporter {
   /** Default-domain opsets meshc reads. */
   public static final int MIN_OPSET = 11;
   public static final int MAX_OPSET = 21;
-  /** Inline float initializers up to this many elements may be read to fold (RoPE frequencies, scalars). */
+  /**
+   * Inline floating initializers up to this many elements are read when a node whose inputs are
+   * all known reads them (RoPE frequencies, scalars); a weight read by a runtime op never is.
+   */
   static final long READABLE_FLOATS = 1024;
   /** Inline integer initializers up to this many elements may be read to fold (shapes, indices). */
   static final long READABLE_INTS = 1 << 20;
@@ -432,10 +435,10 @@ public final class OnnxImporter {
       sigs.put(p.getOutput(i), out.get(i));
     }
     List<String> operands = norm.operands().stream().map(p::getInput).toList();
-    boolean allKnown = operands.stream().allMatch(v -> known(v) != null);
+    boolean allKnown = operands.stream().allMatch(this::foldable);
     long elements = out.stream().mapToLong(s -> s.shape().elements()).sum();
     if (allKnown && elements <= FOLD_LIMIT) {
-      List<Tensor> args = operands.stream().map(this::known).toList();
+      List<Tensor> args = operands.stream().map(this::foldValue).toList();
       List<Tensor> vals = op.eval(args, norm.attrs());
       for (int i = 0; i < out.size(); i++) {
         define(p.getOutput(i), vals.get(i));
@@ -463,8 +466,9 @@ public final class OnnxImporter {
   }
 
   /**
-   * The value of {@code name} if known at compile time: a folded constant, or a small inline
-   * initializer (read now, once). Large or external initializers are weights and stay unread.
+   * The value of {@code name} if known at compile time: a folded constant or a small inline
+   * integer initializer (shapes, indices; read once). Floating initializers are weights and are
+   * not read here.
    */
   private Tensor known(String name) {
     Tensor t = consts.get(name);
@@ -472,17 +476,27 @@ public final class OnnxImporter {
       return t;
     }
     Initializer init = inits.get(name);
-    if (init == null || init.isExternal()) {
-      return null;
-    }
-    long n = init.shape().elements();
-    boolean small = init.dtype().isFloating() ? n <= READABLE_FLOATS : n <= READABLE_INTS;
-    if (!small) {
+    if (init == null || init.isExternal() || init.dtype().isFloating() || init.shape().elements() > READABLE_INTS) {
       return null;
     }
     t = TensorData.read(init);
     consts.put(name, t);
     return t;
+  }
+
+  /** Whether folding may read {@code name}: known, or a small inline floating initializer (RoPE frequencies). */
+  private boolean foldable(String name) {
+    if (known(name) != null) {
+      return true;
+    }
+    Initializer init = inits.get(name);
+    return init != null && !init.isExternal() && init.shape().elements() <= READABLE_FLOATS;
+  }
+
+  /** The value folding uses: known, or the small floating initializer read now. */
+  private Tensor foldValue(String name) {
+    Tensor t = known(name);
+    return t != null ? t : TensorData.read(inits.get(name));
   }
 
   private Tensor constantValue(NodeProto p, String label) {
