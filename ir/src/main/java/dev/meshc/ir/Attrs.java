@@ -128,7 +128,21 @@ public final class Attrs {
   }
 
   private static MeshcException wrongKind(String name, String wanted, Attr a) {
-    return MeshcException.input("attribute '%s' should be %s, not %s", name, wanted, a);
+    String got;
+    if (a instanceof Attr.Int i) {
+      got = "the integer " + i.value();
+    } else if (a instanceof Attr.Float f) {
+      got = "the float " + f.value();
+    } else if (a instanceof Attr.Str s) {
+      got = "the string \"" + s.value() + "\"";
+    } else if (a instanceof Attr.Ints i) {
+      got = "the integer list " + i.values();
+    } else if (a instanceof Attr.Floats f) {
+      got = "the float list " + f.values();
+    } else {
+      got = "a tensor";
+    }
+    return MeshcException.input("attribute '%s' should be %s, not %s", name, wanted, got);
   }
 
   @Override

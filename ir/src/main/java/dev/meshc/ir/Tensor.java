@@ -131,6 +131,18 @@ public final class Tensor {
     return r;
   }
 
+  /** This tensor with every value rounded to what its element type holds (fp16, bf16); others as they are. */
+  public Tensor rounded() {
+    if (dtype != DType.F16 && dtype != DType.BF16) {
+      return this;
+    }
+    float[] r = floats.clone();
+    for (int i = 0; i < r.length; i++) {
+      r[i] = dtype == DType.F16 ? Fp16.round(r[i]) : Fp16.roundBf16(r[i]);
+    }
+    return new Tensor(dtype, shape, r, null);
+  }
+
   /** Same data, another shape of the same size. */
   public Tensor reshape(Shape s) {
     return new Tensor(dtype, s, floats, longs);

@@ -73,7 +73,7 @@ public final class ReferenceEvaluator {
     for (int i = 0; i < m.ops().size(); i++) {
       Op op = m.ops().get(i);
       List<Tensor> args = op.operands().stream().map(v -> value(env, byName, weights, v)).toList();
-      List<Tensor> out = eval(op, args);
+      List<Tensor> out = eval(op, args).stream().map(Tensor::rounded).toList();
       for (int r = 0; r < out.size(); r++) {
         env.put(op.results().get(r).name(), out.get(r));
       }

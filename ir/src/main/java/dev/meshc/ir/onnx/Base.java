@@ -45,7 +45,7 @@ abstract class Base implements OnnxOp {
 
   // ---- helpers for subclasses ------------------------------------------------------------
 
-  MeshcException error(String node, String fmt, Object... args) {
+  MeshcException nodeError(String node, String fmt, Object... args) {
     return MeshcException.input("%s node '%s': %s", type, node, String.format(java.util.Locale.ROOT, fmt, args));
   }
 
@@ -60,7 +60,7 @@ abstract class Base implements OnnxOp {
     }
     NodeInput x = in.get(i);
     if (!x.known()) {
-      throw error(node, "%s (input %d) is not a compile-time constant; bind dynamic dimensions with --input NAME=DIMS",
+      throw nodeError(node, "%s (input %d) is not a compile-time constant; bind dynamic dimensions with --input NAME=DIMS",
           what, i);
     }
     return x.value();

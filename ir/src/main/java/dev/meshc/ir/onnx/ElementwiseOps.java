@@ -2,7 +2,6 @@ package dev.meshc.ir.onnx;
 
 import dev.meshc.ir.Attrs;
 import dev.meshc.ir.DType;
-import dev.meshc.ir.Fp16;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
 import java.util.ArrayList;
@@ -113,14 +112,7 @@ final class ElementwiseOps {
 
   /** Rounds fp32 values to what a narrower float type can hold. */
   static Tensor roundTo(Tensor t) {
-    if (t.dtype() != DType.F16 && t.dtype() != DType.BF16) {
-      return t;
-    }
-    float[] f = t.floats().clone();
-    for (int i = 0; i < f.length; i++) {
-      f[i] = t.dtype() == DType.F16 ? Fp16.round(f[i]) : Fp16.roundBf16(f[i]);
-    }
-    return Tensor.ofFloats(t.dtype(), t.shape(), f);
+    return t.rounded();
   }
 
   // ---- families -----------------------------------------------------------------------------
@@ -306,7 +298,7 @@ final class ElementwiseOps {
     public Normalized normalize(int opset, Attrs a, List<NodeInput> in, int outputs, String node) {
       Tensor training = constInput(in, 2, "training_mode", node);
       if (training != null && training.getLong(0) != 0) {
-        throw error(node, "training_mode is set; meshc compiles inference graphs only");
+        throw nodeError(node, "training_mode is set; meshc compiles inference graphs only");
       }
       return new Normalized(Attrs.EMPTY, List.of(0));
     }

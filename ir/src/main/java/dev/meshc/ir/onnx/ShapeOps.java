@@ -159,7 +159,7 @@ final class ShapeOps {
         b.put("start", s.getLong(0)).put("limit", l.getLong(0)).put("delta", d.getLong(0));
       }
       if (d.getDouble(0) == 0) {
-        throw error(node, "delta is zero");
+        throw nodeError(node, "delta is zero");
       }
       return new Normalized(b.build(), List.of());
     }
@@ -283,17 +283,17 @@ final class ShapeOps {
       for (int i = 0; i < r.length; i++) {
         if (r[i] == 0 && !allowZero) {
           if (i >= src.rank()) {
-            throw error(node, "shape %s copies dimension %d of a rank-%d input", Arrays.toString(target), i, src.rank());
+            throw nodeError(node, "shape %s copies dimension %d of a rank-%d input", Arrays.toString(target), i, src.rank());
           }
           r[i] = src.dim(i);
         }
         if (r[i] == -1) {
           if (infer >= 0) {
-            throw error(node, "shape %s has two -1 entries", Arrays.toString(target));
+            throw nodeError(node, "shape %s has two -1 entries", Arrays.toString(target));
           }
           infer = i;
         } else if (r[i] < 0) {
-          throw error(node, "shape %s has a negative entry", Arrays.toString(target));
+          throw nodeError(node, "shape %s has a negative entry", Arrays.toString(target));
         } else {
           known = Math.multiplyExact(known, r[i]);
         }
@@ -301,11 +301,11 @@ final class ShapeOps {
       long total = src.elements();
       if (infer >= 0) {
         if (known == 0 || total % known != 0) {
-          throw error(node, "cannot reshape %s to %s", src, Arrays.toString(target));
+          throw nodeError(node, "cannot reshape %s to %s", src, Arrays.toString(target));
         }
         r[infer] = total / known;
       } else if (known != total) {
-        throw error(node, "cannot reshape %s (%d elements) to %s", src, total, Arrays.toString(target));
+        throw nodeError(node, "cannot reshape %s (%d elements) to %s", src, total, Arrays.toString(target));
       }
       return new Normalized(Attrs.builder().put("shape", r).build(), List.of(0));
     }
@@ -327,7 +327,7 @@ final class ShapeOps {
       long axis = a.getInt("axis", 1);
       axis = axis < 0 ? axis + r : axis;
       if (axis < 0 || axis > r) {
-        throw error(node, "axis %d out of range for rank %d", a.getInt("axis", 1), r);
+        throw nodeError(node, "axis %d out of range for rank %d", a.getInt("axis", 1), r);
       }
       return new Normalized(Attrs.builder().put("axis", axis).build(), List.of(0));
     }
@@ -370,7 +370,7 @@ final class ShapeOps {
       axes = normalizeAxes(axes, s.rank(), this);
       for (long x : axes) {
         if (s.dim((int) x) != 1) {
-          throw error(node, "cannot squeeze axis %d of %s: it is not 1", x, s);
+          throw nodeError(node, "cannot squeeze axis %d of %s: it is not 1", x, s);
         }
       }
       return new Normalized(Attrs.builder().put("axes", axes).build(), List.of(0));
@@ -400,7 +400,7 @@ final class ShapeOps {
     public Normalized normalize(int opset, Attrs a, List<NodeInput> in, int outputs, String node) {
       long[] axes = opset >= 13 ? opt(constInput(in, 1, "axes", node)) : a.getInts("axes");
       if (axes == null) {
-        throw error(node, "axes are missing");
+        throw nodeError(node, "axes are missing");
       }
       int outRank = sig(in, 0).rank() + axes.length;
       return new Normalized(Attrs.builder().put("axes", normalizeAxes(axes, outRank, this)).build(), List.of(0));
@@ -441,11 +441,11 @@ final class ShapeOps {
         }
       }
       if (perm.length != r) {
-        throw error(node, "perm %s does not match rank %d", Arrays.toString(perm), r);
+        throw nodeError(node, "perm %s does not match rank %d", Arrays.toString(perm), r);
       }
       long[] sorted = normalizeAxes(perm, r, this); // checks range and repeats
       if (sorted.length != r) {
-        throw error(node, "perm %s is not a permutation", Arrays.toString(perm));
+        throw nodeError(node, "perm %s is not a permutation", Arrays.toString(perm));
       }
       return new Normalized(Attrs.builder().put("perm", perm).build(), List.of(0));
     }
@@ -455,8 +455,8 @@ final class ShapeOps {
       arity(in, 1, 1);
       long[] perm = ints(a, "perm");
       Shape s = in.get(0).shape();
-      if (perm.length != s.rank()) {
-        throw error("perm %s does not match rank %d", Arrays.toString(perm), s.rank());
+      if (perm.length != s.rank() || normalizeAxes(perm, s.rank(), this).length != s.rank()) {
+        throw error("perm %s is not a permutation of rank %d", Arrays.toString(perm), s.rank());
       }
       long[] d = new long[perm.length];
       for (int i = 0; i < d.length; i++) {
@@ -567,7 +567,7 @@ final class ShapeOps {
         steps = opt(constInput(in, 4, "steps", node));
       }
       if (starts == null || ends == null || starts.length != ends.length) {
-        throw error(node, "starts and ends must be given with equal lengths");
+        throw nodeError(node, "starts and ends must be given with equal lengths");
       }
       if (axes == null) {
         axes = new long[starts.length];
@@ -580,7 +580,7 @@ final class ShapeOps {
         Arrays.fill(steps, 1);
       }
       if (axes.length != starts.length || steps.length != starts.length) {
-        throw error(node, "starts, ends, axes and steps differ in length");
+        throw nodeError(node, "starts, ends, axes and steps differ in length");
       }
       long[] ax = new long[axes.length];
       long[] st = new long[axes.length];
@@ -590,7 +590,7 @@ final class ShapeOps {
         long dim = s.dim((int) ax[i]);
         long step = steps[i];
         if (step == 0) {
-          throw error(node, "step is zero");
+          throw nodeError(node, "step is zero");
         }
         long b = starts[i] < 0 ? starts[i] + dim : starts[i];
         long e = ends[i] < 0 ? ends[i] + dim : ends[i];
@@ -616,9 +616,19 @@ final class ShapeOps {
       arity(in, 1, 1);
       long[] d = in.get(0).shape().toArray();
       long[] ax = ints(a, "axes");
+      long[] st = ints(a, "starts");
+      long[] sp = ints(a, "steps");
       long[] sz = ints(a, "sizes");
+      if (st.length != ax.length || sp.length != ax.length || sz.length != ax.length) {
+        throw error("axes, starts, steps and sizes differ in length");
+      }
       for (int i = 0; i < ax.length; i++) {
-        d[(int) ax[i]] = sz[i];
+        int k = axis(ax[i], d.length);
+        long last = st[i] + (sz[i] - 1) * sp[i];
+        if (sz[i] < 0 || (sz[i] > 0 && (st[i] < 0 || st[i] >= d[k] || last < 0 || last >= d[k]))) {
+          throw error("slice of %d from %d by %d leaves dimension %d (%d)", sz[i], st[i], sp[i], k, d[k]);
+        }
+        d[k] = sz[i];
       }
       return List.of(new Sig(in.get(0).dtype(), Shape.of(d)));
     }
@@ -657,7 +667,7 @@ final class ShapeOps {
       if (split == null) {
         long parts = a.getInt("num_outputs", outputs);
         if (parts <= 0) {
-          throw error(node, "no outputs to split into");
+          throw nodeError(node, "no outputs to split into");
         }
         long piece = (dim + parts - 1) / parts; // opset 18: the last piece may be smaller
         split = new long[(int) parts];
@@ -666,7 +676,7 @@ final class ShapeOps {
         }
       }
       if (Arrays.stream(split).sum() != dim || split.length != outputs) {
-        throw error(node, "split %s does not cover dimension %d of %s in %d outputs", Arrays.toString(split), ax, s,
+        throw nodeError(node, "split %s does not cover dimension %d of %s in %d outputs", Arrays.toString(split), ax, s,
             outputs);
       }
       return new Normalized(Attrs.builder().put("axis", ax).put("split", split).build(), List.of(0));
@@ -675,9 +685,13 @@ final class ShapeOps {
     @Override
     public List<Sig> infer(List<Sig> in, Attrs a) {
       arity(in, 1, 1);
-      int ax = (int) a.requireInt("axis");
+      int ax = axis(a.requireInt("axis"), in.get(0).rank());
+      long[] split = ints(a, "split");
+      if (Arrays.stream(split).anyMatch(x -> x < 0) || Arrays.stream(split).sum() != in.get(0).shape().dim(ax)) {
+        throw error("split %s does not cover dimension %d of %s", Arrays.toString(split), ax, in.get(0).shape());
+      }
       List<Sig> r = new ArrayList<>();
-      for (long len : ints(a, "split")) {
+      for (long len : split) {
         long[] d = in.get(0).shape().toArray();
         d[ax] = len;
         r.add(new Sig(in.get(0).dtype(), Shape.of(d)));
@@ -774,7 +788,7 @@ final class ShapeOps {
     @Override
     public Normalized normalize(int opset, Attrs a, List<NodeInput> in, int outputs, String node) {
       if (a.getInt("batch_dims", 0) != 0) {
-        throw error(node, "batch_dims %d is not supported", a.getInt("batch_dims", 0));
+        throw nodeError(node, "batch_dims %d is not supported", a.getInt("batch_dims", 0));
       }
       return new Normalized(Attrs.EMPTY, List.of(0, 1));
     }
@@ -866,7 +880,7 @@ final class ShapeOps {
     public Normalized normalize(int opset, Attrs a, List<NodeInput> in, int outputs, String node) {
       long[] rep = constInput(in, 1, "repeats", node).toLongArray();
       if (rep.length != sig(in, 0).rank()) {
-        throw error(node, "repeats %s do not match rank %d", Arrays.toString(rep), sig(in, 0).rank());
+        throw nodeError(node, "repeats %s do not match rank %d", Arrays.toString(rep), sig(in, 0).rank());
       }
       return new Normalized(Attrs.builder().put("repeats", rep).build(), List.of(0));
     }

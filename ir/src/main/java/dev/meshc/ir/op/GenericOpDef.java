@@ -92,6 +92,9 @@ public final class GenericOpDef implements OpDef {
 
   private static Layout reduce(Layout in, Attrs a) {
     long[] axes = a.getInts("axes");
+    if (axes == null) {
+      axes = new long[0];
+    }
     boolean keep = a.getInt("keepdims", 1) != 0;
     List<Axis> r = new ArrayList<>();
     for (int i = 0; i < in.rank(); i++) {

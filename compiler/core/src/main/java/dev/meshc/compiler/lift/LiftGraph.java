@@ -30,11 +30,12 @@ final class LiftGraph {
   private final Map<String, Initializer> initializers;
   private final List<String> inputs;
   private final List<String> outputs;
+  private final Set<String> outputSet;
   /** Weight views: a name for an initializer read through a permutation (a transposed weight). */
   private final Map<String, WeightView> views = new LinkedHashMap<>();
   private final Map<String, LNode> producer = new HashMap<>();
   private final Map<String, List<LNode>> users = new HashMap<>();
-  private final Set<LNode> present = new HashSet<>();
+  private final Set<LNode> present = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   private int fresh;
 
   LiftGraph(OnnxGraph g) {
@@ -47,6 +48,7 @@ final class LiftGraph {
     this.initializers = g.initializers();
     this.inputs = g.inputs();
     this.outputs = g.outputs();
+    this.outputSet = new HashSet<>(outputs);
     reindex();
   }
 
@@ -54,13 +56,28 @@ final class LiftGraph {
     producer.clear();
     users.clear();
     present.clear();
-    present.addAll(nodes);
-    for (LNode n : nodes) {
-      for (String o : n.outputs()) {
-        producer.put(o, n);
-      }
-      for (String i : n.inputs()) {
-        users.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+    nodes.forEach(this::index);
+  }
+
+  private void index(LNode n) {
+    present.add(n);
+    for (String o : n.outputs()) {
+      producer.put(o, n);
+    }
+    for (String i : n.inputs()) {
+      users.computeIfAbsent(i, k -> new ArrayList<>()).add(n);
+    }
+  }
+
+  private void unindex(LNode n) {
+    present.remove(n);
+    for (String o : n.outputs()) {
+      producer.remove(o, n);
+    }
+    for (String i : n.inputs()) {
+      List<LNode> us = users.get(i);
+      if (us != null) {
+        us.removeIf(u -> u == n);
       }
     }
   }
@@ -101,7 +118,7 @@ final class LiftGraph {
 
   /** Readers of {@code v}, counting a model output as one. */
   int uses(String v) {
-    return users(v).size() + (outputs.contains(v) ? 1 : 0);
+    return users(v).size() + (outputSet.contains(v) ? 1 : 0);
   }
 
   Sig sig(String v) {
@@ -171,14 +188,14 @@ final class LiftGraph {
 
   /** Makes every reader of {@code from} read {@code to} instead (not for model outputs). */
   void rewire(String from, String to) {
-    for (int i = 0; i < nodes.size(); i++) {
-      LNode n = nodes.get(i);
-      if (n.inputs().contains(from)) {
-        List<String> in = n.inputs().stream().map(v -> v.equals(from) ? to : v).toList();
-        nodes.set(i, new LNode(n.op(), in, n.outputs(), n.attrs(), n.loc()));
-      }
+    for (LNode n : List.copyOf(users(from))) {
+      List<String> in = n.inputs().stream().map(v -> v.equals(from) ? to : v).toList();
+      LNode m = new LNode(n.op(), in, n.outputs(), n.attrs(), n.loc());
+      nodes.set(nodes.indexOf(n), m);
+      unindex(n);
+      index(m);
     }
-    reindex();
+    removeDeadFrom(List.of(from));
   }
 
   /** The compile-time value of {@code v}, or null. */
@@ -244,8 +261,26 @@ final class LiftGraph {
       }
     }
     nodes.remove(at);
+    unindex(root);
     nodes.addAll(at, replacement);
-    reindex();
+    replacement.forEach(this::index);
+    removeDeadFrom(root.inputs());
+  }
+
+  /**
+   * Removes the producers of {@code values} that nobody reads any more, and theirs in turn: after
+   * a rewrite only the nodes that lost a reader can have died.
+   */
+  private void removeDeadFrom(List<String> values) {
+    java.util.ArrayDeque<String> work = new java.util.ArrayDeque<>(values);
+    while (!work.isEmpty()) {
+      LNode p = producer.get(work.pop());
+      if (p != null && p.outputs().stream().allMatch(o -> uses(o) == 0)) {
+        nodes.remove(nodes.indexOf(p));
+        unindex(p);
+        work.addAll(p.inputs());
+      }
+    }
   }
 
   /** Records the result types of a node that is about to be part of a replacement. */

@@ -54,7 +54,6 @@ public final class Lifter {
         changed = false;
         for (LNode n : g.nodes()) {
           if (g.contains(n) && rule.apply(g, n)) {
-            g.removeDead();
             changed = true;
           }
         }
