@@ -191,25 +191,27 @@ final class AttentionRewrite {
     return acc;
   }
 
-  /** Whether mask hides exactly the keys after each query (keys j > i + sk − sq), with unit leading dims. */
+  /**
+   * Whether mask hides exactly the keys after each query (keys j &gt; i + sk − sq), in every
+   * batch and head slice. With one query and one key this holds for a zero mask: such a mask is causal
+   * and empty at once, and causal keeps a decoder a decoder when traced with one token.
+   */
   static boolean isCausal(Tensor m, long sq, long sk) {
     long[] d = m.shape().toArray();
     int r = d.length;
     if (r < 2 || d[r - 1] != sk || d[r - 2] != sq) {
       return false;
     }
-    for (int i = 0; i < r - 2; i++) {
-      if (d[i] != 1) {
-        return false;
-      }
-    }
     long off = sk - sq;
-    for (int i = 0; i < sq; i++) {
-      for (int j = 0; j < sk; j++) {
-        double v = m.getDouble((int) (i * sk + j));
-        boolean hidden = j > i + off;
-        if (hidden ? !(v <= HIDDEN) : v != 0) {
-          return false;
+    int slices = (int) (m.size() / (sq * sk));
+    for (int s = 0; s < slices; s++) { // every batch and head slice must be the same triangle
+      for (int i = 0; i < sq; i++) {
+        for (int j = 0; j < sk; j++) {
+          double v = m.getDouble((int) ((s * sq + i) * sk + j));
+          boolean hidden = j > i + off;
+          if (hidden ? !(v <= HIDDEN) : v != 0) {
+            return false;
+          }
         }
       }
     }

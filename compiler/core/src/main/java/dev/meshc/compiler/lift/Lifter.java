@@ -14,6 +14,7 @@ import dev.meshc.ir.onnx.Sig;
 import dev.meshc.ir.op.Op;
 import dev.meshc.ir.op.OpDef;
 import dev.meshc.ir.op.Ops;
+import dev.meshc.ir.verify.Verifier;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -59,7 +60,13 @@ public final class Lifter {
         }
       }
     }
-    return build(graph.name(), g, Layers.group(g));
+    Module m = build(graph.name(), g, Layers.group(g));
+    try {
+      Verifier.verify(m);
+    } catch (MeshcException e) {
+      throw new IllegalStateException("lifting produced an invalid module: " + e.getMessage(), e);
+    }
+    return m;
   }
 
   /** Inputs and constants of integer type are token ids and positions: sequence along Y. */

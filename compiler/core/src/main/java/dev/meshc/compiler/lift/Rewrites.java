@@ -241,11 +241,12 @@ final class Rewrites {
       return false;
     }
     String c = squared(g, mean.in(0));
+    LNode square = g.producer(mean.in(0));
     LNode u = c == null ? null : soleUser(g, n.out(), null);
     if (u == null) {
       return false;
     }
-    List<LNode> from = new ArrayList<>(List.of(mean, add, n));
+    List<LNode> from = new ArrayList<>(List.of(square, mean, add, n));
     LNode top;
     LNode scale = u.is("Reciprocal") ? soleUser(g, u.out(), "Mul") : null;
     if (u.is("Div") && u.in(0).equals(c) && u.in(1).equals(n.out())) {
