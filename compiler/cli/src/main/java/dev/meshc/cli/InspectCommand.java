@@ -85,6 +85,7 @@ final class InspectCommand implements Callable<Integer> {
       x.put("ops", l.ops());
       return x;
     }).toList());
+    m.put("lm_head", i.head());
     m.put("parameters", i.parameters());
     m.put("parameter_bytes", i.parameterBytes());
     m.put("inputs", i.inputs());
@@ -105,6 +106,10 @@ final class InspectCommand implements Callable<Integer> {
     }
     for (String l : i.layerSummary()) {
       out.printf("  layers:  %s%n", l);
+    }
+    if (i.head() != null) {
+      out.printf("  head:    linear %d → %d%s%n", i.head().width(), i.head().vocab(),
+          i.head().tied() ? " (tied to the token embedding)" : "");
     }
     out.printf("  params:  %,d (%s)%n", i.parameters(), Inspection.humanBytes(i.parameterBytes()));
   }

@@ -98,6 +98,9 @@ class CliTest {
     assertEquals(name.equals("tiny-llama") ? 176 : 256, l.get("ffn").getAsInt());
     assertEquals(name.equals("tiny-llama") ? "swiglu" : "gelu_tanh", l.get("activation").getAsString());
     assertEquals(name.equals("tiny-llama") ? "rms_norm" : "layer_norm", l.get("norm").getAsString());
+    JsonObject head = j.getAsJsonObject("lm_head");
+    assertEquals(512, head.get("vocab").getAsInt());
+    assertEquals(name.equals("tiny-gpt2"), head.get("tied").getAsBoolean());
     JsonObject in = j.getAsJsonArray("inputs").get(0).getAsJsonObject();
     assertEquals("input_ids", in.get("name").getAsString());
     assertEquals("[1,16]", in.getAsJsonArray("shape").toString());

@@ -19,7 +19,13 @@ import java.util.TreeMap;
  */
 public record Inspection(String model, long irVersion, int opset, String producer, int nodes, int nodesAfterFolding,
     SortedMap<String, Integer> ops, SortedMap<String, Integer> blocks, List<TensorInfo> inputs,
-    List<TensorInfo> outputs, List<LayerInfo> layers, long parameters, long parameterBytes) {
+    List<TensorInfo> outputs, List<LayerInfo> layers, Head head, long parameters, long parameterBytes) {
+
+  /**
+   * The LM head: the linear that produces a model output after the last layer, if any, and
+   * whether it reads the token embedding's own table (tied weights).
+   */
+  public record Head(long width, long vocab, boolean tied) {}
 
   /** A model input or output. */
   public record TensorInfo(String name, String dtype, List<Long> shape) {}
@@ -41,8 +47,27 @@ public record Inspection(String model, long irVersion, int opset, String produce
           a.getString("norm", "none"), a.getString("norm_position", "pre"), a.getInt("width", 0), l.size()));
     }
     return new Inspection(g.name(), g.irVersion(), g.opset(), g.producer().trim(), g.nodesWritten(), g.nodes().size(),
-        g.opHistogram(), blocks, infos(m.inputs()), infos(m.outputs()), layers, m.parameterCount(),
+        g.opHistogram(), blocks, infos(m.inputs()), infos(m.outputs()), layers, head(m), m.parameterCount(),
         m.parameterBytes());
+  }
+
+  private static Head head(Module m) {
+    int after = m.layers().isEmpty() ? 0 : m.layers().get(m.layers().size() - 1).end();
+    java.util.Map<String, String> sources = new java.util.HashMap<>();
+    m.weights().forEach(w -> sources.put(w.name(), w.source()));
+    String table = null;
+    for (Op op : m.ops()) {
+      if (op instanceof dev.meshc.ir.op.Embedding e && table == null) {
+        table = sources.get(e.table().name());
+      }
+    }
+    for (int i = m.ops().size() - 1; i >= after; i--) {
+      if (m.ops().get(i) instanceof dev.meshc.ir.op.Linear l && m.outputs().contains(l.out())) {
+        return new Head(l.w().shape().dim(0), l.w().shape().dim(1),
+            table != null && table.equals(sources.get(l.w().name())));
+      }
+    }
+    return null;
   }
 
   private static List<TensorInfo> infos(List<Value> vs) {
