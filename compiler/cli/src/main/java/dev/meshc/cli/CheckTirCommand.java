@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -23,11 +24,8 @@ final class CheckTirCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "FILE", description = ".tir files")
   List<Path> files;
 
-  @Option(names = "--json", description = "print one JSON object instead of text")
-  boolean json;
-
-  @Option(names = "--verbose", description = "stack traces on errors")
-  boolean verbose;
+  @Mixin
+  CommonOptions common;
 
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -46,7 +44,7 @@ final class CheckTirCommand implements Callable<Integer> {
       results.add(r);
     }
     PrintWriter out = spec.commandLine().getOut();
-    if (json) {
+    if (common.json) {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("ok", true);
       m.put("files", results);

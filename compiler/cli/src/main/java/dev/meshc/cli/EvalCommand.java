@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -39,11 +40,8 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--output", paramLabel = "DIR", description = "folder for <output>.npy files (default: none)")
   Path output;
 
-  @Option(names = "--json", description = "print one JSON object instead of text")
-  boolean json;
-
-  @Option(names = "--verbose", description = "stack traces on errors")
-  boolean verbose;
+  @Mixin
+  CommonOptions common;
 
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -90,7 +88,7 @@ final class EvalCommand implements Callable<Integer> {
       outs.put(e.getKey(), o);
     }
     json.put("outputs", outs);
-    if (this.json) {
+    if (common.json) {
       Json.print(w, json);
     } else {
       for (Map.Entry<String, Tensor> e : out.entrySet()) {

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -34,11 +35,8 @@ final class InspectCommand implements Callable<Integer> {
   @Option(names = "--emit-tir", paramLabel = "FILE", description = "write the lifted tile IR (.tir text) to FILE")
   Path emitTir;
 
-  @Option(names = "--json", description = "print one JSON object instead of text")
-  boolean json;
-
-  @Option(names = "--verbose", description = "stack traces on errors")
-  boolean verbose;
+  @Mixin
+  CommonOptions common;
 
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
@@ -52,7 +50,7 @@ final class InspectCommand implements Callable<Integer> {
       AtomicFiles.write(emitTir, out -> out.write(text.getBytes(StandardCharsets.UTF_8)));
     }
     PrintWriter out = spec.commandLine().getOut();
-    if (json) {
+    if (common.json) {
       Json.print(out, toJson(i));
     } else {
       printText(out, i);

@@ -1,0 +1,12 @@
+package dev.meshc.cli;
+
+import picocli.CommandLine.Option;
+
+/** Options every reporting command takes. */
+final class CommonOptions {
+  @Option(names = "--json", description = "print one JSON object instead of text")
+  boolean json;
+
+  @Option(names = "--verbose", description = "show stack traces on errors")
+  boolean verbose;
+}
