@@ -146,7 +146,7 @@ final class LiftGraph {
       return true;
     }
     Initializer i = initializers.get(v);
-    return i != null && i.dtype().isFloating() && i.shape().elements() > 1;
+    return i != null && i.isWeight();
   }
 
   /** The weight {@code v} seen through {@code perm}, as a value name (one per source and perm). */

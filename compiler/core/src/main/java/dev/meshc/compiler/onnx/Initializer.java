@@ -23,6 +23,14 @@ public record Initializer(String name, DType dtype, Shape shape, Storage storage
    */
   public record External(String location, Path file, long offset, long length) implements Storage {}
 
+  /**
+   * A weight: a floating initializer with more than one element. Weights are referenced, never
+   * read while compiling; every other initializer (integers, scalars) acts as a constant.
+   */
+  public boolean isWeight() {
+    return dtype.isFloating() && shape.elements() > 1;
+  }
+
   public boolean isExternal() {
     return storage instanceof External;
   }

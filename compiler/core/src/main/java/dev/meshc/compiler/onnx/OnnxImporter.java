@@ -183,7 +183,7 @@ public final class OnnxImporter {
       Initializer init = inits.get(v);
       if (init != null) {
         liveInits.put(v, init);
-        if (!isWeight(init)) {
+        if (!init.isWeight()) {
           liveConsts.put(v, constantInitializer(init));
         }
       } else if (consts.containsKey(v)) {
@@ -193,11 +193,6 @@ public final class OnnxImporter {
     String name = file.getFileName().toString().replaceFirst("\\.onnx$", "");
     return new OnnxGraph(name, ir, opset, model.getProducerName() + " " + model.getProducerVersion(), inputs,
         outputs, liveSigs, liveConsts, liveInits, kept, new TreeMap<>(histogram), protos.size());
-  }
-
-  /** Floating initializers with more than one element are weights; the rest are constants. */
-  static boolean isWeight(Initializer init) {
-    return init.dtype().isFloating() && init.shape().elements() > 1;
   }
 
   /** The value of an initializer that acts as a constant (integers, scalars); read now, it is small. */

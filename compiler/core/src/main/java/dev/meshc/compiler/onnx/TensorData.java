@@ -1,7 +1,6 @@
 package dev.meshc.compiler.onnx;
 
 import ai.onnx.proto.OnnxMl.TensorProto;
-import com.google.protobuf.ByteString;
 import dev.meshc.ir.DType;
 import dev.meshc.ir.Fp16;
 import dev.meshc.ir.MeshcException;
@@ -226,10 +225,5 @@ public final class TensorData {
       l[i] = dt == DType.BOOL ? (src.get(i).longValue() != 0 ? 1 : 0) : src.get(i).longValue();
     }
     return Tensor.ofLongs(dt, shape, l);
-  }
-
-  /** Bytes of a ByteString as a little-endian buffer (for tests and Constant nodes). */
-  static ByteBuffer le(ByteString s) {
-    return s.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
 }
