@@ -7,7 +7,7 @@ import java.io.PrintWriter;
 /** The one JSON style of every --json output: an object, pretty-printed, keys in a fixed order. */
 final class Json {
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping()
-      .serializeSpecialFloatingPointValues().create();
+      .serializeSpecialFloatingPointValues().serializeNulls().create();
 
   private Json() {}
 

@@ -244,4 +244,50 @@ class CliTest {
       assertOneLine(r, loc);
     }
   }
+
+  // ---- meshc kernel ---------------------------------------------------------------------------
+
+  @Test
+  void kernelRunsFunctionallyAndReportsTheDocumentedKeys() {
+    Run r = meshc("kernel", "gemm", "--algorithm", "meshgemm", "--grid", "5", "--shape", "11x13x7", "--json");
+    assertEquals(0, r.code(), r.err());
+    JsonObject j = r.json();
+    for (String key : new String[] {"kind", "algorithm", "grid", "shape", "padded_shape", "machine", "mode",
+        "accumulate", "cycles", "seconds", "compute_cycles", "comm_cycles", "compute_efficiency", "estimate_cycles",
+        "max_pe_bytes", "max_colors_per_pe", "max_hops_per_step", "transfers", "max_rel_error", "wall_seconds"}) {
+      assertTrue(j.has(key), key + " in " + j.keySet());
+    }
+    assertEquals("[15,15,10]", j.getAsJsonArray("padded_shape").toString());
+    assertTrue(j.get("max_rel_error").getAsDouble() <= 1e-3);
+    assertTrue(j.get("max_hops_per_step").getAsInt() <= 2);
+    assertTrue(j.get("cycles").getAsDouble() > 0);
+
+    Run v = meshc("kernel", "gemv", "--algorithm", "ring", "--grid", "6x5", "--shape", "1x40x30", "--accumulate",
+        "fp16");
+    assertEquals(0, v.code(), v.err());
+    assertTrue(v.out().contains("ring on 6x5 wse2 PEs"), v.out());
+  }
+
+  @Test
+  void kernelAtWaferScaleMatchesTable6() {
+    Run r = meshc("kernel", "gemv", "--grid", "750", "--shape", "1x16384x16384", "--timing-only", "--accumulate",
+        "fp16", "--json");
+    assertEquals(0, r.code(), r.err());
+    assertEquals(1.2e-6, r.json().get("seconds").getAsDouble(), 0.3 * 1.2e-6);
+    assertTrue(r.json().get("max_rel_error").isJsonNull());
+  }
+
+  @Test
+  void kernelErrors() {
+    assertOneLine(meshc("kernel", "gemm", "--algorithm", "meshgemv", "--grid", "4", "--shape", "8x8x8"),
+        "not a gemm algorithm");
+    assertOneLine(meshc("kernel", "gemm", "--grid", "0", "--shape", "8x8x8"), "--grid");
+    assertOneLine(meshc("kernel", "gemm", "--grid", "4x5", "--shape", "8x8x8"), "square");
+    assertOneLine(meshc("kernel", "gemv", "--grid", "4", "--shape", "2x8x8"), "M must be 1");
+    assertOneLine(meshc("kernel", "gemm", "--grid", "720", "--shape", "4096x4096x4096"), "--timing-only");
+    assertOneLine(meshc("kernel", "gemm", "--grid", "800", "--shape", "8x8x8", "--timing-only"), "does not fit");
+    Run tooBig = meshc("kernel", "gemm", "--grid", "2", "--shape", "2048x2048x2048", "--timing-only");
+    assertEquals(1, tooBig.code(), "a problem that does not fit the PEs' memory is 'no plan'");
+    assertTrue(tooBig.err().contains("PE (0,0) needs") && tooBig.err().contains("40960"), tooBig.err());
+  }
 }

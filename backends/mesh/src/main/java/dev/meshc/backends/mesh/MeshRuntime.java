@@ -1,0 +1,640 @@
+package dev.meshc.backends.mesh;
+
+import dev.meshc.ir.Fp16;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.kernel.Action;
+import dev.meshc.ir.kernel.Buffer;
+import dev.meshc.ir.kernel.Combine;
+import dev.meshc.ir.kernel.Dir;
+import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.Route;
+import dev.meshc.ir.kernel.TileMap;
+import dev.meshc.ir.machine.MachineSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The wafer in Java: a grid of PEs with capped memories and routers whose per-colour tables are
+ * set from a kernel template, running the template's step program PE by PE. Values are fp16 in
+ * memory and on the fabric (fp32 only in accumulators when the template says so).
+ *
+ * <p>Time: every PE has a clock. Computing costs FMACs / fmacs_per_cycle. A unicast transfer
+ * starts when the sender has issued it and the receiver has posted its receive (receives are
+ * posted when the round starts, as asynchronous DSD moves are), its head advances α per hop and
+ * it occupies each link for one cycle per wavelet (a busy link delays it); the receiver is done
+ * when the tail arrives. A software relay forwards the head β after it arrives (cut-through). A
+ * multicast leaves when issued. Rounds order the program but cost nothing themselves.
+ */
+public final class MeshRuntime {
+  private final KernelTemplate t;
+  private final MachineSpec m;
+  private final boolean functional;
+  private final int w;
+  private final int h;
+  private final int n;
+  private final int colors;
+  private final Route[] table;
+  private final double[] clock;
+  private final double[] roundStart;
+  private final double[] compute;
+  private final double[] linkFree;
+  private final Msg[] box;
+  private final Msg[] boxTail;
+  private final int[][][] paths; // per (PE, colour): each delivery's links, traced once
+  private final int[][] pathDest; // per (PE, colour): each delivery's PE
+  // Per (PE, colour) with one delivery of at most SHORT links (the common case), flat, so that a
+  // 720×720 timing run does not chase pointers: uniLen −1 = not such a path (yet).
+  private static final int SHORT = 4;
+  private final byte[] uniLen;
+  private final int[] uniLinks;
+  private final int[] uniDest;
+  private final int[] waiter; // the PE waiting on each mailbox slot, or −1
+  private final java.util.ArrayDeque<Integer> woken = new java.util.ArrayDeque<>();
+  private final List<Map<String, float[]>> memory;
+  private final Map<String, Boolean> fp32Buffers = new HashMap<>();
+  private final Map<Long, Integer> linkUse = new HashMap<>();
+  private int round;
+  private int maxHops;
+  private long transfers;
+  private long maxBytes;
+  private int maxColors;
+
+  /** A message in a PE's mailbox for one colour. */
+  private static final class Msg {
+    final int src;
+    final double issue;
+    final long wavelets;
+    final int len;
+    final float[] data;
+    final int[] links; // the path, or null when it is the flat short path of slot
+    final int slot;
+    final double arrival; // multicast: the head's arrival here; unicast: NaN (computed on receipt)
+    Msg next; // the mailbox is a FIFO per colour, as the PE's input queue is
+
+    Msg(int src, double issue, long wavelets, int len, float[] data, int[] links, int slot, double arrival) {
+      this.src = src;
+      this.issue = issue;
+      this.wavelets = wavelets;
+      this.len = len;
+      this.data = data;
+      this.links = links;
+      this.slot = slot;
+      this.arrival = arrival;
+    }
+  }
+
+  private MeshRuntime(KernelTemplate t, MachineSpec m, boolean functional, boolean oneColumn) {
+    this.t = t;
+    this.m = m;
+    this.functional = functional;
+    m.checkGrid(t.width(), t.height());
+    this.w = oneColumn ? 1 : t.width();
+    this.h = t.height();
+    this.n = w * h;
+    this.colors = Math.max(1, t.colors());
+    if (t.colors() > m.colorBudget()) {
+      throw new MeshcException(MeshcException.Kind.NO_PLAN, String.format(
+          "%s uses %d colours; %s routes %d (%d less the reserved %s)", t.algorithm(), t.colors(), m.name(),
+          m.colorBudget(), m.routableColors(), m.reservedColors()));
+    }
+    this.table = new Route[n * colors];
+    this.clock = new double[n];
+    this.roundStart = new double[n];
+    this.compute = new double[n];
+    this.linkFree = new double[n * 4];
+    this.box = new Msg[n * colors];
+    this.boxTail = new Msg[n * colors];
+    this.paths = new int[n * colors][][];
+    this.pathDest = new int[n * colors][];
+    this.uniLen = new byte[n * colors];
+    java.util.Arrays.fill(uniLen, (byte) -1);
+    this.uniLinks = new int[n * colors * SHORT];
+    this.uniDest = new int[n * colors];
+    this.waiter = new int[n * colors];
+    java.util.Arrays.fill(waiter, -1);
+    this.memory = functional ? new ArrayList<>(n) : null;
+    configure();
+  }
+
+  /**
+   * Runs {@code t} with real values: {@code a} is M×K and {@code b} K×N (or N×K for dist-GEMM-T),
+   * row-major; they are rounded to fp16 as they are loaded.
+   */
+  public static RunResult functional(KernelTemplate t, MachineSpec m, float[] a, float[] b) {
+    MeshRuntime r = new MeshRuntime(t, m, true, false);
+    r.load("A", a, t.problem().m(), t.problem().k());
+    boolean transposedB = t.algorithm().equals("gemmt");
+    r.load("B", b, transposedB ? t.problem().n() : t.problem().k(), transposedB ? t.problem().k() : t.problem().n());
+    r.execute();
+    return r.result(r.gather());
+  }
+
+  /**
+   * Runs {@code t} for time alone: no values move, and a template whose columns are independent
+   * is simulated on one column, so wafer-scale instances take seconds.
+   */
+  public static RunResult timing(KernelTemplate t, MachineSpec m) {
+    return timing(t, m, t.columnsIndependent());
+  }
+
+  /** Timing with the one-column reduction on or off (tests compare the two). */
+  public static RunResult timing(KernelTemplate t, MachineSpec m, boolean oneColumn) {
+    if (oneColumn && !t.columnsIndependent()) {
+      throw new IllegalArgumentException(t.algorithm() + " does not declare independent columns");
+    }
+    MeshRuntime r = new MeshRuntime(t, m, false, oneColumn);
+    r.execute();
+    return r.result(null);
+  }
+
+  private RunResult result(float[] c) {
+    double cycles = 0;
+    double comp = 0;
+    for (int p = 0; p < n; p++) {
+      cycles = Math.max(cycles, clock[p]);
+      comp = Math.max(comp, compute[p]);
+    }
+    return new RunResult(cycles, comp, cycles - comp, maxBytes, maxColors, maxHops, transfers, c);
+  }
+
+  // ---- set-up: memories and routers -------------------------------------------------------------
+
+  private void configure() {
+    Map<Route, Route> interned = new HashMap<>();
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        int p = y * w + x;
+        List<Buffer> bufs = t.buffers(x, y);
+        long bytes = 0;
+        for (Buffer b : bufs) {
+          bytes += b.bytes();
+        }
+        if (bytes > m.bufferBudget()) {
+          StringBuilder s = new StringBuilder();
+          for (Buffer b : bufs) {
+            s.append(s.length() == 0 ? "" : ", ").append(b.name()).append(' ').append(b.bytes()).append(" B");
+          }
+          throw new MeshcException(MeshcException.Kind.NO_PLAN, String.format(
+              "PE (%d,%d) needs %d bytes of buffers (%s) but %s leaves %d per PE (%d less %d for code); use a "
+              + "larger grid or a smaller problem", x, y, bytes, s, m.name(), m.bufferBudget(), m.bytesPerPe(),
+              m.programReserveBytes()));
+        }
+        maxBytes = Math.max(maxBytes, bytes);
+        for (Buffer b : bufs) {
+          Boolean was = fp32Buffers.put(b.name(), b.fp32());
+          if (was != null && was != b.fp32()) {
+            throw new IllegalStateException(t.algorithm() + ": buffer " + b.name() + " changes precision across PEs");
+          }
+        }
+        if (functional) {
+          Map<String, float[]> mem = new HashMap<>();
+          for (Buffer b : bufs) {
+            mem.put(b.name(), new float[b.elements()]);
+          }
+          memory.add(mem);
+        }
+        List<Route> routes = t.routes(x, y);
+        for (Route r : routes) {
+          if (r.color() < 0 || r.color() >= colors) {
+            throw error(x, y, r.color(), "is outside the template's %d colours", t.colors());
+          }
+          if (table[p * colors + r.color()] != null) {
+            throw error(x, y, r.color(), "has two router entries");
+          }
+          for (Dir d : r.tx()) {
+            checkOnMesh(x, y, d, r.color());
+          }
+          if (r.rx() != Dir.RAMP) {
+            checkOnMesh(x, y, r.rx(), r.color());
+          }
+          table[p * colors + r.color()] = interned.computeIfAbsent(r, k -> k);
+        }
+        maxColors = Math.max(maxColors, routes.size());
+      }
+    }
+  }
+
+  private void checkOnMesh(int x, int y, Dir d, int color) {
+    int nx = x + d.dx();
+    int ny = y + d.dy();
+    if (nx < 0 || ny < 0 || nx >= w || ny >= h) {
+      throw error(x, y, color, "is routed %s, off the mesh", d);
+    }
+  }
+
+  private MeshcException error(int x, int y, int color, String fmt, Object... args) {
+    return new MeshcException(MeshcException.Kind.NO_PLAN, String.format("%s: PE (%d,%d) colour %d (ID %d) ",
+        t.algorithm(), x, y, color, m.physicalColor(color)) + String.format(fmt, args));
+  }
+
+  // ---- data in and out --------------------------------------------------------------------------
+
+  private void load(String tensor, float[] data, long rows, long cols) {
+    if (data.length != rows * cols) {
+      throw new IllegalArgumentException(tensor + " has " + data.length + " values, not " + rows + "x" + cols);
+    }
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        Map<String, float[]> mem = memory.get(y * w + x);
+        for (TileMap tm : t.inputs(x, y)) {
+          if (!tm.tensor().equals(tensor)) {
+            continue;
+          }
+          float[] buf = mem.get(tm.buffer());
+          for (int i = 0; i < tm.rows(); i++) {
+            for (int j = 0; j < tm.cols(); j++) {
+              long r = tm.row0() + i;
+              long c = tm.col0() + j;
+              float v = r < rows && c < cols ? Fp16.round(data[(int) (r * cols + c)]) : 0f;
+              buf[tm.transposed() ? j * tm.rows() + i : i * tm.cols() + j] = v;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private float[] gather() {
+    long rows = t.problem().m();
+    long cols = t.problem().n();
+    float[] c = new float[(int) (rows * cols)];
+    boolean[] seen = new boolean[c.length];
+    for (int y = 0; y < h; y++) {
+      for (int x = 0; x < w; x++) {
+        Map<String, float[]> mem = memory.get(y * w + x);
+        for (TileMap tm : t.outputs(x, y)) {
+          float[] buf = mem.get(tm.buffer());
+          for (int i = 0; i < tm.rows(); i++) {
+            for (int j = 0; j < tm.cols(); j++) {
+              long r = tm.row0() + i;
+              long col = tm.col0() + j;
+              if (r >= rows || col >= cols) {
+                continue;
+              }
+              int at = (int) (r * cols + col);
+              float v = buf[tm.transposed() ? j * tm.rows() + i : i * tm.cols() + j];
+              if (seen[at] && Float.compare(c[at], v) != 0) {
+                throw new IllegalStateException(String.format("%s: replicas of C[%d,%d] disagree at PE (%d,%d): %s vs %s",
+                    t.algorithm(), r, col, x, y, c[at], v));
+              }
+              c[at] = v;
+              seen[at] = true;
+            }
+          }
+        }
+      }
+    }
+    return c;
+  }
+
+  // ---- the step program -------------------------------------------------------------------------
+
+  private void execute() {
+    @SuppressWarnings("unchecked")
+    List<Action>[] acts = new List[n];
+    int[] split = new int[n];
+    int[] ready = new int[4 * n];
+    for (round = 0; round < t.rounds(); round++) {
+      for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+          int p = y * w + x;
+          roundStart[p] = clock[p];
+          List<Action> a = t.actions(round, x, y);
+          acts[p] = a;
+          int i = 0;
+          while (i < a.size() && !a.get(i).receives()) {
+            issue(p, a.get(i));
+            i++;
+          }
+          split[p] = i;
+        }
+      }
+      // The receive part runs as dataflow: a PE whose message has not been sent yet waits, and
+      // wakes when it arrives, so relay chains may run either way along a line in one round.
+      int readyLen = 0;
+      for (int p = 0; p < n; p++) {
+        if (split[p] < acts[p].size()) {
+          ready[readyLen++] = p;
+        }
+      }
+      for (int next = 0; next < readyLen; next++) {
+        int p = ready[next];
+        List<Action> a = acts[p];
+        int i = split[p];
+        for (; i < a.size(); i++) {
+          Action act = a.get(i);
+          if (act instanceof Action.Send) {
+            throw error(p % w, p / w, ((Action.Send) act).color(), "sends in round %d after receiving; a send "
+                + "there would wait on its own round", round);
+          }
+          if (act.receives()) {
+            int color = act instanceof Action.Recv r ? r.color() : ((Action.Relay) act).in();
+            if (box[p * colors + color] == null) {
+              waiter[p * colors + color] = p;
+              break;
+            }
+            receive(p, act);
+          } else {
+            issue(p, act);
+          }
+        }
+        split[p] = i;
+        if (i == a.size()) {
+          acts[p] = null;
+        }
+        while (!woken.isEmpty()) {
+          if (readyLen == ready.length) {
+            ready = java.util.Arrays.copyOf(ready, 2 * ready.length);
+          }
+          ready[readyLen++] = woken.poll();
+        }
+      }
+      for (int p = 0; p < n; p++) {
+        if (acts[p] != null && split[p] < acts[p].size()) {
+          Action act = acts[p].get(split[p]);
+          int color = act instanceof Action.Recv r ? r.color() : ((Action.Relay) act).in();
+          throw error(p % w, p / w, color, "waits in round %d but nothing was sent to it", round);
+        }
+      }
+      linkUse.clear();
+    }
+    for (int p = 0; p < n; p++) {
+      for (int c = 0; c < colors; c++) {
+        if (box[p * colors + c] != null) {
+          throw error(p % w, p / w, c, "has a message nobody received (from PE (%d,%d))",
+              box[p * colors + c].src % w, box[p * colors + c].src / w);
+        }
+      }
+    }
+  }
+
+  private void issue(int p, Action a) {
+    if (a instanceof Action.Send s) {
+      send(p, s.color(), clock[p], slice(p, s.buffer(), s.offset(), s.length()), s.length(),
+          bytesOf(s.buffer()) * s.length());
+    } else if (a instanceof Action.Gemm g) {
+      double cyc = (double) g.m() * g.k() * g.n() / m.fmacsPerCycle();
+      clock[p] += cyc;
+      compute[p] += cyc;
+      if (functional) {
+        Numerics.gemm(memory.get(p), g, fp32Buffers.get(g.c()));
+      }
+    } else if (a instanceof Action.Gemv g) {
+      double cyc = (double) g.m() * g.n() / m.fmacsPerCycle();
+      clock[p] += cyc;
+      compute[p] += cyc;
+      if (functional) {
+        Numerics.gemv(memory.get(p), g, fp32Buffers.get(g.y()));
+      }
+    } else if (a instanceof Action.Zero z) {
+      if (functional) {
+        java.util.Arrays.fill(buffer(p, z.buffer()), 0f);
+      }
+    } else if (a instanceof Action.Swap s) {
+      if (functional) {
+        Map<String, float[]> mem = memory.get(p);
+        float[] x = mem.get(s.a());
+        mem.put(s.a(), mem.get(s.b()));
+        mem.put(s.b(), x);
+      }
+    } else {
+      throw new IllegalStateException("cannot issue " + a);
+    }
+  }
+
+  private int bytesOf(String buffer) {
+    Boolean fp32 = fp32Buffers.get(buffer);
+    if (fp32 == null) {
+      throw new IllegalStateException(t.algorithm() + " has no buffer " + buffer);
+    }
+    return fp32 ? 4 : 2;
+  }
+
+  private float[] buffer(int p, String name) {
+    float[] b = memory.get(p).get(name);
+    if (b == null) {
+      throw new IllegalStateException("PE " + p + " has no buffer " + name);
+    }
+    return b;
+  }
+
+  private float[] slice(int p, String name, int off, int len) {
+    if (!functional) {
+      return null;
+    }
+    float[] b = buffer(p, name);
+    return java.util.Arrays.copyOfRange(b, off, off + len);
+  }
+
+  /**
+   * Injects a message at PE p: follows the routers from p, checking every entry, and leaves it in
+   * the mailbox of every PE whose route delivers it (RAMP).
+   */
+  private void send(int p, int color, double issue, float[] data, int len, long bytes) {
+    int slot0 = p * colors + color;
+    long wavelets = (bytes + m.waveletBits() / 8 - 1) / (m.waveletBits() / 8);
+    if (uniLen[slot0] >= 0 && !functional) { // a short unicast already traced: straight to the mailbox
+      transfers++;
+      deliver(uniDest[slot0], color, new Msg(p, issue, wavelets, len, data, null, slot0, Double.NaN));
+      return;
+    }
+    Route r = table[p * colors + color];
+    int x = p % w;
+    int y = p / w;
+    if (r == null || !r.sends()) {
+      throw error(x, y, color, "sends but its router %s", r == null ? "has no route for it"
+          : "takes it from " + r.rx() + ", not from the PE");
+    }
+    if (paths[slot0] == null || functional) { // routes are static: trace once (every time when checking flows)
+      List<int[]> found = new ArrayList<>(1);
+      trace(p, p, color, r, new int[0], found, 0);
+      if (found.isEmpty()) {
+        throw error(x, y, color, "sends but no router on its path delivers it to a PE");
+      }
+      int[][] links = new int[found.size()][];
+      int[] dests = new int[found.size()];
+      for (int i = 0; i < links.length; i++) {
+        int[] d = found.get(i);
+        links[i] = java.util.Arrays.copyOf(d, d.length - 1);
+        dests[i] = d[d.length - 1];
+        maxHops = Math.max(maxHops, links[i].length);
+      }
+      paths[slot0] = links;
+      pathDest[slot0] = dests;
+      if (links.length == 1 && links[0].length <= SHORT) {
+        uniLen[slot0] = (byte) links[0].length;
+        System.arraycopy(links[0], 0, uniLinks, slot0 * SHORT, links[0].length);
+        uniDest[slot0] = dests[0];
+      }
+    }
+    int[][] deliveries = paths[slot0];
+    transfers++;
+    boolean multicast = deliveries.length > 1;
+    Map<Integer, Double> tree = multicast ? new HashMap<>() : null; // a multicast takes each link once
+    for (int di = 0; di < deliveries.length; di++) {
+      int dest = pathDest[slot0][di];
+      int[] links = deliveries[di];
+      double arrival = Double.NaN;
+      if (multicast) {
+        double time = issue;
+        for (int link : links) {
+          Double s = tree.get(link);
+          if (s == null) {
+            s = Math.max(time, linkFree[link]);
+            linkFree[link] = s + wavelets;
+            tree.put(link, s);
+          }
+          time = s + m.alpha();
+        }
+        arrival = time;
+      }
+      deliver(dest, color, new Msg(p, issue, wavelets, len, data, links, -1, arrival));
+    }
+  }
+
+  /** Appends to a PE's mailbox for one colour, waking the PE if it waits there. */
+  private void deliver(int dest, int color, Msg msg) {
+    int slot = dest * colors + color;
+    if (waiter[slot] >= 0) {
+      woken.add(waiter[slot]);
+      waiter[slot] = -1;
+    }
+    if (box[slot] == null) {
+      box[slot] = msg;
+    } else {
+      boxTail[slot].next = msg;
+    }
+    boxTail[slot] = msg;
+  }
+
+  /** Depth-first over the route tree; each delivery is its links then the destination PE. */
+  private void trace(int src, int p, int color, Route r, int[] links, List<int[]> out, int depth) {
+    if (depth > w + h) {
+      throw error(p % w, p / w, color, "routes in a loop");
+    }
+    for (Dir d : r.tx()) {
+      if (d == Dir.RAMP) {
+        if (links.length > 0) {
+          int[] del = java.util.Arrays.copyOf(links, links.length + 1);
+          del[links.length] = p;
+          out.add(del);
+        }
+        continue;
+      }
+      int q = p + d.dx() + d.dy() * w;
+      int link = p * 4 + d.ordinal();
+      if (functional) {
+        Integer other = linkUse.putIfAbsent(((long) link << 8) | color, src);
+        if (other != null && other != src) {
+          throw error(p % w, p / w, color, "carries two flows toward %s in round %d: from PE (%d,%d) and PE (%d,%d)",
+              d, round, other % w, other / w, src % w, src / w);
+        }
+      }
+      Route next = table[q * colors + color];
+      if (next == null || next.rx() != d.opposite()) {
+        throw error(q % w, q / w, color, "receives it from %s (sent by PE (%d,%d)) but its router %s", d.opposite(),
+            p % w, p / w, next == null ? "has no route for it" : "takes it from " + next.rx());
+      }
+      int[] more = java.util.Arrays.copyOf(links, links.length + 1);
+      more[links.length] = link;
+      trace(src, q, color, next, more, out, depth + 1);
+    }
+  }
+
+  /** Moves a head over {@code links} from {@code start}; returns when it reaches the last PE. */
+  private double reserve(int[] links, double start, long wavelets) {
+    double time = start;
+    for (int link : links) {
+      double s = Math.max(time, linkFree[link]);
+      linkFree[link] = s + wavelets;
+      time = s + m.alpha();
+    }
+    return time;
+  }
+
+  private Msg take(int p, int color) {
+    int slot = p * colors + color;
+    Msg msg = box[slot];
+    if (msg == null) {
+      throw error(p % w, p / w, color, "waits in round %d but nothing was sent to it", round);
+    }
+    box[slot] = msg.next;
+    if (msg.next == null) {
+      boxTail[slot] = null;
+    }
+    return msg;
+  }
+
+  /** The time the head reaches p: for a unicast, the transfer starts once p is ready for it. */
+  private double head(Msg msg, double posted) {
+    if (!Double.isNaN(msg.arrival)) {
+      return msg.arrival;
+    }
+    double start = Math.max(msg.issue, posted);
+    if (msg.links != null) {
+      return reserve(msg.links, start, msg.wavelets);
+    }
+    double time = start;
+    int base = msg.slot * SHORT;
+    for (int i = 0; i < uniLen[msg.slot]; i++) {
+      int link = uniLinks[base + i];
+      double s = Math.max(time, linkFree[link]);
+      linkFree[link] = s + msg.wavelets;
+      time = s + m.alpha();
+    }
+    return time;
+  }
+
+  private void receive(int p, Action a) {
+    if (a instanceof Action.Recv r) {
+      Msg msg = take(p, r.color());
+      checkLength(p, r.color(), msg, r.length());
+      double done = head(msg, roundStart[p]) + msg.wavelets;
+      clock[p] = Math.max(clock[p], done);
+      if (functional) {
+        combine(buffer(p, r.buffer()), r.offset(), msg.data, r.combine(), fp32Buffers.get(r.buffer()));
+      }
+    } else {
+      Action.Relay r = (Action.Relay) a;
+      Msg msg = take(p, r.in());
+      checkLength(p, r.in(), msg, r.length());
+      double headIn = head(msg, clock[p]);
+      double out = Math.max(clock[p], headIn) + m.beta();
+      float[] data = null;
+      if (functional) {
+        float[] buf = buffer(p, r.buffer());
+        boolean fp32 = fp32Buffers.get(r.buffer());
+        if (r.combine() == Combine.STORE) {
+          combine(buf, r.offset(), msg.data, Combine.STORE, fp32);
+          data = msg.data;
+        } else {
+          data = java.util.Arrays.copyOfRange(buf, r.offset(), r.offset() + r.length());
+          combine(data, 0, msg.data, r.combine(), fp32);
+        }
+      }
+      send(p, r.out(), out, data, r.length(), (long) bytesOf(r.buffer()) * r.length());
+      clock[p] = Math.max(clock[p], out + msg.wavelets);
+    }
+  }
+
+  private void checkLength(int p, int color, Msg msg, int len) {
+    if (msg.len != len) {
+      throw error(p % w, p / w, color, "expects %d elements but PE (%d,%d) sent %d", len, msg.src % w, msg.src / w,
+          msg.len);
+    }
+  }
+
+  /** Combines arriving values into {@code buf} at {@code off}, rounding to the buffer's precision. */
+  static void combine(float[] buf, int off, float[] in, Combine how, boolean fp32) {
+    for (int i = 0; i < in.length; i++) {
+      float v = switch (how) {
+        case STORE -> in[i];
+        case ADD -> buf[off + i] + in[i];
+        case MAX -> Math.max(buf[off + i], in[i]);
+      };
+      buf[off + i] = fp32 ? v : Fp16.round(v);
+    }
+  }
+}

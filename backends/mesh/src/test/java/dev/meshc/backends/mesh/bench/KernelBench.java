@@ -1,0 +1,119 @@
+package dev.meshc.backends.mesh.bench;
+
+import dev.meshc.backends.mesh.MeshRuntime;
+import dev.meshc.backends.mesh.RunResult;
+import dev.meshc.ir.Fp16;
+import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.Kernels;
+import dev.meshc.ir.machine.MachineSpec;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+
+/**
+ * Kernel benchmark (README, "Benchmarks"): simulated cycles per algorithm over a sweep of grids
+ * and sizes on WSE-2 with the simulation's wall time, then functional MeshGEMM against a plain
+ * blocked Java matmul of the same product (the simulator's overhead).
+ * {@code mvn -B -q -pl backends/mesh -am test-compile exec:exec@bench [-Dbench.grids=64,128,256,360,720]}
+ */
+public final class KernelBench {
+  private KernelBench() {}
+
+  static final MachineSpec WSE2 = MachineSpec.load("wse2");
+
+  public static void main(String[] args) {
+    List<Integer> gemmGrids = args.length > 0 ? parse(args[0]) : List.of(64, 128, 256, 360);
+    System.out.printf(Locale.ROOT, "meshc kernel benchmark on %s (alpha %.0f, beta %.0f, %.2f fp16 FMAC/cycle, "
+        + "%.1f GHz); %s %s, %d cores%n", WSE2.name(), WSE2.alpha(), WSE2.beta(), WSE2.fmacsPerCycle(),
+        WSE2.clockHz() / 1e9, System.getProperty("java.vm.name"), System.getProperty("java.version"),
+        Runtime.getRuntime().availableProcessors());
+    System.out.println();
+    System.out.println("GEMV [1,K]x[K,K], fp16 accumulation, timing only (cycles | microseconds | wall s)");
+    System.out.printf("%6s %7s %24s %24s %24s%n", "P", "K", "meshgemv", "pipeline", "ring");
+    for (int p : new int[] {90, 180, 360, 540, 750}) {
+      for (long k : new long[] {8192, 16384, 32768}) {
+        StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%6d %7d", p, k));
+        for (String alg : Kernels.GEMV) {
+          row.append(cell(alg, p, 1, k, k));
+        }
+        System.out.println(row);
+      }
+    }
+    System.out.println();
+    System.out.println("GEMM [N,N]x[N,N], fp16 accumulation, timing only (cycles | compute efficiency | wall s)");
+    System.out.printf("%6s %7s %24s %24s %24s %24s%n", "P", "N", "meshgemm", "cannon", "summa", "gemmt");
+    for (int p : gemmGrids) {
+      for (long d : new long[] {2048, 8192}) {
+        StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%6d %7d", p, d));
+        for (String alg : Kernels.GEMM) {
+          row.append(cell(alg, p, d, d, d));
+        }
+        System.out.println(row);
+      }
+    }
+    System.out.println();
+    overhead(16, 1024);
+  }
+
+  private static String cell(String alg, int p, long m, long k, long n) {
+    KernelTemplate t = Kernels.create(alg, new KernelTemplate.Problem(m, k, n), p, p, false, 0);
+    if (t.maxBytesPerPe() > WSE2.bufferBudget()) {
+      return String.format("%24s", "does not fit");
+    }
+    long s = System.nanoTime();
+    RunResult r = MeshRuntime.timing(t, WSE2);
+    double wall = (System.nanoTime() - s) / 1e9;
+    String second = m == 1 ? String.format(Locale.ROOT, "%.2fus", WSE2.seconds(r.cycles()) * 1e6)
+        : String.format(Locale.ROOT, "%.0f%%", 100 * r.computeCycles() / r.cycles());
+    return String.format(Locale.ROOT, "%24s", String.format(Locale.ROOT, "%.0f | %s | %.1fs", r.cycles(), second,
+        wall));
+  }
+
+  /** Functional MeshGEMM (real fp16 values, fp32 accumulation) against a blocked matmul in plain Java. */
+  private static void overhead(int p, int n) {
+    Random rnd = new Random(1);
+    float[] a = new float[n * n];
+    float[] b = new float[n * n];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = Fp16.round((float) rnd.nextGaussian());
+      b[i] = Fp16.round((float) rnd.nextGaussian());
+    }
+    KernelTemplate t = Kernels.create("meshgemm", new KernelTemplate.Problem(n, n, n), p, p, true, 0);
+    MeshRuntime.functional(t, WSE2, a, b); // warm-up
+    long s = System.nanoTime();
+    MeshRuntime.functional(t, WSE2, a, b);
+    double sim = (System.nanoTime() - s) / 1e9;
+    blocked(a, b, n); // warm-up
+    s = System.nanoTime();
+    blocked(a, b, n);
+    double plain = (System.nanoTime() - s) / 1e9;
+    double gflop = 2.0 * n * n * n / 1e9;
+    System.out.printf(Locale.ROOT, "Functional MeshGEMM %dx%dx%d on %dx%d PEs: %.2f s (%.2f GFLOP/s); blocked Java "
+        + "matmul: %.2f s (%.2f GFLOP/s); simulator overhead %.1fx%n", n, n, n, p, p, sim, gflop / sim, plain,
+        gflop / plain, sim / plain);
+  }
+
+  private static float[] blocked(float[] a, float[] b, int n) {
+    float[] c = new float[n * n];
+    int bs = 64;
+    for (int ii = 0; ii < n; ii += bs) {
+      for (int kk = 0; kk < n; kk += bs) {
+        for (int jj = 0; jj < n; jj += bs) {
+          for (int i = ii; i < ii + bs; i++) {
+            for (int k = kk; k < kk + bs; k++) {
+              float av = a[i * n + k];
+              for (int j = jj; j < jj + bs; j++) {
+                c[i * n + j] += av * b[k * n + j];
+              }
+            }
+          }
+        }
+      }
+    }
+    return c;
+  }
+
+  private static List<Integer> parse(String s) {
+    return java.util.Arrays.stream(s.split(",")).map(String::trim).map(Integer::parseInt).toList();
+  }
+}

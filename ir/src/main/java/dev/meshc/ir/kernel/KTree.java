@@ -1,0 +1,272 @@
+package dev.meshc.ir.kernel;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * WaferLLM's K-tree all-reduce with K = 2 along a line of {@code n} PEs: the line is cut into
+ * groups of {@code g} consecutive PEs; in phase 1 each group reduces from both ends toward its
+ * middle PE by one-hop relay chains; in phase 2 the group roots reduce toward the middle group's
+ * root, their messages passing the PEs in between on hardware routes; then that root broadcasts
+ * the result to the whole line by hardware multicast. About g/2 + G/2 software relay stages
+ * instead of n. Ten colours: phase-1 down/up chains (two each, alternating by parity), phase-2
+ * down/up (two each, alternating by group parity), broadcast up and down.
+ *
+ * <p>{@code lo}/{@code hi} are the ports toward index − 1 and + 1 (NORTH/SOUTH for a column).
+ */
+public final class KTree {
+  /** Colour offsets within the tree's ten. */
+  static final int D = 0;
+  static final int U = 2;
+  static final int P2D = 4;
+  static final int P2U = 6;
+  static final int BU = 8;
+  static final int BD = 9;
+  public static final int COLORS = 10;
+
+  private final int n;
+  private final int g;
+  private final int groups;
+  private final int base;
+  private final Dir lo;
+  private final Dir hi;
+  private final int rootGroup;
+
+  /**
+   * @param n      PEs on the line
+   * @param groups requested group count (clamped to [1, n]); the group size is ⌈n / groups⌉
+   * @param base   first of the ten colours
+   */
+  public KTree(int n, int groups, int base, Dir lo, Dir hi) {
+    this.n = n;
+    this.g = (n + Math.max(1, Math.min(groups, n)) - 1) / Math.max(1, Math.min(groups, n));
+    this.groups = (n + g - 1) / g;
+    this.base = base;
+    this.lo = lo;
+    this.hi = hi;
+    this.rootGroup = this.groups / 2;
+  }
+
+  /** The group count ⌈√n⌉ rounded so groups are about √n long: WaferLLM's choice (18×20 at 360). */
+  public static int defaultGroups(int n) {
+    return Math.max(1, (int) Math.round(Math.sqrt(n)));
+  }
+
+  public int groupSize() {
+    return g;
+  }
+
+  public int groupCount() {
+    return groups;
+  }
+
+  private int start(int q) {
+    return q * g;
+  }
+
+  private int end(int q) {
+    return Math.min(n, (q + 1) * g);
+  }
+
+  /** The root (middle PE) of group q. */
+  public int root(int q) {
+    return start(q) + (end(q) - start(q)) / 2;
+  }
+
+  /** The PE that ends up with the total first and broadcasts it. */
+  public int globalRoot() {
+    return root(rootGroup);
+  }
+
+  private int phase1Rounds() {
+    int r = 0;
+    for (int q = 0; q < groups; q++) {
+      r = Math.max(r, Math.max(root(q) - start(q), end(q) - 1 - root(q)));
+    }
+    return r;
+  }
+
+  private int phase2Rounds() {
+    return Math.max(rootGroup, groups - 1 - rootGroup);
+  }
+
+  /** Rounds of the whole all-reduce: phase 1, phase 2, broadcast. */
+  public int rounds() {
+    return n < 2 ? 0 : phase1Rounds() + phase2Rounds() + 1;
+  }
+
+  /** Software relay stages on the longest path (the β terms). */
+  public int relayStages() {
+    return n < 2 ? 0 : Math.max(0, phase1Rounds() - 1) + Math.max(0, phase2Rounds() - 1);
+  }
+
+  /**
+   * The router entries PE i needs. Colour IDs are {@code base + offset}.
+   */
+  public List<Route> routes(int i) {
+    List<Route> r = new ArrayList<>();
+    if (n < 2) {
+      return r;
+    }
+    int q = i / g;
+    int root = root(q);
+    if (i < root) {
+      if (i > start(q)) {
+        r.add(Route.of(base + D + (i - 1) % 2, lo, Dir.RAMP));
+      }
+      r.add(Route.of(base + D + i % 2, Dir.RAMP, hi));
+    } else if (i > root) {
+      if (i < end(q) - 1) {
+        r.add(Route.of(base + U + (i + 1) % 2, hi, Dir.RAMP));
+      }
+      r.add(Route.of(base + U + i % 2, Dir.RAMP, lo));
+    } else {
+      if (i > start(q)) {
+        r.add(Route.of(base + D + (i - 1) % 2, lo, Dir.RAMP));
+      }
+      if (i < end(q) - 1) {
+        r.add(Route.of(base + U + (i + 1) % 2, hi, Dir.RAMP));
+      }
+    }
+    // phase 2: roots chain toward the root group's root; the PEs between pass through
+    if (i == root) {
+      if (q < rootGroup) {
+        if (q > 0) {
+          r.add(Route.of(base + P2D + (q - 1) % 2, lo, Dir.RAMP));
+        }
+        r.add(Route.of(base + P2D + q % 2, Dir.RAMP, hi));
+      } else if (q > rootGroup) {
+        if (q < groups - 1) {
+          r.add(Route.of(base + P2U + (q + 1) % 2, hi, Dir.RAMP));
+        }
+        r.add(Route.of(base + P2U + q % 2, Dir.RAMP, lo));
+      } else {
+        if (q > 0) {
+          r.add(Route.of(base + P2D + (q - 1) % 2, lo, Dir.RAMP));
+        }
+        if (q < groups - 1) {
+          r.add(Route.of(base + P2U + (q + 1) % 2, hi, Dir.RAMP));
+        }
+      }
+    } else {
+      int above = i < root ? q - 1 : q; // the group whose root is just above i
+      if (above >= 0 && above < rootGroup && root(above) < i && i < root(above + 1)) {
+        r.add(Route.of(base + P2D + above % 2, lo, hi));
+      }
+      int below = i > root ? q + 1 : q; // the group whose root is just below i
+      if (below < groups && below > rootGroup && root(below - 1) < i && i < root(below)) {
+        r.add(Route.of(base + P2U + below % 2, hi, lo));
+      }
+    }
+    // broadcast from the global root
+    int r2 = globalRoot();
+    if (i < r2) {
+      r.add(i > 0 ? Route.of(base + BU, hi, Dir.RAMP, lo) : Route.of(base + BU, hi, Dir.RAMP));
+    } else if (i > r2) {
+      r.add(i < n - 1 ? Route.of(base + BD, lo, Dir.RAMP, hi) : Route.of(base + BD, lo, Dir.RAMP));
+    } else {
+      if (i > 0) {
+        r.add(Route.of(base + BU, Dir.RAMP, lo));
+      }
+      if (i < n - 1) {
+        r.add(Route.of(base + BD, Dir.RAMP, hi));
+      }
+    }
+    return r;
+  }
+
+  /**
+   * PE i's actions in round {@code round} of the all-reduce of {@code buffer}[0, len) (rounds
+   * count from 0 at the start of the all-reduce).
+   */
+  public List<Action> actions(int round, int i, String buffer, int len, Combine op) {
+    List<Action> a = new ArrayList<>(2);
+    if (n < 2) {
+      return a;
+    }
+    int p1 = phase1Rounds();
+    int p2 = phase2Rounds();
+    int q = i / g;
+    int root = root(q);
+    if (round < p1) {
+      if (i < root) {
+        int d = i - start(q);
+        if (d == 0 && round == 0) {
+          a.add(new Action.Send(base + D + i % 2, buffer, 0, len));
+        } else if (d > 0 && round == d - 1) {
+          a.add(new Action.Relay(base + D + (i - 1) % 2, base + D + i % 2, buffer, 0, len, op));
+        }
+      } else if (i > root) {
+        int e = end(q) - 1 - i;
+        if (e == 0 && round == 0) {
+          a.add(new Action.Send(base + U + i % 2, buffer, 0, len));
+        } else if (e > 0 && round == e - 1) {
+          a.add(new Action.Relay(base + U + (i + 1) % 2, base + U + i % 2, buffer, 0, len, op));
+        }
+      } else {
+        if (i > start(q) && round == root - start(q) - 1) {
+          a.add(new Action.Recv(base + D + (i - 1) % 2, buffer, 0, len, op));
+        }
+        if (i < end(q) - 1 && round == end(q) - 1 - root - 1) {
+          a.add(new Action.Recv(base + U + (i + 1) % 2, buffer, 0, len, op));
+        }
+      }
+      return a;
+    }
+    int t = round - p1;
+    if (t < p2) {
+      if (i != root) {
+        return a;
+      }
+      if (q < rootGroup) {
+        if (q == 0 && t == 0) {
+          a.add(new Action.Send(base + P2D, buffer, 0, len));
+        } else if (q > 0 && t == q - 1) {
+          a.add(new Action.Relay(base + P2D + (q - 1) % 2, base + P2D + q % 2, buffer, 0, len, op));
+        }
+      } else if (q > rootGroup) {
+        int e = groups - 1 - q;
+        if (e == 0 && t == 0) {
+          a.add(new Action.Send(base + P2U + q % 2, buffer, 0, len));
+        } else if (e > 0 && t == e - 1) {
+          a.add(new Action.Relay(base + P2U + (q + 1) % 2, base + P2U + q % 2, buffer, 0, len, op));
+        }
+      } else {
+        if (q > 0 && t == q - 1) {
+          a.add(new Action.Recv(base + P2D + (q - 1) % 2, buffer, 0, len, op));
+        }
+        if (q < groups - 1 && t == groups - 1 - q - 1) {
+          a.add(new Action.Recv(base + P2U + (q + 1) % 2, buffer, 0, len, op));
+        }
+      }
+      return a;
+    }
+    if (t == p2) {
+      int r2 = globalRoot();
+      if (i == r2) {
+        if (i > 0) {
+          a.add(new Action.Send(base + BU, buffer, 0, len));
+        }
+        if (i < n - 1) {
+          a.add(new Action.Send(base + BD, buffer, 0, len));
+        }
+      } else {
+        a.add(new Action.Recv(base + (i < r2 ? BU : BD), buffer, 0, len, Combine.STORE));
+      }
+    }
+    return a;
+  }
+
+  /** The longest hardware path of one transfer: a phase-2 hop between roots, or the broadcast. */
+  public int maxHops() {
+    if (n < 2) {
+      return 0;
+    }
+    int m = 1;
+    for (int q = 0; q + 1 < groups; q++) {
+      m = Math.max(m, root(q + 1) - root(q));
+    }
+    int r2 = globalRoot();
+    return Math.max(m, Math.max(r2, n - 1 - r2));
+  }
+}
