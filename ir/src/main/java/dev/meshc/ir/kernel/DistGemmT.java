@@ -12,54 +12,18 @@ import java.util.List;
  * chains from both ends; meanwhile B rotates one step along the Y ring. Colours: Y ring 0–2,
  * chains 3–6.
  */
-public final class DistGemmT implements KernelTemplate {
+public final class DistGemmT extends SquareGemm {
   static final int Y = 0;
   static final int CH = 3;
 
-  private final Problem problem;
-  private final int p;
-  private final boolean fp32;
-  private final int mt;
-  private final int kt;
-  private final int nt;
 
   public DistGemmT(Problem problem, int p, boolean fp32) {
-    this.problem = problem;
-    this.p = p;
-    this.fp32 = fp32;
-    this.mt = Tiles.tile(problem.m(), p);
-    this.kt = Tiles.tile(problem.k(), p);
-    this.nt = Tiles.tile(problem.n(), p);
+    super(problem, p, fp32);
   }
 
   @Override
   public String algorithm() {
     return "gemmt";
-  }
-
-  @Override
-  public Problem problem() {
-    return problem;
-  }
-
-  @Override
-  public int width() {
-    return p;
-  }
-
-  @Override
-  public int height() {
-    return p;
-  }
-
-  @Override
-  public Problem padded() {
-    return new Problem((long) mt * p, (long) kt * p, (long) nt * p);
-  }
-
-  @Override
-  public boolean fp32Accumulate() {
-    return fp32;
   }
 
   @Override
@@ -112,11 +76,6 @@ public final class DistGemmT implements KernelTemplate {
   }
 
   @Override
-  public List<TileMap> outputs(int x, int y) {
-    return List.of(TileMap.of("c", "C", y * mt, x * nt, mt, nt));
-  }
-
-  @Override
   public int colors() {
     return p < 2 ? 0 : 3 + Chains.COLORS;
   }
@@ -152,9 +111,9 @@ public final class DistGemmT implements KernelTemplate {
    */
   @Override
   public Estimate estimate(MachineSpec m) {
-    double comp = (double) mt * kt * nt / m.fmacsPerCycle();
+    double comp = tileCycles(m);
     if (p == 1) {
-      return new Estimate(comp, comp, 0);
+      return single(m);
     }
     long wt = m.wavelets((long) mt * nt * (fp32 ? 2 : 1));
     double stage = m.alpha() + m.beta();

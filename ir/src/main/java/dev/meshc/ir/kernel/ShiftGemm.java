@@ -16,19 +16,13 @@ import java.util.function.IntFunction;
  * it is Cannon (the wrap-around crosses P − 1 hops). Colours: X ring 0–2, Y ring 3–5, reverse X
  * ring 6–8.
  */
-public final class ShiftGemm implements KernelTemplate {
+public final class ShiftGemm extends SquareGemm {
   static final int X = 0;
   static final int Y = 3;
   static final int XR = 6;
 
   private final String algorithm;
-  private final Problem problem;
-  private final int p;
-  private final boolean fp32;
   private final LineRing ring;
-  private final int mt;
-  private final int kt;
-  private final int nt;
   private final int align;
   // send and receive colours per index along an axis, for the forward and the reverse ring
   private final int[] sendF;
@@ -37,14 +31,9 @@ public final class ShiftGemm implements KernelTemplate {
   private final int[] recvR;
 
   private ShiftGemm(String algorithm, Problem problem, int p, boolean fp32, IntFunction<LineRing> ring) {
+    super(problem, p, fp32);
     this.algorithm = algorithm;
-    this.problem = problem;
-    this.p = p;
-    this.fp32 = fp32;
     this.ring = ring.apply(p);
-    this.mt = Tiles.tile(problem.m(), p);
-    this.kt = Tiles.tile(problem.k(), p);
-    this.nt = Tiles.tile(problem.n(), p);
     int a = 0;
     for (int y = 0; y < p; y++) {
       a = Math.max(a, shifts(y));
@@ -94,31 +83,6 @@ public final class ShiftGemm implements KernelTemplate {
   @Override
   public String algorithm() {
     return algorithm;
-  }
-
-  @Override
-  public Problem problem() {
-    return problem;
-  }
-
-  @Override
-  public int width() {
-    return p;
-  }
-
-  @Override
-  public int height() {
-    return p;
-  }
-
-  @Override
-  public Problem padded() {
-    return new Problem((long) mt * p, (long) kt * p, (long) nt * p);
-  }
-
-  @Override
-  public boolean fp32Accumulate() {
-    return fp32;
   }
 
   @Override
@@ -223,11 +187,6 @@ public final class ShiftGemm implements KernelTemplate {
   }
 
   @Override
-  public List<TileMap> outputs(int x, int y) {
-    return List.of(TileMap.of("c", "C", y * mt, x * nt, mt, nt));
-  }
-
-  @Override
   public int colors() {
     return p < 2 ? 0 : 9;
   }
@@ -266,9 +225,9 @@ public final class ShiftGemm implements KernelTemplate {
    */
   @Override
   public Estimate estimate(MachineSpec m) {
-    double comp = (double) mt * kt * nt / m.fmacsPerCycle();
+    double comp = tileCycles(m);
     if (p == 1) {
-      return new Estimate(comp, comp, 0);
+      return single(m);
     }
     long wa = m.wavelets((long) mt * kt);
     long wb = m.wavelets((long) kt * nt);

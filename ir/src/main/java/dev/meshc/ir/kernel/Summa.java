@@ -10,54 +10,18 @@ import java.util.List;
  * stores the tile and passes it on), and every PE accumulates the product. The farthest PE is
  * P − 1 relays away. Colours: row chains 0–3, column chains 4–7.
  */
-public final class Summa implements KernelTemplate {
+public final class Summa extends SquareGemm {
   static final int XC = 0;
   static final int YC = 4;
 
-  private final Problem problem;
-  private final int p;
-  private final boolean fp32;
-  private final int mt;
-  private final int kt;
-  private final int nt;
 
   public Summa(Problem problem, int p, boolean fp32) {
-    this.problem = problem;
-    this.p = p;
-    this.fp32 = fp32;
-    this.mt = Tiles.tile(problem.m(), p);
-    this.kt = Tiles.tile(problem.k(), p);
-    this.nt = Tiles.tile(problem.n(), p);
+    super(problem, p, fp32);
   }
 
   @Override
   public String algorithm() {
     return "summa";
-  }
-
-  @Override
-  public Problem problem() {
-    return problem;
-  }
-
-  @Override
-  public int width() {
-    return p;
-  }
-
-  @Override
-  public int height() {
-    return p;
-  }
-
-  @Override
-  public Problem padded() {
-    return new Problem((long) mt * p, (long) kt * p, (long) nt * p);
-  }
-
-  @Override
-  public boolean fp32Accumulate() {
-    return fp32;
   }
 
   @Override
@@ -98,11 +62,6 @@ public final class Summa implements KernelTemplate {
   }
 
   @Override
-  public List<TileMap> outputs(int x, int y) {
-    return List.of(TileMap.of("c", "C", y * mt, x * nt, mt, nt));
-  }
-
-  @Override
   public int colors() {
     return p < 2 ? 0 : 2 * Chains.COLORS;
   }
@@ -134,9 +93,9 @@ public final class Summa implements KernelTemplate {
    */
   @Override
   public Estimate estimate(MachineSpec m) {
-    double comp = (double) mt * kt * nt / m.fmacsPerCycle();
+    double comp = tileCycles(m);
     if (p == 1) {
-      return new Estimate(comp, comp, 0);
+      return single(m);
     }
     long w = m.wavelets(Math.max((long) mt * kt, (long) kt * nt));
     double step = comp + Math.min(6, p - 1) * (m.alpha() + m.beta()) + 2 * w;

@@ -52,7 +52,7 @@ public final class KernelBench {
       }
     }
     System.out.println();
-    overhead(16, 1024);
+    overhead(32, 1024);
   }
 
   private static String cell(String alg, int p, long m, long k, long n) {
