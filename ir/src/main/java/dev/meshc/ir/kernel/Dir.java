@@ -32,21 +32,4 @@ public enum Dir {
       case RAMP -> RAMP;
     };
   }
-
-  /** The port a PE at (x, y) uses toward (x + dx·s, y + dy·s) for a step along one axis. */
-  public static Dir toward(int dx, int dy) {
-    if (dx > 0) {
-      return EAST;
-    }
-    if (dx < 0) {
-      return WEST;
-    }
-    if (dy > 0) {
-      return SOUTH;
-    }
-    if (dy < 0) {
-      return NORTH;
-    }
-    return RAMP;
-  }
 }

@@ -95,11 +95,6 @@ public final class KTree {
     return n < 2 ? 0 : phase1Rounds() + phase2Rounds() + 1;
   }
 
-  /** Software relay stages on the longest path (the β terms). */
-  public int relayStages() {
-    return n < 2 ? 0 : Math.max(0, phase1Rounds() - 1) + Math.max(0, phase2Rounds() - 1);
-  }
-
   /**
    * The router entries PE i needs. Colour IDs are {@code base + offset}.
    */

@@ -74,9 +74,4 @@ public final class Ring {
     }
     return r;
   }
-
-  /** The hop count of the transfer from i on the forward (or reverse) ring. */
-  public static int hops(int i, int p, boolean forward) {
-    return p < 2 ? 0 : Math.abs((forward ? next(i, p) : prev(i, p)) - i);
-  }
 }
