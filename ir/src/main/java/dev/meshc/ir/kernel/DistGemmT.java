@@ -16,7 +16,6 @@ public final class DistGemmT extends SquareGemm {
   static final int Y = 0;
   static final int CH = 3;
 
-
   public DistGemmT(Problem problem, int p, boolean fp32) {
     super(problem, p, fp32);
   }

@@ -14,7 +14,6 @@ public final class Summa extends SquareGemm {
   static final int XC = 0;
   static final int YC = 4;
 
-
   public Summa(Problem problem, int p, boolean fp32) {
     super(problem, p, fp32);
   }
