@@ -35,16 +35,6 @@ public interface KernelTemplate {
   /** The router entries of PE (x, y): one per colour it sends, receives or passes. */
   List<Route> routes(int x, int y);
 
-  /** The entry for {@code color} at PE (x, y), or null when the router has none. */
-  default Route route(int x, int y, int color) {
-    for (Route r : routes(x, y)) {
-      if (r.color() == color) {
-        return r;
-      }
-    }
-    return null;
-  }
-
   /** Rounds of the step program. */
   int rounds();
 

@@ -110,11 +110,6 @@ final class ElementwiseOps {
     return Tensor.ofLongs(out, s, r);
   }
 
-  /** Rounds fp32 values to what a narrower float type can hold. */
-  static Tensor roundTo(Tensor t) {
-    return t.rounded();
-  }
-
   // ---- families -----------------------------------------------------------------------------
 
   static OnnxOp unary(String type, DoubleUnaryOperator f, LongUnaryOperator g) {
@@ -130,7 +125,7 @@ final class ElementwiseOps {
 
       @Override
       public List<Tensor> eval(List<Tensor> in, Attrs a) {
-        return List.of(roundTo(map(in.get(0), in.get(0).dtype(), f, g)));
+        return List.of(map(in.get(0), in.get(0).dtype(), f, g).rounded());
       }
     };
   }
@@ -179,7 +174,7 @@ final class ElementwiseOps {
 
       @Override
       public List<Tensor> eval(List<Tensor> in, Attrs a) {
-        return List.of(roundTo(zip(type, in.get(0), in.get(1), in.get(0).dtype(), f, g)));
+        return List.of(zip(type, in.get(0), in.get(1), in.get(0).dtype(), f, g).rounded());
       }
     };
   }
@@ -205,7 +200,7 @@ final class ElementwiseOps {
         for (int i = 1; i < in.size(); i++) {
           acc = zip(type, acc, in.get(i), acc.dtype(), f, g);
         }
-        return List.of(roundTo(acc));
+        return List.of(acc.rounded());
       }
     };
   }
@@ -330,8 +325,8 @@ final class ElementwiseOps {
     @Override
     public List<Tensor> eval(List<Tensor> in, Attrs a) {
       boolean tanh = a.getString("approximate", "none").equals("tanh");
-      return List.of(roundTo(map(in.get(0), in.get(0).dtype(),
-          tanh ? MathFns::geluTanh : MathFns::geluErf, null)));
+      return List.of(map(in.get(0), in.get(0).dtype(),
+          tanh ? MathFns::geluTanh : MathFns::geluErf, null).rounded());
     }
   }
 
@@ -400,7 +395,7 @@ final class ElementwiseOps {
         return List.of(map(x, to, v -> v != 0 ? 1 : 0, v -> v != 0 ? 1 : 0));
       }
       if (to.isFloating()) {
-        return List.of(roundTo(Tensor.ofFloats(to, x.shape(), x.toFloatArray())));
+        return List.of(Tensor.ofFloats(to, x.shape(), x.toFloatArray()).rounded());
       }
       if (!x.isFloating()) {
         return List.of(Tensor.ofLongs(to, x.shape(), x.longs().clone()));

@@ -71,7 +71,7 @@ final class LinalgOps {
       for (int t = 0; t < ia.length; t++) {
         Kernels.matmul(a.floats(), ia[t] * m * k, b.floats(), ib[t] * k * n, r, t * m * n, m, k, n);
       }
-      return List.of(ElementwiseOps.roundTo(Tensor.ofFloats(a.dtype(), out, r)));
+      return List.of(Tensor.ofFloats(a.dtype(), out, r).rounded());
     }
   }
 
@@ -139,7 +139,7 @@ final class LinalgOps {
         }
         r[i] = (float) v;
       }
-      return List.of(ElementwiseOps.roundTo(Tensor.ofFloats(a.dtype(), out, r)));
+      return List.of(Tensor.ofFloats(a.dtype(), out, r).rounded());
     }
 
     static float[] transpose(float[] x, int rows, int cols) {

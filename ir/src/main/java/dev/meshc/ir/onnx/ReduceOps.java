@@ -158,7 +158,7 @@ final class ReduceOps {
         for (int i = 0; i < f.length; i++) {
           f[i] = (float) cur[i];
         }
-        return List.of(ElementwiseOps.roundTo(Tensor.ofFloats(x.dtype(), out, f)));
+        return List.of(Tensor.ofFloats(x.dtype(), out, f).rounded());
       }
       long[] l = new long[cur.length];
       for (int i = 0; i < l.length; i++) {
@@ -207,7 +207,8 @@ final class ReduceOps {
       int rank = x.shape().rank();
       int axis = axis(a.getInt("axis", -1), rank);
       Block b = Block.of(x.shape(), axis, a.getInt("flatten", 0) != 0 ? rank : axis + 1);
-      return List.of(ElementwiseOps.roundTo(Tensor.ofFloats(x.dtype(), x.shape(), Kernels.softmax(x.floats(), b.outer(), b.n(), b.inner(), log))));
+      float[] r = Kernels.softmax(x.floats(), b.outer(), b.n(), b.inner(), log);
+      return List.of(Tensor.ofFloats(x.dtype(), x.shape(), r).rounded());
     }
   }
 
@@ -248,7 +249,7 @@ final class ReduceOps {
       float[] beta = in.size() > 2 ? in.get(2).floats() : null;
       float[] r = Kernels.layerNorm(x.floats(), b.outer(), b.n(), a.getFloat("epsilon", 1e-5f), true,
           j -> g[gi[j]], beta == null ? null : j -> beta[bi[j]]);
-      return List.of(ElementwiseOps.roundTo(Tensor.ofFloats(x.dtype(), x.shape(), r)));
+      return List.of(Tensor.ofFloats(x.dtype(), x.shape(), r).rounded());
     }
   }
 }

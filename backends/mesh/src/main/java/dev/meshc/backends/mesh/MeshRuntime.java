@@ -434,7 +434,7 @@ public final class MeshRuntime {
    */
   private void send(int p, int color, double issue, float[] data, int len, long bytes) {
     int slot0 = p * colors + color;
-    long wavelets = (bytes + m.waveletBits() / 8 - 1) / (m.waveletBits() / 8);
+    long wavelets = m.wavelets(bytes / 2); // bytes are whole fp16 halves
     if (uniLen[slot0] >= 0 && !functional) { // a short unicast already traced: straight to the mailbox
       transfers++;
       deliver(uniDest[slot0], color, new Msg(p, issue, wavelets, len, data, null, slot0, Double.NaN));
