@@ -41,6 +41,16 @@ public interface KernelTemplate {
   /** What PE (x, y) does in round {@code round} (issue actions first, then receives). */
   List<Action> actions(int round, int x, int y);
 
+  /**
+   * A promise that lets a timing run skip repeated rounds: up to the returned round (exclusive),
+   * every PE runs the very action list it runs in {@code round}, or from some round on an empty
+   * one, and then stays empty. The runtime still checks that the repeated rounds are a pure shift
+   * in time before it skips any; the default, {@code round + 1}, promises nothing.
+   */
+  default int sameProgramUntil(int round) {
+    return round + 1;
+  }
+
   /** Blocks of A and B (by tensor name "A", "B") that PE (x, y) starts with. */
   List<TileMap> inputs(int x, int y);
 

@@ -145,6 +145,19 @@ public final class ShiftGemm extends SquareGemm {
     return a;
   }
 
+  /**
+   * Alignment rounds repeat until each row has made its shifts (then the row idles); the
+   * compute-shift steps between the first and the last repeat.
+   */
+  @Override
+  public int sameProgramUntil(int round) {
+    if (p > 1 && round < align) {
+      return align;
+    }
+    int s = round - align;
+    return p > 2 && s >= 1 && s < p - 1 ? align + p - 1 : round + 1;
+  }
+
   private List<Action> build(int round, int x, int y) {
     List<Action> a = new ArrayList<>(7);
     if (p == 1) {

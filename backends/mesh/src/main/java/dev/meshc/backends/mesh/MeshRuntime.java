@@ -40,6 +40,12 @@ public final class MeshRuntime {
   private final double[] roundStart;
   private final double[] compute;
   private final double[] linkFree;
+  private final double[] linkPrev; // each link's value before the round that last used it
+  private final int[] linkRound; // that round, or −1
+  private final double[] computeStart;
+  private final boolean skipping;
+  private long pending; // messages sent and not yet received
+  private long skippedRounds; // PE-rounds advanced by a time shift rather than simulated
   private final Msg[] box;
   private final Msg[] boxTail;
   private final int[][][] paths; // per (PE, colour): each delivery's links, traced once
@@ -85,10 +91,11 @@ public final class MeshRuntime {
     }
   }
 
-  private MeshRuntime(KernelTemplate t, MachineSpec m, boolean functional, boolean oneColumn) {
+  private MeshRuntime(KernelTemplate t, MachineSpec m, boolean functional, boolean oneColumn, boolean skipping) {
     this.t = t;
     this.m = m;
     this.functional = functional;
+    this.skipping = skipping && !functional;
     m.checkGrid(t.width(), t.height());
     this.w = oneColumn ? 1 : t.width();
     this.h = t.height();
@@ -104,6 +111,10 @@ public final class MeshRuntime {
     this.roundStart = new double[n];
     this.compute = new double[n];
     this.linkFree = new double[n * 4];
+    this.linkPrev = new double[n * 4];
+    this.linkRound = new int[n * 4];
+    java.util.Arrays.fill(linkRound, -1);
+    this.computeStart = new double[n];
     this.box = new Msg[n * colors];
     this.boxTail = new Msg[n * colors];
     this.paths = new int[n * colors][][];
@@ -123,7 +134,7 @@ public final class MeshRuntime {
    * row-major; they are rounded to fp16 as they are loaded.
    */
   public static RunResult functional(KernelTemplate t, MachineSpec m, float[] a, float[] b) {
-    MeshRuntime r = new MeshRuntime(t, m, true, false);
+    MeshRuntime r = new MeshRuntime(t, m, true, false, false);
     r.load("A", a, t.problem().m(), t.problem().k());
     boolean transposedB = t.algorithm().equals("gemmt");
     r.load("B", b, transposedB ? t.problem().n() : t.problem().k(), transposedB ? t.problem().k() : t.problem().n());
@@ -136,15 +147,18 @@ public final class MeshRuntime {
    * is simulated on one column, so wafer-scale instances take seconds.
    */
   public static RunResult timing(KernelTemplate t, MachineSpec m) {
-    return timing(t, m, t.columnsIndependent());
+    return timing(t, m, t.columnsIndependent(), true);
   }
 
-  /** Timing with the one-column reduction on or off (tests compare the two). */
-  public static RunResult timing(KernelTemplate t, MachineSpec m, boolean oneColumn) {
+  /**
+   * Timing with the one-column reduction and the skipping of repeated rounds each on or off (tests
+   * check that both give the full simulation's cycles).
+   */
+  public static RunResult timing(KernelTemplate t, MachineSpec m, boolean oneColumn, boolean skipRepeats) {
     if (oneColumn && !t.columnsIndependent()) {
       throw new IllegalArgumentException(t.algorithm() + " does not declare independent columns");
     }
-    MeshRuntime r = new MeshRuntime(t, m, false, oneColumn);
+    MeshRuntime r = new MeshRuntime(t, m, false, oneColumn, skipRepeats);
     r.execute();
     return r.result(null);
   }
@@ -296,13 +310,22 @@ public final class MeshRuntime {
     List<Action>[] acts = new List[n];
     int[] split = new int[n];
     int[] ready = new int[4 * n];
+    @SuppressWarnings("unchecked")
+    List<Action>[] prog = new List[n]; // this round's program per PE
+    @SuppressWarnings("unchecked")
+    List<Action>[] prevProg = new List[n]; // the previous round's
     for (round = 0; round < t.rounds(); round++) {
+      List<Action>[] swap = prevProg;
+      prevProg = prog;
+      prog = swap;
       for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
           int p = y * w + x;
           roundStart[p] = clock[p];
+          computeStart[p] = compute[p];
           List<Action> a = t.actions(round, x, y);
           acts[p] = a;
+          prog[p] = a;
           int i = 0;
           while (i < a.size() && !a.get(i).receives()) {
             issue(p, a.get(i));
@@ -359,6 +382,9 @@ public final class MeshRuntime {
         }
       }
       linkUse.clear();
+      if (skipping && round > 0) {
+        round = skipRepeats(round, prevProg, prog);
+      }
     }
     for (int p = 0; p < n; p++) {
       for (int c = 0; c < colors; c++) {
@@ -367,6 +393,168 @@ public final class MeshRuntime {
               box[p * colors + c].src % w, box[p * colors + c].src / w);
         }
       }
+    }
+  }
+
+  /** Occupies a link until {@code free}, remembering its value before this round's first use. */
+  private void occupy(int link, double free) {
+    if (linkRound[link] != round) {
+      linkRound[link] = round;
+      linkPrev[link] = linkFree[link];
+    }
+    linkFree[link] = free;
+  }
+
+  // ---- skipping repeated rounds -----------------------------------------------------------------
+
+  private static final double SHIFT_TOLERANCE = 1e-6; // cycles: rounding in sums of ~1e8
+
+  /**
+   * After round r, when the template promises that the next rounds repeat r's programs (or go
+   * idle): split the busy PEs into groups that interact (a message or a shared link joins two
+   * PEs). If round r moved a group by one time shift δ against round r − 1 (every clock and every
+   * link it used), each further repeat moves it by δ again, because a round is a max-plus function
+   * of the clocks and link times it reads: shift them all by δ and every result shifts by δ. Those
+   * rounds are applied as shifts, up to where the group goes idle or the promise ends (a group
+   * that goes idle piecemeal stops everyone there). Returns the last round done.
+   */
+  private int skipRepeats(int r, List<Action>[] prevProg, List<Action>[] prog) {
+    int until = Math.min(t.sameProgramUntil(r), t.rounds());
+    if (until <= r + 1 || pending != 0) {
+      return r;
+    }
+    for (int p = 0; p < n; p++) {
+      if (!prog[p].isEmpty() && prog[p] != prevProg[p] && !prog[p].equals(prevProg[p])) {
+        return r; // round r is not a repeat of r − 1, so it measured no shift
+      }
+    }
+    int[] parent = new int[n];
+    int[] owner = new int[n * 4];
+    java.util.Arrays.fill(owner, -1);
+    for (int p = 0; p < n; p++) {
+      parent[p] = p;
+    }
+    for (int p = 0; p < n; p++) {
+      for (Action a : prog[p]) {
+        int color = a instanceof Action.Send s ? s.color() : a instanceof Action.Relay rl ? rl.out() : -1;
+        if (color < 0) {
+          continue;
+        }
+        int[][] links = paths[p * colors + color];
+        for (int d = 0; d < links.length; d++) {
+          union(parent, p, pathDest[p * colors + color][d]);
+          for (int link : links[d]) {
+            if (linkRound[link] != r) {
+              return r;
+            }
+            if (owner[link] < 0) {
+              owner[link] = p;
+            } else {
+              union(parent, p, owner[link]);
+            }
+          }
+        }
+      }
+    }
+    double[] shift = new double[n];
+    int[] end = new int[n]; // per group: the first round any member is idle
+    boolean[] ragged = new boolean[n]; // per group: members go idle in different rounds
+    java.util.Arrays.fill(shift, Double.NaN);
+    java.util.Arrays.fill(end, -1);
+    int[] idleFrom = new int[n];
+    for (int p = 0; p < n; p++) {
+      if (prog[p].isEmpty()) {
+        continue;
+      }
+      int g = find(parent, p);
+      double delta = clock[p] - roundStart[p];
+      if (Double.isNaN(shift[g])) {
+        shift[g] = delta;
+      } else if (Math.abs(shift[g] - delta) > SHIFT_TOLERANCE) {
+        return r;
+      }
+      idleFrom[p] = idleFrom(p, r, until, prog[p]);
+      if (end[g] < 0) {
+        end[g] = idleFrom[p];
+      } else if (end[g] != idleFrom[p]) {
+        ragged[g] = true;
+        end[g] = Math.min(end[g], idleFrom[p]);
+      }
+    }
+    for (int link = 0; link < owner.length; link++) {
+      if (owner[link] >= 0 && Math.abs(linkFree[link] - linkPrev[link] - shift[find(parent, owner[link])])
+          > SHIFT_TOLERANCE) {
+        return r;
+      }
+    }
+    int stop = until; // the round simulation resumes at
+    for (int g = 0; g < n; g++) {
+      if (ragged[g]) {
+        stop = Math.min(stop, end[g]);
+      }
+    }
+    if (stop <= r + 1) {
+      return r;
+    }
+    for (int p = 0; p < n; p++) {
+      if (prog[p].isEmpty()) {
+        continue;
+      }
+      int g = find(parent, p);
+      int times = Math.min(end[g], stop) - r - 1;
+      clock[p] += times * shift[g];
+      compute[p] += times * (compute[p] - computeStart[p]);
+      for (Action a : prog[p]) {
+        if (a instanceof Action.Send || a instanceof Action.Relay) {
+          transfers += times;
+        }
+      }
+      skippedRounds += times;
+      if (idleFrom[p] < stop) {
+        prog[p] = List.of(); // what it ran in round stop − 1, the next round's "previous"
+      }
+    }
+    for (int link = 0; link < owner.length; link++) {
+      if (owner[link] >= 0) {
+        int g = find(parent, owner[link]);
+        linkFree[link] += (Math.min(end[g], stop) - r - 1) * shift[g];
+      }
+    }
+    return stop - 1;
+  }
+
+  /** The first round in (r, until) where PE p idles, by bisection over the template's promise. */
+  private int idleFrom(int p, int r, int until, List<Action> program) {
+    int lo = r + 1;
+    int hi = until;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      List<Action> a = t.actions(mid, p % w, p / w);
+      if (a.isEmpty()) {
+        hi = mid;
+      } else if (a == program || a.equals(program)) {
+        lo = mid + 1;
+      } else {
+        throw new IllegalStateException(String.format("%s: PE (%d,%d) changes program in round %d, before round %d "
+            + "that sameProgramUntil(%d) promised", t.algorithm(), p % w, p / w, mid, until, r));
+      }
+    }
+    return lo;
+  }
+
+  private static int find(int[] parent, int p) {
+    while (parent[p] != p) {
+      parent[p] = parent[parent[p]];
+      p = parent[p];
+    }
+    return p;
+  }
+
+  private static void union(int[] parent, int a, int b) {
+    int ra = find(parent, a);
+    int rb = find(parent, b);
+    if (ra != rb) {
+      parent[Math.max(ra, rb)] = Math.min(ra, rb);
     }
   }
 
@@ -483,7 +671,7 @@ public final class MeshRuntime {
           Double s = tree.get(link);
           if (s == null) {
             s = Math.max(time, linkFree[link]);
-            linkFree[link] = s + wavelets;
+            occupy(link, s + wavelets);
             tree.put(link, s);
           }
           time = s + m.alpha();
@@ -501,6 +689,7 @@ public final class MeshRuntime {
       woken.add(waiter[slot]);
       waiter[slot] = -1;
     }
+    pending++;
     if (box[slot] == null) {
       box[slot] = msg;
     } else {
@@ -548,7 +737,7 @@ public final class MeshRuntime {
     double time = start;
     for (int link : links) {
       double s = Math.max(time, linkFree[link]);
-      linkFree[link] = s + wavelets;
+      occupy(link, s + wavelets);
       time = s + m.alpha();
     }
     return time;
@@ -561,6 +750,7 @@ public final class MeshRuntime {
       throw error(p % w, p / w, color, "waits in round %d but nothing was sent to it", round);
     }
     box[slot] = msg.next;
+    pending--;
     if (msg.next == null) {
       boxTail[slot] = null;
     }
@@ -581,7 +771,7 @@ public final class MeshRuntime {
     for (int i = 0; i < uniLen[msg.slot]; i++) {
       int link = uniLinks[base + i];
       double s = Math.max(time, linkFree[link]);
-      linkFree[link] = s + msg.wavelets;
+      occupy(link, s + msg.wavelets);
       time = s + m.alpha();
     }
     return time;

@@ -19,8 +19,9 @@ import net.jqwik.api.constraints.IntRange;
 /**
  * What the templates promise, over random grid sizes and problems: MeshGEMM's transfers stay
  * within two hops while Cannon's wrap-around crosses P − 1; colours fit the budget and avoid the
- * reserved ones; every colour sent has somewhere to go; and the memory, colour and hop figures the
- * planner reads equal what the runtime observes.
+ * reserved ones; every colour sent has somewhere to go; the memory, colour and hop figures the
+ * planner reads equal what the runtime observes; and the timing shortcuts (one column, repeated
+ * rounds as time shifts) change no figure.
  */
 class TemplatePropertiesTest {
   static final MachineSpec WSE2 = MachineSpec.load("wse2");
@@ -41,7 +42,7 @@ class TemplatePropertiesTest {
       @ForAll @IntRange(min = 1, max = 90) int n) {
     KernelTemplate t = template(alg, p, m, k, n);
     RouteCheck.verify(t, WSE2);
-    RunResult r = MeshRuntime.timing(t, WSE2, false);
+    RunResult r = MeshRuntime.timing(t, WSE2, false, false);
     assertEquals(t.maxBytesPerPe(), r.maxPeBytes(), "memory figure");
     assertEquals(t.maxColorsPerPe(), r.maxColorsPerPe(), "colour figure");
     assertEquals(t.maxHopsPerTransfer(), r.maxHopsPerTransfer(), "hop figure");
@@ -50,8 +51,13 @@ class TemplatePropertiesTest {
       assertFalse(WSE2.reservedColors().contains(WSE2.physicalColor(c)));
     }
     if (t.columnsIndependent()) { // one column stands for all in timing-only runs
-      assertEquals(r.cycles(), MeshRuntime.timing(t, WSE2, true).cycles());
+      assertEquals(r.cycles(), MeshRuntime.timing(t, WSE2, true, false).cycles());
     }
+    // repeated rounds applied as time shifts give what simulating them gives
+    RunResult skipped = MeshRuntime.timing(t, WSE2, false, true);
+    assertEquals(r.cycles(), skipped.cycles(), 1e-9 * r.cycles(), "cycles with repeats skipped");
+    assertEquals(r.computeCycles(), skipped.computeCycles(), 1e-9 * r.computeCycles(), "compute cycles");
+    assertEquals(r.transfers(), skipped.transfers(), "transfers");
   }
 
   @Property(tries = 60, seed = "2025")

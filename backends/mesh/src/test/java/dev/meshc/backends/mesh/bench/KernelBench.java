@@ -52,6 +52,11 @@ public final class KernelBench {
       }
     }
     System.out.println();
+    System.out.println("Wafer scale: [16K,16K]x[16K,16K] on 720x720, timing only (cycles | compute efficiency | wall s)");
+    for (String alg : List.of("meshgemm", "cannon")) {
+      System.out.printf("%14s %24s%n", alg, cell(alg, 720, 16384, 16384, 16384));
+    }
+    System.out.println();
     overhead(32, 1024);
   }
 
