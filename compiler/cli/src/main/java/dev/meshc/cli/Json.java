@@ -11,6 +11,10 @@ final class Json {
 
   private Json() {}
 
+  static String text(Object value) {
+    return GSON.toJson(value) + System.lineSeparator();
+  }
+
   static void print(PrintWriter out, Object value) {
     out.println(GSON.toJson(value));
     out.flush();

@@ -17,12 +17,13 @@ import picocli.CommandLine.IVersionProvider;
  */
 @Command(name = "meshc", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Compiles ONNX transformer models for wafer-scale meshes of cores (the WaferLLM PLMR model).",
-    subcommands = {InspectCommand.class, EvalCommand.class, CheckTirCommand.class, KernelCommand.class,
+    subcommands = {InspectCommand.class, CompileCommand.class, EvalCommand.class, CheckTirCommand.class, KernelCommand.class,
         CommandLine.HelpCommand.class},
     footer = {"", "Exit codes: 0 done, 1 no plan, 2 bad input or usage, 3 internal error.",
         "Example:", "  meshc inspect examples/models/tiny-llama.onnx --input input_ids=1x16"})
 public final class Main implements Runnable {
   public static final int OK = 0;
+  public static final int NO_PLAN = 1;
   public static final int USAGE = 2;
   public static final int INTERNAL = 3;
 
@@ -51,7 +52,10 @@ public final class Main implements Runnable {
       return USAGE;
     });
     cl.setExecutionExceptionHandler((ex, c, parsed) -> {
-      boolean verbose = parsed.hasMatchedOption("--verbose");
+      boolean verbose = false;
+      for (CommandLine.ParseResult r = parsed; r != null; r = r.subcommand()) { // the option is a subcommand's
+        verbose |= r.hasMatchedOption("--verbose");
+      }
       if (ex instanceof MeshcException m) {
         e.println("meshc: error: " + m.getMessage());
         if (verbose) {

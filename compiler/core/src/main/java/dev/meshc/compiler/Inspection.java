@@ -51,7 +51,8 @@ public record Inspection(String model, long irVersion, int opset, String produce
         m.parameterBytes());
   }
 
-  private static Head head(Module m) {
+  /** The LM head of {@code m}, or null when no linear after the last layer makes an output. */
+  public static Head head(Module m) {
     int after = m.layers().isEmpty() ? 0 : m.layers().get(m.layers().size() - 1).end();
     java.util.Map<String, String> sources = new java.util.HashMap<>();
     m.weights().forEach(w -> sources.put(w.name(), w.source()));

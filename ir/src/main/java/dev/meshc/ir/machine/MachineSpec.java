@@ -33,11 +33,16 @@ import java.util.Properties;
  * @param waveletBits          bits a link moves per cycle per direction (one 32-bit wavelet)
  * @param fmacsPerCycle        fp16 multiply-accumulates per cycle per PE (effective)
  * @param clockHz              core clock, to turn cycles into seconds
+ * @param stepOverhead         cycles every step of a layer program pays on top of its kernel or
+ *                             collective (task activation, DSD set-up, synchronous stalls); the
+ *                             planner's layer costs use it, single-kernel runs do not
+ * @param waferLinkLatency     cycles for an activation to start arriving on the next wafer
+ * @param waferLinkBytesPerCycle bytes per cycle between two wafers of a multi-wafer pipeline
  */
 public record MachineSpec(String name, int fabricWidth, int fabricHeight, int kernelOffsetX, int kernelOffsetY,
     int haloWidth, int haloHeight, int bytesPerPe, int programReserveBytes, int routableColors,
     List<Integer> reservedColors, double alpha, double beta, int waveletBits, double fmacsPerCycle,
-    double clockHz) {
+    double clockHz, double stepOverhead, double waferLinkLatency, double waferLinkBytesPerCycle) {
 
   public MachineSpec {
     reservedColors = List.copyOf(reservedColors);
@@ -50,6 +55,8 @@ public record MachineSpec(String name, int fabricWidth, int fabricHeight, int ke
     require(alpha >= 0 && beta >= 0, "alpha and beta must be non-negative");
     require(waveletBits >= 16 && waveletBits % 16 == 0, "wavelet_bits must be a multiple of 16");
     require(fmacsPerCycle > 0 && clockHz > 0, "fmacs_per_cycle and clock_hz must be positive");
+    require(stepOverhead >= 0 && waferLinkLatency >= 0, "step_overhead and wafer_link_latency must be non-negative");
+    require(waferLinkBytesPerCycle > 0, "wafer_link_bytes_per_cycle must be positive");
   }
 
   private static void require(boolean ok, String what) {
@@ -165,7 +172,8 @@ public record MachineSpec(String name, int fabricWidth, int fabricHeight, int ke
         (int) num(p, "bytes_per_pe", what), (int) num(p, "program_reserve_bytes", what),
         (int) num(p, "routable_colors", what), reserved,
         num(p, "alpha", what), num(p, "beta", what), (int) num(p, "wavelet_bits", what),
-        num(p, "fmacs_per_cycle", what), num(p, "clock_hz", what));
+        num(p, "fmacs_per_cycle", what), num(p, "clock_hz", what), num(p, "step_overhead", what),
+        num(p, "wafer_link_latency", what), num(p, "wafer_link_bytes_per_cycle", what));
   }
 
   private static String get(Properties p, String key, String what) {

@@ -1,0 +1,181 @@
+package dev.meshc.cli;
+
+import dev.meshc.compiler.Frontend;
+import dev.meshc.compiler.io.AtomicFiles;
+import dev.meshc.compiler.plan.ModelShape;
+import dev.meshc.compiler.plan.Plan;
+import dev.meshc.compiler.plan.PlanReport;
+import dev.meshc.compiler.plan.Planner;
+import dev.meshc.compiler.plan.Workload;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.machine.MachineSpec;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code meshc compile}: plan a model on the wafer with CP-SAT and write what was asked for. */
+@Command(name = "compile", mixinStandardHelpOptions = true,
+    description = {"Imports and lifts a model, then lets CP-SAT choose the pipeline regions (grids, places on "
+        + "the wafer, layers per region) under per-PE memory and the colour budget, minimising predicted time per "
+        + "token (decode) or per prompt (prefill). Reads no weight bytes. Exits 1 with the binding constraint "
+        + "and its numbers when nothing fits."},
+    footer = {"", "Examples:",
+        "  meshc compile examples/models/llama3-8b-shape.onnx --input input_ids=1x128 --phase decode "
+            + "--max-context 4096 -o out/",
+        "  meshc compile examples/models/llama3-8b-shape.onnx --input input_ids=1x128 --grid 420 --json -o out/"})
+final class CompileCommand implements Callable<Integer> {
+  @Parameters(index = "0", paramLabel = "MODEL", description = "the .onnx file")
+  Path model;
+
+  @Option(names = "--input", paramLabel = "NAME=DIMS",
+      description = "bind a dynamic input shape for import, e.g. input_ids=1x128; the planned lengths come from "
+          + "--prompt-len and --max-context, not from this")
+  List<String> inputs;
+
+  @Option(names = "--machine", paramLabel = "NAME|FILE", defaultValue = "wse2",
+      description = "wse2 (default), wse3 or a machine file")
+  String machine;
+
+  @Option(names = "--phase", paramLabel = "PHASE", defaultValue = "both",
+      description = "prefill, decode or both (default)")
+  String phase;
+
+  @Option(names = "--prompt-len", paramLabel = "N", defaultValue = "512", description = "prefill prompt length "
+      + "(default 512)")
+  long promptLen;
+
+  @Option(names = "--max-context", paramLabel = "N", defaultValue = "4096",
+      description = "decode: the KV cache holds up to N tokens (default 4096)")
+  long maxContext;
+
+  @Option(names = "--grid", paramLabel = "P", defaultValue = "0",
+      description = "fix every region to PxP (to reproduce a configuration); default: the solver chooses")
+  int grid;
+
+  @Option(names = "--wafers", paramLabel = "N|auto", defaultValue = "auto",
+      description = "wafers in the pipeline; auto (default) takes the fewest that fit")
+  String wafers;
+
+  @Option(names = "--time-limit", paramLabel = "UNITS", defaultValue = "10",
+      description = "the solver's deterministic time limit (CP-SAT work units, about seconds; default 10); "
+          + "when it stops the search the best plan is kept and its gap reported")
+  double timeLimit;
+
+  @Option(names = "--gap", paramLabel = "FRACTION", defaultValue = "0.02",
+      description = "stop once the plan is proven within this fraction of the optimum (default 0.02; 0 = prove it)")
+  double gap;
+
+  @Option(names = "--emit", paramLabel = "KIND", defaultValue = "report",
+      description = "what to write into -o: report (report.txt, summary.json, one SVG of the wafers per phase)")
+  String emit;
+
+  @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "output folder (replaced whole, atomically)")
+  Path output;
+
+  @Mixin
+  CommonOptions common;
+
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    if (!emit.equals("report")) {
+      throw MeshcException.input("--emit %s: this meshc emits report (csl and plan come with their backends)", emit);
+    }
+    if (grid < 0) {
+      throw MeshcException.input("--grid %d: a grid side is a positive number of PEs", grid);
+    }
+    if (gap < 0 || gap >= 1) {
+      throw MeshcException.input("--gap %s: a fraction in [0, 1)", gap);
+    }
+    if (timeLimit <= 0) {
+      throw MeshcException.input("--time-limit must be positive");
+    }
+    int wafersN = 0;
+    if (!wafers.equals("auto")) {
+      try {
+        wafersN = Integer.parseInt(wafers);
+      } catch (NumberFormatException e) {
+        wafersN = -1;
+      }
+      if (wafersN < 1 || wafersN > Planner.MAX_WAFERS) {
+        throw MeshcException.input("--wafers %s: a count from 1 to %d, or auto", wafers, Planner.MAX_WAFERS);
+      }
+    }
+    List<Workload> loads = new ArrayList<>();
+    if (phase.equals("both") || phase.equals("prefill")) {
+      loads.add(Workload.prefill(promptLen));
+    }
+    if (phase.equals("both") || phase.equals("decode")) {
+      loads.add(Workload.decode(maxContext));
+    }
+    if (loads.isEmpty()) {
+      Workload.Phase.parse(phase); // throws the message
+    }
+    MachineSpec m = MachineSpec.load(machine);
+    Frontend f = Frontend.load(model, Inputs.parse(inputs).bindings());
+    ModelShape shape = ModelShape.of(f.module());
+    Planner.Options opts = new Planner.Options(grid, wafersN, timeLimit, gap, 1);
+    List<Plan> plans = new ArrayList<>();
+    StringBuilder text = new StringBuilder();
+    for (Workload w : loads) {
+      Planner planner = new Planner(shape, m, w, opts);
+      Plan p = planner.plan();
+      plans.add(p);
+      text.append(PlanReport.text(p, planner.costModel(), shape.envelope()));
+    }
+    boolean feasible = plans.stream().allMatch(Plan::feasible);
+    Map<String, Object> json = new LinkedHashMap<>();
+    if (plans.size() == 1) {
+      json.putAll(PlanReport.json(plans.get(0)));
+    } else {
+      json.put("feasible", feasible);
+      for (Plan p : plans) {
+        json.put(p.workload().phase().label(), PlanReport.json(p));
+      }
+    }
+    if (output != null) {
+      AtomicFiles.writeDirectory(output, dir -> {
+        Files.writeString(dir.resolve("report.txt"), text.toString(), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("summary.json"), Json.text(json), StandardCharsets.UTF_8);
+        for (Plan p : plans) {
+          Files.writeString(dir.resolve("wafer-" + p.workload().phase().label() + ".svg"), PlanReport.svg(p, m),
+              StandardCharsets.UTF_8);
+        }
+      });
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    if (common.json) {
+      Json.print(out, json);
+    } else {
+      out.print(text);
+      if (output != null) {
+        out.println("wrote " + output.resolve("report.txt") + ", summary.json and the wafer pictures");
+      }
+    }
+    out.flush();
+    if (!feasible) {
+      PrintWriter err = spec.commandLine().getErr();
+      for (Plan p : plans) {
+        if (!p.feasible()) {
+          err.println("meshc: no plan for " + p.workload().phase().label() + ": " + p.explanation());
+        }
+      }
+      err.flush();
+      return Main.NO_PLAN;
+    }
+    return Main.OK;
+  }
+}

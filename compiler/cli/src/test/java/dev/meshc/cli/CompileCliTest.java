@@ -1,0 +1,91 @@
+package dev.meshc.cli;
+
+import static dev.meshc.cli.CliTest.meshc;
+import static dev.meshc.cli.CliTest.model;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.gson.JsonObject;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code meshc compile}: the plan summary, its files, the exit codes and the explanations. */
+class CompileCliTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void decodePlanAsJsonAndFiles() throws Exception {
+    Path out = dir.resolve("out");
+    CliTest.Run r = meshc("compile", model("tiny-llama.onnx"), "--input", "input_ids=1x16", "--phase", "decode",
+        "--max-context", "64", "--json", "-o", out.toString());
+    assertEquals(0, r.code(), r.err());
+    JsonObject j = r.json();
+    assertTrue(j.get("feasible").getAsBoolean());
+    assertEquals("decode", j.get("phase").getAsString());
+    JsonObject region = j.getAsJsonArray("regions").get(0).getAsJsonObject();
+    for (String k : new String[] {"x", "y", "width", "height", "layers", "pe_bytes", "colors"}) {
+      assertTrue(region.has(k), k);
+    }
+    assertEquals(0, region.getAsJsonArray("layers").get(0).getAsInt());
+    for (String k : new String[] {"pes_used", "max_pe_bytes", "max_colors_per_pe", "predicted_seconds_per_token",
+        "predicted_tokens_per_second", "solver_status", "optimality_gap", "wafers"}) {
+      assertTrue(j.has(k), k);
+    }
+    double s = j.get("predicted_seconds_per_token").getAsDouble();
+    assertEquals(1 / s, j.get("predicted_tokens_per_second").getAsDouble(), 1e-6 / s);
+    assertTrue(j.get("max_pe_bytes").getAsLong() <= 40960);
+    assertTrue(Files.readString(out.resolve("report.txt")).contains("predicted:"));
+    assertTrue(Files.readString(out.resolve("wafer-decode.svg")).startsWith("<svg"));
+    assertEquals(r.out().strip(), Files.readString(out.resolve("summary.json")).strip());
+  }
+
+  @Test
+  void bothPhasesByDefaultAndTheSameBytesTwice() throws Exception {
+    String[] args = {"compile", model("tiny-gpt2.onnx"), "--input", "input_ids=1x8", "--prompt-len", "32",
+        "--max-context", "64", "-o", dir.resolve("a").toString()};
+    CliTest.Run r = meshc(args);
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.out().contains("(prefill, prompt 32)") && r.out().contains("(decode, context up to 64)"), r.out());
+    args[args.length - 1] = dir.resolve("b").toString();
+    assertEquals(0, meshc(args).code());
+    for (String f : new String[] {"report.txt", "summary.json", "wafer-prefill.svg", "wafer-decode.svg"}) {
+      assertArrayEquals(Files.readAllBytes(dir.resolve("a").resolve(f)), Files.readAllBytes(dir.resolve("b").resolve(f)),
+          f);
+    }
+  }
+
+  @Test
+  void contextTooLongExitsOneWithTheReason() {
+    CliTest.Run r = meshc("compile", model("llama3-8b-shape.onnx"), "--input", "input_ids=1x16", "--phase", "decode",
+        "--max-context", "10000000", "--json");
+    assertEquals(1, r.code());
+    assertFalse(r.json().get("feasible").getAsBoolean());
+    assertTrue(r.json().get("explanation").getAsString().startsWith("context 10000000 is too long for the KV budget"));
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().startsWith("meshc: no plan for decode: context 10000000"), r.err());
+  }
+
+  @Test
+  void badOptionsExitTwo() {
+    for (String[] bad : new String[][] {{"--wafers", "0"}, {"--grid", "800"}, {"--phase", "train"}, {"--gap", "2"},
+        {"--emit", "csl"}}) {
+      String[] args = new String[6];
+      args[0] = "compile";
+      args[1] = model("tiny-llama.onnx");
+      args[2] = "--input";
+      args[3] = "input_ids=1x16";
+      args[4] = bad[0];
+      args[5] = bad[1];
+      CliTest.Run r = meshc(args);
+      assertEquals(2, r.code(), String.join(" ", bad) + ": " + r.err());
+      assertEquals(1, r.err().strip().lines().count(), r.err());
+    }
+    CliTest.Run help = meshc("compile", "--help");
+    assertTrue(help.out().contains("Examples:") && help.out().contains("meshc compile"), help.out());
+  }
+}

@@ -1,0 +1,245 @@
+package dev.meshc.compiler.plan;
+
+import dev.meshc.compiler.plan.ModelShape.Head;
+import dev.meshc.compiler.plan.ModelShape.LayerShape;
+import dev.meshc.ir.kernel.Dir;
+import dev.meshc.ir.kernel.KTree;
+import dev.meshc.ir.kernel.KTreeAllReduce;
+import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.Kernels;
+import dev.meshc.ir.machine.MachineSpec;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What one layer (or the LM head) costs on a P×P region, read from the kernel templates: the
+ * step program of the paper's layout, each step's cycles (the template's closed form plus the
+ * machine's per-step overhead), per-PE bytes and colours. The planner optimises with these
+ * figures and {@link PlanVerifier} recomputes them from the templates' per-PE rules.
+ *
+ * <p>Decode (the paper's §4.2 layout): the activation is split on one axis and copied on the other;
+ * every projection is a MeshGEMV whose K-tree all-reduce alternates axes, so nothing is
+ * transposed; q·Kᵀ and p·V are GEMVs against the cache (K and V stored expanded to the query
+ * heads, dims on X and sequence on Y); RMSNorm and softmax all-reduce one value per PE.
+ * Prefill: MeshGEMM for every projection and for p·V, dist-GEMM-T for q·Kᵀ (all heads as one
+ * product, as the released kernels do; the scores of every head are counted in memory), row
+ * all-reduces of one value per row for norms and softmax.
+ */
+public final class CostModel {
+  private final MachineSpec m;
+  private final Workload w;
+
+  public CostModel(MachineSpec m, Workload w) {
+    this.m = m;
+    this.w = w;
+  }
+
+  public MachineSpec machine() {
+    return m;
+  }
+
+  public Workload workload() {
+    return w;
+  }
+
+  /** One step of a layer program. */
+  public record Step(String name, String kernel, String shape, double cycles) {}
+
+  /**
+   * A unit (a layer or the LM head) on a P×P grid: bytes per PE that stay (weights, KV cache) and
+   * that only one unit at a time needs (kernel buffers, activations), colours per PE, cycles.
+   */
+  public record UnitCost(String unit, int grid, long weightBytes, long kvBytes, long transientBytes, int colors,
+      Map<String, Integer> colorUse, double cycles, List<Step> steps) {
+    public long residentBytes() {
+      return weightBytes + kvBytes;
+    }
+  }
+
+  static long tile(long n, int p) {
+    return (n + p - 1) / p;
+  }
+
+  /** Builds one unit's program, keeping the step list, the largest transient and the colours. */
+  private final class Program {
+    final String unit;
+    final int p;
+    final List<Step> steps = new ArrayList<>();
+    final Map<String, Integer> colors = new LinkedHashMap<>();
+    long weights;
+    long transientMax;
+    long activations;
+
+    Program(String unit, int p) {
+      this.unit = unit;
+      this.p = p;
+    }
+
+    /** A weight product on the grid; the weight's own tile is resident, the rest transient. */
+    void product(String name, String alg, long mm, long k, long n, boolean weight) {
+      KernelTemplate t = Kernels.create(alg, new KernelTemplate.Problem(mm, k, n), p, p, false, 0);
+      KernelTemplate.Problem pad = t.padded();
+      long tileBytes = weight ? 2 * (pad.k() / p) * (pad.n() / p) : 0;
+      if (weight) {
+        weights += tileBytes;
+      }
+      transientMax = Math.max(transientMax, t.maxBytesPerPe() - tileBytes);
+      // dist-GEMM-T rotates B on the same interleaved Y ring as MeshGEMM: its three ring colours
+      // are MeshGEMM's when both run in one unit (routes per colour are identical on every PE)
+      int shared = alg.equals("gemmt") && p > 1 ? 3 : 0;
+      colors.merge(alg, t.maxColorsPerPe() - shared, Math::max);
+      steps.add(new Step(name, alg, mm + "x" + k + "x" + n, t.estimate(m).cycles() + m.stepOverhead()));
+    }
+
+    /** An all-reduce of {@code values} fp16 values per PE along one axis (the K-tree). */
+    void allReduce(String name, long values) {
+      KTreeAllReduce ar = new KTreeAllReduce(p, KTree.defaultGroups(p), 0, Dir.NORTH, Dir.SOUTH);
+      int most = 0;
+      for (int i = 0; i < p; i++) { // a rule per index along the line: O(P)
+        most = Math.max(most, ar.routes(i).size());
+      }
+      colors.merge("ktree", most, Math::max);
+      steps.add(new Step(name, "ktree", values + " per PE", ar.cycles(m, m.wavelets(values)) + m.stepOverhead()));
+    }
+
+    /** Elementwise work on the PE: {@code ops} fp16 operations, at the FMAC rate. */
+    void local(String name, long ops) {
+      steps.add(new Step(name, "local", ops + " ops", Math.ceil(ops / m.fmacsPerCycle()) + m.stepOverhead()));
+    }
+
+    UnitCost done(long kv, long extraColors) {
+      double cycles = 0;
+      for (Step s : steps) {
+        cycles += s.cycles();
+      }
+      int c = 0;
+      for (int v : colors.values()) {
+        c += v;
+      }
+      if (extraColors > 0) {
+        colors.put("kv shift", (int) extraColors);
+        c += extraColors;
+      }
+      return new UnitCost(unit, p, weights, kv, transientMax + activations, c, Map.copyOf(colors), cycles,
+          List.copyOf(steps));
+    }
+  }
+
+  /** One transformer layer on a P×P region. */
+  public UnitCost layer(LayerShape s, int p) {
+    return w.phase() == Workload.Phase.DECODE ? decodeLayer(s, p) : prefillLayer(s, p);
+  }
+
+  private UnitCost decodeLayer(LayerShape s, int p) {
+    Program g = new Program("layer", p);
+    long d = tile(s.width(), p);
+    long ctx = w.maxContext();
+    if (s.normed()) {
+      norm(g, "attn_norm", 1, d);
+    }
+    g.product("qkv", "meshgemv", 1, s.width(), s.dq() + 2 * s.dkv(), true);
+    g.local("rope", 4 * (tile(s.dq(), p) + tile(s.dkv(), p)));
+    g.local("kv_append", 2 * tile(s.dq(), p));
+    g.product("scores", "meshgemv", 1, s.dq(), ctx, false);
+    softmax(g, tile(ctx, p), 1);
+    g.product("attn_v", "meshgemv", 1, ctx, s.dq(), false);
+    g.product("o_proj", "meshgemv", 1, s.dq(), s.width(), true);
+    g.local("residual", d);
+    if (s.normed()) {
+      norm(g, "ffn_norm", 1, d);
+    }
+    g.product("ffn_in", "meshgemv", 1, s.width(), s.ffnIn(), true);
+    g.local(s.gated() ? "gated_act" : "act", 4 * tile(s.ffn(), p));
+    g.product("ffn_out", "meshgemv", 1, s.ffn(), s.width(), true);
+    g.local("residual", d);
+    g.weights += s.normed() ? 2 * 2 * d : 0;
+    g.activations = 2 * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(ctx, p) + tile(s.ffnIn(), p));
+    long kv = 2L * 2 * tile(s.dq(), p) * tile(ctx, p);
+    // MeshGEMV reduces along Y, then along X for the next one: two K-trees; one colour shifts the cache
+    Integer tree = g.colors.get("meshgemv");
+    g.colors.put("meshgemv", 2 * (tree == null ? 0 : tree));
+    g.colors.remove("ktree"); // norms and softmax reuse the GEMVs' trees
+    return g.done(kv, p > 1 ? 1 : 0);
+  }
+
+  private UnitCost prefillLayer(LayerShape s, int p) {
+    Program g = new Program("layer", p);
+    long l = w.promptLen();
+    long rows = tile(l, p);
+    long d = tile(s.width(), p);
+    if (s.normed()) {
+      norm(g, "attn_norm", rows, rows * d);
+    }
+    g.product("qkv", "meshgemm", l, s.width(), s.dq() + 2 * s.dkv(), true);
+    g.local("rope", 4 * rows * (tile(s.dq(), p) + tile(s.dkv(), p)));
+    g.product("scores", "gemmt", l, s.dq(), l, false);
+    softmax(g, rows * rows, rows);
+    g.product("attn_v", "meshgemm", l, l, s.dq(), false);
+    g.product("o_proj", "meshgemm", l, s.dq(), s.width(), true);
+    g.local("residual", rows * d);
+    if (s.normed()) {
+      norm(g, "ffn_norm", rows, rows * d);
+    }
+    g.product("ffn_in", "meshgemm", l, s.width(), s.ffnIn(), true);
+    g.local(s.gated() ? "gated_act" : "act", 4 * rows * tile(s.ffn(), p));
+    g.product("ffn_out", "meshgemm", l, s.ffn(), s.width(), true);
+    g.local("residual", rows * d);
+    g.weights += s.normed() ? 2 * 2 * d : 0;
+    // activations: x, residual and normed x, q/k/v, the FFN hidden; and the other heads' scores
+    g.activations = 2 * rows * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(s.ffnIn(), p))
+        + 2 * (s.heads() - 1) * rows * rows;
+    long kv = 2L * 2 * tile(s.dq(), p) * rows;
+    return g.done(kv, 0);
+  }
+
+  private void norm(Program g, String name, long values, long elements) {
+    g.local(name + ".square_sum", 2 * elements);
+    g.allReduce(name + ".all_reduce", values);
+    g.local(name + ".scale", 2 * elements);
+  }
+
+  private void softmax(Program g, long elements, long values) {
+    g.allReduce("softmax.max", values);
+    g.local("softmax.exp", 4 * elements);
+    g.allReduce("softmax.sum", values);
+    g.local("softmax.scale", elements);
+  }
+
+  /** The LM head (final norm and the vocabulary projection) on a P×P region. */
+  public UnitCost head(Head h, boolean normed, int p) {
+    Program g = new Program("lm_head", p);
+    long d = tile(h.width(), p);
+    boolean decode = w.phase() == Workload.Phase.DECODE;
+    long rows = decode ? 1 : tile(w.promptLen(), p);
+    if (normed) {
+      norm(g, "final_norm", rows, rows * d);
+      g.weights += 2 * d;
+    }
+    g.product("logits", decode ? "meshgemv" : "meshgemm", decode ? 1 : w.promptLen(), h.width(), h.vocab(), true);
+    g.activations = 2 * rows * (d + tile(h.vocab(), p));
+    if (decode) {
+      Integer tree = g.colors.get("meshgemv");
+      g.colors.put("meshgemv", 2 * (tree == null ? 0 : tree));
+    }
+    g.colors.remove("ktree");
+    return g.done(0, 0);
+  }
+
+  /**
+   * Cycles to hand the activation from a region of side {@code p} to the next, besides α per hop:
+   * every row (decode) or PE (prefill) streams its slice at once, and one relay puts it on the
+   * next region's routes.
+   */
+  public double handoffCycles(long width, int p) {
+    long values = w.phase() == Workload.Phase.DECODE ? tile(width, p) : tile(w.promptLen(), p) * tile(width, p);
+    return m.wavelets(values) + m.beta();
+  }
+
+  /** Cycles to move the activation to the next wafer over the system's links. */
+  public double waferCycles(long width) {
+    long bytes = 2 * width * (w.phase() == Workload.Phase.DECODE ? 1 : w.promptLen());
+    return m.waferLinkLatency() + bytes / m.waferLinkBytesPerCycle();
+  }
+}

@@ -1,0 +1,72 @@
+package dev.meshc.compiler.plan;
+
+import dev.meshc.compiler.Inspection;
+import dev.meshc.ir.Attrs;
+import dev.meshc.ir.Layer;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Module;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * What the planner needs of a lifted model: its layers' shapes, in order, and the LM head. Read
+ * from the tile IR's layer facts, never from weight bytes.
+ */
+public record ModelShape(String name, List<LayerShape> layers, Head head) {
+  /** One transformer layer: width, attention heads, FFN; {@code gated} for SwiGLU/GeGLU. */
+  public record LayerShape(long width, long heads, long kvHeads, long headDim, long ffn, boolean gated,
+      boolean normed) {
+    public long dq() {
+      return heads * headDim;
+    }
+
+    public long dkv() {
+      return kvHeads * headDim;
+    }
+
+    /** Output columns of the fused FFN input projection (gate and up together when gated). */
+    public long ffnIn() {
+      return gated ? 2 * ffn : ffn;
+    }
+  }
+
+  /** The LM head: a [width] → [vocab] projection after the last layer. */
+  public record Head(long width, long vocab) {}
+
+  public ModelShape {
+    layers = List.copyOf(layers);
+  }
+
+  public static ModelShape of(Module m) {
+    if (m.layers().isEmpty()) {
+      throw MeshcException.input("%s: lifting found no transformer layers, so there is nothing to place (meshc "
+          + "inspect shows what it recognised)", m.name());
+    }
+    List<LayerShape> layers = new ArrayList<>();
+    for (Layer l : m.layers()) {
+      Attrs a = l.info();
+      String act = a.getString("activation", "none");
+      layers.add(new LayerShape(a.getInt("width", 0), a.getInt("heads", 0), a.getInt("kv_heads", 0),
+          a.getInt("head_dim", 0), a.getInt("ffn", 0), act.equals("swiglu") || act.startsWith("geglu"),
+          !a.getString("norm", "none").equals("none")));
+      LayerShape s = layers.get(layers.size() - 1);
+      if (s.width() < 1 || s.heads() < 1 || s.headDim() < 1) {
+        throw MeshcException.input("%s: layer %d has no width or attention heads the planner can read", m.name(),
+            l.index());
+      }
+    }
+    Inspection.Head h = Inspection.head(m);
+    return new ModelShape(m.name(), layers, h == null ? null : new Head(h.width(), h.vocab()));
+  }
+
+  /** The shape every layer fits in: equal to each layer when all are identical (the usual case). */
+  public LayerShape envelope() {
+    LayerShape e = layers.get(0);
+    for (LayerShape s : layers) {
+      e = new LayerShape(Math.max(e.width(), s.width()), Math.max(e.heads(), s.heads()),
+          Math.max(e.kvHeads(), s.kvHeads()), Math.max(e.headDim(), s.headDim()), Math.max(e.ffn(), s.ffn()),
+          e.gated() || s.gated(), e.normed() || s.normed());
+    }
+    return e;
+  }
+}

@@ -1,0 +1,450 @@
+package dev.meshc.compiler.plan;
+
+import com.google.ortools.Loader;
+import com.google.ortools.sat.BoolVar;
+import com.google.ortools.sat.CpModel;
+import com.google.ortools.sat.CpSolver;
+import com.google.ortools.sat.CpSolverStatus;
+import com.google.ortools.sat.IntVar;
+import com.google.ortools.sat.IntervalVar;
+import com.google.ortools.sat.LinearExpr;
+import com.google.ortools.sat.LinearExprBuilder;
+import com.google.ortools.sat.Literal;
+import com.google.ortools.sat.NoOverlap2dConstraint;
+import dev.meshc.compiler.plan.CostModel.UnitCost;
+import dev.meshc.compiler.plan.ModelShape.LayerShape;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.machine.MachineSpec;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Chooses the pipeline regions with CP-SAT: how many square regions, their grids and places on
+ * the wafers (no two overlap, each inside the usable kernel area), which contiguous layers each
+ * holds (the last also the LM head), so that per-PE memory fits and the predicted time per token
+ * (decode) or per prompt (prefill) plus the hand-offs is least; ties go to fewer PEs. At batch 1
+ * one region works at a time, so the time is the sum over regions.
+ *
+ * <p>Deterministic: one worker, a fixed seed and a deterministic-time limit (CP-SAT's own work
+ * measure), so the same input gives the same plan on any machine. When the limit stops the search,
+ * the best plan is returned with its optimality gap.
+ */
+public final class Planner {
+  /**
+   * Where the search may look. {@code grid} fixes every region's side; {@code wafers} 0 is auto;
+   * {@code limit} is CP-SAT's deterministic time; the search stops once the plan is within
+   * {@code gap} (relative) of the proven bound.
+   */
+  public record Options(int grid, int wafers, double limit, double gap, long seed) {
+    public static Options defaults() {
+      return new Options(0, 0, 10, 0.02, 1);
+    }
+  }
+
+  /** The most wafers {@code --wafers auto} tries. */
+  public static final int MAX_WAFERS = 64;
+  private static final int MAX_REGIONS = 32;
+
+  private final ModelShape model;
+  private final MachineSpec m;
+  private final Workload w;
+  private final Options o;
+  private final CostModel cost;
+  private final LayerShape layer;
+  private final int units;
+
+  /** The per-grid figures the model is built from: one candidate side P. */
+  record Candidate(int grid, UnitCost layer, UnitCost head, long budget, int capacity, boolean headFits,
+      int perWafer, int colors) {
+    long transientBytes() {
+      return Math.max(layer.transientBytes(), head == null ? 0 : head.transientBytes());
+    }
+  }
+
+  public Planner(ModelShape model, MachineSpec m, Workload w, Options o) {
+    this.model = model;
+    this.m = m;
+    this.w = w;
+    this.o = o;
+    this.cost = new CostModel(m, w);
+    this.layer = model.envelope();
+    this.units = model.layers().size() + (model.head() == null ? 0 : 1);
+  }
+
+  public CostModel costModel() {
+    return cost;
+  }
+
+  /** The grid sides the solver chooses among: about 25 steps up to the largest square. */
+  public List<Integer> grids() {
+    int most = m.maxSquareGrid();
+    if (o.grid() > 0) {
+      if (o.grid() > most) {
+        throw MeshcException.input("--grid %d does not fit %s: the largest square kernel is %dx%d", o.grid(), m.name(),
+            most, most);
+      }
+      return List.of(o.grid());
+    }
+    int step = Math.max(1, most / 25);
+    List<Integer> g = new ArrayList<>();
+    for (int p = step; p <= most; p += step) {
+      g.add(p);
+    }
+    if (g.get(g.size() - 1) != most) {
+      g.add(most);
+    }
+    return g;
+  }
+
+  Candidate candidate(int p) {
+    UnitCost l = cost.layer(layer, p);
+    UnitCost h = model.head() == null ? null : cost.head(model.head(), layer.normed(), p);
+    long trans = Math.max(l.transientBytes(), h == null ? 0 : h.transientBytes());
+    long budget = m.bufferBudget() - trans;
+    int cap = budget <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, budget / Math.max(1, l.residentBytes()));
+    boolean headFits = h == null || h.residentBytes() <= budget;
+    int perWafer = (m.kernelWidth() / p) * (m.kernelHeight() / p);
+    int colors = Math.max(l.colors(), h == null ? 0 : h.colors());
+    return new Candidate(p, l, h, budget, cap, headFits, perWafer, colors);
+  }
+
+  /** Regions of side P the model needs for memory alone (the head shares the last when it fits). */
+  static int regionsNeeded(Candidate c, int layers, boolean head) {
+    if (c.capacity() < 1) {
+      return Integer.MAX_VALUE;
+    }
+    int r = (layers + c.capacity() - 1) / c.capacity();
+    if (head) {
+      long left = c.budget() - (long) (layers - (long) (r - 1) * c.capacity()) * c.layer().residentBytes();
+      if (!c.headFits()) {
+        return Integer.MAX_VALUE;
+      }
+      if (c.head().residentBytes() > left) {
+        r++;
+      }
+    }
+    return r;
+  }
+
+  public Plan plan() {
+    long start = System.nanoTime();
+    List<Candidate> all = new ArrayList<>();
+    for (int p : grids()) {
+      all.add(candidate(p));
+    }
+    List<Candidate> usable = new ArrayList<>();
+    for (Candidate c : all) {
+      if (c.colors() <= m.colorBudget() && c.capacity() >= 1 && c.headFits()) {
+        usable.add(c);
+      }
+    }
+    int layers = model.layers().size();
+    boolean head = model.head() != null;
+    Explain explain = new Explain(model, m, w, cost, layer, all);
+    if (usable.isEmpty()) {
+      return Plan.infeasible(model.name(), m.name(), w, "PRECHECK", seconds(start), explain.nothingFits());
+    }
+    // A lower bound on wafers valid for any mix of grids: each layer takes at least the area per
+    // layer of the most area-thrifty grid.
+    double perLayer = Double.MAX_VALUE;
+    for (Candidate c : usable) {
+      perLayer = Math.min(perLayer, (double) c.grid() * c.grid() / Math.min(layers, c.capacity()));
+    }
+    double need = layers * perLayer;
+    int least = (int) Math.max(1, Math.ceil(need / ((double) m.kernelWidth() * m.kernelHeight()) - 1e-9));
+    if (o.wafers() > 0 && least > o.wafers()) {
+      return Plan.infeasible(model.name(), m.name(), w, "PRECHECK", seconds(start), explain.tooBig(o.wafers(), usable));
+    }
+    if (o.wafers() > 0) {
+      return solve(usable, o.wafers(), o.limit(), start, explain);
+    }
+    // auto: a uniform grid gives a wafer count that surely fits; fewer are tried with a short search
+    int surely = Integer.MAX_VALUE;
+    for (Candidate c : usable) {
+      int r = regionsNeeded(c, layers, head);
+      if (o.grid() > 0 || r <= Math.min(units, MAX_REGIONS)) { // a free search places at most MAX_REGIONS
+        surely = (int) Math.min(surely, ((long) r + c.perWafer() - 1) / c.perWafer());
+      }
+    }
+    for (int n = least; n < Math.min(surely, MAX_WAFERS + 1); n++) {
+      Plan p = solve(usable, n, Math.min(o.limit(), 2), start, explain);
+      if (p.feasible()) {
+        return solve(usable, n, o.limit(), start, explain);
+      }
+    }
+    if (surely > MAX_WAFERS) {
+      return Plan.infeasible(model.name(), m.name(), w, "PRECHECK", seconds(start), explain.tooBig(0, usable));
+    }
+    return solve(usable, surely, o.limit(), start, explain);
+  }
+
+  private static double seconds(long start) {
+    return (System.nanoTime() - start) / 1e9;
+  }
+
+  private Plan solve(List<Candidate> cands, int wafers, double limit, long start, Explain explain) {
+    Loader.loadNativeLibraries();
+    int kw = m.kernelWidth();
+    int kh = m.kernelHeight();
+    int layers = model.layers().size();
+    boolean hasHead = model.head() != null;
+    int smallest = cands.get(0).grid();
+    int fit = 0;
+    for (Candidate c : cands) {
+      fit = Math.max(fit, c.perWafer());
+    }
+    // with one grid, the regions it needs are enough (more would only add hand-offs)
+    int rMax = Math.min(o.grid() > 0 ? regionsNeeded(cands.get(0), layers, hasHead) : Math.min(units, MAX_REGIONS),
+        fit * wafers);
+    int quantum = 0;
+    for (Candidate c : cands) {
+      quantum = gcd(quantum, c.grid());
+    }
+    int k = cands.size();
+    long alpha = Math.round(m.alpha());
+    long cross = (long) Math.ceil(cost.waferCycles(layer.width()));
+
+    CpModel cp = new CpModel();
+    BoolVar memory = cp.newBoolVar("memory fits");
+    BoolVar area = cp.newBoolVar("regions inside the wafer");
+    BoolVar[] used = new BoolVar[rMax];
+    BoolVar[][] z = new BoolVar[rMax][k];
+    BoolVar[] last = new BoolVar[rMax];
+    IntVar[] n = new IntVar[rMax];
+    IntVar[] side = new IntVar[rMax];
+    IntVar[] x = new IntVar[rMax];
+    IntVar[] y = new IntVar[rMax];
+    IntVar[] wafer = new IntVar[rMax];
+    IntVar[] t = new IntVar[rMax];
+    long[] sizes = new long[k];
+    long[] areas = new long[k];
+    long tMax = 0;
+    for (int j = 0; j < k; j++) {
+      Candidate c = cands.get(j);
+      sizes[j] = c.grid();
+      areas[j] = (long) c.grid() * c.grid();
+      tMax = Math.max(tMax, cyclesOf(c.layer()) * layers + (c.head() == null ? 0 : cyclesOf(c.head())));
+    }
+    NoOverlap2dConstraint packing = cp.addNoOverlap2D();
+    LinearExprBuilder[] layersOnGrid = new LinearExprBuilder[k];
+    for (int j = 0; j < k; j++) {
+      layersOnGrid[j] = LinearExpr.newBuilder();
+    }
+    LinearExprBuilder time = LinearExpr.newBuilder();
+    LinearExprBuilder pes = LinearExpr.newBuilder();
+    LinearExprBuilder layerSum = LinearExpr.newBuilder();
+    LinearExprBuilder lastSum = LinearExpr.newBuilder();
+    for (int r = 0; r < rMax; r++) {
+      used[r] = cp.newBoolVar("used" + r);
+      last[r] = cp.newBoolVar("head" + r);
+      n[r] = cp.newIntVar(0, layers, "layers" + r);
+      side[r] = cp.newIntVar(0, m.maxSquareGrid(), "side" + r);
+      // corners on a lattice of the sides' common divisor: no packing of such squares needs finer
+      IntVar xq = cp.newIntVar(0, (kw - smallest) / quantum, "xq" + r);
+      IntVar yq = cp.newIntVar(0, (kh - smallest) / quantum, "yq" + r);
+      x[r] = cp.newIntVar(0, kw - smallest, "x" + r);
+      y[r] = cp.newIntVar(0, kh - smallest, "y" + r);
+      cp.addEquality(x[r], LinearExpr.term(xq, quantum));
+      cp.addEquality(y[r], LinearExpr.term(yq, quantum));
+      wafer[r] = cp.newIntVar(0, wafers - 1, "wafer" + r);
+      t[r] = cp.newIntVar(0, tMax, "cycles" + r);
+      LinearExprBuilder one = LinearExpr.newBuilder();
+      for (int j = 0; j < k; j++) {
+        z[r][j] = cp.newBoolVar("grid" + r + "_" + sizes[j]);
+        one.add(z[r][j]);
+        pes.addTerm(z[r][j], areas[j]);
+      }
+      cp.addEquality(one, used[r]);
+      cp.addEquality(side[r], LinearExpr.weightedSum(z[r], sizes));
+      cp.addLessOrEqual(LinearExpr.newBuilder().add(n[r]).addTerm(used[r], -layers), 0);
+      cp.addGreaterOrEqual(LinearExpr.newBuilder().add(n[r]).add(last[r]), used[r]);
+      layerSum.add(n[r]);
+      lastSum.add(last[r]);
+      if (r > 0) {
+        cp.addLessOrEqual(used[r], used[r - 1]);
+        cp.addGreaterOrEqual(wafer[r], wafer[r - 1]).onlyEnforceIf(used[r]);
+      }
+      cp.addLessOrEqual(last[r], used[r]);
+      // Layers and head split by grid (nk, hk are zero unless the region has grid j): time and
+      // memory are then linear, and the LP bound is all layers on the fastest grid that holds them.
+      LinearExprBuilder nSum = LinearExpr.newBuilder();
+      LinearExprBuilder hSum = LinearExpr.newBuilder();
+      LinearExprBuilder cyc = LinearExpr.newBuilder();
+      for (int j = 0; j < k; j++) {
+        Candidate c = cands.get(j);
+        IntVar nk = cp.newIntVar(0, Math.min(layers, c.capacity()), "layers" + r + "_" + sizes[j]);
+        cp.addLessOrEqual(LinearExpr.newBuilder().add(nk).addTerm(z[r][j], -Math.min(layers, c.capacity())), 0);
+        nSum.add(nk);
+        LinearExprBuilder bytes = LinearExpr.newBuilder().addTerm(nk, c.layer().residentBytes());
+        cyc.addTerm(nk, cyclesOf(c.layer()));
+        if (c.head() != null) {
+          BoolVar hk = cp.newBoolVar("head" + r + "_" + sizes[j]);
+          cp.addLessOrEqual(hk, z[r][j]);
+          hSum.add(hk);
+          bytes.addTerm(hk, c.head().residentBytes());
+          cyc.addTerm(hk, cyclesOf(c.head()));
+        }
+        cp.addLessOrEqual(bytes.addTerm(z[r][j], -c.budget()), 0).onlyEnforceIf(memory);
+        layersOnGrid[j].add(nk);
+      }
+      cp.addEquality(nSum, n[r]);
+      if (hasHead) {
+        cp.addEquality(hSum, last[r]);
+      }
+      cp.addEquality(t[r], cyc);
+      cp.addEquality(t[r], 0).onlyEnforceIf(used[r].not());
+      cp.addEquality(x[r], 0).onlyEnforceIf(used[r].not());
+      cp.addEquality(y[r], 0).onlyEnforceIf(used[r].not());
+      cp.addEquality(wafer[r], 0).onlyEnforceIf(used[r].not());
+      cp.addLessOrEqual(LinearExpr.sum(new IntVar[] {x[r], side[r]}), kw).onlyEnforceIf(area);
+      cp.addLessOrEqual(LinearExpr.sum(new IntVar[] {y[r], side[r]}), kh).onlyEnforceIf(area);
+      // wafers sit side by side along X in one coordinate space, so regions on two wafers never overlap
+      IntVar gx = cp.newIntVar(0, (long) wafers * kw + m.maxSquareGrid(), "gx" + r);
+      cp.addEquality(gx, LinearExpr.newBuilder().addTerm(wafer[r], kw).add(x[r]));
+      IntVar gxEnd = cp.newIntVar(0, (long) wafers * kw + 2L * m.maxSquareGrid(), "gx_end" + r);
+      IntVar yEnd = cp.newIntVar(0, kh + m.maxSquareGrid(), "y_end" + r);
+      IntervalVar xi = cp.newOptionalIntervalVar(gx, side[r], gxEnd, used[r], "xi" + r);
+      IntervalVar yi = cp.newOptionalIntervalVar(y[r], side[r], yEnd, used[r], "yi" + r);
+      packing.addRectangle(xi, yi);
+      time.add(t[r]);
+    }
+    if (hasHead) { // the head goes in the last used region
+      for (int r = 0; r + 1 < rMax; r++) {
+        cp.addLessOrEqual(LinearExpr.newBuilder().add(last[r]).add(used[r + 1]), 1);
+        cp.addGreaterOrEqual(LinearExpr.newBuilder().add(last[r]).add(used[r + 1]), used[r]);
+      }
+      cp.addEquality(last[rMax - 1], used[rMax - 1]);
+    }
+    cp.addEquality(layerSum, layers);
+    cp.addEquality(lastSum, hasHead ? 1 : 0);
+    for (int r = 0; r + 1 < rMax; r++) { // the hand-off from region r to r + 1
+      IntVar dx = cp.newIntVar(0, kw, "dx" + r);
+      IntVar dy = cp.newIntVar(0, kh, "dy" + r);
+      cp.addAbsEquality(dx, LinearExpr.newBuilder().add(x[r + 1]).addTerm(x[r], -1));
+      cp.addAbsEquality(dy, LinearExpr.newBuilder().add(y[r + 1]).addTerm(y[r], -1));
+      IntVar hops = cp.newIntVar(0, kw + kh, "hops" + r);
+      cp.addGreaterOrEqual(hops, LinearExpr.sum(new IntVar[] {dx, dy})).onlyEnforceIf(used[r + 1]);
+      IntVar stream = cp.newIntVar(0, tMax, "handoff" + r);
+      for (int j = 0; j < k; j++) {
+        long c = (long) Math.ceil(cost.handoffCycles(layer.width(), cands.get(j).grid()));
+        cp.addGreaterOrEqual(stream, LinearExpr.newBuilder().addTerm(z[r][j], c).addTerm(used[r + 1], c).add(-c));
+      }
+      BoolVar crossing = cp.newBoolVar("crossing" + r);
+      cp.addLessOrEqual(LinearExpr.newBuilder().add(wafer[r + 1]).addTerm(wafer[r], -1)
+          .addTerm(crossing, -(wafers - 1)), 0);
+      time.addTerm(hops, alpha).add(stream).addTerm(crossing, cross);
+    }
+    // redundant, for the bound: the regions' area fits the wafers' (NoOverlap2D implies it), and a
+    // layer on grid j takes at least P_j²/capacity_j of that area
+    cp.addLessOrEqual(pes.build(), (long) wafers * kw * kh).onlyEnforceIf(area);
+    LinearExprBuilder perLayer = LinearExpr.newBuilder();
+    for (int j = 0; j < k; j++) {
+      perLayer.addTerm(layersOnGrid[j].build(), areas[j] / Math.min(layers, cands.get(j).capacity()));
+    }
+    cp.addLessOrEqual(perLayer.build(), (long) wafers * kw * kh).onlyEnforceIf(area);
+    long peScale = (long) wafers * kw * kh + 1; // time first; PEs break ties
+    cp.minimize(LinearExpr.newBuilder().addTerm(time.build(), peScale).add(pes.build()));
+    cp.addAssumptions(new Literal[] {memory, area});
+    hint(cp, cands, wafers, used, z, n, last, x, y, wafer);
+
+    CpSolver solver = new CpSolver();
+    solver.getParameters().setNumWorkers(1).setRandomSeed((int) o.seed()).setMaxDeterministicTime(limit)
+        .setRelativeGapLimit(o.gap()).setLogSearchProgress(System.getenv("MESHC_SOLVER_LOG") != null)
+        .setFixVariablesToTheirHintedValue(System.getenv("MESHC_HINT_CHECK") != null)
+        .setDebugCrashOnBadHint(System.getenv("MESHC_HINT_CHECK") != null)
+        .setMaxTimeInSeconds(Math.max(60, 6 * limit));
+    CpSolverStatus status = solver.solve(cp);
+    if (status == CpSolverStatus.INFEASIBLE) {
+      List<String> core = new ArrayList<>();
+      for (int i : solver.sufficientAssumptionsForInfeasibility()) {
+        core.add(i == memory.getIndex() ? "memory" : i == area.getIndex() ? "area" : "?");
+      }
+      return Plan.infeasible(model.name(), m.name(), w, status.name(), seconds(start),
+          explain.infeasible(wafers, cands, core));
+    }
+    if (status != CpSolverStatus.OPTIMAL && status != CpSolverStatus.FEASIBLE) {
+      return Plan.infeasible(model.name(), m.name(), w, status.name(), seconds(start), String.format(
+          "the solver found no plan within its limit (%s after %.1f s); raise --time-limit", status, seconds(start)));
+    }
+    List<Plan.Region> regions = new ArrayList<>();
+    int first = 0;
+    for (int r = 0; r < rMax; r++) {
+      if (!solver.booleanValue(used[r])) {
+        continue;
+      }
+      Candidate c = null;
+      for (int j = 0; j < k; j++) {
+        if (solver.booleanValue(z[r][j])) {
+          c = cands.get(j);
+        }
+      }
+      int layersHere = (int) solver.value(n[r]);
+      boolean headHere = solver.booleanValue(last[r]);
+      regions.add(new Plan.Region(regions.size(), (int) solver.value(wafer[r]), (int) solver.value(x[r]),
+          (int) solver.value(y[r]), c.grid(), first, first + layersHere, headHere,
+          layersHere * c.layer().weightBytes() + (headHere ? c.head().weightBytes() : 0),
+          layersHere * c.layer().kvBytes(), c.transientBytes(), c.colors(), c.layer().cycles(),
+          c.head() == null ? 0 : c.head().cycles(), 0));
+      first += layersHere;
+    }
+    // OPTIMAL also means "within the gap limit": report the gap that was proven
+    double gap = solver.objectiveValue() <= 0 ? 0
+        : Math.max(0, (solver.objectiveValue() - solver.bestObjectiveBound()) / solver.objectiveValue());
+    String st = status == CpSolverStatus.OPTIMAL && gap > 1e-9 ? "FEASIBLE" : status.name();
+    return PlanMetrics.finish(model.name(), m, w, cost, layer.width(), regions, st, gap, seconds(start));
+  }
+
+  private static int gcd(int a, int b) {
+    return b == 0 ? a : gcd(b, a % b);
+  }
+
+  static long cyclesOf(UnitCost u) {
+    return (long) Math.ceil(u.cycles());
+  }
+
+  /**
+   * A plan to start from: the single grid with the least time whose regions fill the wafers
+   * row by row; CP-SAT then improves on it.
+   */
+  private void hint(CpModel cp, List<Candidate> cands, int wafers, BoolVar[] used, BoolVar[][] z, IntVar[] n,
+      BoolVar[] last, IntVar[] x, IntVar[] y, IntVar[] wafer) {
+    int layers = model.layers().size();
+    boolean head = model.head() != null;
+    int best = -1;
+    double bestTime = Double.MAX_VALUE;
+    for (int j = 0; j < cands.size(); j++) {
+      Candidate c = cands.get(j);
+      int r = regionsNeeded(c, layers, head);
+      if (r > used.length || r > c.perWafer() * wafers) {
+        continue;
+      }
+      double time = layers * c.layer().cycles() + (head ? c.head().cycles() : 0);
+      if (time < bestTime) {
+        bestTime = time;
+        best = j;
+      }
+    }
+    if (best < 0) {
+      return;
+    }
+    Candidate c = cands.get(best);
+    int r = regionsNeeded(c, layers, head);
+    int cols = m.kernelWidth() / c.grid();
+    int left = layers;
+    for (int i = 0; i < used.length; i++) {
+      boolean on = i < r;
+      cp.addHint(used[i], on);
+      for (int j = 0; j < cands.size(); j++) {
+        cp.addHint(z[i][j], on && j == best);
+      }
+      int here = on ? Math.min(c.capacity(), left) : 0;
+      left -= here;
+      cp.addHint(n[i], here);
+      cp.addHint(last[i], head && i == r - 1);
+      int slot = i % c.perWafer();
+      cp.addHint(x[i], on ? (long) (slot % cols) * c.grid() : 0);
+      cp.addHint(y[i], on ? (long) (slot / cols) * c.grid() : 0);
+      cp.addHint(wafer[i], on ? i / c.perWafer() : 0);
+    }
+  }
+}

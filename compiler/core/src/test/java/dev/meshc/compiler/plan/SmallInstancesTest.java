@@ -1,0 +1,212 @@
+package dev.meshc.compiler.plan;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.meshc.compiler.plan.ModelShape.Head;
+import dev.meshc.compiler.plan.ModelShape.LayerShape;
+import dev.meshc.ir.machine.MachineSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.statistics.Statistics;
+import org.junit.jupiter.api.Test;
+
+/**
+ * On meshes small enough to enumerate, CP-SAT's plan equals the optimum found by trying every
+ * split of the layers, every grid and every place (acceptance 3); and the infeasible cases say
+ * which constraint binds, with numbers (acceptance 4).
+ */
+class SmallInstancesTest {
+  static MachineSpec mesh(int side, int bytes, int colors) {
+    return mesh(side, side, bytes, colors);
+  }
+
+  /** A kernel area of width × height PEs with {@code bytes} of buffer memory per PE. */
+  static MachineSpec mesh(int width, int height, int bytes, int colors) {
+    Properties p = new Properties();
+    p.setProperty("name", "mesh" + width + "x" + height);
+    p.setProperty("fabric_width", Integer.toString(width + 7));
+    p.setProperty("fabric_height", Integer.toString(height + 2));
+    p.setProperty("kernel_offset_x", "4");
+    p.setProperty("kernel_offset_y", "1");
+    p.setProperty("halo_width", "7");
+    p.setProperty("halo_height", "2");
+    p.setProperty("bytes_per_pe", Integer.toString(bytes + 1024));
+    p.setProperty("program_reserve_bytes", "1024");
+    p.setProperty("routable_colors", Integer.toString(colors + 3));
+    p.setProperty("reserved_colors", (colors) + "," + (colors + 1) + "," + (colors + 2));
+    p.setProperty("alpha", "1");
+    p.setProperty("beta", "10");
+    p.setProperty("wavelet_bits", "32");
+    p.setProperty("fmacs_per_cycle", "1.6");
+    p.setProperty("clock_hz", "1.1e9");
+    p.setProperty("step_overhead", "246");
+    p.setProperty("wafer_link_latency", "1100");
+    p.setProperty("wafer_link_bytes_per_cycle", "136");
+    return MachineSpec.fromProperties(p, "test");
+  }
+
+  static ModelShape model(int layers, int width, int ffn, int vocab) {
+    List<LayerShape> ls = new ArrayList<>();
+    for (int i = 0; i < layers; i++) {
+      ls.add(new LayerShape(width, 4, 2, width / 4, ffn, true, true));
+    }
+    return new ModelShape("small", ls, new Head(width, vocab));
+  }
+
+  /** The solver's integer objective, recomputed for any list of regions: (time, PEs). */
+  static long[] objective(Map<Integer, Planner.Candidate> cands, Planner pl, List<Plan.Region> regions) {
+    long time = 0;
+    long pes = 0;
+    for (int i = 0; i < regions.size(); i++) {
+      Plan.Region r = regions.get(i);
+      Planner.Candidate c = cands.get(r.grid());
+      time += r.layers() * Planner.cyclesOf(c.layer()) + (r.head() ? Planner.cyclesOf(c.head()) : 0);
+      pes += (long) r.grid() * r.grid();
+      if (i + 1 < regions.size()) {
+        Plan.Region n = regions.get(i + 1);
+        time += Math.abs(n.x() - r.x()) + Math.abs(n.y() - r.y())
+            + (long) Math.ceil(pl.costModel().handoffCycles(64, r.grid()));
+      }
+    }
+    return new long[] {time, pes};
+  }
+
+  /** Every split into regions, grid per region and place on one wafer; the least (time, PEs). */
+  static Map<Integer, Planner.Candidate> candidates(Planner pl) {
+    Map<Integer, Planner.Candidate> all = new TreeMap<>();
+    for (int p : pl.grids()) {
+      all.put(p, pl.candidate(p));
+    }
+    return all;
+  }
+
+  static long[] bruteForce(Planner pl, Map<Integer, Planner.Candidate> all, ModelShape model, MachineSpec m) {
+    List<Planner.Candidate> cands = new ArrayList<>();
+    for (Planner.Candidate c : all.values()) {
+      if (c.colors() <= m.colorBudget() && c.capacity() >= 1 && c.headFits()) {
+        cands.add(c);
+      }
+    }
+    long[] best = {Long.MAX_VALUE, Long.MAX_VALUE};
+    int layers = model.layers().size();
+    for (int regions = 1; regions <= layers + 1; regions++) {
+      search(pl, all, cands, m, layers, regions, new ArrayList<>(), 0, best);
+    }
+    return best;
+  }
+
+  private static void search(Planner pl, Map<Integer, Planner.Candidate> all, List<Planner.Candidate> cands,
+      MachineSpec m, int layers, int regions, List<Plan.Region> placed, int next, long[] best) {
+    int i = placed.size();
+    if (i == regions) {
+      if (next != layers) {
+        return;
+      }
+      long[] o = objective(all, pl, placed);
+      if (o[0] < best[0] || o[0] == best[0] && o[1] < best[1]) {
+        best[0] = o[0];
+        best[1] = o[1];
+      }
+      return;
+    }
+    boolean last = i == regions - 1;
+    for (Planner.Candidate c : cands) {
+      for (int n = last ? layers - next : 0; n <= layers - next; n++) {
+        if (n == 0 && !last) {
+          continue;
+        }
+        long bytes = n * c.layer().residentBytes() + (last ? c.head().residentBytes() : 0);
+        if (bytes > c.budget()) {
+          continue;
+        }
+        for (int x = 0; x + c.grid() <= m.kernelWidth(); x++) {
+          for (int y = 0; y + c.grid() <= m.kernelHeight(); y++) {
+            if (overlaps(placed, x, y, c.grid())) {
+              continue;
+            }
+            placed.add(new Plan.Region(i, 0, x, y, c.grid(), next, next + n, last, 0, 0, 0, 0, 0, 0, 0));
+            search(pl, all, cands, m, layers, regions, placed, next + n, best);
+            placed.remove(placed.size() - 1);
+          }
+        }
+      }
+    }
+  }
+
+  private static boolean overlaps(List<Plan.Region> placed, int x, int y, int s) {
+    for (Plan.Region r : placed) {
+      if (x < r.x() + r.grid() && r.x() < x + s && y < r.y() + r.grid() && r.y() < y + s) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Kernel areas of 4–8 × 3–8 PEs and memories (1–4 KiB) tight enough that the layers often need several
+   * regions; every (split, grid, place) is tried.
+   */
+  @Property(tries = 100, seed = "4242")
+  void solverEqualsEnumeration(@ForAll @IntRange(min = 2, max = 4) int layers,
+      @ForAll @IntRange(min = 4, max = 8) int width, @ForAll @IntRange(min = 3, max = 8) int height,
+      @ForAll @IntRange(min = 1, max = 4) int kib) {
+    MachineSpec m = mesh(width, height, kib * 1024, 21);
+    ModelShape model = model(layers, 32, 48, 64);
+    Planner pl = new Planner(model, m, Workload.decode(16), new Planner.Options(0, 1, 30, 0, 1));
+    Plan p = pl.plan();
+    Map<Integer, Planner.Candidate> all = candidates(pl);
+    long[] brute = bruteForce(pl, all, model, m);
+    Statistics.collect(brute[0] == Long.MAX_VALUE ? "infeasible" : p.regions().size() + " region(s)");
+    if (brute[0] == Long.MAX_VALUE) {
+      assertFalse(p.feasible(), "the enumeration found nothing, the solver did: " + p.regions());
+      return;
+    }
+    assertTrue(p.feasible(), p.explanation());
+    assertArrayEquals(brute, objective(all, pl, p.regions()), "(time, PEs) of the solver's plan " + p.regions());
+  }
+
+  @Test
+  void tooBigForTheWafer() {
+    Plan p = new Planner(model(3, 64, 96, 128), mesh(4, 8 * 1024, 21), Workload.decode(32),
+        new Planner.Options(0, 1, 10, 0, 1)).plan();
+    assertFalse(p.feasible());
+    assertTrue(p.explanation().matches(".*layers 0–2 and the LM head need .*/PE on one \\dx\\d region .* the model "
+        + "needs ≥ \\d+ regions of \\d².*--wafers 1 allows 1.*"), p.explanation());
+  }
+
+  @Test
+  void colourBudgetTooSmall() {
+    Plan p = new Planner(model(2, 64, 96, 128), mesh(6, 8 * 1024, 2), Workload.decode(32),
+        new Planner.Options(0, 0, 10, 0, 1)).plan();
+    assertFalse(p.feasible());
+    assertTrue(p.explanation().startsWith("the colour budget is too small: a decode region needs "),
+        p.explanation());
+    assertTrue(p.explanation().contains("routes 2 (5 routable less the reserved [2, 3, 4])"), p.explanation());
+  }
+
+  @Test
+  void contextTooLongForTheKvBudget() {
+    Plan p = new Planner(model(2, 64, 96, 128), mesh(6, 8 * 1024, 21), Workload.decode(100_000),
+        new Planner.Options(0, 0, 10, 0, 1)).plan();
+    assertFalse(p.feasible());
+    assertTrue(p.explanation().startsWith("context 100000 is too long for the KV budget"), p.explanation());
+    assertTrue(p.explanation().matches(".*at most \\d+ tokens fit one layer alone there"), p.explanation());
+    // and the figure it names does fit
+    long most = Long.parseLong(p.explanation().replaceAll(".*at most (\\d+) tokens fit.*", "$1"));
+    CostModel.UnitCost at = new CostModel(mesh(6, 8 * 1024, 21), Workload.decode(most)).layer(
+        model(1, 64, 96, 128).envelope(), 6);
+    assertTrue(at.residentBytes() + at.transientBytes() <= 8 * 1024, "a layer with " + most + " tokens fits");
+    CostModel.UnitCost over = new CostModel(mesh(6, 8 * 1024, 21), Workload.decode(most + 6)).layer(
+        model(1, 64, 96, 128).envelope(), 6);
+    assertTrue(over.residentBytes() + over.transientBytes() > 8 * 1024, "one more token per row does not");
+  }
+}
