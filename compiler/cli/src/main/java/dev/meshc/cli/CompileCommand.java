@@ -77,7 +77,7 @@ final class CompileCommand implements Callable<Integer> {
   double gap;
 
   @Option(names = "--emit", paramLabel = "KIND", defaultValue = "report",
-      description = "what to write into -o: report (report.txt, summary.json, one SVG of the wafers per phase)")
+      description = "what to write into -o: report (report.txt, summary.json, the wafers as SVG and PNG per phase)")
   String emit;
 
   @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "output folder (replaced whole, atomically)")
@@ -153,6 +153,7 @@ final class CompileCommand implements Callable<Integer> {
         for (Plan p : plans) {
           Files.writeString(dir.resolve("wafer-" + p.workload().phase().label() + ".svg"), PlanReport.svg(p, m),
               StandardCharsets.UTF_8);
+          Files.write(dir.resolve("wafer-" + p.workload().phase().label() + ".png"), PlanReport.png(p, m));
         }
       });
     }

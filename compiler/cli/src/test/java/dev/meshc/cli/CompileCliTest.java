@@ -41,6 +41,8 @@ class CompileCliTest {
     assertTrue(j.get("max_pe_bytes").getAsLong() <= 40960);
     assertTrue(Files.readString(out.resolve("report.txt")).contains("predicted:"));
     assertTrue(Files.readString(out.resolve("wafer-decode.svg")).startsWith("<svg"));
+    byte[] png = Files.readAllBytes(out.resolve("wafer-decode.png"));
+    assertArrayEquals(new byte[] {(byte) 0x89, 'P', 'N', 'G'}, java.util.Arrays.copyOf(png, 4));
     assertEquals(r.out().strip(), Files.readString(out.resolve("summary.json")).strip());
   }
 
@@ -53,7 +55,8 @@ class CompileCliTest {
     assertTrue(r.out().contains("(prefill, prompt 32)") && r.out().contains("(decode, context up to 64)"), r.out());
     args[args.length - 1] = dir.resolve("b").toString();
     assertEquals(0, meshc(args).code());
-    for (String f : new String[] {"report.txt", "summary.json", "wafer-prefill.svg", "wafer-decode.svg"}) {
+    for (String f : new String[] {"report.txt", "summary.json", "wafer-prefill.svg", "wafer-decode.svg",
+        "wafer-decode.png"}) {
       assertArrayEquals(Files.readAllBytes(dir.resolve("a").resolve(f)), Files.readAllBytes(dir.resolve("b").resolve(f)),
           f);
     }

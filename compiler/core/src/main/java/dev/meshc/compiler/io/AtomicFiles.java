@@ -60,6 +60,9 @@ public final class AtomicFiles {
         throw MeshcException.input("cannot write %s: it exists and is not a directory", target);
       }
       tmp = Files.createTempDirectory(parent, "." + abs.getFileName() + ".");
+      if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) { // a temp dir is 700; an output folder is not
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+      }
       w.write(tmp);
       if (Files.exists(abs)) {
         old = parent.resolve("." + abs.getFileName() + ".old." + System.nanoTime());

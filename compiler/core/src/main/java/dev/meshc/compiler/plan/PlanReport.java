@@ -3,11 +3,20 @@ package dev.meshc.compiler.plan;
 import static dev.meshc.compiler.Inspection.humanBytes;
 
 import dev.meshc.ir.machine.MachineSpec;
+import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import javax.imageio.ImageIO;
 
 /** A plan as people and programs read it: a text report, a JSON-ready map and an SVG of the wafers. */
 public final class PlanReport {
@@ -106,41 +115,98 @@ public final class PlanReport {
     return s.toString();
   }
 
-  /** The wafers as an SVG: regions coloured by per-PE memory use, labelled with their layers. */
-  public static String svg(Plan p, MachineSpec m) {
+  /** A picture as boxes and words, drawn once and rendered as SVG or PNG. */
+  private record Scene(int width, int height, List<Box> boxes, List<Label> labels) {}
+
+  private record Box(double x, double y, double w, double h, String fill, String stroke) {}
+
+  private record Label(double x, double y, String text) {}
+
+  /** The wafers side by side, regions coloured by memory per PE and labelled with their layers. */
+  private static Scene scene(Plan p, MachineSpec m) {
     int kw = m.kernelWidth();
     int kh = m.kernelHeight();
     int wafers = Math.max(1, p.wafers());
     double scale = 0.8;
     int gap = 40;
-    int width = (int) (wafers * (kw * scale + gap) + gap);
-    int height = (int) (kh * scale + 2 * gap + 30);
-    StringBuilder s = new StringBuilder();
-    s.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-        + "font-family=\"sans-serif\" font-size=\"14\">%n", width, height));
-    s.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"24\">%s on %s, %s: %s</text>%n", gap, esc(p.model()),
-        m.name(), p.workload().phase().label(), p.feasible() ? String.format(Locale.ROOT, "%.1f tokens/s, colour = "
-            + "memory per PE (of %s)", p.tokensPerSecond(), humanBytes(m.bufferBudget())) : "no plan"));
+    List<Box> boxes = new ArrayList<>();
+    List<Label> labels = new ArrayList<>();
+    String rate = p.workload().phase() == Workload.Phase.DECODE ? "tokens/s" : "prompt tokens/s";
+    labels.add(new Label(gap, 24, String.format(Locale.ROOT, "%s on %s, %s: %s", p.model(), m.name(),
+        p.workload().phase().label(), p.feasible() ? String.format(Locale.ROOT, "%.1f %s; colour = memory per PE "
+            + "(of %s)", p.tokensPerSecond(), rate, humanBytes(m.bufferBudget())) : "no plan")));
     for (int i = 0; i < wafers; i++) {
       double ox = gap + i * (kw * scale + gap);
-      s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%.1f\" fill=\"#f4f4f4\" "
-          + "stroke=\"#888\"/>%n", ox, gap, kw * scale, kh * scale));
-      s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">wafer %d (%dx%d usable PEs)</text>%n", ox,
-          gap + kh * scale + 20, i, kw, kh));
+      boxes.add(new Box(ox, gap, kw * scale, kh * scale, "#f4f4f4", "#888888"));
+      labels.add(new Label(ox, gap + kh * scale + 20, String.format(Locale.ROOT, "wafer %d (%dx%d usable PEs)", i, kw,
+          kh)));
     }
     for (Plan.Region r : p.regions()) {
       double ox = gap + r.wafer() * (kw * scale + gap) + r.x() * scale;
       double oy = gap + r.y() * scale;
       double use = Math.min(1, (double) r.peBytes() / m.bufferBudget());
-      s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
-          + "stroke=\"#222\"/>%n", ox, oy, r.grid() * scale, r.grid() * scale, heat(use)));
+      boxes.add(new Box(ox, oy, r.grid() * scale, r.grid() * scale, heat(use), "#222222"));
       String layers = r.layers() == 0 ? "" : "layers " + r.firstLayer() + "–" + (r.endLayer() - 1);
-      s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">%s%s</text>%n", ox + 6, oy + 18,
-          layers, r.head() ? (layers.isEmpty() ? "" : " + ") + "LM head" : ""));
-      s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">%dx%d, %s/PE (%.0f%%)</text>%n", ox + 6,
-          oy + 36, r.grid(), r.grid(), humanBytes(r.peBytes()), 100 * use));
+      labels.add(new Label(ox + 6, oy + 18, layers + (r.head() ? (layers.isEmpty() ? "" : " + ") + "LM head" : "")));
+      labels.add(new Label(ox + 6, oy + 36, String.format(Locale.ROOT, "%dx%d, %s/PE (%.0f%%)", r.grid(), r.grid(),
+          humanBytes(r.peBytes()), 100 * use)));
+    }
+    return new Scene((int) (wafers * (kw * scale + gap) + gap), (int) (kh * scale + 2 * gap + 30), boxes, labels);
+  }
+
+  /** The wafers as an SVG: regions coloured by per-PE memory use, labelled with their layers. */
+  public static String svg(Plan p, MachineSpec m) {
+    Scene sc = scene(p, m);
+    StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" "
+        + "width=\"%d\" height=\"%d\" font-family=\"sans-serif\" font-size=\"14\">%n", sc.width(), sc.height()));
+    for (Box b : sc.boxes()) {
+      s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+          + "stroke=\"%s\"/>%n", b.x(), b.y(), b.w(), b.h(), b.fill(), b.stroke()));
+    }
+    for (Label l : sc.labels()) {
+      s.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\">%s</text>%n", l.x(), l.y(), esc(l.text())));
     }
     return s.append("</svg>").append(System.lineSeparator()).toString();
+  }
+
+  /**
+   * The same picture as PNG bytes (java.awt, headless). Words need fonts; on a JVM without any
+   * the picture comes without them.
+   */
+  public static byte[] png(Plan p, MachineSpec m) {
+    Scene sc = scene(p, m);
+    BufferedImage img = new BufferedImage(sc.width(), sc.height(), BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = img.createGraphics();
+    g.setColor(Color.WHITE);
+    g.fillRect(0, 0, sc.width(), sc.height());
+    for (Box b : sc.boxes()) {
+      int x = (int) Math.round(b.x());
+      int y = (int) Math.round(b.y());
+      int w = (int) Math.round(b.w());
+      int h = (int) Math.round(b.h());
+      g.setColor(Color.decode(b.fill()));
+      g.fillRect(x, y, w, h);
+      g.setColor(Color.decode(b.stroke()));
+      g.drawRect(x, y, w, h);
+    }
+    try {
+      g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+      g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 14));
+      g.setColor(Color.BLACK);
+      for (Label l : sc.labels()) {
+        g.drawString(l.text(), (float) l.x(), (float) l.y());
+      }
+    } catch (RuntimeException | Error noFonts) { // no fonts in this JVM: keep the boxes
+      g.setColor(Color.BLACK);
+    }
+    g.dispose();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try {
+      ImageIO.write(img, "png", out);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toByteArray();
   }
 
   /** Light yellow (empty) to dark red (full). */

@@ -39,21 +39,38 @@ public final class FrontendBench {
         + "one JVM per model (%s, %d cores)%n", iterations, System.getProperty("java.vm.name") + " "
         + System.getProperty("java.version"), Runtime.getRuntime().availableProcessors());
     for (Case c : cases) {
-      List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Xmx4g", "-cp", System.getProperty("java.class.path"), FrontendBench.class.getName(), "--child",
-          c.model().toString(), c.binding(), Integer.toString(iterations)));
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        System.out.println(c.label() + ", --input " + c.binding());
-        while ((line = r.readLine()) != null) {
-          System.out.println("  " + line);
-        }
-      }
-      if (p.waitFor() != 0) {
-        throw new IllegalStateException("benchmark child failed for " + c.label());
+      runChild(FrontendBench.class, c.label() + ", --input " + c.binding(), c.model().toString(), c.binding(),
+          Integer.toString(iterations));
+    }
+  }
+
+  /** Runs {@code main.main("--child", args...)} in a fresh JVM, echoing its lines under {@code label}. */
+  static void runChild(Class<?> main, String label, String... args) throws Exception {
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx4g", "-cp", System.getProperty("java.class.path"), main.getName(), "--child"));
+    cmd.addAll(List.of(args));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      System.out.println(label);
+      while ((line = r.readLine()) != null) {
+        System.out.println("  " + line);
       }
     }
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("benchmark child failed for " + label);
+    }
+  }
+
+  /** Peak heap used over all heap pools since the JVM started (garbage included). */
+  static long peakHeap() {
+    long peak = 0;
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        peak += pool.getPeakUsage().getUsed();
+      }
+    }
+    return peak;
   }
 
   private static void child(Path model, String binding, int iterations) {
@@ -68,12 +85,7 @@ public final class FrontendBench {
       ms[i] = (System.nanoTime() - s) / 1e6;
     }
     Arrays.sort(ms);
-    long peak = 0;
-    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-      if (pool.getType() == MemoryType.HEAP) {
-        peak += pool.getPeakUsage().getUsed();
-      }
-    }
+    long peak = peakHeap();
     System.gc();
     long live = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     System.out.printf(Locale.ROOT, "first run %.0f ms; then median %.0f ms, min %.0f ms, max %.0f ms%n", first,
