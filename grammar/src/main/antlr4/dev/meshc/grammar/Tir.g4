@@ -15,6 +15,11 @@
  *       %2, %3 = Split %1 {axis = 2, split = [32, 32]} : f32[1,16,32] <*,y,x>, f32[1,16,32] <*,y,x>
  *     }
  *     output %3
+ *     placement decode {machine = "wse2", max_context = 4096} {
+ *       region 0 {grid = 300, layers = [0, 6], wafer = 0, x = 0, y = 0} {
+ *         kernel qkv {algorithm = "meshgemv", shape = [1, 4096, 6144]}
+ *       }
+ *     }
  *   }
  *
  * Op names are block ops in lower case (linear, attention …) or ONNX op types (Add, Reshape …);
@@ -26,12 +31,15 @@ grammar Tir;
 module_     : header? 'module' STRING '{' item* '}' EOF ;
 header      : 'tir' INT ;
 
-item        : input | weight | constant | op | layer | output ;
+item        : input | weight | constant | op | layer | output | placement ;
 input       : 'input' VALUE ':' type ;
 weight      : 'weight' WEIGHT ':' type '=' STRING ('perm' intList)? ;
 constant    : 'const' VALUE ':' type '=' literal ;
 layer       : 'layer' INT key attrDict? '{' op* '}' ;
 output      : 'output' operand ;
+placement   : 'placement' key attrDict? '{' region* '}' ;
+region      : 'region' INT attrDict? '{' kernel* '}' ;
+kernel      : 'kernel' key attrDict? ;
 
 op          : VALUE (',' VALUE)* '=' name (operand (',' operand)*)? attrDict? ':' type (',' type)* loc? ;
 operand     : VALUE | WEIGHT ;
@@ -50,7 +58,8 @@ intList     : '[' (INT (',' INT)*)? ']' ;
 number      : INT | FLOAT ;
 
 // Keywords are names too where a name is expected: Transpose has an attribute called perm.
-name        : IDENT | 'tir' | 'module' | 'input' | 'weight' | 'const' | 'layer' | 'output' | 'loc' | 'perm' ;
+name        : IDENT | 'tir' | 'module' | 'input' | 'weight' | 'const' | 'layer' | 'output' | 'loc' | 'perm'
+            | 'placement' | 'region' | 'kernel' ;
 // Attribute names and layer kinds that are not identifiers are written as strings.
 key         : name | STRING ;
 

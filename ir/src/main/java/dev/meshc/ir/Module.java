@@ -10,11 +10,12 @@ import java.util.stream.Collectors;
 /**
  * A tile-IR module: one model. Inputs, weights (references into the ONNX file) and constants are
  * module-level values; {@code ops} is the body in a topological order, {@code layers} marks the
- * recognised transformer layers as contiguous ranges of it; {@code outputs} are the model outputs.
+ * recognised transformer layers as contiguous ranges of it; {@code outputs} are the model outputs;
+ * {@code placements}, once the planner has run, place the layers on the wafer (one per phase).
  * Immutable: passes build a new module.
  */
 public record Module(String name, List<Value> inputs, List<Weight> weights, List<Const> consts, List<Op> ops,
-    List<Layer> layers, List<Value> outputs) {
+    List<Layer> layers, List<Value> outputs, List<Placement> placements) {
 
   public Module {
     inputs = List.copyOf(inputs);
@@ -23,6 +24,18 @@ public record Module(String name, List<Value> inputs, List<Weight> weights, List
     ops = List.copyOf(ops);
     layers = List.copyOf(layers);
     outputs = List.copyOf(outputs);
+    placements = List.copyOf(placements);
+  }
+
+  /** A module not placed yet. */
+  public Module(String name, List<Value> inputs, List<Weight> weights, List<Const> consts, List<Op> ops,
+      List<Layer> layers, List<Value> outputs) {
+    this(name, inputs, weights, consts, ops, layers, outputs, List.of());
+  }
+
+  /** This module with {@code p} as its placed plans (one per phase). */
+  public Module withPlacements(List<Placement> p) {
+    return new Module(name, inputs, weights, consts, ops, layers, outputs, p);
   }
 
   public Set<String> weightNames() {

@@ -3,12 +3,15 @@ package dev.meshc.cli;
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.io.AtomicFiles;
 import dev.meshc.compiler.plan.ModelShape;
+import dev.meshc.compiler.plan.Placements;
 import dev.meshc.compiler.plan.Plan;
 import dev.meshc.compiler.plan.PlanReport;
 import dev.meshc.compiler.plan.Planner;
 import dev.meshc.compiler.plan.Workload;
 import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Placement;
 import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.ir.text.TirPrinter;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -77,7 +80,8 @@ final class CompileCommand implements Callable<Integer> {
   double gap;
 
   @Option(names = "--emit", paramLabel = "KIND", defaultValue = "report",
-      description = "what to write into -o: report (report.txt, summary.json, the wafers as SVG and PNG per phase)")
+      description = "what to write into -o, comma-separated: report (report.txt, summary.json, the wafers as SVG and "
+          + "PNG per phase; the default), tir (plan.tir: the tile IR with the placed plan of each phase)")
   String emit;
 
   @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "output folder (replaced whole, atomically)")
@@ -91,8 +95,12 @@ final class CompileCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (!emit.equals("report")) {
-      throw MeshcException.input("--emit %s: this meshc emits report (csl and plan come with their backends)", emit);
+    List<String> kinds = List.of(emit.split(","));
+    for (String k : kinds) {
+      if (!k.equals("report") && !k.equals("tir")) {
+        throw MeshcException.input("--emit %s: this meshc emits report and tir (csl and plan come with their "
+            + "backends)", k);
+      }
     }
     if (grid < 0) {
       throw MeshcException.input("--grid %d: a grid side is a positive number of PEs", grid);
@@ -129,11 +137,13 @@ final class CompileCommand implements Callable<Integer> {
     ModelShape shape = ModelShape.of(f.module());
     Planner.Options opts = new Planner.Options(grid, wafersN, timeLimit, gap, 1);
     List<Plan> plans = new ArrayList<>();
+    List<Placement> placed = new ArrayList<>();
     StringBuilder text = new StringBuilder();
     for (Workload w : loads) {
       Planner planner = new Planner(shape, m, w, opts);
       Plan p = planner.plan();
       plans.add(p);
+      placed.add(Placements.of(p, shape, planner.costModel()));
       text.append(PlanReport.text(p, planner.costModel(), shape.envelope()));
     }
     boolean feasible = plans.stream().allMatch(Plan::feasible);
@@ -148,6 +158,13 @@ final class CompileCommand implements Callable<Integer> {
     }
     if (output != null) {
       AtomicFiles.writeDirectory(output, dir -> {
+        if (kinds.contains("tir")) {
+          Files.writeString(dir.resolve("plan.tir"), TirPrinter.print(f.module().withPlacements(placed)),
+              StandardCharsets.UTF_8);
+        }
+        if (!kinds.contains("report")) {
+          return;
+        }
         Files.writeString(dir.resolve("report.txt"), text.toString(), StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("summary.json"), Json.text(json), StandardCharsets.UTF_8);
         for (Plan p : plans) {
@@ -163,7 +180,7 @@ final class CompileCommand implements Callable<Integer> {
     } else {
       out.print(text);
       if (output != null) {
-        out.println("wrote " + output.resolve("report.txt") + ", summary.json and the wafer pictures");
+        out.println("wrote " + String.join(" and ", kinds) + " to " + output);
       }
     }
     out.flush();

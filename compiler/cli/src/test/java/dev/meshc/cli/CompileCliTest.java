@@ -63,6 +63,19 @@ class CompileCliTest {
   }
 
   @Test
+  void emitsTheTileIrWithThePlacedPlans() throws Exception {
+    Path out = dir.resolve("tir");
+    CliTest.Run r = meshc("compile", model("tiny-llama.onnx"), "--input", "input_ids=1x16", "--emit", "tir", "-o",
+        out.toString());
+    assertEquals(0, r.code(), r.err());
+    assertFalse(Files.exists(out.resolve("report.txt")));
+    CliTest.Run check = meshc("check-tir", out.resolve("plan.tir").toString());
+    assertEquals(0, check.code(), check.err());
+    String text = Files.readString(out.resolve("plan.tir"));
+    assertTrue(text.contains("  placement prefill {") && text.contains("  placement decode {"), text);
+  }
+
+  @Test
   void contextTooLongExitsOneWithTheReason() {
     CliTest.Run r = meshc("compile", model("llama3-8b-shape.onnx"), "--input", "input_ids=1x16", "--phase", "decode",
         "--max-context", "10000000", "--json");

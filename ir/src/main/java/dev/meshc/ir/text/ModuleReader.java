@@ -8,6 +8,7 @@ import dev.meshc.grammar.TirParser.AxisContext;
 import dev.meshc.grammar.TirParser.ConstantContext;
 import dev.meshc.grammar.TirParser.InputContext;
 import dev.meshc.grammar.TirParser.ItemContext;
+import dev.meshc.grammar.TirParser.KernelContext;
 import dev.meshc.grammar.TirParser.KeyContext;
 import dev.meshc.grammar.TirParser.LayerContext;
 import dev.meshc.grammar.TirParser.LiteralContext;
@@ -15,6 +16,8 @@ import dev.meshc.grammar.TirParser.Module_Context;
 import dev.meshc.grammar.TirParser.NumberContext;
 import dev.meshc.grammar.TirParser.OpContext;
 import dev.meshc.grammar.TirParser.OperandContext;
+import dev.meshc.grammar.TirParser.PlacementContext;
+import dev.meshc.grammar.TirParser.RegionContext;
 import dev.meshc.grammar.TirParser.TypeContext;
 import dev.meshc.grammar.TirParser.WeightContext;
 import dev.meshc.ir.Attr;
@@ -25,6 +28,7 @@ import dev.meshc.ir.Layer;
 import dev.meshc.ir.Layout;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Module;
+import dev.meshc.ir.Placement;
 import dev.meshc.ir.Provenance;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
@@ -66,6 +70,7 @@ final class ModuleReader {
   private final List<Op> ops = new ArrayList<>();
   private final List<Layer> layers = new ArrayList<>();
   private final List<Value> outputs = new ArrayList<>();
+  private final List<Placement> placements = new ArrayList<>();
 
   /** A defined name: its value, whether it is a weight, and the token that defined it. */
   private record Defined(Value value, boolean weight, Token at) {}
@@ -92,12 +97,14 @@ final class ModuleReader {
         op(item.op());
       } else if (item.layer() != null) {
         layer(item.layer());
+      } else if (item.placement() != null) {
+        placement(item.placement());
       } else {
         outputs.add(operand(item.output().operand()));
       }
     }
     Module m = new Module(TirSyntax.unquote(tree.STRING().getText()), inputs, weights, consts, ops, layers,
-        outputs);
+        outputs, placements);
     try {
       Verifier.verify(m); // everything it checks was checked above with a position; this is the backstop
     } catch (MeshcException e) {
@@ -292,6 +299,24 @@ final class ModuleReader {
           ref(name, d.weight()));
     }
     return d.value();
+  }
+
+  /** A placed plan: its regions numbered 0, 1, 2 … in order; the verifier checks what they hold. */
+  private void placement(PlacementContext c) {
+    List<Placement.Region> regions = new ArrayList<>();
+    for (RegionContext r : c.region()) {
+      Token t = r.INT().getSymbol();
+      if (toInt(t) != regions.size()) {
+        throw error(t, "region %s should be region %d: regions are numbered 0, 1, 2 ... in order", t.getText(),
+            regions.size());
+      }
+      List<Placement.Kernel> kernels = new ArrayList<>();
+      for (KernelContext k : r.kernel()) {
+        kernels.add(new Placement.Kernel(key(k.key()), attrs(k.attrDict())));
+      }
+      regions.add(new Placement.Region(regions.size(), attrs(r.attrDict()), kernels));
+    }
+    placements.add(new Placement(key(c.key()), attrs(c.attrDict()), regions));
   }
 
   private Attrs attrs(AttrDictContext c) {

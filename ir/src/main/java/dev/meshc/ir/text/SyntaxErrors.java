@@ -152,9 +152,9 @@ final class SyntaxErrors {
     List<Integer> types = new ArrayList<>(expected.toList());
     List<String> words = new ArrayList<>();
     int[] item = {type(v, "'input'"), type(v, "'weight'"), type(v, "'const'"), type(v, "'layer'"),
-        type(v, "'output'"), TirLexer.VALUE};
+        type(v, "'output'"), type(v, "'placement'"), TirLexer.VALUE};
     if (removeAll(types, item)) {
-      words.add("an item (input, weight, const, layer, output or an op)");
+      words.add("an item (input, weight, const, layer, output, placement or an op)");
     }
     if (types.contains(TirLexer.IDENT)) {
       types.removeIf(t -> t == TirLexer.IDENT || isKeyword(v, t));

@@ -6,6 +6,7 @@ import dev.meshc.ir.Const;
 import dev.meshc.ir.Layer;
 import dev.meshc.ir.Layout;
 import dev.meshc.ir.Module;
+import dev.meshc.ir.Placement;
 import dev.meshc.ir.Provenance;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.TensorType;
@@ -69,6 +70,20 @@ public final class TirPrinter {
     body();
     for (Value v : module.outputs()) {
       out.append("  output ").append(ref(v)).append('\n');
+    }
+    for (Placement p : module.placements()) {
+      out.append("  placement ").append(TirSyntax.key(p.phase())).append(' ')
+          .append(attrs(p.info(), "placement " + p.phase())).append(" {\n");
+      for (Placement.Region r : p.regions()) {
+        out.append("    region ").append(r.index()).append(' ').append(attrs(r.info(), "region " + r.index()))
+            .append(" {\n");
+        for (Placement.Kernel k : r.kernels()) {
+          out.append("      kernel ").append(TirSyntax.key(k.name())).append(' ')
+              .append(attrs(k.info(), "kernel " + k.name())).append('\n');
+        }
+        out.append("    }\n");
+      }
+      out.append("  }\n");
     }
     return out.append("}\n").toString();
   }

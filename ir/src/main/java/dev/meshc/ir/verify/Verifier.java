@@ -4,6 +4,7 @@ import dev.meshc.ir.Const;
 import dev.meshc.ir.Layer;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Module;
+import dev.meshc.ir.Placement;
 import dev.meshc.ir.TensorType;
 import dev.meshc.ir.Value;
 import dev.meshc.ir.Weight;
@@ -11,7 +12,9 @@ import dev.meshc.ir.op.Generic;
 import dev.meshc.ir.op.Op;
 import dev.meshc.ir.text.TirSyntax;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -86,6 +89,7 @@ public final class Verifier {
       op(i, resultOf);
     }
     layers();
+    placements();
     for (Value v : module.outputs()) {
       Value d = defined.get(v.name());
       if (d == null) {
@@ -148,6 +152,43 @@ public final class Verifier {
     }
     for (Value v : results) {
       define(v, "op #" + i, who);
+    }
+  }
+
+  /**
+   * Each placed plan, once per phase, covers the layers in order: region r holds [first, end) with
+   * first = the previous region's end, the first starts at 0 and the last ends at the layer count;
+   * every region has a grid and a place.
+   */
+  private void placements() {
+    Set<String> phases = new HashSet<>();
+    for (Placement p : module.placements()) {
+      String who = "placement " + p.phase();
+      if (!phases.add(p.phase())) {
+        throw MeshcException.input("%s: the module places phase '%s' twice", who, p.phase());
+      }
+      long next = 0;
+      for (Placement.Region r : p.regions()) {
+        String at = who + " region " + r.index();
+        for (String k : List.of("wafer", "x", "y", "grid", "layers")) {
+          if (!r.info().has(k)) {
+            throw MeshcException.input("%s: lacks '%s'", at, k);
+          }
+        }
+        long[] range = r.info().getInts("layers");
+        if (range.length != 2 || range[0] != next || range[1] < range[0]) {
+          throw MeshcException.input("%s: holds layers %s; it should start at layer %d", at,
+              Arrays.toString(range), next);
+        }
+        if (r.info().requireInt("grid") < 1) {
+          throw MeshcException.input("%s: grid %d is not a positive number of PEs", at, r.info().requireInt("grid"));
+        }
+        next = range[1];
+      }
+      if (next != module.layers().size()) {
+        throw MeshcException.input("%s: its regions hold layers up to %d, but the module has %d", who, next,
+            module.layers().size());
+      }
     }
   }
 

@@ -82,7 +82,7 @@ class TirParserErrorTest {
 
   @Test
   void itemExpected() {
-    assertExactly("  foo", "m.tir:5:3: expected an item (input, weight, const, layer, output or an op) or '}'"
+    assertExactly("  foo", "m.tir:5:3: expected an item (input, weight, const, layer, output, placement or an op) or '}'"
         + " after '\"w\"' but found 'foo'");
   }
 
