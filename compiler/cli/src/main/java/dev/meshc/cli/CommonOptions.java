@@ -7,6 +7,6 @@ final class CommonOptions {
   @Option(names = "--json", description = "print one JSON object instead of text")
   boolean json;
 
-  @Option(names = "--verbose", description = "show stack traces on errors")
+  @Option(names = "--verbose", description = "show stack traces on errors (compile: also the solver's log, on stderr)")
   boolean verbose;
 }

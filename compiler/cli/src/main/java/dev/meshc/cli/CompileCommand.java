@@ -141,6 +141,10 @@ final class CompileCommand implements Callable<Integer> {
     StringBuilder text = new StringBuilder();
     for (Workload w : loads) {
       Planner planner = new Planner(shape, m, w, opts);
+      if (common.verbose) {
+        PrintWriter err = spec.commandLine().getErr();
+        planner.log(line -> err.println("cp-sat: " + line));
+      }
       Plan p = planner.plan();
       plans.add(p);
       placed.add(Placements.of(p, shape, planner.costModel()));

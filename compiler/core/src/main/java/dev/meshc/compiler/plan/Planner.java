@@ -17,6 +17,7 @@ import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Chooses the pipeline regions with CP-SAT: how many square regions, their grids and places on
@@ -69,6 +70,14 @@ public final class Planner {
     this.cost = new CostModel(m, w);
     this.layer = model.envelope();
     this.units = model.layers().size() + (model.head() == null ? 0 : 1);
+  }
+
+  private Consumer<String> log;
+
+  /** Sends CP-SAT's search log, line by line, to {@code sink} (meshc compile --verbose). */
+  public Planner log(Consumer<String> sink) {
+    this.log = sink;
+    return this;
   }
 
   public CostModel costModel() {
@@ -349,10 +358,12 @@ public final class Planner {
 
     CpSolver solver = new CpSolver();
     solver.getParameters().setNumWorkers(1).setRandomSeed((int) o.seed()).setMaxDeterministicTime(limit)
-        .setRelativeGapLimit(o.gap()).setLogSearchProgress(System.getenv("MESHC_SOLVER_LOG") != null)
-        .setFixVariablesToTheirHintedValue(System.getenv("MESHC_HINT_CHECK") != null)
-        .setDebugCrashOnBadHint(System.getenv("MESHC_HINT_CHECK") != null)
+        .setRelativeGapLimit(o.gap())
         .setMaxTimeInSeconds(Math.max(60, 6 * limit));
+    if (log != null) {
+      solver.getParameters().setLogSearchProgress(true).setLogToStdout(false);
+      solver.setLogCallback(log);
+    }
     CpSolverStatus status = solver.solve(cp);
     if (status == CpSolverStatus.INFEASIBLE) {
       List<String> core = new ArrayList<>();
