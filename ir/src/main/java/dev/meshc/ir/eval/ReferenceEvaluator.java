@@ -46,6 +46,21 @@ public final class ReferenceEvaluator {
   /** Runs the module, showing each op's results to {@code observer} as they are computed. */
   public static Map<String, Tensor> run(Module m, Map<String, Tensor> inputs, WeightStore weights,
       BiConsumer<Op, List<Tensor>> observer) {
+    return run(m, inputs, weights, observer, (i, op, args) -> eval(op, args));
+  }
+
+  /** How one op (number {@code index} of the module body) is computed from its operands. */
+  @FunctionalInterface
+  public interface Executor {
+    List<Tensor> run(int index, Op op, List<Tensor> operands);
+  }
+
+  /**
+   * Runs the module with each op computed by {@code executor} (another backend's kernels), the
+   * walk, weights and value lifetimes being this evaluator's.
+   */
+  public static Map<String, Tensor> run(Module m, Map<String, Tensor> inputs, WeightStore weights,
+      BiConsumer<Op, List<Tensor>> observer, Executor executor) {
     Map<String, Tensor> env = new HashMap<>();
     for (Value in : m.inputs()) {
       Tensor t = inputs.get(in.name());
@@ -73,7 +88,7 @@ public final class ReferenceEvaluator {
     for (int i = 0; i < m.ops().size(); i++) {
       Op op = m.ops().get(i);
       List<Tensor> args = op.operands().stream().map(v -> value(env, byName, weights, v)).toList();
-      List<Tensor> out = eval(op, args).stream().map(Tensor::rounded).toList();
+      List<Tensor> out = executor.run(i, op, args).stream().map(Tensor::rounded).toList();
       for (int r = 0; r < out.size(); r++) {
         env.put(op.results().get(r).name(), out.get(r));
       }

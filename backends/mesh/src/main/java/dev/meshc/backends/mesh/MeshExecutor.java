@@ -1,0 +1,118 @@
+package dev.meshc.backends.mesh;
+
+import dev.meshc.ir.DType;
+import dev.meshc.ir.Fp16;
+import dev.meshc.ir.Layer;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Module;
+import dev.meshc.ir.Placement;
+import dev.meshc.ir.Tensor;
+import dev.meshc.ir.eval.ReferenceEvaluator;
+import dev.meshc.ir.eval.WeightStore;
+import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.Kernels;
+import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.ir.op.Linear;
+import dev.meshc.ir.op.Op;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Runs a placed module's prefill on the mesh runtime with real numbers, op by op, as far as mesh
+ * kernels go today: every linear projection is a MeshGEMM on the grid of the region that holds
+ * its layer (fp16 operands, fp32 or fp16 accumulation), its bias added on the PEs' tiles; ops with
+ * no mesh kernel yet (norms, attention, activations, head reshapes, the embedding lookup) run on
+ * the host with the reference semantics. Every activation is stored as fp16 between ops, as on
+ * the wafer. The walk, weight streaming (one weight at a time, when first needed) and value
+ * lifetimes are the reference evaluator's.
+ */
+public final class MeshExecutor {
+  private MeshExecutor() {}
+
+  /** Where one op ran and, on the mesh, the cycles its kernel took. */
+  public record OpTrace(int index, String op, String where, double cycles) {}
+
+  /** The model outputs, and the per-op record. */
+  public record Result(Map<String, Tensor> outputs, List<OpTrace> trace) {
+    /** Cycles of the ops that ran on the mesh. */
+    public double meshCycles() {
+      return trace.stream().mapToDouble(OpTrace::cycles).sum();
+    }
+
+    public long meshOps() {
+      return trace.stream().filter(t -> !t.where().equals("host")).count();
+    }
+  }
+
+  public static Result prefill(Module m, Map<String, Tensor> inputs, WeightStore weights, MachineSpec machine,
+      boolean fp32Accumulate) {
+    Placement plan = m.placements().stream().filter(p -> p.phase().equals("prefill")).findFirst()
+        .orElseThrow(() -> MeshcException.input("%s has no prefill placement: compile it first (meshc compile "
+            + "--emit tir)", m.name()));
+    if (plan.regions().isEmpty()) {
+      throw MeshcException.input("%s: its prefill plan is infeasible: %s", m.name(),
+          plan.info().getString("explanation", "no regions"));
+    }
+    int lastLayer = m.layers().isEmpty() ? 0 : m.layers().get(m.layers().size() - 1).end();
+    List<OpTrace> trace = new ArrayList<>();
+    Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, (op, results) -> { }, (i, op, args) -> {
+      int grid = op instanceof Linear ? gridOf(m, plan, i, lastLayer) : 0;
+      if (grid > 0) {
+        RunResult r = linear((Linear) op, args, grid, machine, fp32Accumulate);
+        trace.add(new OpTrace(i, op.name(), "mesh " + grid + "x" + grid, r.cycles()));
+        return List.of(fp16(Tensor.ofFloats(DType.F32, op.result().shape(), addBias(r.c(), args))));
+      }
+      trace.add(new OpTrace(i, op.name(), "host", 0));
+      return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
+    });
+    return new Result(out, List.copyOf(trace));
+  }
+
+  /** The grid of the region running op {@code i}: its layer's, or the last region's for the LM head; 0: host. */
+  private static int gridOf(Module m, Placement plan, int i, int lastLayer) {
+    Layer l = m.layerOf(i);
+    for (Placement.Region r : plan.regions()) {
+      long[] range = r.info().getInts("layers");
+      boolean here = l != null ? l.index() >= range[0] && l.index() < range[1]
+          : i >= lastLayer && r.info().getInt("lm_head", 0) == 1;
+      if (here) {
+        return (int) r.info().requireInt("grid");
+      }
+    }
+    return 0;
+  }
+
+  /** x[..., K] · W[K, N] as one MeshGEMM over all rows of x (the bias comes after). */
+  private static RunResult linear(Linear op, List<Tensor> args, int grid, MachineSpec machine, boolean fp32) {
+    Tensor x = args.get(0);
+    Tensor w = args.get(1);
+    long k = w.shape().dim(0);
+    long n = w.shape().dim(1);
+    long rows = x.shape().elements() / k;
+    KernelTemplate t = Kernels.create("meshgemm", new KernelTemplate.Problem(rows, k, n), grid, grid, fp32, 0);
+    return MeshRuntime.functional(t, machine, x.floats(), w.floats());
+  }
+
+  private static float[] addBias(float[] c, List<Tensor> args) {
+    if (args.size() > 2) {
+      float[] b = args.get(2).floats();
+      for (int i = 0; i < c.length; i++) {
+        c[i] = Fp16.round(c[i] + Fp16.round(b[i % b.length]));
+      }
+    }
+    return c;
+  }
+
+  /** Activations live in fp16 on the wafer: a float tensor is rounded to it; integer ones pass. */
+  static Tensor fp16(Tensor t) {
+    if (!t.dtype().isFloating()) {
+      return t;
+    }
+    float[] v = t.floats().clone();
+    for (int i = 0; i < v.length; i++) {
+      v[i] = Fp16.round(v[i]);
+    }
+    return Tensor.ofFloats(t.dtype(), t.shape(), v);
+  }
+}
