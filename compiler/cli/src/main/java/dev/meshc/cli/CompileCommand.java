@@ -2,7 +2,9 @@ package dev.meshc.cli;
 
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.io.AtomicFiles;
+import dev.meshc.compiler.onnx.InputBinding;
 import dev.meshc.compiler.plan.ModelShape;
+import dev.meshc.compiler.plan.PlanDir;
 import dev.meshc.compiler.plan.Placements;
 import dev.meshc.compiler.plan.Plan;
 import dev.meshc.compiler.plan.PlanReport;
@@ -81,7 +83,8 @@ final class CompileCommand implements Callable<Integer> {
 
   @Option(names = "--emit", paramLabel = "KIND", defaultValue = "report",
       description = "what to write into -o, comma-separated: report (report.txt, summary.json, the wafers as SVG and "
-          + "PNG per phase; the default), tir (plan.tir: the tile IR with the placed plan of each phase)")
+          + "PNG per phase; the default), tir (plan.tir: the tile IR with the placed plan of each phase), plan "
+          + "(plan.tir and plan.json: an executable plan for meshc run)")
   String emit;
 
   @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "output folder (replaced whole, atomically)")
@@ -97,9 +100,9 @@ final class CompileCommand implements Callable<Integer> {
   public Integer call() {
     List<String> kinds = List.of(emit.split(","));
     for (String k : kinds) {
-      if (!k.equals("report") && !k.equals("tir")) {
-        throw MeshcException.input("--emit %s: this meshc emits report and tir (csl and plan come with their "
-            + "backends)", k);
+      if (!k.equals("report") && !k.equals("tir") && !k.equals("plan")) {
+        throw MeshcException.input("--emit %s: this meshc emits report, tir and plan (csl comes with its backend)",
+            k);
       }
     }
     if (grid < 0) {
@@ -133,7 +136,8 @@ final class CompileCommand implements Callable<Integer> {
       Workload.Phase.parse(phase); // throws the message
     }
     MachineSpec m = MachineSpec.load(machine);
-    Frontend f = Frontend.load(model, Inputs.parse(inputs).bindings());
+    List<InputBinding> bindings = Inputs.parse(inputs).bindings();
+    Frontend f = Frontend.load(model, bindings);
     ModelShape shape = ModelShape.of(f.module());
     Planner.Options opts = new Planner.Options(grid, wafersN, timeLimit, gap, 1);
     List<Plan> plans = new ArrayList<>();
@@ -162,9 +166,12 @@ final class CompileCommand implements Callable<Integer> {
     }
     if (output != null) {
       AtomicFiles.writeDirectory(output, dir -> {
-        if (kinds.contains("tir")) {
-          Files.writeString(dir.resolve("plan.tir"), TirPrinter.print(f.module().withPlacements(placed)),
-              StandardCharsets.UTF_8);
+        String placedTir = TirPrinter.print(f.module().withPlacements(placed));
+        if (kinds.contains("plan")) {
+          PlanDir.of(model, bindings.stream().map(InputBinding::toString).toList(), m.name(),
+              loads.stream().map(w -> w.phase().label()).toList()).write(dir, placedTir);
+        } else if (kinds.contains("tir")) {
+          Files.writeString(dir.resolve(PlanDir.TIR), placedTir, StandardCharsets.UTF_8);
         }
         if (!kinds.contains("report")) {
           return;

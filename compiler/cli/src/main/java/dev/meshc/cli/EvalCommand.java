@@ -3,9 +3,7 @@ package dev.meshc.cli;
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.io.AtomicFiles;
 import dev.meshc.compiler.io.Npy;
-import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Tensor;
-import dev.meshc.ir.Value;
 import dev.meshc.ir.eval.ReferenceEvaluator;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -50,29 +48,42 @@ final class EvalCommand implements Callable<Integer> {
   public Integer call() {
     Inputs in = Inputs.parse(inputs);
     Frontend f = Frontend.load(model, in.bindings());
-    List<String> missing = new ArrayList<>();
-    for (Value v : f.module().inputs()) {
-      if (!in.values().containsKey(v.name())) {
-        missing.add(v.name() + " " + v.type().dtype().irName() + v.shape());
-      }
-    }
-    if (!missing.isEmpty()) {
-      throw MeshcException.input("eval needs a value for every input; missing %s (give --input NAME=FILE.npy)",
-          String.join(", ", missing));
-    }
+    in.requireAll(f.module(), "eval");
     Map<String, Tensor> out = ReferenceEvaluator.run(f.module(), in.values(), f.weights());
-    if (output != null) {
-      AtomicFiles.writeDirectory(output, dir -> {
-        for (Map.Entry<String, Tensor> e : out.entrySet()) {
-          try (var s = java.nio.file.Files.newOutputStream(dir.resolve(fileName(e.getKey())))) {
-            Npy.write(e.getValue(), s);
-          }
-        }
-      });
-    }
+    writeOutputs(output, out);
     PrintWriter w = spec.commandLine().getOut();
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("model", f.graph().name());
+    json.put("outputs", describe(out, output));
+    if (common.json) {
+      Json.print(w, json);
+    } else {
+      for (Map.Entry<String, Tensor> e : out.entrySet()) {
+        w.printf("%s: %s%n", e.getKey(), e.getValue());
+      }
+      if (output != null) {
+        w.printf("wrote %d output(s) to %s%n", out.size(), output);
+      }
+    }
+    return Main.OK;
+  }
+
+  /** Writes each output as {@code <name>.npy} into {@code output} (replaced whole); nothing when null. */
+  static void writeOutputs(Path output, Map<String, Tensor> out) {
+    if (output == null) {
+      return;
+    }
+    AtomicFiles.writeDirectory(output, dir -> {
+      for (Map.Entry<String, Tensor> e : out.entrySet()) {
+        try (var s = java.nio.file.Files.newOutputStream(dir.resolve(fileName(e.getKey())))) {
+          Npy.write(e.getValue(), s);
+        }
+      }
+    });
+  }
+
+  /** The {@code outputs} object of the JSON: name → {dtype, shape, file, first}. */
+  static Map<String, Object> describe(Map<String, Tensor> out, Path output) {
     Map<String, Object> outs = new LinkedHashMap<>();
     for (Map.Entry<String, Tensor> e : out.entrySet()) {
       Tensor t = e.getValue();
@@ -87,18 +98,7 @@ final class EvalCommand implements Callable<Integer> {
       o.put("first", head);
       outs.put(e.getKey(), o);
     }
-    json.put("outputs", outs);
-    if (common.json) {
-      Json.print(w, json);
-    } else {
-      for (Map.Entry<String, Tensor> e : out.entrySet()) {
-        w.printf("%s: %s%n", e.getKey(), e.getValue());
-      }
-      if (output != null) {
-        w.printf("wrote %d output(s) to %s%n", out.size(), output);
-      }
-    }
-    return Main.OK;
+    return outs;
   }
 
   /** A file name for an output: its name with path separators and odd characters replaced. */

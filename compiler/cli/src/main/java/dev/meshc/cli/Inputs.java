@@ -3,7 +3,9 @@ package dev.meshc.cli;
 import dev.meshc.compiler.io.Npy;
 import dev.meshc.compiler.onnx.InputBinding;
 import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Module;
 import dev.meshc.ir.Tensor;
+import dev.meshc.ir.Value;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,6 +38,26 @@ final class Inputs {
       }
     }
     return r;
+  }
+
+  /** Checks that {@code m} gets a value for every input, and none it does not have. */
+  void requireAll(Module m, String command) {
+    for (String name : values.keySet()) {
+      if (m.inputs().stream().noneMatch(v -> v.name().equals(name))) {
+        throw MeshcException.input("--input %s: the model has no input '%s'; its inputs are %s", name, name,
+            String.join(", ", m.inputs().stream().map(Value::name).toList()));
+      }
+    }
+    List<String> missing = new ArrayList<>();
+    for (Value v : m.inputs()) {
+      if (!values.containsKey(v.name())) {
+        missing.add(v.name() + " " + v.type().dtype().irName() + v.shape());
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw MeshcException.input("%s needs a value for every input; missing %s (give --input NAME=FILE.npy)",
+          command, String.join(", ", missing));
+    }
   }
 
   List<InputBinding> bindings() {

@@ -15,8 +15,10 @@ import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.ir.op.Linear;
 import dev.meshc.ir.op.Op;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Runs a placed module's prefill on the mesh runtime with real numbers, op by op, as far as mesh
@@ -24,7 +26,8 @@ import java.util.Map;
  * its layer (fp16 operands, fp32 or fp16 accumulation), its bias added on the PEs' tiles; ops with
  * no mesh kernel yet (norms, attention, activations, head reshapes, the embedding lookup) run on
  * the host with the reference semantics. Every activation is stored as fp16 between ops, as on
- * the wafer. The walk, weight streaming (one weight at a time, when first needed) and value
+ * the wafer; a model output that a kernel computes is read from its accumulator (fp32 when
+ * accumulating in fp32). The walk, weight streaming (one weight at a time, when first needed) and value
  * lifetimes are the reference evaluator's.
  */
 public final class MeshExecutor {
@@ -56,12 +59,18 @@ public final class MeshExecutor {
     }
     int lastLayer = m.layers().isEmpty() ? 0 : m.layers().get(m.layers().size() - 1).end();
     List<OpTrace> trace = new ArrayList<>();
+    Set<String> outputs = new HashSet<>();
+    m.outputs().forEach(v -> outputs.add(v.name()));
     Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, (op, results) -> { }, (i, op, args) -> {
       int grid = op instanceof Linear ? gridOf(m, plan, i, lastLayer) : 0;
       if (grid > 0) {
         RunResult r = linear((Linear) op, args, grid, machine, fp32Accumulate);
         trace.add(new OpTrace(i, op.name(), "mesh " + grid + "x" + grid, r.cycles()));
-        return List.of(fp16(Tensor.ofFloats(DType.F32, op.result().shape(), addBias(r.c(), args))));
+        // a model output is read from the kernel's accumulator (fp32 when accumulating in fp32);
+        // an activation the next op reads is stored in fp16
+        boolean keep = fp32Accumulate && outputs.contains(op.result().name());
+        Tensor c = Tensor.ofFloats(DType.F32, op.result().shape(), addBias(r.c(), args, keep));
+        return List.of(keep ? c : fp16(c));
       }
       trace.add(new OpTrace(i, op.name(), "host", 0));
       return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
@@ -94,11 +103,13 @@ public final class MeshExecutor {
     return MeshRuntime.functional(t, machine, x.floats(), w.floats());
   }
 
-  private static float[] addBias(float[] c, List<Tensor> args) {
+  /** Adds the bias (fp16 on the PEs) to each row; in fp32 when the result stays in the accumulator. */
+  private static float[] addBias(float[] c, List<Tensor> args, boolean fp32) {
     if (args.size() > 2) {
       float[] b = args.get(2).floats();
       for (int i = 0; i < c.length; i++) {
-        c[i] = Fp16.round(c[i] + Fp16.round(b[i % b.length]));
+        float v = c[i] + Fp16.round(b[i % b.length]);
+        c[i] = fp32 ? v : Fp16.round(v);
       }
     }
     return c;

@@ -1,0 +1,93 @@
+package dev.meshc.cli;
+
+import dev.meshc.backends.mesh.MeshExecutor;
+import dev.meshc.compiler.Frontend;
+import dev.meshc.compiler.onnx.InputBinding;
+import dev.meshc.compiler.plan.PlanDir;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Placement;
+import dev.meshc.ir.Tensor;
+import dev.meshc.ir.machine.MachineSpec;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code meshc run}: an executable plan on meshc's mesh runtime, with real numbers. */
+@Command(name = "run", mixinStandardHelpOptions = true,
+    description = {"Runs a plan that meshc compile --emit plan wrote: streams the weights from the ONNX file, runs "
+        + "the prefill on the Java mesh runtime (every linear projection a MeshGEMM on its region's grid; norms, "
+        + "attention and activations on the host for now) with fp16 activations, and writes each model output "
+        + "as .npy."},
+    footer = {"", "Example:", "  meshc compile examples/models/tiny-gpt2.onnx --input input_ids=1x16 --phase prefill "
+        + "--prompt-len 16 --grid 8 --emit plan -o plan/",
+        "  meshc run plan/ --input input_ids=examples/models/tiny-gpt2.input_ids.npy --output out/"})
+final class RunCommand implements Callable<Integer> {
+  @Parameters(index = "0", paramLabel = "PLAN", description = "the folder meshc compile --emit plan wrote")
+  Path plan;
+
+  @Option(names = "--input", paramLabel = "NAME=FILE.npy", required = true,
+      description = "the value of a model input; its shape must be the one the plan was compiled for")
+  List<String> inputs;
+
+  @Option(names = "--output", paramLabel = "DIR", description = "folder for <output>.npy files (default: none)")
+  Path output;
+
+  @Option(names = "--accumulate", paramLabel = "fp32|fp16", defaultValue = "fp32",
+      description = "partial sums in fp32 (default) or fp16, as WSE's @fmach")
+  String accumulate;
+
+  @Mixin
+  CommonOptions common;
+
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    if (!accumulate.equals("fp32") && !accumulate.equals("fp16")) {
+      throw MeshcException.input("--accumulate %s: fp32 or fp16", accumulate);
+    }
+    PlanDir.Loaded p = PlanDir.read(plan);
+    Inputs in = Inputs.parse(inputs);
+    in.requireAll(p.module(), "run");
+    Frontend f = Frontend.load(p.model(), p.manifest().inputs().stream().map(InputBinding::parse).toList());
+    MachineSpec m = MachineSpec.load(p.manifest().machine());
+    MeshExecutor.Result r = MeshExecutor.prefill(p.module(), in.values(), f.weights(), m, accumulate.equals("fp32"));
+    Map<String, Tensor> out = r.outputs();
+    EvalCommand.writeOutputs(output, out);
+    Placement prefill = p.module().placements().stream().filter(x -> x.phase().equals("prefill")).findFirst()
+        .orElseThrow();
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("model", p.module().name());
+    json.put("phase", "prefill");
+    json.put("accumulate", accumulate);
+    json.put("outputs", EvalCommand.describe(out, output));
+    json.put("mesh_ops", r.meshOps());
+    json.put("host_ops", r.trace().size() - r.meshOps());
+    json.put("mesh_cycles", r.meshCycles());
+    json.put("predicted_prefill_cycles", prefill.info().getInt("cycles", 0));
+    PrintWriter w = spec.commandLine().getOut();
+    if (common.json) {
+      Json.print(w, json);
+    } else {
+      for (Map.Entry<String, Tensor> e : out.entrySet()) {
+        w.printf("%s: %s%n", e.getKey(), e.getValue());
+      }
+      w.printf("%d ops on the mesh (%,.0f cycles of MeshGEMM), %d on the host; the plan predicts %,d cycles for the "
+          + "whole prefill%n", r.meshOps(), r.meshCycles(), r.trace().size() - r.meshOps(),
+          prefill.info().getInt("cycles", 0));
+      if (output != null) {
+        w.printf("wrote %d output(s) to %s%n", out.size(), output);
+      }
+    }
+    return Main.OK;
+  }
+}

@@ -1,0 +1,114 @@
+package dev.meshc.cli;
+
+import static dev.meshc.cli.CliTest.meshc;
+import static dev.meshc.cli.CliTest.model;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.meshc.compiler.Frontend;
+import dev.meshc.compiler.OrtReference;
+import dev.meshc.compiler.io.Npy;
+import dev.meshc.compiler.onnx.InputBinding;
+import dev.meshc.ir.Fp16;
+import dev.meshc.ir.Tensor;
+import dev.meshc.ir.eval.ReferenceEvaluator;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** {@code meshc compile --emit plan} then {@code meshc run}: numbers against ONNX Runtime, and bad plans. */
+class RunCliTest {
+  @TempDir
+  Path dir;
+
+  private Path compile(String modelPath, Path out) {
+    CliTest.Run c = meshc("compile", modelPath, "--input", "input_ids=1x16", "--phase", "prefill", "--prompt-len",
+        "16", "--grid", "8", "--emit", "plan", "-o", out.toString());
+    assertEquals(0, c.code(), c.err());
+    return out;
+  }
+
+  /**
+   * The decoder fixtures' logits from the mesh against ONNX Runtime's (committed, 1×16). Their
+   * random weights (N(0, 0.3²)) give logits up to ±10, where fp16 storage alone costs more than
+   * the issue's 2e-2: the host reference with fp16-rounded operands is off by 0.048 (tiny-gpt2) and
+   * 0.097 (tiny-llama). So the mesh is held to cosine ≥ 0.999 and to no more error than that.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"tiny-gpt2", "tiny-llama"})
+  void decoderLogitsMatchOnnxRuntime(String name) throws Exception {
+    Path plan = compile(model(name + ".onnx"), dir.resolve("plan"));
+    Path out = dir.resolve("out");
+    CliTest.Run r = meshc("run", plan.toString(), "--input", "input_ids=" + model(name + ".input_ids.npy"),
+        "--output", out.toString(), "--json");
+    assertEquals(0, r.code(), r.err());
+    assertTrue(r.json().get("mesh_ops").getAsInt() >= 9, r.out());
+    float[] ours = Npy.read(out.resolve("logits.npy")).floats();
+    float[] ref = Npy.read(Path.of(model(name + ".logits.npy"))).floats();
+    double cos = MeshRunTest.minTokenCosine(ours, ref, 512);
+    double err = OrtReference.maxAbsDiff(ours, ref);
+    double fp16 = OrtReference.maxAbsDiff(hostWithFp16Operands(name), ref);
+    System.out.printf("%s on the mesh: min per-token cosine %.6f, max abs error %.4g (host with fp16 operands: "
+        + "%.4g)%n", name, cos, err, fp16);
+    assertTrue(cos >= 0.999, "cosine " + cos);
+    assertTrue(err <= fp16, "max abs error " + err + " exceeds fp16 storage's own " + fp16);
+  }
+
+  /** The reference evaluator with every float operand rounded to fp16: what fp16 storage costs by itself. */
+  static float[] hostWithFp16Operands(String name) {
+    Frontend f = Frontend.load(Path.of(model(name + ".onnx")), List.of(InputBinding.parse("input_ids=1x16")));
+    Map<String, Tensor> in = Map.of("input_ids", Npy.read(Path.of(model(name + ".input_ids.npy"))));
+    return ReferenceEvaluator.run(f.module(), in, f.weights(), (o, res) -> { }, (i, op, args) ->
+        ReferenceEvaluator.eval(op, args.stream().map(RunCliTest::fp16).toList())).get("logits").floats();
+  }
+
+  private static Tensor fp16(Tensor t) {
+    if (!t.dtype().isFloating()) {
+      return t;
+    }
+    float[] v = t.floats().clone();
+    for (int k = 0; k < v.length; k++) {
+      v[k] = Fp16.round(v[k]);
+    }
+    return Tensor.ofFloats(t.dtype(), t.shape(), v);
+  }
+
+  @Test
+  void badPlansAndInputsExitTwoWithOneLine() throws Exception {
+    Path copy = dir.resolve("model").resolve("tiny-gpt2.onnx");
+    Files.createDirectories(copy.getParent());
+    Files.copy(Path.of(model("tiny-gpt2.onnx")), copy);
+    Path plan = compile(copy.toString(), dir.resolve("plan"));
+    String ids = "input_ids=" + model("tiny-gpt2.input_ids.npy");
+
+    assertTwo(meshc("run", dir.resolve("nothing").toString(), "--input", ids), "is not a plan folder");
+    assertTwo(meshc("run", plan.toString(), "--input", "tokens=" + model("tiny-gpt2.input_ids.npy")),
+        "the model has no input 'tokens'");
+    Path shortIds = dir.resolve("short.npy");
+    try (var s = Files.newOutputStream(shortIds)) {
+      Npy.write(dev.meshc.ir.Tensor.ofLongs(dev.meshc.ir.Shape.of(1, 7), new long[7]), s);
+    }
+    assertTwo(meshc("run", plan.toString(), "--input", "input_ids=" + shortIds), "input 'input_ids' should be");
+
+    Path manifest = plan.resolve("plan.json");
+    String good = Files.readString(manifest);
+    Files.writeString(manifest, good.replace("\"version\": 1", "\"version\": 2"));
+    assertTwo(meshc("run", plan.toString(), "--input", ids), "plan format version 2; this meshc runs version 1");
+    Files.writeString(manifest, good);
+
+    Files.write(copy, new byte[] {0}, StandardOpenOption.APPEND);
+    assertTwo(meshc("run", plan.toString(), "--input", ids), "changed since this plan was compiled");
+  }
+
+  private static void assertTwo(CliTest.Run r, String mention) {
+    assertEquals(2, r.code(), r.err());
+    assertEquals(1, r.err().strip().lines().count(), r.err());
+    assertTrue(r.err().contains(mention), r.err());
+  }
+}
