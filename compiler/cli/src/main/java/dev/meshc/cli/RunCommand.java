@@ -4,6 +4,7 @@ import dev.meshc.backends.mesh.MeshExecutor;
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.onnx.InputBinding;
 import dev.meshc.compiler.plan.PlanDir;
+import dev.meshc.ir.Layer;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Placement;
 import dev.meshc.ir.Tensor;
@@ -12,6 +13,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -30,6 +32,8 @@ import picocli.CommandLine.Spec;
         + "--prompt-len 16 --grid 8 --emit plan -o plan/",
         "  meshc run plan/ --input input_ids=examples/models/tiny-gpt2.input_ids.npy --output out/"})
 final class RunCommand implements Callable<Integer> {
+  static final double MIN_PCC = 0.999;
+
   @Parameters(index = "0", paramLabel = "PLAN", description = "the folder meshc compile --emit plan wrote")
   Path plan;
 
@@ -43,6 +47,14 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--accumulate", paramLabel = "fp32|fp16", defaultValue = "fp32",
       description = "partial sums in fp32 (default) or fp16, as WSE's @fmach")
   String accumulate;
+
+  @Option(names = "--check", description = "also run the fp32 reference evaluator and name the first op whose mesh "
+      + "result diverges (Pearson correlation below 0.999); exits 1 if one does")
+  boolean check;
+
+  @Option(names = "--plant-fault", paramLabel = "OP", hidden = true, defaultValue = "-1",
+      description = "add 100 to PE (0,0)'s tile of op OP's mesh result (to see --check find it)")
+  int plantFault;
 
   @Mixin
   CommonOptions common;
@@ -60,7 +72,11 @@ final class RunCommand implements Callable<Integer> {
     in.requireAll(p.module(), "run");
     Frontend f = Frontend.load(p.model(), p.manifest().inputs().stream().map(InputBinding::parse).toList());
     MachineSpec m = MachineSpec.load(p.manifest().machine());
-    MeshExecutor.Result r = MeshExecutor.prefill(p.module(), in.values(), f.weights(), m, accumulate.equals("fp32"));
+    MeshExecutor.Fault fault = plantFault >= 0 ? new MeshExecutor.Fault(plantFault, 100f) : null;
+    MeshExecutor.Result r = MeshExecutor.prefill(p.module(), in.values(), f.weights(), m, accumulate.equals("fp32"),
+        fault, (op, res) -> { });
+    MeshExecutor.Divergence bad = check ? MeshExecutor.check(p.module(), in.values(), f.weights(), m,
+        accumulate.equals("fp32"), fault, MIN_PCC) : null;
     Map<String, Tensor> out = r.outputs();
     EvalCommand.writeOutputs(output, out);
     Placement prefill = p.module().placements().stream().filter(x -> x.phase().equals("prefill")).findFirst()
@@ -74,6 +90,21 @@ final class RunCommand implements Callable<Integer> {
     json.put("host_ops", r.trace().size() - r.meshOps());
     json.put("mesh_cycles", r.meshCycles());
     json.put("predicted_prefill_cycles", prefill.info().getInt("cycles", 0));
+    if (check) {
+      Map<String, Object> c = new LinkedHashMap<>();
+      c.put("ok", bad == null);
+      c.put("min_pcc", MIN_PCC);
+      if (bad != null) {
+        Layer layer = p.module().layerOf(bad.index());
+        c.put("op_index", bad.index());
+        c.put("op", bad.op().name());
+        c.put("layer", layer == null ? null : layer.index());
+        c.put("onnx_nodes", bad.op().loc().nodes());
+        c.put("pcc", bad.pcc());
+        c.put("max_abs_error", bad.maxAbs());
+      }
+      json.put("check", c);
+    }
     PrintWriter w = spec.commandLine().getOut();
     if (common.json) {
       Json.print(w, json);
@@ -87,6 +118,18 @@ final class RunCommand implements Callable<Integer> {
       if (output != null) {
         w.printf("wrote %d output(s) to %s%n", out.size(), output);
       }
+      if (check && bad == null) {
+        w.printf("check: every op's mesh result is within Pearson %.3f of the fp32 reference%n", MIN_PCC);
+      }
+    }
+    if (bad != null) {
+      Layer layer = p.module().layerOf(bad.index());
+      spec.commandLine().getErr().printf(Locale.ROOT, "meshc: check: op %d (%s%s, ONNX %s) diverges from the "
+          + "reference: Pearson %.6f, max abs error %.4g%n", bad.index(), bad.op().name(),
+          layer == null ? "" : " in layer " + layer.index(), String.join(", ", bad.op().loc().nodes()), bad.pcc(),
+          bad.maxAbs());
+      spec.commandLine().getErr().flush();
+      return Main.NO_PLAN;
     }
     return Main.OK;
   }

@@ -79,6 +79,34 @@ class RunCliTest {
     return Tensor.ofFloats(t.dtype(), t.shape(), v);
   }
 
+  /** --check passes a clean run and names the op whose kernel has a planted fault. */
+  @Test
+  void checkNamesTheOpWithAPlantedFault() throws Exception {
+    Path plan = compile(model("tiny-llama.onnx"), dir.resolve("plan"));
+    String ids = "input_ids=" + model("tiny-llama.input_ids.npy");
+    CliTest.Run clean = meshc("run", plan.toString(), "--input", ids, "--check", "--json");
+    assertEquals(0, clean.code(), clean.err());
+    assertTrue(clean.json().getAsJsonObject("check").get("ok").getAsBoolean());
+    // the fault goes into the o_proj linear of layer 1: the first linear op past the middle of the body
+    dev.meshc.ir.Module m = dev.meshc.ir.text.TirParser.parse(plan.resolve("plan.tir"));
+    int target = -1;
+    for (int i = m.layers().get(1).start(); i < m.layers().get(1).end() && target < 0; i++) {
+      if (m.ops().get(i) instanceof dev.meshc.ir.op.Linear && i > m.layers().get(1).start() + 8) {
+        target = i;
+      }
+    }
+    assertTrue(target > 0);
+    CliTest.Run faulty = meshc("run", plan.toString(), "--input", ids, "--check", "--plant-fault",
+        Integer.toString(target), "--json");
+    assertEquals(1, faulty.code(), faulty.err());
+    var c = faulty.json().getAsJsonObject("check");
+    assertEquals(target, c.get("op_index").getAsInt(), faulty.out());
+    assertEquals("linear", c.get("op").getAsString());
+    assertEquals(1, c.get("layer").getAsInt());
+    assertTrue(c.get("pcc").getAsDouble() < 0.999);
+    assertTrue(faulty.err().startsWith("meshc: check: op " + target + " (linear in layer 1, ONNX "), faulty.err());
+  }
+
   @Test
   void badPlansAndInputsExitTwoWithOneLine() throws Exception {
     Path copy = dir.resolve("model").resolve("tiny-gpt2.onnx");

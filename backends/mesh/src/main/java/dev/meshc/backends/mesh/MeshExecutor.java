@@ -19,6 +19,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * Runs a placed module's prefill on the mesh runtime with real numbers, op by op, as far as mesh
@@ -48,8 +49,21 @@ public final class MeshExecutor {
     }
   }
 
+  /**
+   * A wrong result planted in one kernel, so that {@link #check} can be seen to find it: {@code
+   * delta} is added to every value of PE (0,0)'s tile of op {@code op}'s result, as a PE that
+   * computed garbage would.
+   */
+  public record Fault(int op, float delta) {}
+
   public static Result prefill(Module m, Map<String, Tensor> inputs, WeightStore weights, MachineSpec machine,
       boolean fp32Accumulate) {
+    return prefill(m, inputs, weights, machine, fp32Accumulate, null, (op, results) -> { });
+  }
+
+  /** As above, showing each op's results to {@code observer}, with {@code fault} planted (or null). */
+  public static Result prefill(Module m, Map<String, Tensor> inputs, WeightStore weights, MachineSpec machine,
+      boolean fp32Accumulate, Fault fault, BiConsumer<Op, List<Tensor>> observer) {
     Placement plan = m.placements().stream().filter(p -> p.phase().equals("prefill")).findFirst()
         .orElseThrow(() -> MeshcException.input("%s has no prefill placement: compile it first (meshc compile "
             + "--emit tir)", m.name()));
@@ -61,11 +75,20 @@ public final class MeshExecutor {
     List<OpTrace> trace = new ArrayList<>();
     Set<String> outputs = new HashSet<>();
     m.outputs().forEach(v -> outputs.add(v.name()));
-    Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, (op, results) -> { }, (i, op, args) -> {
+    Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, observer, (i, op, args) -> {
       int grid = op instanceof Linear ? gridOf(m, plan, i, lastLayer) : 0;
       if (grid > 0) {
         RunResult r = linear((Linear) op, args, grid, machine, fp32Accumulate);
         trace.add(new OpTrace(i, op.name(), "mesh " + grid + "x" + grid, r.cycles()));
+        if (fault != null && fault.op() == i) { // PE (0,0) holds C's first row and column blocks
+          long n = op.result().shape().dim(op.result().shape().rank() - 1);
+          long rows = r.c().length / n;
+          for (long y = 0; y < (rows + grid - 1) / grid; y++) {
+            for (long x = 0; x < (n + grid - 1) / grid; x++) {
+              r.c()[(int) (y * n + x)] += fault.delta();
+            }
+          }
+        }
         // a model output is read from the kernel's accumulator (fp32 when accumulating in fp32);
         // an activation the next op reads is stored in fp16
         boolean keep = fp32Accumulate && outputs.contains(op.result().name());
@@ -76,6 +99,74 @@ public final class MeshExecutor {
       return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
     });
     return new Result(out, List.copyOf(trace));
+  }
+
+  /** How far one op's mesh result is from the reference evaluator's (fp32 everywhere). */
+  public record Divergence(int index, Op op, double pcc, double maxAbs) {}
+
+  /**
+   * Runs the prefill twice, on the mesh and on the fp32 reference evaluator, and compares every op's
+   * result: the first op whose Pearson correlation falls below {@code minPcc} (or whose values are
+   * not finite) is returned, or null when none does. Ops are compared on their own outputs, so an
+   * error upstream shows first where it starts.
+   */
+  public static Divergence check(Module m, Map<String, Tensor> inputs, WeightStore weights, MachineSpec machine,
+      boolean fp32Accumulate, Fault fault, double minPcc) {
+    List<List<Tensor>> ref = new ArrayList<>();
+    ReferenceEvaluator.run(m, inputs, weights, (op, results) -> ref.add(results));
+    List<List<Tensor>> mesh = new ArrayList<>();
+    prefill(m, inputs, weights, machine, fp32Accumulate, fault, (op, results) -> mesh.add(results));
+    for (int i = 0; i < m.ops().size(); i++) {
+      for (int r = 0; r < ref.get(i).size(); r++) {
+        Tensor a = mesh.get(i).get(r);
+        Tensor b = ref.get(i).get(r);
+        if (!a.dtype().isFloating()) {
+          continue;
+        }
+        double[] d = compare(a.floats(), b.floats());
+        if (!(d[0] >= minPcc)) {
+          return new Divergence(i, m.ops().get(i), d[0], d[1]);
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Pearson correlation (1 for two equal constant tensors) and max abs difference, over values
+   * clamped to fp16's range: an additive mask of float32's minimum is −inf in fp16 storage.
+   */
+  static double[] compare(float[] a0, float[] b0) {
+    float[] a = clamp(a0);
+    float[] b = clamp(b0);
+    double ma = 0;
+    double mb = 0;
+    double maxAbs = 0;
+    for (int i = 0; i < a.length; i++) {
+      ma += a[i];
+      mb += b[i];
+      maxAbs = Math.max(maxAbs, Math.abs((double) a[i] - b[i]));
+    }
+    ma /= a.length;
+    mb /= a.length;
+    double sab = 0;
+    double saa = 0;
+    double sbb = 0;
+    for (int i = 0; i < a.length; i++) {
+      sab += (a[i] - ma) * (b[i] - mb);
+      saa += (a[i] - ma) * (a[i] - ma);
+      sbb += (b[i] - mb) * (b[i] - mb);
+    }
+    double pcc = saa == 0 && sbb == 0 ? (maxAbs == 0 ? 1 : 0) : sab / Math.sqrt(saa * sbb);
+    return new double[] {Double.isNaN(maxAbs) ? Double.NaN : pcc, maxAbs};
+  }
+
+  private static float[] clamp(float[] v) {
+    float[] r = new float[v.length];
+    for (int i = 0; i < v.length; i++) {
+      r[i] = Math.max(-65504f, Math.min(65504f, v[i]));
+    }
+    return r;
   }
 
   /** The grid of the region running op {@code i}: its layer's, or the last region's for the LM head; 0: host. */
