@@ -45,7 +45,7 @@ public final class FrontendBench {
   }
 
   /** Runs {@code main.main("--child", args...)} in a fresh JVM, echoing its lines under {@code label}. */
-  static void runChild(Class<?> main, String label, String... args) throws Exception {
+  public static void runChild(Class<?> main, String label, String... args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx4g", "-cp", System.getProperty("java.class.path"), main.getName(), "--child"));
     cmd.addAll(List.of(args));
@@ -63,7 +63,7 @@ public final class FrontendBench {
   }
 
   /** Peak heap used over all heap pools since the JVM started (garbage included). */
-  static long peakHeap() {
+  public static long peakHeap() {
     long peak = 0;
     for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
       if (pool.getType() == MemoryType.HEAP) {
