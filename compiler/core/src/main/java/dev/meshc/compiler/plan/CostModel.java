@@ -156,12 +156,17 @@ public final class CostModel {
     g.local("residual", d);
     g.weights += s.normed() ? 2 * 2 * d : 0;
     g.activations = 2 * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(ctx, p) + tile(s.ffnIn(), p));
-    long kv = 2L * 2 * tile(s.dq(), p) * tile(ctx, p);
+    long kv = kvBytesPerToken(s, p) * tile(ctx, p);
     // MeshGEMV reduces along Y, then along X for the next one: two K-trees; one colour shifts the cache
     Integer tree = g.colors.get("meshgemv");
     g.colors.put("meshgemv", 2 * (tree == null ? 0 : tree));
     g.colors.remove("ktree"); // norms and softmax reuse the GEMVs' trees
     return g.done(kv, p > 1 ? 1 : 0);
+  }
+
+  /** One token's K and V on one PE of a P×P region: its share of the (query-expanded) dims, fp16. */
+  public static long kvBytesPerToken(LayerShape s, int p) {
+    return 2L * 2 * tile(s.dq(), p);
   }
 
   private UnitCost prefillLayer(LayerShape s, int p) {

@@ -26,7 +26,7 @@ final class PlanMetrics {
       }
       Plan.Region f = new Plan.Region(r.index(), r.wafer(), r.x(), r.y(), r.grid(), r.firstLayer(), r.endLayer(),
           r.head(), r.weightBytes(), r.kvBytes(), r.transientBytes(), r.colors(), r.layerCycles(), r.headCycles(),
-          handoff);
+          handoff, r.kvSlots());
       out.add(f);
       cycles += f.cycles() + handoff;
       pes += (long) r.grid() * r.grid();

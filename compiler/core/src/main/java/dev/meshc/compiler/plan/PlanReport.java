@@ -50,6 +50,10 @@ public final class PlanReport {
       m.put("cycles_per_layer", r.layerCycles());
       m.put("cycles", r.cycles());
       m.put("handoff_cycles", r.handoffCycles());
+      if (p.workload().phase() == Workload.Phase.DECODE) {
+        m.put("kv_capacity_tokens", r.kvCapacity());
+        m.put("kv_capacity_append_tokens", r.kvSlots());
+      }
       regions.add(m);
     }
     j.put("regions", regions);
@@ -100,6 +104,13 @@ public final class PlanReport {
     } else {
       s.append(String.format(Locale.ROOT, "  predicted: %,.0f cycles for the prompt = %.3f ms, %.0f prompt tokens/s%n",
           p.cycles(), p.seconds() * 1e3, p.tokensPerSecond()));
+    }
+    if (w.phase() == Workload.Phase.DECODE) {
+      Plan.Region least = p.regions().stream().filter(r -> r.layers() > 0)
+          .min(java.util.Comparator.comparingLong(Plan.Region::kvCapacity)).orElseThrow();
+      s.append(String.format(Locale.ROOT, "  KV cache: the shift-based cache holds %,d tokens (region %d: %,d per "
+          + "row x %d rows); appending on one row would hold %,d%n", least.kvCapacity(), least.index(),
+          least.kvSlots(), least.grid(), least.kvSlots()));
     }
     s.append(String.format(Locale.ROOT, "  %,d PEs on %d wafer(s); most per PE: %s of %s, %d colours of %d%n",
         p.pesUsed(), p.wafers(), humanBytes(p.maxPeBytes()), humanBytes(m.bufferBudget()), p.maxColorsPerPe(),

@@ -391,11 +391,11 @@ public final class Planner {
       }
       int layersHere = (int) solver.value(n[r]);
       boolean headHere = solver.booleanValue(last[r]);
+      long weights = layersHere * c.layer().weightBytes() + (headHere ? c.head().weightBytes() : 0);
       regions.add(new Plan.Region(regions.size(), (int) solver.value(wafer[r]), (int) solver.value(x[r]),
-          (int) solver.value(y[r]), c.grid(), first, first + layersHere, headHere,
-          layersHere * c.layer().weightBytes() + (headHere ? c.head().weightBytes() : 0),
+          (int) solver.value(y[r]), c.grid(), first, first + layersHere, headHere, weights,
           layersHere * c.layer().kvBytes(), c.transientBytes(), c.colors(), c.layer().cycles(),
-          c.head() == null ? 0 : c.head().cycles(), 0));
+          c.head() == null ? 0 : c.head().cycles(), 0, kvSlots(c, layersHere, weights)));
       first += layersHere;
     }
     // OPTIMAL also means "within the gap limit": report the gap that was proven
@@ -403,6 +403,18 @@ public final class Planner {
         : Math.max(0, (solver.objectiveValue() - solver.bestObjectiveBound()) / solver.objectiveValue());
     String st = status == CpSolverStatus.OPTIMAL && gap > 1e-9 ? "FEASIBLE" : status.name();
     return PlanMetrics.finish(model.name(), m, w, cost, layer.width(), regions, st, gap, seconds(start));
+  }
+
+  /**
+   * Tokens one row of the region holds: the memory beside weights and buffers over one token's K
+   * and V on a PE (its dims, fp16, every layer of the region). Decode only; 0 otherwise.
+   */
+  private long kvSlots(Candidate c, int layersHere, long weights) {
+    if (w.phase() != Workload.Phase.DECODE || layersHere == 0) {
+      return 0;
+    }
+    long perToken = layersHere * CostModel.kvBytesPerToken(layer, c.grid());
+    return Math.max(0, m.bufferBudget() - weights - c.transientBytes()) / perToken;
   }
 
   private static int gcd(int a, int b) {

@@ -133,7 +133,7 @@ class SmallInstancesTest {
             if (overlaps(placed, x, y, c.grid())) {
               continue;
             }
-            placed.add(new Plan.Region(i, 0, x, y, c.grid(), next, next + n, last, 0, 0, 0, 0, 0, 0, 0));
+            placed.add(new Plan.Region(i, 0, x, y, c.grid(), next, next + n, last, 0, 0, 0, 0, 0, 0, 0, 0));
             search(pl, all, cands, m, layers, regions, placed, next + n, best);
             placed.remove(placed.size() - 1);
           }
