@@ -3,14 +3,22 @@ package dev.meshc.cli;
 import dev.meshc.backends.mesh.MeshExecutor;
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.onnx.InputBinding;
+import dev.meshc.compiler.plan.ModelShape;
 import dev.meshc.compiler.plan.PlanDir;
+import dev.meshc.compiler.plan.Placements;
+import dev.meshc.compiler.plan.Plan;
+import dev.meshc.compiler.plan.Planner;
+import dev.meshc.compiler.plan.Workload;
 import dev.meshc.ir.Layer;
 import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Module;
 import dev.meshc.ir.Placement;
+import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.machine.MachineSpec;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -37,9 +45,18 @@ final class RunCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "PLAN", description = "the folder meshc compile --emit plan wrote")
   Path plan;
 
-  @Option(names = "--input", paramLabel = "NAME=FILE.npy", required = true,
+  @Option(names = "--input", paramLabel = "NAME=FILE.npy",
       description = "the value of a model input; its shape must be the one the plan was compiled for")
   List<String> inputs;
+
+  @Option(names = "--prompt-ids", split = ",", paramLabel = "ID,ID,...",
+      description = "generate greedily from these token ids instead (for now each new token recomputes the "
+          + "prefill on the mesh, at the plan's grid)")
+  long[] promptIds;
+
+  @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "16",
+      description = "with --prompt-ids: tokens to generate (default 16)")
+  int maxNewTokens;
 
   @Option(names = "--output", paramLabel = "DIR", description = "folder for <output>.npy files (default: none)")
   Path output;
@@ -68,6 +85,12 @@ final class RunCommand implements Callable<Integer> {
       throw MeshcException.input("--accumulate %s: fp32 or fp16", accumulate);
     }
     PlanDir.Loaded p = PlanDir.read(plan);
+    if (promptIds != null) {
+      return generate(p);
+    }
+    if (inputs == null) {
+      throw MeshcException.input("run needs --input NAME=FILE.npy for every model input, or --prompt-ids to generate");
+    }
     Inputs in = Inputs.parse(inputs);
     in.requireAll(p.module(), "run");
     Frontend f = Frontend.load(p.model(), p.manifest().inputs().stream().map(InputBinding::parse).toList());
@@ -130,6 +153,81 @@ final class RunCommand implements Callable<Integer> {
           bad.maxAbs());
       spec.commandLine().getErr().flush();
       return Main.NO_PLAN;
+    }
+    return Main.OK;
+  }
+
+  /**
+   * Greedy generation, for now by recomputing the prefill on the mesh for each new token: the
+   * model is imported at the current length and planned at the plan's prefill grid; the next id
+   * is the argmax of the last position's logits. The decode plan gives the predicted time.
+   */
+  private int generate(PlanDir.Loaded p) {
+    if (maxNewTokens < 1 || promptIds.length == 0) {
+      throw MeshcException.input("--prompt-ids needs at least one id and --max-new-tokens at least 1");
+    }
+    if (p.module().inputs().size() != 1 || p.module().outputs().size() != 1) {
+      throw MeshcException.input("generation needs a model with one input (the token ids) and one output (the "
+          + "logits); %s has %d and %d", p.module().name(), p.module().inputs().size(), p.module().outputs().size());
+    }
+    String input = p.module().inputs().get(0).name();
+    Placement prefill = p.module().placements().stream().filter(x -> x.phase().equals("prefill")).findFirst()
+        .orElseThrow(() -> MeshcException.input("%s has no prefill plan: compile with --phase prefill or both", plan));
+    int grid = (int) prefill.regions().get(0).info().requireInt("grid");
+    MachineSpec m = MachineSpec.load(p.manifest().machine());
+    List<Long> ids = new ArrayList<>();
+    for (long id : promptIds) {
+      ids.add(id);
+    }
+    List<Long> generated = new ArrayList<>();
+    double meshCycles = 0;
+    for (int step = 0; step < maxNewTokens; step++) {
+      int len = ids.size();
+      Frontend f = Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, len})));
+      ModelShape shape = ModelShape.of(f.module());
+      Planner planner = new Planner(shape, m, Workload.prefill(len), new Planner.Options(grid, 0, 5, 0.02, 1));
+      Plan placed = planner.plan();
+      if (!placed.feasible()) {
+        throw new MeshcException(MeshcException.Kind.NO_PLAN, "no plan at length " + len + ": "
+            + placed.explanation());
+      }
+      Module module = f.module().withPlacements(List.of(Placements.of(placed, shape, planner.costModel())));
+      long[] tokens = ids.stream().mapToLong(Long::longValue).toArray();
+      MeshExecutor.Result r = MeshExecutor.prefill(module, Map.of(input, Tensor.ofLongs(Shape.of(1, len), tokens)),
+          f.weights(), m, accumulate.equals("fp32"), null, (op, res) -> { });
+      meshCycles += r.meshCycles();
+      float[] logits = r.outputs().values().iterator().next().floats();
+      int vocab = logits.length / len;
+      int best = 0;
+      for (int v = 1; v < vocab; v++) {
+        if (logits[(len - 1) * vocab + v] > logits[(len - 1) * vocab + best]) {
+          best = v;
+        }
+      }
+      ids.add((long) best);
+      generated.add((long) best);
+    }
+    Placement decode = p.module().placements().stream().filter(x -> x.phase().equals("decode")).findFirst()
+        .orElse(null);
+    Long perToken = decode == null || decode.regions().isEmpty() ? null : decode.info().getInt("cycles", 0);
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("model", p.module().name());
+    json.put("prompt_ids", ids.subList(0, promptIds.length));
+    json.put("generated_ids", generated);
+    json.put("accumulate", accumulate);
+    json.put("mode", "prefill recomputed per token");
+    json.put("mesh_cycles", meshCycles);
+    json.put("predicted_cycles_per_token", perToken);
+    json.put("predicted_tokens_per_second", perToken == null ? null : 1 / m.seconds(perToken));
+    PrintWriter w = spec.commandLine().getOut();
+    if (common.json) {
+      Json.print(w, json);
+    } else {
+      w.println(generated.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(" ")));
+      if (perToken != null) {
+        w.printf(Locale.ROOT, "predicted decode: %,d cycles per token, %.1f tokens/s (the plan's decode phase)%n",
+            perToken, 1 / m.seconds(perToken));
+      }
     }
     return Main.OK;
   }
