@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.backends.mesh.MeshDecoder;
 import dev.meshc.backends.mesh.MeshExecutor;
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.onnx.InputBinding;
@@ -16,6 +17,8 @@ import dev.meshc.ir.Placement;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.ir.op.Op;
+import dev.meshc.ir.op.Rope;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +27,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -171,6 +175,12 @@ final class RunCommand implements Callable<Integer> {
           + "logits); %s has %d and %d", p.module().name(), p.module().inputs().size(), p.module().outputs().size());
     }
     String input = p.module().inputs().get(0).name();
+    Placement decodePlan = p.module().placements().stream().filter(x -> x.phase().equals("decode")).findFirst()
+        .orElse(null);
+    float[] theta = ropeThetas(p.module());
+    if (decodePlan != null && !decodePlan.regions().isEmpty() && theta != null) {
+      return decode(p, input, decodePlan, theta);
+    }
     Placement prefill = p.module().placements().stream().filter(x -> x.phase().equals("prefill")).findFirst()
         .orElseThrow(() -> MeshcException.input("%s has no prefill plan: compile with --phase prefill or both", plan));
     int grid = (int) prefill.regions().get(0).info().requireInt("grid");
@@ -198,32 +208,93 @@ final class RunCommand implements Callable<Integer> {
       meshCycles += r.meshCycles();
       float[] logits = r.outputs().values().iterator().next().floats();
       int vocab = logits.length / len;
-      int best = 0;
-      for (int v = 1; v < vocab; v++) {
-        if (logits[(len - 1) * vocab + v] > logits[(len - 1) * vocab + best]) {
-          best = v;
-        }
-      }
-      ids.add((long) best);
-      generated.add((long) best);
+      long best = argmax(logits, (len - 1) * vocab, len * vocab);
+      ids.add(best);
+      generated.add(best);
     }
     Placement decode = p.module().placements().stream().filter(x -> x.phase().equals("decode")).findFirst()
         .orElse(null);
     Long perToken = decode == null || decode.regions().isEmpty() ? null : decode.info().getInt("cycles", 0);
+    return report(p, generated, "prefill recomputed per token", meshCycles, perToken, m, -1);
+  }
+
+  /** RoPE θ of each rope op in body order, or null when one has only tables (its θ unknown). */
+  static float[] ropeThetas(Module m) {
+    List<Float> t = new ArrayList<>();
+    for (Op op : m.ops()) {
+      if (op instanceof Rope r) {
+        if (r.theta() <= 0) {
+          return null;
+        }
+        t.add(r.theta());
+      }
+    }
+    float[] a = new float[t.size()];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = t.get(i);
+    }
+    return a;
+  }
+
+  /**
+   * Greedy generation by decode steps on the mesh (MeshGEMV per projection, K and V kept per
+   * attention): every prompt token is a step, then every new one.
+   */
+  private int decode(PlanDir.Loaded p, String input, Placement decodePlan, float[] theta) {
+    MachineSpec m = MachineSpec.load(p.manifest().machine());
+    Frontend f = Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, 1})));
+    Module step = f.module().withPlacements(List.of(decodePlan));
+    long context = decodePlan.info().getInt("max_context", promptIds.length + maxNewTokens);
+    if (promptIds.length + maxNewTokens > context) {
+      throw MeshcException.input("%d prompt and %d new tokens exceed the plan's --max-context %d", promptIds.length,
+          maxNewTokens, context);
+    }
+    MeshDecoder d = new MeshDecoder(step, theta, f.weights(), m, accumulate.equals("fp32"), (int) context);
+    List<Long> generated = new ArrayList<>();
+    long next = -1;
+    for (int i = 0; i < promptIds.length + maxNewTokens - 1; i++) {
+      long token = i < promptIds.length ? promptIds[i] : next;
+      if (i >= promptIds.length) {
+        generated.add(token);
+      }
+      float[] logits = d.next(Map.of(input, Tensor.ofLongs(Shape.of(1, 1), token))).values().iterator().next()
+          .floats();
+      next = argmax(logits, 0, logits.length);
+    }
+    generated.add(next);
+    return report(p, generated, "decode on the mesh: a MeshGEMV per projection, K/V kept per attention (host)",
+        d.meshCycles(), decodePlan.info().getInt("cycles", 0), m, d.occupancySpread());
+  }
+
+  /** The index of the largest of v[from, to), counted from {@code from}. */
+  private static long argmax(float[] v, int from, int to) {
+    int best = from;
+    for (int i = from + 1; i < to; i++) {
+      if (v[i] > v[best]) {
+        best = i;
+      }
+    }
+    return best - from;
+  }
+
+  private int report(PlanDir.Loaded p, List<Long> generated, String mode, double meshCycles, Long perToken,
+      MachineSpec m, int spread) {
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("model", p.module().name());
-    json.put("prompt_ids", ids.subList(0, promptIds.length));
+    json.put("prompt_ids", promptIds);
     json.put("generated_ids", generated);
     json.put("accumulate", accumulate);
-    json.put("mode", "prefill recomputed per token");
+    json.put("mode", mode);
     json.put("mesh_cycles", meshCycles);
+    json.put("kv_occupancy_spread", spread < 0 ? null : spread);
     json.put("predicted_cycles_per_token", perToken);
     json.put("predicted_tokens_per_second", perToken == null ? null : 1 / m.seconds(perToken));
     PrintWriter w = spec.commandLine().getOut();
     if (common.json) {
       Json.print(w, json);
     } else {
-      w.println(generated.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(" ")));
+      w.println(generated.stream().map(String::valueOf).collect(Collectors.joining(" ")));
+      w.printf(Locale.ROOT, "(%s)%n", mode);
       if (perToken != null) {
         w.printf(Locale.ROOT, "predicted decode: %,d cycles per token, %.1f tokens/s (the plan's decode phase)%n",
             perToken, 1 / m.seconds(perToken));

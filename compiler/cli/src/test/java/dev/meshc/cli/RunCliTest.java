@@ -81,24 +81,37 @@ class RunCliTest {
 
   /**
    * Greedy generation of 16 tokens on the mesh equals ONNX Runtime's (committed greedy.json: full
-   * recompute each step), with fp32 and with fp16 accumulation.
+   * recompute each step), with fp32 and with fp16 accumulation: by decode steps (MeshGEMV, K/V kept,
+   * the cache's rows within one entry) when the plan has a decode phase, by recomputed prefills
+   * when it has only prefill.
    */
   @ParameterizedTest
   @ValueSource(strings = {"tiny-gpt2", "tiny-llama"})
   void greedyGenerationMatchesOnnxRuntime(String name) throws Exception {
-    CliTest.Run c = meshc("compile", model(name + ".onnx"), "--input", "input_ids=1x8", "--prompt-len", "8",
-        "--max-context", "64", "--grid", "8", "--emit", "plan", "-o", dir.resolve("plan").toString());
-    assertEquals(0, c.code(), c.err());
     var expected = com.google.gson.JsonParser.parseString(Files.readString(Path.of(model(name + ".greedy.json"))))
         .getAsJsonObject();
     StringBuilder prompt = new StringBuilder();
     expected.getAsJsonArray("prompt_ids").forEach(e -> prompt.append(prompt.length() == 0 ? "" : ",").append(e));
-    for (String acc : new String[] {"fp32", "fp16"}) {
-      CliTest.Run r = meshc("run", dir.resolve("plan").toString(), "--prompt-ids", prompt.toString(),
-          "--max-new-tokens", "16", "--accumulate", acc, "--json");
-      assertEquals(0, r.code(), r.err());
-      assertEquals(expected.getAsJsonArray("generated_ids"), r.json().getAsJsonArray("generated_ids"), acc);
-      assertTrue(r.json().get("predicted_tokens_per_second").getAsDouble() > 0);
+    for (String phase : new String[] {"both", "prefill"}) {
+      Path plan = dir.resolve("plan-" + phase);
+      CliTest.Run c = meshc("compile", model(name + ".onnx"), "--input", "input_ids=1x8", "--phase", phase,
+          "--prompt-len", "8", "--max-context", "64", "--grid", "8", "--emit", "plan", "-o", plan.toString());
+      assertEquals(0, c.code(), c.err());
+      for (String acc : phase.equals("both") ? new String[] {"fp32", "fp16"} : new String[] {"fp32"}) {
+        CliTest.Run r = meshc("run", plan.toString(), "--prompt-ids", prompt.toString(), "--max-new-tokens", "16",
+            "--accumulate", acc, "--json");
+        assertEquals(0, r.code(), r.err());
+        assertEquals(expected.getAsJsonArray("generated_ids"), r.json().getAsJsonArray("generated_ids"),
+            phase + " " + acc);
+        String mode = r.json().get("mode").getAsString();
+        if (phase.equals("both")) {
+          assertTrue(mode.startsWith("decode on the mesh"), mode);
+          assertTrue(r.json().get("kv_occupancy_spread").getAsInt() <= 1);
+          assertTrue(r.json().get("predicted_tokens_per_second").getAsDouble() > 0);
+        } else {
+          assertEquals("prefill recomputed per token", mode);
+        }
+      }
     }
   }
 

@@ -170,7 +170,7 @@ public final class MeshExecutor {
   }
 
   /** The grid of the region running op {@code i}: its layer's, or the last region's for the LM head; 0: host. */
-  private static int gridOf(Module m, Placement plan, int i, int lastLayer) {
+  static int gridOf(Module m, Placement plan, int i, int lastLayer) {
     Layer l = m.layerOf(i);
     for (Placement.Region r : plan.regions()) {
       long[] range = r.info().getInts("layers");

@@ -1,0 +1,167 @@
+package dev.meshc.backends.mesh;
+
+import dev.meshc.ir.Const;
+import dev.meshc.ir.DType;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Module;
+import dev.meshc.ir.Placement;
+import dev.meshc.ir.Shape;
+import dev.meshc.ir.Tensor;
+import dev.meshc.ir.eval.ReferenceEvaluator;
+import dev.meshc.ir.eval.WeightStore;
+import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.Kernels;
+import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.ir.op.Attention;
+import dev.meshc.ir.op.Embedding;
+import dev.meshc.ir.op.Linear;
+import dev.meshc.ir.op.Op;
+import dev.meshc.ir.op.Rope;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decode on the mesh runtime, one token per step: the model lifted at one token, placed with its
+ * decode plan, every projection a functional MeshGEMV on its region's grid (fp16 operands). Each
+ * attention keeps its K and V across steps, on the host for now, with the rows of its region
+ * tracked by a {@link ShiftKvCache} (occupancy stays within one entry). What the one-token trace
+ * froze at position 0 is moved to the step's position: RoPE tables (from θ, which the longer trace
+ * gave) and position-embedding lookups of a constant index.
+ */
+public final class MeshDecoder {
+  private final Module step;
+  private final Placement plan;
+  private final float[] theta;
+  private final WeightStore weights;
+  private final MachineSpec machine;
+  private final boolean fp32;
+  private final Map<Integer, List<Tensor[]>> cache = new HashMap<>();
+  private final Map<Integer, ShiftKvCache> rows = new HashMap<>();
+  private final Map<String, Const> consts = new HashMap<>();
+  private final int rowSlots;
+  private int position;
+  private double meshCycles;
+  private int spread;
+
+  /**
+   * @param step     the model lifted at one token, with a {@code decode} placement
+   * @param theta    RoPE θ of each rope op of the body, in order (from a trace long enough to show it)
+   * @param context  the most tokens the cache is sized for
+   */
+  public MeshDecoder(Module step, float[] theta, WeightStore weights, MachineSpec machine, boolean fp32,
+      int context) {
+    this.step = step;
+    this.plan = step.placements().stream().filter(p -> p.phase().equals("decode")).findFirst()
+        .orElseThrow(() -> MeshcException.input("%s has no decode placement", step.name()));
+    this.theta = theta.clone();
+    this.weights = weights;
+    this.machine = machine;
+    this.fp32 = fp32;
+    step.consts().forEach(c -> consts.put(c.value().name(), c));
+    int grid = (int) plan.regions().get(0).info().requireInt("grid");
+    this.rowSlots = (context + grid - 1) / grid;
+  }
+
+  public int position() {
+    return position;
+  }
+
+  /** Simulated cycles of every MeshGEMV so far. */
+  public double meshCycles() {
+    return meshCycles;
+  }
+
+  /** The largest difference in occupancy between two rows of any KV cache, over all steps. */
+  public int occupancySpread() {
+    return spread;
+  }
+
+  /** Runs one token at the next position; returns the model's outputs (the logits). */
+  public Map<String, Tensor> next(Map<String, Tensor> token) {
+    int[] rope = {0};
+    Map<String, Tensor> out = ReferenceEvaluator.run(step, token, weights, (op, r) -> { }, (i, op, args) -> {
+      if (op instanceof Linear l) {
+        int grid = gridOf(i);
+        if (grid > 0) {
+          return List.of(MeshExecutor.fp16(gemv(l, args, grid)));
+        }
+      } else if (op instanceof Rope r) {
+        float th = theta[rope[0]++];
+        float[][] t = Rope.tables(th > 0 ? th : r.theta(), (int) r.rotaryDim(), 1, position);
+        Shape s = Shape.of(1, r.rotaryDim());
+        args = List.of(args.get(0), Tensor.ofFloats(DType.F32, s, t[0]), Tensor.ofFloats(DType.F32, s, t[1]));
+      } else if (op instanceof Embedding e && consts.containsKey(e.ids().name())) {
+        // a constant index at one token is the position the trace froze: look up this step's
+        Tensor ids = args.get(0);
+        long[] at = new long[ids.size()];
+        java.util.Arrays.fill(at, position);
+        args = List.of(Tensor.ofLongs(ids.dtype(), ids.shape(), at), args.get(1));
+      } else if (op instanceof Attention) {
+        args = withCache(i, args);
+      }
+      return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
+    });
+    position++;
+    return out;
+  }
+
+  /** This step's K and V appended to the op's cache; attention then reads every position so far. */
+  private List<Tensor> withCache(int op, List<Tensor> args) {
+    List<Tensor[]> kv = cache.computeIfAbsent(op, k -> new ArrayList<>());
+    kv.add(new Tensor[] {args.get(1), args.get(2)});
+    ShiftKvCache r = rows.computeIfAbsent(op, k -> new ShiftKvCache((int) plan.regions().get(0).info()
+        .requireInt("grid"), rowSlots));
+    r.append();
+    int[] o = r.occupancy();
+    spread = Math.max(spread, java.util.stream.IntStream.of(o).max().orElse(0)
+        - java.util.stream.IntStream.of(o).min().orElse(0));
+    return List.of(args.get(0), concat(kv, 0), concat(kv, 1)); // no mask: the last token sees every key
+  }
+
+  /** Steps' [.., heads, 1, d] tensors joined along the sequence axis. */
+  private static Tensor concat(List<Tensor[]> steps, int which) {
+    Tensor first = steps.get(0)[which];
+    long[] dims = first.shape().toArray();
+    int d = (int) dims[dims.length - 1];
+    int heads = first.size() / d;
+    int n = steps.size();
+    dims[dims.length - 2] = n;
+    float[] out = new float[heads * n * d];
+    for (int j = 0; j < n; j++) {
+      float[] s = steps.get(j)[which].floats();
+      for (int h = 0; h < heads; h++) {
+        System.arraycopy(s, h * d, out, (h * n + j) * d, d);
+      }
+    }
+    return Tensor.ofFloats(first.dtype(), Shape.of(dims), out);
+  }
+
+  private int gridOf(int i) {
+    return MeshExecutor.gridOf(step, plan, i, step.layers().isEmpty() ? 0
+        : step.layers().get(step.layers().size() - 1).end());
+  }
+
+  /** x[1, K] · W[K, N] as a MeshGEMV (the bias added on the PEs' tiles). */
+  private Tensor gemv(Linear op, List<Tensor> args, int grid) {
+    Tensor x = args.get(0);
+    Tensor w = args.get(1);
+    long k = w.shape().dim(0);
+    long n = w.shape().dim(1);
+    if (x.shape().elements() != k) {
+      throw new IllegalStateException(op.name() + " at one token reads " + x.shape() + ", not one row of " + k);
+    }
+    KernelTemplate t = Kernels.create("meshgemv", new KernelTemplate.Problem(1, k, n), grid, grid, fp32, 0);
+    RunResult r = MeshRuntime.functional(t, machine, x.floats(), w.floats());
+    meshCycles += r.cycles();
+    float[] c = r.c();
+    if (args.size() > 2) {
+      float[] b = args.get(2).floats();
+      for (int i = 0; i < c.length; i++) {
+        c[i] += dev.meshc.ir.Fp16.round(b[i]);
+      }
+    }
+    return Tensor.ofFloats(DType.F32, op.result().shape(), c);
+  }
+}
