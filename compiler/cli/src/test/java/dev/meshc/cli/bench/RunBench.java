@@ -1,5 +1,6 @@
 package dev.meshc.cli.bench;
 
+import dev.meshc.backends.mesh.MeshDecoder;
 import dev.meshc.backends.mesh.MeshExecutor;
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.TestModels;
@@ -70,7 +71,39 @@ public final class RunBench {
     System.out.printf(Locale.ROOT, "predicted prefill %,.0f cycles (%.1f us), %.0f cycles per token; MeshGEMMs "
         + "simulated %,.0f cycles%n", plan.cycles(), wse2.seconds(plan.cycles()) * 1e6, plan.cycles() / seq,
         r.meshCycles());
+    if (seq <= 16) { // the decoder fixtures: 32 decode steps on the mesh as well
+      decode(model, wse2, grid);
+    }
     System.out.printf(Locale.ROOT, "peak heap used %.0f MiB (all pools, garbage included)%n",
         FrontendBench.peakHeap() / 1048576.0);
+  }
+
+  private static void decode(Path model, MachineSpec wse2, int grid) {
+    Frontend trace = Frontend.load(model, List.of(InputBinding.parse("input_ids=1x8")));
+    Frontend one = Frontend.load(model, List.of(InputBinding.parse("input_ids=1x1")));
+    ModelShape shape = ModelShape.of(one.module());
+    Planner planner = new Planner(shape, wse2, Workload.decode(64), new Planner.Options(grid, 1, 5, 0.02, 1));
+    Plan plan = planner.plan();
+    Module step = one.module().withPlacements(List.of(Placements.of(plan, shape, planner.costModel())));
+    List<Float> thetas = new java.util.ArrayList<>();
+    trace.module().ops().forEach(op -> {
+      if (op instanceof dev.meshc.ir.op.Rope r) {
+        thetas.add(r.theta());
+      }
+    });
+    float[] theta = new float[thetas.size()];
+    for (int i = 0; i < theta.length; i++) {
+      theta[i] = thetas.get(i);
+    }
+    MeshDecoder d = new MeshDecoder(step, theta, one.weights(), wse2, true, 64);
+    int steps = 32;
+    long t0 = System.nanoTime();
+    for (int i = 0; i < steps; i++) {
+      d.next(Map.of("input_ids", Tensor.ofLongs(Shape.of(1, 1), 1 + i)));
+    }
+    double wall = (System.nanoTime() - t0) / 1e9;
+    System.out.printf(Locale.ROOT, "decode: %d steps in %.2f s (%.0f ms per token on the simulator); predicted "
+        + "%,.0f cycles per token (%.0f tokens/s)%n", steps, wall, 1000 * wall / steps, plan.cycles(),
+        plan.tokensPerSecond());
   }
 }
