@@ -34,9 +34,6 @@ import picocli.CommandLine.Spec;
     footer = {"", "Examples:", "  meshc kernel gemm --algorithm meshgemm --grid 8 --shape 96x96x96",
         "  meshc kernel gemv --algorithm meshgemv --grid 750 --shape 1x16384x16384 --timing-only"})
 final class KernelCommand implements Callable<Integer> {
-  /** Functional runs keep every PE's buffers in memory: beyond this many values, use --timing-only. */
-  static final long FUNCTIONAL_LIMIT = 1L << 26;
-
   @Parameters(index = "0", paramLabel = "KIND", description = "gemm or gemv")
   String kind;
 
@@ -97,7 +94,7 @@ final class KernelCommand implements Callable<Integer> {
     KernelTemplate t = Kernels.create(alg, new KernelTemplate.Problem(m, k, n), w, h, accumulate.equals("fp32"),
         groups);
     long values = (long) w * h * (t.maxBytesPerPe() / 2);
-    if (!timingOnly && values > FUNCTIONAL_LIMIT) {
+    if (!timingOnly && values > MeshRuntime.FUNCTIONAL_LIMIT) {
       throw MeshcException.input("a functional run would hold %,d values across %d PEs; add --timing-only", values,
           w * h);
     }

@@ -166,6 +166,11 @@ class RunCliTest {
     assertTwo(meshc("run", plan.toString(), "--input", ids), "plan format version 2; this meshc runs version 1");
     Files.writeString(manifest, good);
 
+    CliTest.Run huge = meshc("compile", copy.toString(), "--input", "input_ids=1x16", "--phase", "prefill",
+        "--prompt-len", "16", "--grid", "750", "--emit", "plan", "-o", dir.resolve("huge").toString());
+    assertEquals(0, huge.code(), huge.err());
+    assertTwo(meshc("run", dir.resolve("huge").toString(), "--input", ids), "more than the runtime simulates");
+
     Files.write(copy, new byte[] {0}, StandardOpenOption.APPEND);
     assertTwo(meshc("run", plan.toString(), "--input", ids), "changed since this plan was compiled");
   }

@@ -28,6 +28,11 @@ import java.util.Map;
  * multicast leaves when issued. Rounds order the program but cost nothing themselves.
  */
 public final class MeshRuntime {
+  /** Functional runs keep every PE's buffers in memory: at most this many values (256 MiB of floats). */
+  public static final long FUNCTIONAL_LIMIT = 1L << 26;
+  /** ... and at most this many PEs (each keeps its own buffer map): a 256×256 grid. */
+  public static final long FUNCTIONAL_PES = 1L << 16;
+
   private final KernelTemplate t;
   private final MachineSpec m;
   private final boolean functional;
@@ -134,6 +139,13 @@ public final class MeshRuntime {
    * row-major; they are rounded to fp16 as they are loaded.
    */
   public static RunResult functional(KernelTemplate t, MachineSpec m, float[] a, float[] b) {
+    long pes = (long) t.width() * t.height();
+    long values = pes * (t.maxBytesPerPe() / 2);
+    if (values > FUNCTIONAL_LIMIT || pes > FUNCTIONAL_PES) {
+      throw MeshcException.input("a functional %s on %dx%d PEs (%,d values) is more than the runtime simulates with "
+          + "real numbers (%,d PEs, %,d values); use a timing-only run or a smaller grid", t.algorithm(), t.width(),
+          t.height(), values, FUNCTIONAL_PES, FUNCTIONAL_LIMIT);
+    }
     MeshRuntime r = new MeshRuntime(t, m, true, false, false);
     r.load("A", a, t.problem().m(), t.problem().k());
     boolean transposedB = t.algorithm().equals("gemmt");
