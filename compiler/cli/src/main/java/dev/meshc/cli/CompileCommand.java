@@ -153,6 +153,10 @@ final class CompileCommand implements Callable<Integer> {
       plans.add(p);
       placed.add(Placements.of(p, shape, planner.costModel()));
       text.append(PlanReport.text(p, planner.costModel(), shape.envelope()));
+      if (wafersN == 0 && p.feasible()) {
+        text.append(String.format(java.util.Locale.ROOT, "  --wafers auto: %d, the fewest found to fit%n",
+            p.wafers()));
+      }
     }
     boolean feasible = plans.stream().allMatch(Plan::feasible);
     Map<String, Object> json = new LinkedHashMap<>();
