@@ -117,6 +117,9 @@ final class RunCommand implements Callable<Integer> {
     json.put("host_ops", r.trace().size() - r.meshOps());
     json.put("mesh_cycles", r.meshCycles());
     json.put("predicted_prefill_cycles", prefill.info().getInt("cycles", 0));
+    json.put("predicted_cycles_per_layer", prefill.regions().get(0).info().getInt("cycles_per_layer", 0));
+    json.put("predicted_cycles_per_token", (double) prefill.info().getInt("cycles", 0)
+        / Math.max(1, prefill.info().getInt("prompt_len", 1)));
     if (check) {
       Map<String, Object> c = new LinkedHashMap<>();
       c.put("ok", bad == null);

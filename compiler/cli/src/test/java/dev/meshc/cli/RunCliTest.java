@@ -49,6 +49,7 @@ class RunCliTest {
         "--output", out.toString(), "--json");
     assertEquals(0, r.code(), r.err());
     assertTrue(r.json().get("mesh_ops").getAsInt() >= 9, r.out());
+    assertTrue(r.json().get("predicted_cycles_per_layer").getAsLong() > 0, r.out());
     float[] ours = Npy.read(out.resolve("logits.npy")).floats();
     float[] ref = Npy.read(Path.of(model(name + ".logits.npy"))).floats();
     double cos = MeshRunTest.minTokenCosine(ours, ref, 512);
@@ -159,6 +160,12 @@ class RunCliTest {
       Npy.write(dev.meshc.ir.Tensor.ofLongs(dev.meshc.ir.Shape.of(1, 7), new long[7]), s);
     }
     assertTwo(meshc("run", plan.toString(), "--input", "input_ids=" + shortIds), "input 'input_ids' should be");
+
+    Path floats = dir.resolve("floats.npy");
+    try (var s = Files.newOutputStream(floats)) {
+      Npy.write(dev.meshc.ir.Tensor.ofFloats(dev.meshc.ir.Shape.of(1, 16), new float[16]), s);
+    }
+    assertTwo(meshc("run", plan.toString(), "--input", "input_ids=" + floats), "should be i64[1,16], is f32[1,16]");
 
     Path manifest = plan.resolve("plan.json");
     String good = Files.readString(manifest);
