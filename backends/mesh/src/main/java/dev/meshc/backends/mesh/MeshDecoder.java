@@ -153,7 +153,13 @@ public final class MeshDecoder {
       throw new IllegalStateException(op.name() + " at one token reads " + x.shape() + ", not one row of " + k);
     }
     KernelTemplate t = Kernels.create("meshgemv", new KernelTemplate.Problem(1, k, n), grid, grid, fp32, 0);
-    RunResult r = MeshRuntime.functional(t, machine, x.floats(), w.floats());
+    RunResult r;
+    try {
+      r = MeshRuntime.functional(t, machine, x.floats(), w.floats());
+    } catch (MeshcException e) {
+      throw MeshcException.input("%s on its decode region's %dx%d grid: %s; to run a model with real numbers, "
+          + "compile it with a small grid (e.g. --grid 16)", op.name(), grid, grid, e.getMessage());
+    }
     meshCycles += r.cycles();
     float[] c = r.c();
     if (args.size() > 2) {

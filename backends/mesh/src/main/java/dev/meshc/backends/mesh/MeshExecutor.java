@@ -78,7 +78,13 @@ public final class MeshExecutor {
     Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, observer, (i, op, args) -> {
       int grid = op instanceof Linear ? gridOf(m, plan, i, lastLayer) : 0;
       if (grid > 0) {
-        RunResult r = linear((Linear) op, args, grid, machine, fp32Accumulate);
+        RunResult r;
+        try {
+          r = linear((Linear) op, args, grid, machine, fp32Accumulate);
+        } catch (MeshcException e) {
+          throw MeshcException.input("op %d (%s) on its region's %dx%d grid: %s; to run a model with real numbers, "
+              + "compile it with a small grid (e.g. --grid 16)", i, op.name(), grid, grid, e.getMessage());
+        }
         trace.add(new OpTrace(i, op.name(), "mesh " + grid + "x" + grid, r.cycles()));
         if (fault != null && fault.op() == i) { // PE (0,0) holds C's first row and column blocks
           long n = op.result().shape().dim(op.result().shape().rank() - 1);
