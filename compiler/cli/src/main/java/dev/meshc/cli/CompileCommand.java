@@ -11,7 +11,9 @@ import dev.meshc.compiler.plan.PlanReport;
 import dev.meshc.compiler.plan.Planner;
 import dev.meshc.compiler.plan.Workload;
 import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Module;
 import dev.meshc.ir.Placement;
+import dev.meshc.ir.Value;
 import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.ir.text.TirPrinter;
 import java.io.PrintWriter;
@@ -56,9 +58,9 @@ final class CompileCommand implements Callable<Integer> {
       description = "prefill, decode or both (default)")
   String phase;
 
-  @Option(names = "--prompt-len", paramLabel = "N", defaultValue = "512", description = "prefill prompt length "
-      + "(default 512)")
-  long promptLen;
+  @Option(names = "--prompt-len", paramLabel = "N", description = "prefill prompt length (default: the sequence "
+      + "length the model is imported at, so that meshc run executes what was planned; 512 when none shows)")
+  Long promptLen;
 
   @Option(names = "--max-context", paramLabel = "N", defaultValue = "4096",
       description = "decode: the KV cache holds up to N tokens (default 4096)")
@@ -96,6 +98,16 @@ final class CompileCommand implements Callable<Integer> {
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
+  /** The sequence length of the token-id input (an integer input's last dim), or 512. */
+  static long tracedLength(Module m) {
+    for (Value v : m.inputs()) {
+      if (!v.dtype().isFloating() && v.shape().rank() >= 2) {
+        return v.shape().dim(-1);
+      }
+    }
+    return 512;
+  }
+
   @Override
   public Integer call() {
     List<String> kinds = List.of(emit.split(","));
@@ -125,19 +137,19 @@ final class CompileCommand implements Callable<Integer> {
         throw MeshcException.input("--wafers %s: a count from 1 to %d, or auto", wafers, Planner.MAX_WAFERS);
       }
     }
-    List<Workload> loads = new ArrayList<>();
-    if (phase.equals("both") || phase.equals("prefill")) {
-      loads.add(Workload.prefill(promptLen));
-    }
-    if (phase.equals("both") || phase.equals("decode")) {
-      loads.add(Workload.decode(maxContext));
-    }
-    if (loads.isEmpty()) {
-      Workload.Phase.parse(phase); // throws the message
+    if (!List.of("both", "prefill", "decode").contains(phase)) {
+      throw MeshcException.input("--phase %s: prefill, decode or both", phase);
     }
     MachineSpec m = MachineSpec.load(machine);
     List<InputBinding> bindings = Inputs.parse(inputs).bindings();
     Frontend f = Frontend.load(model, bindings);
+    List<Workload> loads = new ArrayList<>();
+    if (phase.equals("both") || phase.equals("prefill")) {
+      loads.add(Workload.prefill(promptLen != null ? promptLen : tracedLength(f.module())));
+    }
+    if (phase.equals("both") || phase.equals("decode")) {
+      loads.add(Workload.decode(maxContext));
+    }
     ModelShape shape = ModelShape.of(f.module());
     Planner.Options opts = new Planner.Options(grid, wafersN, timeLimit, gap, 1);
     List<Plan> plans = new ArrayList<>();
