@@ -53,9 +53,8 @@ final class KernelCommand implements Callable<Integer> {
   @Option(names = "--timing-only", description = "move no values: for wafer-scale grids")
   boolean timingOnly;
 
-  @Option(names = "--accumulate", paramLabel = "fp16|fp32", defaultValue = "fp32",
-      description = "partial sums in fp32 (default) or fp16, as WSE's @fmach")
-  String accumulate;
+  @Mixin
+  AccumulateOption accumulate;
 
   @Option(names = "--groups", paramLabel = "G", defaultValue = "0",
       description = "MeshGEMV: K-tree groups per column (default ≈ √rows)")
@@ -80,9 +79,7 @@ final class KernelCommand implements Callable<Integer> {
       throw MeshcException.input("--algorithm %s is not a %s algorithm; %s has %s", alg, kind, kind,
           String.join(", ", kind.equals("gemm") ? Kernels.GEMM : Kernels.GEMV));
     }
-    if (!accumulate.equals("fp16") && !accumulate.equals("fp32")) {
-      throw MeshcException.input("--accumulate %s should be fp16 or fp32", accumulate);
-    }
+    boolean fp32 = accumulate.fp32();
     int[] g = dims("--grid", grid, 1, 2);
     int w = g[0];
     int h = g.length == 2 ? g[1] : g[0];
@@ -91,12 +88,10 @@ final class KernelCommand implements Callable<Integer> {
     long k = s[s.length - 2];
     long n = s[s.length - 1];
     MachineSpec mach = MachineSpec.load(machine);
-    KernelTemplate t = Kernels.create(alg, new KernelTemplate.Problem(m, k, n), w, h, accumulate.equals("fp32"),
-        groups);
-    long values = (long) w * h * (t.maxBytesPerPe() / 2);
-    if (!timingOnly && values > MeshRuntime.FUNCTIONAL_LIMIT) {
-      throw MeshcException.input("a functional run would hold %,d values across %d PEs; add --timing-only", values,
-          w * h);
+    KernelTemplate t = Kernels.create(alg, new KernelTemplate.Problem(m, k, n), w, h, fp32, groups);
+    String tooBig = timingOnly ? null : MeshRuntime.functionalTooBig(t);
+    if (tooBig != null) {
+      throw MeshcException.input("%s; add --timing-only", tooBig);
     }
     long start = System.nanoTime();
     RunResult r;
@@ -123,7 +118,7 @@ final class KernelCommand implements Callable<Integer> {
       j.put("padded_shape", List.of(t.padded().m(), t.padded().k(), t.padded().n()));
       j.put("machine", mach.name());
       j.put("mode", timingOnly ? "timing" : "functional");
-      j.put("accumulate", accumulate);
+      j.put("accumulate", accumulate.toString());
       j.put("cycles", r.cycles());
       j.put("seconds", mach.seconds(r.cycles()));
       j.put("compute_cycles", r.computeCycles());

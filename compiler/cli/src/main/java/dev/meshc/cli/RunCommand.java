@@ -17,8 +17,6 @@ import dev.meshc.ir.Placement;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.machine.MachineSpec;
-import dev.meshc.ir.op.Op;
-import dev.meshc.ir.op.Rope;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -65,9 +63,8 @@ final class RunCommand implements Callable<Integer> {
   @Option(names = "--output", paramLabel = "DIR", description = "folder for <output>.npy files (default: none)")
   Path output;
 
-  @Option(names = "--accumulate", paramLabel = "fp32|fp16", defaultValue = "fp32",
-      description = "partial sums in fp32 (default) or fp16, as WSE's @fmach")
-  String accumulate;
+  @Mixin
+  AccumulateOption accumulate;
 
   @Option(names = "--check", description = "also run the fp32 reference evaluator and name the first op whose mesh "
       + "result diverges (Pearson correlation below 0.999); exits 1 if one does")
@@ -85,9 +82,7 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (!accumulate.equals("fp32") && !accumulate.equals("fp16")) {
-      throw MeshcException.input("--accumulate %s: fp32 or fp16", accumulate);
-    }
+    boolean fp32 = accumulate.fp32(); // a bad value fails before anything is read
     PlanDir.Loaded p = PlanDir.read(plan);
     if (promptIds != null) {
       return generate(p);
@@ -100,10 +95,14 @@ final class RunCommand implements Callable<Integer> {
     Frontend f = Frontend.load(p.model(), p.manifest().inputs().stream().map(InputBinding::parse).toList());
     MachineSpec m = MachineSpec.load(p.manifest().machine());
     MeshExecutor.Fault fault = plantFault >= 0 ? new MeshExecutor.Fault(plantFault, 100f) : null;
-    MeshExecutor.Result r = MeshExecutor.prefill(p.module(), in.values(), f.weights(), m, accumulate.equals("fp32"),
-        fault, (op, res) -> { });
-    MeshExecutor.Divergence bad = check ? MeshExecutor.check(p.module(), in.values(), f.weights(), m,
-        accumulate.equals("fp32"), fault, MIN_PCC) : null;
+    List<List<Tensor>> perOp = new ArrayList<>(); // the mesh's result of every op, for --check
+    MeshExecutor.Result r = MeshExecutor.prefill(p.module(), in.values(), f.weights(), m, fp32, fault, (op, res) -> {
+      if (check) {
+        perOp.add(res);
+      }
+    });
+    MeshExecutor.Divergence bad = check ? MeshExecutor.check(p.module(), in.values(), f.weights(), perOp, MIN_PCC)
+        : null;
     Map<String, Tensor> out = r.outputs();
     EvalCommand.writeOutputs(output, out);
     Placement prefill = p.module().placements().stream().filter(x -> x.phase().equals("prefill")).findFirst()
@@ -111,7 +110,7 @@ final class RunCommand implements Callable<Integer> {
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("model", p.module().name());
     json.put("phase", "prefill");
-    json.put("accumulate", accumulate);
+    json.put("accumulate", accumulate.toString());
     json.put("outputs", EvalCommand.describe(out, output));
     json.put("mesh_ops", r.meshOps());
     json.put("host_ops", r.trace().size() - r.meshOps());
@@ -180,7 +179,7 @@ final class RunCommand implements Callable<Integer> {
     String input = p.module().inputs().get(0).name();
     Placement decodePlan = p.module().placements().stream().filter(x -> x.phase().equals("decode")).findFirst()
         .orElse(null);
-    float[] theta = ropeThetas(p.module());
+    float[] theta = MeshDecoder.thetas(p.module());
     if (decodePlan != null && !decodePlan.regions().isEmpty() && theta != null) {
       return decode(p, input, decodePlan, theta);
     }
@@ -207,7 +206,7 @@ final class RunCommand implements Callable<Integer> {
       Module module = f.module().withPlacements(List.of(Placements.of(placed, shape, planner.costModel())));
       long[] tokens = ids.stream().mapToLong(Long::longValue).toArray();
       MeshExecutor.Result r = MeshExecutor.prefill(module, Map.of(input, Tensor.ofLongs(Shape.of(1, len), tokens)),
-          f.weights(), m, accumulate.equals("fp32"), null, (op, res) -> { });
+          f.weights(), m, accumulate.fp32(), null, (op, res) -> { });
       meshCycles += r.meshCycles();
       float[] logits = r.outputs().values().iterator().next().floats();
       int vocab = logits.length / len;
@@ -219,24 +218,6 @@ final class RunCommand implements Callable<Integer> {
         .orElse(null);
     Long perToken = decode == null || decode.regions().isEmpty() ? null : decode.info().getInt("cycles", 0);
     return report(p, generated, "prefill recomputed per token", meshCycles, perToken, m, -1);
-  }
-
-  /** RoPE θ of each rope op in body order, or null when one has only tables (its θ unknown). */
-  static float[] ropeThetas(Module m) {
-    List<Float> t = new ArrayList<>();
-    for (Op op : m.ops()) {
-      if (op instanceof Rope r) {
-        if (r.theta() <= 0) {
-          return null;
-        }
-        t.add(r.theta());
-      }
-    }
-    float[] a = new float[t.size()];
-    for (int i = 0; i < a.length; i++) {
-      a[i] = t.get(i);
-    }
-    return a;
   }
 
   /**
@@ -252,7 +233,7 @@ final class RunCommand implements Callable<Integer> {
       throw MeshcException.input("%d prompt and %d new tokens exceed the plan's --max-context %d", promptIds.length,
           maxNewTokens, context);
     }
-    MeshDecoder d = new MeshDecoder(step, theta, f.weights(), m, accumulate.equals("fp32"), (int) context);
+    MeshDecoder d = new MeshDecoder(step, theta, f.weights(), m, accumulate.fp32(), (int) context);
     List<Long> generated = new ArrayList<>();
     long next = -1;
     for (int i = 0; i < promptIds.length + maxNewTokens - 1; i++) {
@@ -286,7 +267,7 @@ final class RunCommand implements Callable<Integer> {
     json.put("model", p.module().name());
     json.put("prompt_ids", promptIds);
     json.put("generated_ids", generated);
-    json.put("accumulate", accumulate);
+    json.put("accumulate", accumulate.toString());
     json.put("mode", mode);
     json.put("mesh_cycles", meshCycles);
     json.put("kv_occupancy_spread", spread < 0 ? null : spread);

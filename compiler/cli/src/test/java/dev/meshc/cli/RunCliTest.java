@@ -5,11 +5,11 @@ import static dev.meshc.cli.CliTest.model;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.meshc.backends.mesh.MeshExecutor;
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.OrtReference;
 import dev.meshc.compiler.io.Npy;
 import dev.meshc.compiler.onnx.InputBinding;
-import dev.meshc.ir.Fp16;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.eval.ReferenceEvaluator;
 import java.nio.file.Files;
@@ -66,18 +66,7 @@ class RunCliTest {
     Frontend f = Frontend.load(Path.of(model(name + ".onnx")), List.of(InputBinding.parse("input_ids=1x16")));
     Map<String, Tensor> in = Map.of("input_ids", Npy.read(Path.of(model(name + ".input_ids.npy"))));
     return ReferenceEvaluator.run(f.module(), in, f.weights(), (o, res) -> { }, (i, op, args) ->
-        ReferenceEvaluator.eval(op, args.stream().map(RunCliTest::fp16).toList())).get("logits").floats();
-  }
-
-  private static Tensor fp16(Tensor t) {
-    if (!t.dtype().isFloating()) {
-      return t;
-    }
-    float[] v = t.floats().clone();
-    for (int k = 0; k < v.length; k++) {
-      v[k] = Fp16.round(v[k]);
-    }
-    return Tensor.ofFloats(t.dtype(), t.shape(), v);
+        ReferenceEvaluator.eval(op, args.stream().map(MeshExecutor::fp16).toList())).get("logits").floats();
   }
 
   /**

@@ -9,8 +9,6 @@ import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.eval.ReferenceEvaluator;
 import dev.meshc.ir.eval.WeightStore;
-import dev.meshc.ir.kernel.KernelTemplate;
-import dev.meshc.ir.kernel.Kernels;
 import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.ir.op.Attention;
 import dev.meshc.ir.op.Embedding;
@@ -40,7 +38,7 @@ public final class MeshDecoder {
   private final Map<Integer, List<Tensor[]>> cache = new HashMap<>();
   private final Map<Integer, ShiftKvCache> rows = new HashMap<>();
   private final Map<String, Const> consts = new HashMap<>();
-  private final int rowSlots;
+  private final int context;
   private int position;
   private double meshCycles;
   private int spread;
@@ -60,8 +58,7 @@ public final class MeshDecoder {
     this.machine = machine;
     this.fp32 = fp32;
     step.consts().forEach(c -> consts.put(c.value().name(), c));
-    int grid = (int) plan.regions().get(0).info().requireInt("grid");
-    this.rowSlots = (context + grid - 1) / grid;
+    this.context = context;
   }
 
   public int position() {
@@ -111,8 +108,8 @@ public final class MeshDecoder {
   private List<Tensor> withCache(int op, List<Tensor> args) {
     List<Tensor[]> kv = cache.computeIfAbsent(op, k -> new ArrayList<>());
     kv.add(new Tensor[] {args.get(1), args.get(2)});
-    ShiftKvCache r = rows.computeIfAbsent(op, k -> new ShiftKvCache((int) plan.regions().get(0).info()
-        .requireInt("grid"), rowSlots));
+    int grid = gridOf(op); // the rows of the region that holds this attention's layer
+    ShiftKvCache r = rows.computeIfAbsent(op, k -> new ShiftKvCache(grid, (context + grid - 1) / grid));
     r.append();
     int[] o = r.occupancy();
     spread = Math.max(spread, java.util.stream.IntStream.of(o).max().orElse(0)
@@ -145,29 +142,31 @@ public final class MeshDecoder {
 
   /** x[1, K] · W[K, N] as a MeshGEMV (the bias added on the PEs' tiles). */
   private Tensor gemv(Linear op, List<Tensor> args, int grid) {
-    Tensor x = args.get(0);
-    Tensor w = args.get(1);
-    long k = w.shape().dim(0);
-    long n = w.shape().dim(1);
-    if (x.shape().elements() != k) {
-      throw new IllegalStateException(op.name() + " at one token reads " + x.shape() + ", not one row of " + k);
+    long k = args.get(1).shape().dim(0);
+    if (args.get(0).shape().elements() != k) {
+      throw new IllegalStateException(op.name() + " at one token reads " + args.get(0).shape() + ", not one row of "
+          + k);
     }
-    KernelTemplate t = Kernels.create("meshgemv", new KernelTemplate.Problem(1, k, n), grid, grid, fp32, 0);
-    RunResult r;
-    try {
-      r = MeshRuntime.functional(t, machine, x.floats(), w.floats());
-    } catch (MeshcException e) {
-      throw MeshcException.input("%s on its decode region's %dx%d grid: %s; to run a model with real numbers, "
-          + "compile it with a small grid (e.g. --grid 16)", op.name(), grid, grid, e.getMessage());
-    }
+    RunResult r = MeshExecutor.project("meshgemv", op.name() + " (decode)", args, grid, machine, fp32);
     meshCycles += r.cycles();
-    float[] c = r.c();
-    if (args.size() > 2) {
-      float[] b = args.get(2).floats();
-      for (int i = 0; i < c.length; i++) {
-        c[i] += dev.meshc.ir.Fp16.round(b[i]);
+    return Tensor.ofFloats(DType.F32, op.result().shape(), MeshExecutor.addBias(r.c(), args, true));
+  }
+
+  /** RoPE θ of each rope op of {@code trace}'s body, in order; null when one has only tables. */
+  public static float[] thetas(Module trace) {
+    List<Float> t = new ArrayList<>();
+    for (Op op : trace.ops()) {
+      if (op instanceof Rope r) {
+        if (r.theta() <= 0) {
+          return null;
+        }
+        t.add(r.theta());
       }
     }
-    return Tensor.ofFloats(DType.F32, op.result().shape(), c);
+    float[] a = new float[t.size()];
+    for (int i = 0; i < a.length; i++) {
+      a[i] = t.get(i);
+    }
+    return a;
   }
 }

@@ -78,13 +78,7 @@ public final class MeshExecutor {
     Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, observer, (i, op, args) -> {
       int grid = op instanceof Linear ? gridOf(m, plan, i, lastLayer) : 0;
       if (grid > 0) {
-        RunResult r;
-        try {
-          r = linear((Linear) op, args, grid, machine, fp32Accumulate);
-        } catch (MeshcException e) {
-          throw MeshcException.input("op %d (%s) on its region's %dx%d grid: %s; to run a model with real numbers, "
-              + "compile it with a small grid (e.g. --grid 16)", i, op.name(), grid, grid, e.getMessage());
-        }
+        RunResult r = project("meshgemm", "op " + i + " (" + op.name() + ")", args, grid, machine, fp32Accumulate);
         trace.add(new OpTrace(i, op.name(), "mesh " + grid + "x" + grid, r.cycles()));
         if (fault != null && fault.op() == i) { // PE (0,0) holds C's first row and column blocks
           long n = op.result().shape().dim(op.result().shape().rank() - 1);
@@ -111,17 +105,16 @@ public final class MeshExecutor {
   public record Divergence(int index, Op op, double pcc, double maxAbs) {}
 
   /**
-   * Runs the prefill twice, on the mesh and on the fp32 reference evaluator, and compares every op's
-   * result: the first op whose Pearson correlation falls below {@code minPcc} (or whose values are
-   * not finite) is returned, or null when none does. Ops are compared on their own outputs, so an
-   * error upstream shows first where it starts.
+   * Compares every op's mesh result ({@code mesh}, one list per op in body order, as a {@link
+   * #prefill} observer collects them) with the fp32 reference evaluator's: the first op whose
+   * Pearson correlation falls below {@code minPcc} (or whose values are not finite) is returned, or
+   * null when none does. Ops are compared on their own outputs, so an error upstream shows first
+   * where it starts.
    */
-  public static Divergence check(Module m, Map<String, Tensor> inputs, WeightStore weights, MachineSpec machine,
-      boolean fp32Accumulate, Fault fault, double minPcc) {
+  public static Divergence check(Module m, Map<String, Tensor> inputs, WeightStore weights,
+      List<List<Tensor>> mesh, double minPcc) {
     List<List<Tensor>> ref = new ArrayList<>();
     ReferenceEvaluator.run(m, inputs, weights, (op, results) -> ref.add(results));
-    List<List<Tensor>> mesh = new ArrayList<>();
-    prefill(m, inputs, weights, machine, fp32Accumulate, fault, (op, results) -> mesh.add(results));
     for (int i = 0; i < m.ops().size(); i++) {
       for (int r = 0; r < ref.get(i).size(); r++) {
         Tensor a = mesh.get(i).get(r);
@@ -189,19 +182,29 @@ public final class MeshExecutor {
     return 0;
   }
 
-  /** x[..., K] · W[K, N] as one MeshGEMM over all rows of x (the bias comes after). */
-  private static RunResult linear(Linear op, List<Tensor> args, int grid, MachineSpec machine, boolean fp32) {
+  /**
+   * x[..., K] · W[K, N] as one {@code algorithm} kernel (MeshGEMM over all rows of x, or MeshGEMV
+   * for one row) on a grid×grid region, with real numbers; the bias comes after. A kernel too big
+   * to simulate with values is refused naming {@code what}.
+   */
+  static RunResult project(String algorithm, String what, List<Tensor> args, int grid, MachineSpec machine,
+      boolean fp32) {
     Tensor x = args.get(0);
     Tensor w = args.get(1);
     long k = w.shape().dim(0);
     long n = w.shape().dim(1);
     long rows = x.shape().elements() / k;
-    KernelTemplate t = Kernels.create("meshgemm", new KernelTemplate.Problem(rows, k, n), grid, grid, fp32, 0);
-    return MeshRuntime.functional(t, machine, x.floats(), w.floats());
+    KernelTemplate t = Kernels.create(algorithm, new KernelTemplate.Problem(rows, k, n), grid, grid, fp32, 0);
+    try {
+      return MeshRuntime.functional(t, machine, x.floats(), w.floats());
+    } catch (MeshcException e) {
+      throw MeshcException.input("%s on its region's %dx%d grid: %s; to run a model with real numbers, compile it "
+          + "with a small grid (e.g. --grid 16)", what, grid, grid, e.getMessage());
+    }
   }
 
   /** Adds the bias (fp16 on the PEs) to each row; in fp32 when the result stays in the accumulator. */
-  private static float[] addBias(float[] c, List<Tensor> args, boolean fp32) {
+  static float[] addBias(float[] c, List<Tensor> args, boolean fp32) {
     if (args.size() > 2) {
       float[] b = args.get(2).floats();
       for (int i = 0; i < c.length; i++) {
@@ -213,7 +216,7 @@ public final class MeshExecutor {
   }
 
   /** Activations live in fp16 on the wafer: a float tensor is rounded to it; integer ones pass. */
-  static Tensor fp16(Tensor t) {
+  public static Tensor fp16(Tensor t) {
     if (!t.dtype().isFloating()) {
       return t;
     }

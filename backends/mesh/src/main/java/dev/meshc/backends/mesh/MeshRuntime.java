@@ -135,16 +135,28 @@ public final class MeshRuntime {
   }
 
   /**
+   * Why {@code t} is too big to run with real values (every PE's buffers are held in memory), or
+   * null when it is not.
+   */
+  public static String functionalTooBig(KernelTemplate t) {
+    long pes = (long) t.width() * t.height();
+    long values = pes * (t.maxBytesPerPe() / 2);
+    if (values <= FUNCTIONAL_LIMIT && pes <= FUNCTIONAL_PES) {
+      return null;
+    }
+    return String.format(java.util.Locale.ROOT, "a functional %s on %dx%d PEs (%,d values) is more than the runtime "
+        + "simulates with real numbers (%,d PEs, %,d values)", t.algorithm(), t.width(), t.height(), values,
+        FUNCTIONAL_PES, FUNCTIONAL_LIMIT);
+  }
+
+  /**
    * Runs {@code t} with real values: {@code a} is M×K and {@code b} K×N (or N×K for dist-GEMM-T),
    * row-major; they are rounded to fp16 as they are loaded.
    */
   public static RunResult functional(KernelTemplate t, MachineSpec m, float[] a, float[] b) {
-    long pes = (long) t.width() * t.height();
-    long values = pes * (t.maxBytesPerPe() / 2);
-    if (values > FUNCTIONAL_LIMIT || pes > FUNCTIONAL_PES) {
-      throw MeshcException.input("a functional %s on %dx%d PEs (%,d values) is more than the runtime simulates with "
-          + "real numbers (%,d PEs, %,d values); use a timing-only run or a smaller grid", t.algorithm(), t.width(),
-          t.height(), values, FUNCTIONAL_PES, FUNCTIONAL_LIMIT);
+    String tooBig = functionalTooBig(t);
+    if (tooBig != null) {
+      throw MeshcException.input("%s; use a timing-only run or a smaller grid", tooBig);
     }
     MeshRuntime r = new MeshRuntime(t, m, true, false, false);
     r.load("A", a, t.problem().m(), t.problem().k());

@@ -85,17 +85,7 @@ public final class RunBench {
     Planner planner = new Planner(shape, wse2, Workload.decode(64), new Planner.Options(grid, 1, 5, 0.02, 1));
     Plan plan = planner.plan();
     Module step = one.module().withPlacements(List.of(Placements.of(plan, shape, planner.costModel())));
-    List<Float> thetas = new java.util.ArrayList<>();
-    trace.module().ops().forEach(op -> {
-      if (op instanceof dev.meshc.ir.op.Rope r) {
-        thetas.add(r.theta());
-      }
-    });
-    float[] theta = new float[thetas.size()];
-    for (int i = 0; i < theta.length; i++) {
-      theta[i] = thetas.get(i);
-    }
-    MeshDecoder d = new MeshDecoder(step, theta, one.weights(), wse2, true, 64);
+    MeshDecoder d = new MeshDecoder(step, MeshDecoder.thetas(trace.module()), one.weights(), wse2, true, 64);
     int steps = 32;
     long t0 = System.nanoTime();
     for (int i = 0; i < steps; i++) {

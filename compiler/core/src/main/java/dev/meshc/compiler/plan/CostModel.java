@@ -44,8 +44,12 @@ public final class CostModel {
     return w;
   }
 
-  /** One step of a layer program. */
-  public record Step(String name, String kernel, String shape, double cycles) {}
+  /**
+   * One step of a layer program: {@code template} is its mesh kernel (null for a local step or a
+   * lone all-reduce), {@code weight} whether that kernel's B operand is a resident weight tile.
+   */
+  public record Step(String name, String kernel, String shape, double cycles, KernelTemplate template,
+      boolean weight) {}
 
   /**
    * A unit (a layer or the LM head) on a P×P grid: bytes per PE that stay (weights, KV cache) and
@@ -90,7 +94,7 @@ public final class CostModel {
       // are MeshGEMM's when both run in one unit (routes per colour are identical on every PE)
       int shared = alg.equals("gemmt") && p > 1 ? 3 : 0;
       colors.merge(alg, t.maxColorsPerPe() - shared, Math::max);
-      steps.add(new Step(name, alg, mm + "x" + k + "x" + n, t.estimate(m).cycles() + m.stepOverhead()));
+      steps.add(new Step(name, alg, mm + "x" + k + "x" + n, t.estimate(m).cycles() + m.stepOverhead(), t, weight));
     }
 
     /** An all-reduce of {@code values} fp16 values per PE along one axis (the K-tree). */
@@ -101,12 +105,24 @@ public final class CostModel {
         most = Math.max(most, ar.routes(i).size());
       }
       colors.merge("ktree", most, Math::max);
-      steps.add(new Step(name, "ktree", values + " per PE", ar.cycles(m, m.wavelets(values)) + m.stepOverhead()));
+      steps.add(new Step(name, "ktree", values + " per PE", ar.cycles(m, m.wavelets(values)) + m.stepOverhead(), null,
+          false));
     }
 
     /** Elementwise work on the PE: {@code ops} fp16 operations, at the FMAC rate. */
     void local(String name, long ops) {
-      steps.add(new Step(name, "local", ops + " ops", Math.ceil(ops / m.fmacsPerCycle()) + m.stepOverhead()));
+      steps.add(new Step(name, "local", ops + " ops", Math.ceil(ops / m.fmacsPerCycle()) + m.stepOverhead(), null,
+          false));
+    }
+
+    /**
+     * Decode: a MeshGEMV reduces along Y, the next one along X, so a PE routes two K-trees; the
+     * norms' and softmax's all-reduces reuse them.
+     */
+    void decodeTrees() {
+      Integer tree = colors.get("meshgemv");
+      colors.put("meshgemv", 2 * (tree == null ? 0 : tree));
+      colors.remove("ktree");
     }
 
     UnitCost done(long kv, long extraColors) {
@@ -157,11 +173,8 @@ public final class CostModel {
     g.weights += s.normed() ? 2 * 2 * d : 0;
     g.activations = 2 * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(ctx, p) + tile(s.ffnIn(), p));
     long kv = kvBytesPerToken(s, p) * tile(ctx, p);
-    // MeshGEMV reduces along Y, then along X for the next one: two K-trees; one colour shifts the cache
-    Integer tree = g.colors.get("meshgemv");
-    g.colors.put("meshgemv", 2 * (tree == null ? 0 : tree));
-    g.colors.remove("ktree"); // norms and softmax reuse the GEMVs' trees
-    return g.done(kv, p > 1 ? 1 : 0);
+    g.decodeTrees();
+    return g.done(kv, p > 1 ? 1 : 0); // one colour shifts the KV cache
   }
 
   /** One token's K and V on one PE of a P×P region: its share of the (query-expanded) dims, fp16. */
@@ -225,10 +238,10 @@ public final class CostModel {
     g.product("logits", decode ? "meshgemv" : "meshgemm", decode ? 1 : w.promptLen(), h.width(), h.vocab(), true);
     g.activations = 2 * rows * (d + tile(h.vocab(), p));
     if (decode) {
-      Integer tree = g.colors.get("meshgemv");
-      g.colors.put("meshgemv", 2 * (tree == null ? 0 : tree));
+      g.decodeTrees();
+    } else {
+      g.colors.remove("ktree");
     }
-    g.colors.remove("ktree");
     return g.done(0, 0);
   }
 

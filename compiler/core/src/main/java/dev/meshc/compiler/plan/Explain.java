@@ -93,6 +93,11 @@ final class Explain {
 
   /** The model needs more regions than {@code wafers} wafers hold (0: than meshc's most). */
   String tooBig(int wafers, List<Planner.Candidate> usable) {
+    return tooBig(wafers, usable, false);
+  }
+
+  /** As above; {@code packed} when the solver showed that no packing of the regions fits. */
+  private String tooBig(int wafers, List<Planner.Candidate> usable, boolean packed) {
     int layers = model.layers().size();
     boolean head = model.head() != null;
     Planner.Candidate first = usable.get(0);
@@ -119,8 +124,8 @@ final class Explain {
       s.append(String.format(Locale.ROOT, " (or ≥ %d of %d², ≥ %d wafers)", rb, best.grid(), bestWafers));
     }
     if (wafers > 0) {
-      s.append(String.format(Locale.ROOT, ", and --wafers %d allows %d; use --wafers %d or auto", wafers, wafers,
-          bestWafers));
+      s.append(String.format(Locale.ROOT, ", %sand --wafers %d allows %d; use --wafers %d or auto",
+          packed ? "no packing of them fits " + wafers + " wafer(s), " : "", wafers, wafers, bestWafers));
     } else {
       s.append(String.format(Locale.ROOT, ", more than the %d meshc plans for", Planner.MAX_WAFERS));
     }
@@ -130,7 +135,7 @@ final class Explain {
   /** CP-SAT proved no placement exists; {@code core} names the constraint families involved. */
   String infeasible(int wafers, List<Planner.Candidate> usable, List<String> core) {
     if (core.contains("memory")) {
-      return tooBig(wafers, usable) .replace("and --wafers", "no packing of them fits " + wafers + " wafer(s), and --wafers");
+      return tooBig(wafers, usable, true);
     }
     return String.format(Locale.ROOT, "no region of the allowed grids fits in %s's usable %dx%d kernel area (solver "
         + "core: %s)", m.name(), m.kernelWidth(), m.kernelHeight(), String.join(", ", core));

@@ -4,7 +4,6 @@ import dev.meshc.ir.Attrs;
 import dev.meshc.ir.Placement;
 import dev.meshc.ir.kernel.KTree;
 import dev.meshc.ir.kernel.KernelTemplate;
-import dev.meshc.ir.kernel.Kernels;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -44,12 +43,10 @@ public final class Placements {
   /** The unit's mesh kernels with the parameters the runtime and the CSL backend need. */
   private static void kernels(CostModel.UnitCost u, String prefix, List<Placement.Kernel> out) {
     for (CostModel.Step st : u.steps()) {
-      if (st.kernel().equals("local") || st.kernel().equals("ktree")) {
+      KernelTemplate t = st.template();
+      if (t == null) {
         continue;
       }
-      String[] d = st.shape().split("x");
-      KernelTemplate t = Kernels.create(st.kernel(), new KernelTemplate.Problem(Long.parseLong(d[0]),
-          Long.parseLong(d[1]), Long.parseLong(d[2])), u.grid(), u.grid(), false, 0);
       KernelTemplate.Problem pad = t.padded();
       Attrs.Builder a = Attrs.builder().put("algorithm", st.kernel())
           .put("shape", new long[] {t.problem().m(), t.problem().k(), t.problem().n()})

@@ -2,7 +2,6 @@ package dev.meshc.compiler.plan;
 
 import dev.meshc.ir.kernel.Buffer;
 import dev.meshc.ir.kernel.KernelTemplate;
-import dev.meshc.ir.kernel.Kernels;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,12 +56,10 @@ public final class PlanVerifier {
         long per = u == layer ? r.layers() : 1;
         long unitWeights = 0;
         for (CostModel.Step st : u.steps()) {
-          if (st.kernel().equals("local") || st.kernel().equals("ktree")) {
+          KernelTemplate t = st.template();
+          if (t == null) {
             continue;
           }
-          String[] d = st.shape().split("x");
-          KernelTemplate t = Kernels.create(st.kernel(), new KernelTemplate.Problem(Long.parseLong(d[0]),
-              Long.parseLong(d[1]), Long.parseLong(d[2])), r.grid(), r.grid(), false, 0);
           long most = 0;
           int routes = 0;
           int g = r.grid() - 1;
@@ -74,8 +71,7 @@ public final class PlanVerifier {
             most = Math.max(most, b);
             routes = Math.max(routes, t.routes(pe[0], pe[1]).size());
           }
-          boolean weight = !st.name().equals("scores") && !st.name().equals("attn_v");
-          long tile = weight ? 2 * (t.padded().k() / r.grid()) * (t.padded().n() / r.grid()) : 0;
+          long tile = st.weight() ? 2 * (t.padded().k() / r.grid()) * (t.padded().n() / r.grid()) : 0;
           unitWeights += tile;
           trans = Math.max(trans, most - tile);
           colors = Math.max(colors, routes);
