@@ -25,6 +25,16 @@ public sealed interface Action {
   /** {@code y[n] += Σ_m x[m] · w[m,n]}. */
   record Gemv(String x, String w, String y, int m, int n) implements Action {}
 
+  /**
+   * Pass {@code pass} of {@code fn}'s row statistics over the [rows, cols] tile in {@code in},
+   * whose first element is (row0, col0) of the whole matrix: one fp32 value per row into buffer
+   * {@code RowFn.STATS[pass]}, read back by the later passes once it is all-reduced.
+   */
+  record RowStats(RowFn fn, int pass, String in, int rows, int cols, long row0, long col0) implements Action {}
+
+  /** {@code fn}'s elementwise finish: {@code out} from {@code in} and the all-reduced statistics. */
+  record RowFinish(RowFn fn, String in, String out, int rows, int cols, long row0, long col0) implements Action {}
+
   /** Sets a buffer to zero. */
   record Zero(String buffer) implements Action {}
 

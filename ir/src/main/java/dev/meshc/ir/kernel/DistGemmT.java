@@ -25,6 +25,12 @@ public final class DistGemmT extends SquareGemm {
     return "gemmt";
   }
 
+  /** B is [N, K]: K's rows lie like Q's. */
+  @Override
+  public long[] inputShape(String tensor) {
+    return tensor.equals("B") ? new long[] {problem().n(), problem().k()} : super.inputShape(tensor);
+  }
+
   @Override
   public List<Buffer> buffers(int x, int y) {
     return List.of(Buffer.half("a", mt * kt), Buffer.half("b", nt * kt), Buffer.half("b_next", nt * kt),

@@ -51,6 +51,16 @@ public interface KernelTemplate {
     return round + 1;
   }
 
+  /** Rows and columns of input {@code tensor}: "A" is M×K and "B" K×N (N×K for dist-GEMM-T). */
+  default long[] inputShape(String tensor) {
+    Problem p = problem();
+    return switch (tensor) {
+      case "A" -> new long[] {p.m(), p.k()};
+      case "B" -> new long[] {p.k(), p.n()};
+      default -> throw new IllegalArgumentException(algorithm() + " has no input " + tensor);
+    };
+  }
+
   /** Blocks of A and B (by tensor name "A", "B") that PE (x, y) starts with. */
   List<TileMap> inputs(int x, int y);
 

@@ -10,7 +10,13 @@ import dev.meshc.ir.Tensor;
 import dev.meshc.ir.eval.ReferenceEvaluator;
 import dev.meshc.ir.eval.WeightStore;
 import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.Kernels;
+import dev.meshc.ir.kernel.RowFn;
+import dev.meshc.ir.kernel.RowWise;
 import dev.meshc.ir.op.Attention;
+import dev.meshc.ir.op.LayerNorm;
+import dev.meshc.ir.op.RmsNorm;
 import dev.meshc.ir.op.Embedding;
 import dev.meshc.ir.op.Linear;
 import dev.meshc.ir.op.Op;
@@ -22,9 +28,11 @@ import java.util.Map;
 
 /**
  * Decode on the mesh runtime, one token per step: the model lifted at one token, placed with its
- * decode plan, every projection a functional MeshGEMV on its region's grid (fp16 operands). Each
- * attention keeps its K and V across steps, on the host for now, with the rows of its region
- * tracked by a {@link ShiftKvCache} (occupancy stays within one entry). What the one-token trace
+ * decode plan, every projection a functional MeshGEMV on its region's grid (fp16 operands), every
+ * norm the row all-reduce kernel at one row, attention MeshGEMV (q·Kᵀ over K kept transposed),
+ * the softmax row kernel and MeshGEMV (p·V) per head. Each attention keeps its K and V across
+ * steps, between kernels on the host for now, with the rows of its region tracked by a {@link
+ * ShiftKvCache} (occupancy stays within one entry). What the one-token trace
  * froze at position 0 is moved to the step's position: RoPE tables (from θ, which the longer trace
  * gave) and position-embedding lookups of a constant index.
  */
@@ -95,8 +103,20 @@ public final class MeshDecoder {
         long[] at = new long[ids.size()];
         java.util.Arrays.fill(at, position);
         args = List.of(Tensor.ofLongs(ids.dtype(), ids.shape(), at), args.get(1));
-      } else if (op instanceof Attention) {
+      } else if (op instanceof Attention a) {
+        int grid = gridOf(i);
         args = withCache(i, args);
+        if (grid > 0) {
+          return List.of(MeshExecutor.fp16(attend(a, args, grid)));
+        }
+        args = args.subList(0, 3);
+      } else if (op instanceof LayerNorm || op instanceof RmsNorm) {
+        int grid = gridOf(i);
+        if (grid > 0) {
+          RunResult r = MeshExecutor.norm(op, op.name() + " (decode)", args, grid, machine);
+          meshCycles += r.cycles();
+          return List.of(Tensor.ofFloats(DType.F32, op.result().shape(), r.c()));
+        }
       }
       return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
     });
@@ -114,25 +134,76 @@ public final class MeshDecoder {
     int[] o = r.occupancy();
     spread = Math.max(spread, java.util.stream.IntStream.of(o).max().orElse(0)
         - java.util.stream.IntStream.of(o).min().orElse(0));
-    return List.of(args.get(0), concat(kv, 0), concat(kv, 1)); // no mask: the last token sees every key
+    // no mask: the last token sees every key
+    return List.of(args.get(0), concat(kv, 0, false), concat(kv, 1, false), concat(kv, 0, true));
   }
 
-  /** Steps' [.., heads, 1, d] tensors joined along the sequence axis. */
-  private static Tensor concat(List<Tensor[]> steps, int which) {
+  /**
+   * Steps' [.., heads, 1, d] tensors joined along the sequence axis ([.., heads, n, d]), or, for
+   * the K cache as the mesh keeps it, transposed: a new key is a new column of [.., heads, d, n],
+   * so q·Kᵀ is a plain GEMV and nothing is transposed per token.
+   */
+  private static Tensor concat(List<Tensor[]> steps, int which, boolean columns) {
     Tensor first = steps.get(0)[which];
     long[] dims = first.shape().toArray();
     int d = (int) dims[dims.length - 1];
     int heads = first.size() / d;
     int n = steps.size();
-    dims[dims.length - 2] = n;
+    dims[dims.length - 2] = columns ? d : n;
+    dims[dims.length - 1] = columns ? n : d;
     float[] out = new float[heads * n * d];
     for (int j = 0; j < n; j++) {
       float[] s = steps.get(j)[which].floats();
       for (int h = 0; h < heads; h++) {
-        System.arraycopy(s, h * d, out, (h * n + j) * d, d);
+        if (columns) {
+          for (int c = 0; c < d; c++) {
+            out[(h * d + c) * n + j] = s[h * d + c];
+          }
+        } else {
+          System.arraycopy(s, h * d, out, (h * n + j) * d, d);
+        }
       }
     }
     return Tensor.ofFloats(first.dtype(), Shape.of(dims), out);
+  }
+
+  /**
+   * One token's attention, head by head, on the region's grid: scores = q · Kᵀ as a MeshGEMV over
+   * the transposed K cache, the softmax row kernel (K-tree max and sum) on the fp32 scores, then
+   * p · V as a MeshGEMV. A query head reads its group's kv head.
+   */
+  private Tensor attend(Attention a, List<Tensor> args, int grid) {
+    float[] q = args.get(0).floats();
+    Tensor kT = args.get(3);
+    float[] v = args.get(2).floats();
+    int heads = (int) a.heads();
+    int kvHeads = (int) a.kvHeads();
+    int d = (int) a.headDim();
+    int n = (int) kT.shape().dim(-1);
+    int dv = (int) args.get(2).shape().dim(-1);
+    int batch = q.length / (heads * d);
+    RowFn fn = RowFn.softmax(n, a.scale(), false, 0, false);
+    float[] out = new float[batch * heads * dv];
+    for (int b = 0; b < batch; b++) {
+      for (int h = 0; h < heads; h++) {
+        int kh = b * kvHeads + h / (heads / kvHeads);
+        String what = a.name() + " head " + h + " (decode)";
+        float[] qh = java.util.Arrays.copyOfRange(q, (b * heads + h) * d, (b * heads + h + 1) * d);
+        float[] kh2 = java.util.Arrays.copyOfRange(kT.floats(), kh * d * n, (kh + 1) * d * n);
+        float[] vh = java.util.Arrays.copyOfRange(v, kh * n * dv, (kh + 1) * n * dv);
+        RunResult s = MeshExecutor.run(gemv(d, n, grid), Map.of("A", qh, "B", kh2), what + " q·kᵀ", grid, machine);
+        RunResult p = MeshExecutor.run(new RowWise(fn, 1, grid, grid, fp32), Map.of("X", s.c()), what + " softmax",
+            grid, machine);
+        RunResult o = MeshExecutor.run(gemv(n, dv, grid), Map.of("A", p.c(), "B", vh), what + " p·v", grid, machine);
+        System.arraycopy(o.c(), 0, out, (b * heads + h) * dv, dv);
+        meshCycles += s.cycles() + p.cycles() + o.cycles();
+      }
+    }
+    return Tensor.ofFloats(DType.F32, a.result().shape(), out);
+  }
+
+  private KernelTemplate gemv(long k, long n, int grid) {
+    return Kernels.create("meshgemv", new KernelTemplate.Problem(1, k, n), grid, grid, fp32, 0);
   }
 
   private int gridOf(int i) {

@@ -12,7 +12,15 @@ import dev.meshc.ir.eval.WeightStore;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.kernel.Kernels;
 import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.ir.Shape;
+import dev.meshc.ir.kernel.DistGemmT;
+import dev.meshc.ir.kernel.RowFn;
+import dev.meshc.ir.kernel.RowWise;
+import dev.meshc.ir.onnx.Broadcast;
+import dev.meshc.ir.op.Attention;
+import dev.meshc.ir.op.LayerNorm;
 import dev.meshc.ir.op.Linear;
+import dev.meshc.ir.op.RmsNorm;
 import dev.meshc.ir.op.Op;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -22,11 +30,12 @@ import java.util.Set;
 import java.util.function.BiConsumer;
 
 /**
- * Runs a placed module's prefill on the mesh runtime with real numbers, op by op, as far as mesh
- * kernels go today: every linear projection is a MeshGEMM on the grid of the region that holds
- * its layer (fp16 operands, fp32 or fp16 accumulation), its bias added on the PEs' tiles; ops with
- * no mesh kernel yet (norms, attention, activations, head reshapes, the embedding lookup) run on
- * the host with the reference semantics. Every activation is stored as fp16 between ops, as on
+ * Runs a placed module's prefill on the mesh runtime with real numbers, op by op, on the grid of
+ * the region that holds the op's layer: every linear projection is a MeshGEMM (fp16 operands,
+ * fp32 or fp16 accumulation), its bias added on the PEs' tiles; LayerNorm and RMSNorm are the
+ * row all-reduce kernel; attention is dist-GEMM-T, the softmax row kernel and MeshGEMM per head.
+ * Ops with no mesh kernel yet (activations, RoPE, head reshapes, residual adds, the embedding
+ * lookup) run on the host with the reference semantics. Every activation is stored as fp16 between ops, as on
  * the wafer; a model output that a kernel computes is read from its accumulator (fp32 when
  * accumulating in fp32). The walk, weight streaming (one weight at a time, when first needed) and value
  * lifetimes are the reference evaluator's.
@@ -76,29 +85,131 @@ public final class MeshExecutor {
     Set<String> outputs = new HashSet<>();
     m.outputs().forEach(v -> outputs.add(v.name()));
     Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, observer, (i, op, args) -> {
-      int grid = op instanceof Linear ? gridOf(m, plan, i, lastLayer) : 0;
-      if (grid > 0) {
-        RunResult r = project("meshgemm", "op " + i + " (" + op.name() + ")", args, grid, machine, fp32Accumulate);
-        trace.add(new OpTrace(i, op.name(), "mesh " + grid + "x" + grid, r.cycles()));
-        if (fault != null && fault.op() == i) { // PE (0,0) holds C's first row and column blocks
-          long n = op.result().shape().dim(op.result().shape().rank() - 1);
-          long rows = r.c().length / n;
-          for (long y = 0; y < (rows + grid - 1) / grid; y++) {
-            for (long x = 0; x < (n + grid - 1) / grid; x++) {
-              r.c()[(int) (y * n + x)] += fault.delta();
-            }
-          }
-        }
-        // a model output is read from the kernel's accumulator (fp32 when accumulating in fp32);
-        // an activation the next op reads is stored in fp16
-        boolean keep = fp32Accumulate && outputs.contains(op.result().name());
-        Tensor c = Tensor.ofFloats(DType.F32, op.result().shape(), addBias(r.c(), args, keep));
-        return List.of(keep ? c : fp16(c));
+      int grid = onMesh(op) ? gridOf(m, plan, i, lastLayer) : 0;
+      if (grid == 0) {
+        trace.add(new OpTrace(i, op.name(), "host", 0));
+        return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
       }
-      trace.add(new OpTrace(i, op.name(), "host", 0));
-      return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
+      String what = "op " + i + " (" + op.name() + ")";
+      // a model output is read from the kernel's accumulator (fp32 when accumulating in fp32);
+      // an activation the next op reads is stored in fp16
+      boolean keep = fp32Accumulate && outputs.contains(op.result().name()) && op instanceof Linear;
+      double[] cycles = new double[1];
+      float[] c;
+      if (op instanceof Linear) {
+        RunResult r = project("meshgemm", what, args, grid, machine, fp32Accumulate);
+        cycles[0] = r.cycles();
+        c = addBias(r.c(), args, keep);
+      } else if (op instanceof Attention a) {
+        c = attention(a, what, args, grid, machine, fp32Accumulate, cycles);
+      } else {
+        RunResult r = norm(op, what, args, grid, machine);
+        cycles[0] = r.cycles();
+        c = r.c();
+      }
+      trace.add(new OpTrace(i, op.name(), "mesh " + grid + "x" + grid, cycles[0]));
+      if (fault != null && fault.op() == i) {
+        plant(fault, c, op.result().shape().dim(op.result().shape().rank() - 1), grid);
+      }
+      Tensor t = Tensor.ofFloats(DType.F32, op.result().shape(), c);
+      return List.of(keep ? t : fp16(t));
     });
     return new Result(out, List.copyOf(trace));
+  }
+
+  /** Ops with a mesh kernel: projections, norms (row all-reduce) and attention. */
+  static boolean onMesh(Op op) {
+    return op instanceof Linear || op instanceof LayerNorm || op instanceof RmsNorm || op instanceof Attention;
+  }
+
+  /** Adds the fault's delta to PE (0,0)'s tile of a result laid out [rows, n] over the grid. */
+  private static void plant(Fault fault, float[] c, long n, int grid) {
+    long rows = c.length / n;
+    for (long y = 0; y < (rows + grid - 1) / grid; y++) {
+      for (long x = 0; x < (n + grid - 1) / grid; x++) {
+        c[(int) (y * n + x)] += fault.delta();
+      }
+    }
+  }
+
+  /** A LayerNorm or RMSNorm over the last axis: the row all-reduce kernel on the region's grid. */
+  static RunResult norm(Op op, String what, List<Tensor> args, int grid, MachineSpec machine) {
+    Tensor x = args.get(0);
+    long width = x.shape().dim(x.shape().rank() - 1);
+    RowFn fn = op instanceof LayerNorm n ? RowFn.layerNorm(width, n.eps(), args.size() > 1, args.size() > 2)
+        : RowFn.rmsNorm(width, ((RmsNorm) op).eps(), args.size() > 1);
+    Map<String, float[]> in = new java.util.HashMap<>();
+    in.put("X", x.floats());
+    if (args.size() > 1) {
+      in.put("W", args.get(1).floats());
+    }
+    if (args.size() > 2) {
+      in.put("B", args.get(2).floats());
+    }
+    return run(new RowWise(fn, x.shape().elements() / width, grid, grid, false), in, what, grid, machine);
+  }
+
+  /**
+   * Attention, head by head, the paper's prefill way: scores = q·kᵀ by dist-GEMM-T (k stays as
+   * its projection left it: no transpose), the softmax (scale, mask, causal) by the row
+   * all-reduce kernel reading the scores from the fp32 accumulator, then p·v by MeshGEMM. A query
+   * head reads its group's kv head (GQA/MQA). Heads run one after another; their cycles add up.
+   */
+  static float[] attention(Attention a, String what, List<Tensor> args, int grid, MachineSpec machine,
+      boolean fp32, double[] cycles) {
+    Tensor q = args.get(0);
+    Tensor k = args.get(1);
+    Tensor v = args.get(2);
+    int heads = (int) a.heads();
+    int kvHeads = (int) a.kvHeads();
+    int sq = (int) q.shape().dim(-2);
+    int d = (int) q.shape().dim(-1);
+    int sk = (int) k.shape().dim(-2);
+    int dv = (int) v.shape().dim(-1);
+    int batch = (int) (q.shape().elements() / ((long) heads * sq * d));
+    long[] sd = q.shape().toArray();
+    sd[sd.length - 1] = sk;
+    Tensor mask = args.size() > 3 ? args.get(3) : null;
+    int[] maskAt = mask == null ? null : Broadcast.offsets(mask.shape(), Shape.of(sd));
+    RowFn fn = RowFn.softmax(sk, a.scale(), a.causal(), sk - sq, mask != null);
+    float[] out = new float[batch * heads * sq * dv];
+    for (int b = 0; b < batch; b++) {
+      for (int h = 0; h < heads; h++) {
+        int bh = b * heads + h;
+        int kh = b * kvHeads + h / (heads / kvHeads);
+        String head = what + " head " + h;
+        float[] qh = java.util.Arrays.copyOfRange(q.floats(), bh * sq * d, (bh + 1) * sq * d);
+        float[] khd = java.util.Arrays.copyOfRange(k.floats(), kh * sk * d, (kh + 1) * sk * d);
+        float[] vh = java.util.Arrays.copyOfRange(v.floats(), kh * sk * dv, (kh + 1) * sk * dv);
+        RunResult scores = run(new DistGemmT(new KernelTemplate.Problem(sq, d, sk), grid, fp32),
+            Map.of("A", qh, "B", khd), head + " q·kᵀ", grid, machine);
+        Map<String, float[]> in = new java.util.HashMap<>();
+        in.put("X", scores.c());
+        if (mask != null) {
+          float[] mh = new float[sq * sk];
+          for (int e = 0; e < mh.length; e++) {
+            mh[e] = mask.floats()[maskAt[bh * sq * sk + e]];
+          }
+          in.put("Mask", mh);
+        }
+        RunResult p = run(new RowWise(fn, sq, grid, grid, fp32), in, head + " softmax", grid, machine);
+        RunResult o = run(Kernels.create("meshgemm", new KernelTemplate.Problem(sq, sk, dv), grid, grid, fp32, 0),
+            Map.of("A", p.c(), "B", vh), head + " p·v", grid, machine);
+        System.arraycopy(o.c(), 0, out, bh * sq * dv, sq * dv);
+        cycles[0] += scores.cycles() + p.cycles() + o.cycles();
+      }
+    }
+    return out;
+  }
+
+  /** Runs one kernel with real numbers; one too big to simulate with values is refused naming {@code what}. */
+  static RunResult run(KernelTemplate t, Map<String, float[]> inputs, String what, int grid, MachineSpec machine) {
+    try {
+      return MeshRuntime.functional(t, machine, inputs);
+    } catch (MeshcException e) {
+      throw MeshcException.input("%s on its region's %dx%d grid: %s; to run a model with real numbers, compile it "
+          + "with a small grid (e.g. --grid 16)", what, grid, grid, e.getMessage());
+    }
   }
 
   /** How far one op's mesh result is from the reference evaluator's (fp32 everywhere). */
@@ -195,12 +306,7 @@ public final class MeshExecutor {
     long n = w.shape().dim(1);
     long rows = x.shape().elements() / k;
     KernelTemplate t = Kernels.create(algorithm, new KernelTemplate.Problem(rows, k, n), grid, grid, fp32, 0);
-    try {
-      return MeshRuntime.functional(t, machine, x.floats(), w.floats());
-    } catch (MeshcException e) {
-      throw MeshcException.input("%s on its region's %dx%d grid: %s; to run a model with real numbers, compile it "
-          + "with a small grid (e.g. --grid 16)", what, grid, grid, e.getMessage());
-    }
+    return run(t, Map.of("A", x.floats(), "B", w.floats()), what, grid, machine);
   }
 
   /** Adds the bias (fp16 on the PEs) to each row; in fp32 when the result stays in the accumulator. */

@@ -8,6 +8,7 @@ import dev.meshc.ir.kernel.Combine;
 import dev.meshc.ir.kernel.Dir;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.kernel.Route;
+import dev.meshc.ir.kernel.RowWise;
 import dev.meshc.ir.kernel.TileMap;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
@@ -154,14 +155,24 @@ public final class MeshRuntime {
    * row-major; they are rounded to fp16 as they are loaded.
    */
   public static RunResult functional(KernelTemplate t, MachineSpec m, float[] a, float[] b) {
+    return functional(t, m, Map.of("A", a, "B", b));
+  }
+
+  /**
+   * Runs {@code t} with real values for its named inputs (row-major, of {@link
+   * KernelTemplate#inputShape}), each rounded to its buffer's precision (fp16 unless the buffer
+   * is fp32) as it is loaded.
+   */
+  public static RunResult functional(KernelTemplate t, MachineSpec m, Map<String, float[]> inputs) {
     String tooBig = functionalTooBig(t);
     if (tooBig != null) {
       throw MeshcException.input("%s; use a timing-only run or a smaller grid", tooBig);
     }
     MeshRuntime r = new MeshRuntime(t, m, true, false, false);
-    r.load("A", a, t.problem().m(), t.problem().k());
-    boolean transposedB = t.algorithm().equals("gemmt");
-    r.load("B", b, transposedB ? t.problem().n() : t.problem().k(), transposedB ? t.problem().k() : t.problem().n());
+    for (String name : new java.util.TreeSet<>(inputs.keySet())) {
+      long[] shape = t.inputShape(name);
+      r.load(name, inputs.get(name), shape[0], shape[1]);
+    }
     r.execute();
     return r.result(r.gather());
   }
@@ -281,11 +292,13 @@ public final class MeshRuntime {
             continue;
           }
           float[] buf = mem.get(tm.buffer());
+          boolean half = !fp32Buffers.get(tm.buffer()); // values take the precision of where they land
           for (int i = 0; i < tm.rows(); i++) {
             for (int j = 0; j < tm.cols(); j++) {
               long r = tm.row0() + i;
               long c = tm.col0() + j;
-              float v = r < rows && c < cols ? Fp16.round(data[(int) (r * cols + c)]) : 0f;
+              float v = r < rows && c < cols ? data[(int) (r * cols + c)] : 0f;
+              v = half ? Fp16.round(v) : v;
               buf[tm.transposed() ? j * tm.rows() + i : i * tm.cols() + j] = v;
             }
           }
@@ -599,6 +612,20 @@ public final class MeshRuntime {
       compute[p] += cyc;
       if (functional) {
         Numerics.gemv(memory.get(p), g, fp32Buffers.get(g.y()));
+      }
+    } else if (a instanceof Action.RowStats rs) {
+      double cyc = RowWise.statsCycles(m, rs.fn(), rs.rows(), rs.cols(), rs.pass());
+      clock[p] += cyc;
+      compute[p] += cyc;
+      if (functional) {
+        Numerics.rowStats(memory.get(p), rs);
+      }
+    } else if (a instanceof Action.RowFinish rf) {
+      double cyc = RowWise.finishCycles(m, rf.fn(), rf.rows(), rf.cols());
+      clock[p] += cyc;
+      compute[p] += cyc;
+      if (functional) {
+        Numerics.rowFinish(memory.get(p), rf);
       }
     } else if (a instanceof Action.Zero z) {
       if (functional) {

@@ -2,6 +2,7 @@ package dev.meshc.backends.mesh;
 
 import dev.meshc.ir.Fp16;
 import dev.meshc.ir.kernel.Action;
+import dev.meshc.ir.kernel.RowFn;
 import java.util.Map;
 
 /**
@@ -44,5 +45,76 @@ final class Numerics {
       }
       y[j] = acc;
     }
+  }
+
+  /** One pass of a row function's statistics over the PE's tile, in fp32 (see {@link RowFn}). */
+  static void rowStats(Map<String, float[]> mem, Action.RowStats a) {
+    RowFn fn = a.fn();
+    float[] x = mem.get(a.in());
+    float[] out = mem.get(RowFn.STATS[a.pass()]);
+    float[] s0 = mem.get(RowFn.STATS[0]);
+    float[] mask = fn.masked() ? mem.get(RowFn.MASK) : null;
+    for (int r = 0; r < a.rows(); r++) {
+      float acc = fn.kind() == RowFn.Kind.SOFTMAX && a.pass() == 0 ? Float.NEGATIVE_INFINITY : 0f;
+      float mean = fn.kind() == RowFn.Kind.LAYER_NORM && a.pass() == 1 ? s0[r] / fn.width() : 0f;
+      for (int j = 0; j < a.cols(); j++) {
+        if (!fn.visible(a.row0() + r, a.col0() + j)) {
+          continue;
+        }
+        float v = x[r * a.cols() + j];
+        switch (fn.kind()) {
+          case RMS_NORM -> acc += v * v;
+          case LAYER_NORM -> acc += a.pass() == 0 ? v : (v - mean) * (v - mean);
+          case SOFTMAX -> {
+            float sv = score(fn, v, mask, r * a.cols() + j);
+            acc = a.pass() == 0 ? Math.max(acc, sv) : acc + (s0[r] == Float.NEGATIVE_INFINITY ? 0f
+                : (float) Math.exp(sv - s0[r]));
+          }
+        }
+      }
+      out[r] = acc;
+    }
+  }
+
+  /** A row function's finish: the tile's output in fp16 from its input and the row totals. */
+  static void rowFinish(Map<String, float[]> mem, Action.RowFinish a) {
+    RowFn fn = a.fn();
+    float[] x = mem.get(a.in());
+    float[] y = mem.get(a.out());
+    float[] s0 = mem.get(RowFn.STATS[0]);
+    float[] s1 = fn.passes() > 1 ? mem.get(RowFn.STATS[1]) : null;
+    float[] w = fn.weighted() ? mem.get(RowFn.WEIGHT) : null;
+    float[] b = fn.biased() ? mem.get(RowFn.BIAS) : null;
+    float[] mask = fn.masked() ? mem.get(RowFn.MASK) : null;
+    for (int r = 0; r < a.rows(); r++) {
+      float mean = fn.kind() == RowFn.Kind.LAYER_NORM ? s0[r] / fn.width() : 0f;
+      float inv = switch (fn.kind()) {
+        case RMS_NORM -> (float) (1 / Math.sqrt(s0[r] / fn.width() + fn.eps()));
+        case LAYER_NORM -> (float) (1 / Math.sqrt(s1[r] / fn.width() + fn.eps()));
+        case SOFTMAX -> 1f / s1[r];
+      };
+      for (int j = 0; j < a.cols(); j++) {
+        int at = r * a.cols() + j;
+        float v;
+        if (fn.kind() == RowFn.Kind.SOFTMAX) {
+          boolean shown = fn.visible(a.row0() + r, a.col0() + j) && s0[r] != Float.NEGATIVE_INFINITY;
+          v = shown ? (float) Math.exp(score(fn, x[at], mask, at) - s0[r]) * inv : 0f;
+        } else {
+          v = (x[at] - mean) * inv;
+          if (w != null) {
+            v *= w[j];
+          }
+          if (b != null) {
+            v += b[j];
+          }
+        }
+        y[at] = Fp16.round(v);
+      }
+    }
+  }
+
+  /** The softmax's input: the scaled score plus the mask (fp32, as the exported graphs compute it). */
+  private static float score(RowFn fn, float v, float[] mask, int at) {
+    return v * fn.scale() + (mask == null ? 0f : mask[at]);
   }
 }

@@ -35,8 +35,8 @@ public final class RunBench {
       child(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
       return;
     }
-    System.out.printf(Locale.ROOT, "meshc run benchmark: prefill on the mesh runtime (linears as functional "
-        + "MeshGEMMs, fp32 accumulation), one JVM per model (%s %s, %d cores)%n", System.getProperty("java.vm.name"),
+    System.out.printf(Locale.ROOT, "meshc run benchmark: prefill on the mesh runtime (projections, norms and "
+        + "attention as functional mesh kernels, fp32 accumulation), one JVM per model (%s %s, %d cores)%n", System.getProperty("java.vm.name"),
         System.getProperty("java.version"), Runtime.getRuntime().availableProcessors());
     FrontendBench.runChild(RunBench.class, "all-MiniLM-L6-v2, 1x128, 16x16 regions", TestModels.miniLm().toString(),
         "128", "16");
@@ -68,7 +68,7 @@ public final class RunBench {
     double run = (System.nanoTime() - t1) / 1e9;
     System.out.printf(Locale.ROOT, "import + plan %.1f s; run %.1f s (%d ops on the mesh, %d on the host)%n", compile,
         run, r.meshOps(), r.trace().size() - r.meshOps());
-    System.out.printf(Locale.ROOT, "predicted prefill %,.0f cycles (%.1f us), %.0f cycles per token; MeshGEMMs "
+    System.out.printf(Locale.ROOT, "predicted prefill %,.0f cycles (%.1f us), %.0f cycles per token; mesh kernels "
         + "simulated %,.0f cycles%n", plan.cycles(), wse2.seconds(plan.cycles()) * 1e6, plan.cycles() / seq,
         r.meshCycles());
     if (seq <= 16) { // the decoder fixtures: 32 decode steps on the mesh as well
