@@ -217,7 +217,7 @@ final class RunCommand implements Callable<Integer> {
     Placement decode = p.module().placements().stream().filter(x -> x.phase().equals("decode")).findFirst()
         .orElse(null);
     Long perToken = decode == null || decode.regions().isEmpty() ? null : decode.info().getInt("cycles", 0);
-    return report(p, generated, "prefill recomputed per token", meshCycles, perToken, m, -1);
+    return report(p, generated, "prefill recomputed per token", meshCycles, perToken, m, -1, null);
   }
 
   /**
@@ -246,8 +246,14 @@ final class RunCommand implements Callable<Integer> {
       next = argmax(logits, 0, logits.length);
     }
     generated.add(next);
-    return report(p, generated, "decode on the mesh: a MeshGEMV per projection, K/V kept per attention (host)",
-        d.meshCycles(), decodePlan.info().getInt("cycles", 0), m, d.occupancySpread());
+    int steps = promptIds.length + maxNewTokens - 1;
+    int[] axes = d.gemvAxes();
+    Map<String, Object> chain = new LinkedHashMap<>();
+    chain.put("y_to_x", axes[0] / steps);
+    chain.put("x_to_y", axes[1] / steps);
+    return report(p, generated, "decode on the mesh: MeshGEMVs alternating Y→X→Y (W_O and W_down pre-transposed), "
+        + "norms and softmax as row all-reduces, K/V kept per attention", d.meshCycles(),
+        decodePlan.info().getInt("cycles", 0), m, d.occupancySpread(), chain);
   }
 
   /** The index of the largest of v[from, to), counted from {@code from}. */
@@ -262,7 +268,7 @@ final class RunCommand implements Callable<Integer> {
   }
 
   private int report(PlanDir.Loaded p, List<Long> generated, String mode, double meshCycles, Long perToken,
-      MachineSpec m, int spread) {
+      MachineSpec m, int spread, Map<String, Object> gemvsPerToken) {
     Map<String, Object> json = new LinkedHashMap<>();
     json.put("model", p.module().name());
     json.put("prompt_ids", promptIds);
@@ -271,6 +277,7 @@ final class RunCommand implements Callable<Integer> {
     json.put("mode", mode);
     json.put("mesh_cycles", meshCycles);
     json.put("kv_occupancy_spread", spread < 0 ? null : spread);
+    json.put("gemvs_per_token", gemvsPerToken);
     json.put("predicted_cycles_per_token", perToken);
     json.put("predicted_tokens_per_second", perToken == null ? null : 1 / m.seconds(perToken));
     PrintWriter w = spec.commandLine().getOut();

@@ -97,6 +97,10 @@ class RunCliTest {
         if (phase.equals("both")) {
           assertTrue(mode.startsWith("decode on the mesh"), mode);
           assertTrue(r.json().get("kv_occupancy_spread").getAsInt() <= 1);
+          // W_O and W_down of both layers take their input split along X, pre-transposed
+          var chain = r.json().getAsJsonObject("gemvs_per_token");
+          assertEquals(4, chain.get("x_to_y").getAsInt(), chain.toString());
+          assertTrue(chain.get("y_to_x").getAsInt() >= 5, chain.toString());
           assertTrue(r.json().get("predicted_tokens_per_second").getAsDouble() > 0);
         } else {
           assertEquals("prefill recomputed per token", mode);

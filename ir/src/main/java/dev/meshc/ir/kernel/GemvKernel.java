@@ -10,6 +10,11 @@ import java.util.List;
  * GEMV, and an all-reduce along each column leaves c split along X and copied along Y, ready to
  * be the next GEMV's input on the other axis. MeshGEMV uses the K-tree all-reduce; the baselines
  * swap in the pipeline or ring all-reduce.
+ *
+ * <p>{@link #transposed} is the same kernel turned a quarter: a split along X, B placed
+ * pre-transposed (PE (x, y) holds block (x, y): K along X), the all-reduce along each row, c split
+ * along Y. Decode chains the two (Y → X → Y), placing W_O and W_down this way, so one GEMV's output
+ * is the next one's input where it lies and nothing is transposed per token.
  */
 public final class GemvKernel implements KernelTemplate {
   private final String algorithm;
@@ -21,8 +26,10 @@ public final class GemvKernel implements KernelTemplate {
   private final int kt;
   private final int nt;
   private final int accLen;
+  private final boolean alongX;
 
-  private GemvKernel(String algorithm, Problem problem, int width, int height, boolean fp32, AllReduce reduce) {
+  private GemvKernel(String algorithm, Problem problem, int width, int height, boolean fp32, AllReduce reduce,
+      boolean alongX) {
     if (problem.m() != 1) {
       throw new IllegalArgumentException(algorithm + " computes a vector-matrix product: M must be 1, not "
           + problem.m());
@@ -33,26 +40,56 @@ public final class GemvKernel implements KernelTemplate {
     this.height = height;
     this.fp32 = fp32;
     this.reduce = reduce;
-    this.kt = Tiles.tile(problem.k(), height);
-    this.nt = Tiles.tile(problem.n(), width);
-    this.accLen = reduce instanceof RingAllReduce ring ? ring.chunk(nt) * height : nt;
+    this.alongX = alongX;
+    this.kt = Tiles.tile(problem.k(), line());
+    this.nt = Tiles.tile(problem.n(), across());
+    this.accLen = reduce instanceof RingAllReduce ring ? ring.chunk(nt) * line() : nt;
+  }
+
+  /** PEs along the all-reduce's line (a column; a row when transposed), and across it. */
+  private int line() {
+    return alongX ? width : height;
+  }
+
+  private int across() {
+    return alongX ? height : width;
+  }
+
+  /** PE (x, y)'s index along its line, and its line's index. */
+  private int at(int x, int y) {
+    return alongX ? x : y;
+  }
+
+  private int lineOf(int x, int y) {
+    return alongX ? y : x;
   }
 
   /** MeshGEMV: the K-tree all-reduce with {@code groups} groups per column. */
   public static GemvKernel meshGemv(Problem p, int width, int height, boolean fp32, int groups) {
     return new GemvKernel("meshgemv", p, width, height, fp32,
-        new KTreeAllReduce(height, groups, 0, Dir.NORTH, Dir.SOUTH));
+        new KTreeAllReduce(height, groups, 0, Dir.NORTH, Dir.SOUTH), false);
+  }
+
+  /** MeshGEMV turned a quarter: a split along X, B pre-transposed, K-tree along each row. */
+  public static GemvKernel transposed(Problem p, int width, int height, boolean fp32, int groups) {
+    return new GemvKernel("meshgemv", p, width, height, fp32,
+        new KTreeAllReduce(width, groups > 0 ? groups : KTree.defaultGroups(width), 0, Dir.WEST, Dir.EAST), true);
+  }
+
+  /** Whether this is the {@link #transposed} kernel. */
+  public boolean alongX() {
+    return alongX;
   }
 
   /** The Cerebras GEMV demo's pipeline all-reduce. */
   public static GemvKernel pipeline(Problem p, int width, int height, boolean fp32) {
     return new GemvKernel("pipeline", p, width, height, fp32,
-        new PipelineAllReduce(height, 0, Dir.NORTH, Dir.SOUTH));
+        new PipelineAllReduce(height, 0, Dir.NORTH, Dir.SOUTH), false);
   }
 
   /** Ring all-reduce over the interleaved ring of each column. */
   public static GemvKernel ring(Problem p, int width, int height, boolean fp32) {
-    return new GemvKernel("ring", p, width, height, fp32, new RingAllReduce(height, 0, Dir.NORTH, Dir.SOUTH));
+    return new GemvKernel("ring", p, width, height, fp32, new RingAllReduce(height, 0, Dir.NORTH, Dir.SOUTH), false);
   }
 
   public AllReduce allReduce() {
@@ -81,7 +118,7 @@ public final class GemvKernel implements KernelTemplate {
 
   @Override
   public Problem padded() {
-    return new Problem(1, (long) kt * height, (long) nt * width);
+    return new Problem(1, (long) kt * line(), (long) nt * across());
   }
 
   @Override
@@ -96,7 +133,7 @@ public final class GemvKernel implements KernelTemplate {
 
   @Override
   public List<Route> routes(int x, int y) {
-    return reduce.routes(y);
+    return reduce.routes(at(x, y));
   }
 
   @Override
@@ -106,7 +143,7 @@ public final class GemvKernel implements KernelTemplate {
 
   @Override
   public List<Action> actions(int round, int x, int y) {
-    List<Action> r = reduce.actions(round, y, "acc", accLen, Combine.ADD);
+    List<Action> r = reduce.actions(round, at(x, y), "acc", accLen, Combine.ADD);
     if (round != 0) {
       return r;
     }
@@ -119,17 +156,19 @@ public final class GemvKernel implements KernelTemplate {
 
   @Override
   public List<TileMap> inputs(int x, int y) {
-    return List.of(TileMap.of("a", "A", 0, y * kt, 1, kt), TileMap.of("w", "B", y * kt, x * nt, kt, nt));
+    int i = at(x, y);
+    int j = lineOf(x, y);
+    return List.of(TileMap.of("a", "A", 0, i * kt, 1, kt), TileMap.of("w", "B", i * kt, j * nt, kt, nt));
   }
 
   @Override
   public List<TileMap> outputs(int x, int y) {
-    return List.of(TileMap.of("acc", "C", 0, x * nt, 1, nt));
+    return List.of(TileMap.of("acc", "C", 0, lineOf(x, y) * nt, 1, nt));
   }
 
   @Override
   public int colors() {
-    return height < 2 ? 0 : reduce.colors();
+    return line() < 2 ? 0 : reduce.colors();
   }
 
   @Override
@@ -140,16 +179,16 @@ public final class GemvKernel implements KernelTemplate {
   @Override
   public int maxColorsPerPe() {
     int m = 0;
-    for (int y = 0; y < height; y++) { // the reductions are 1-D rules: O(height) is fine
-      m = Math.max(m, reduce.routes(y).size());
+    for (int i = 0; i < line(); i++) { // the reductions are 1-D rules: O(line) is fine
+      m = Math.max(m, reduce.routes(i).size());
     }
     return m;
   }
 
-  /** Columns all-reduce on their own, and the rules depend on y alone. */
+  /** Columns all-reduce on their own, and the rules depend on y alone (not when transposed). */
   @Override
   public boolean columnsIndependent() {
-    return true;
+    return !alongX;
   }
 
   @Override

@@ -10,6 +10,7 @@ import dev.meshc.ir.Tensor;
 import dev.meshc.ir.eval.ReferenceEvaluator;
 import dev.meshc.ir.eval.WeightStore;
 import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.ir.kernel.GemvKernel;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.kernel.Kernels;
 import dev.meshc.ir.kernel.RowFn;
@@ -50,6 +51,7 @@ public final class MeshDecoder {
   private int position;
   private double meshCycles;
   private int spread;
+  private final int[] gemvs = new int[2]; // Y → X, X → Y
 
   /**
    * @param step     the model lifted at one token, with a {@code decode} placement
@@ -83,15 +85,34 @@ public final class MeshDecoder {
     return spread;
   }
 
+  /** MeshGEMVs run so far: {Y → X (input split along Y), X → Y (the pre-transposed ones)}. */
+  public int[] gemvAxes() {
+    return gemvs.clone();
+  }
+
   /** Runs one token at the next position; returns the model's outputs (the logits). */
   public Map<String, Tensor> next(Map<String, Tensor> token) {
     int[] rope = {0};
+    // which values lie split along X: a GEMV's output is split on the axis its input was not;
+    // every other op leaves its result where its first operand lies (inputs and norms: along Y)
+    java.util.Set<String> onX = new java.util.HashSet<>();
     Map<String, Tensor> out = ReferenceEvaluator.run(step, token, weights, (op, r) -> { }, (i, op, args) -> {
+      boolean inX = !op.operands().isEmpty() && onX.contains(op.operands().get(0).name())
+          && !(op instanceof LayerNorm || op instanceof RmsNorm);
       if (op instanceof Linear l) {
         int grid = gridOf(i);
         if (grid > 0) {
-          return List.of(MeshExecutor.fp16(gemv(l, args, grid)));
+          if (!inX) {
+            onX.add(l.result().name());
+          }
+          return List.of(MeshExecutor.fp16(gemv(l, args, grid, inX)));
         }
+      }
+      if (inX) {
+        op.results().forEach(v -> onX.add(v.name()));
+      }
+      if (op instanceof Linear) {
+        return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
       } else if (op instanceof Rope r) {
         float th = theta[rope[0]++];
         float[][] t = Rope.tables(th > 0 ? th : r.theta(), (int) r.rotaryDim(), 1, position);
@@ -211,15 +232,22 @@ public final class MeshDecoder {
         : step.layers().get(step.layers().size() - 1).end());
   }
 
-  /** x[1, K] · W[K, N] as a MeshGEMV (the bias added on the PEs' tiles). */
-  private Tensor gemv(Linear op, List<Tensor> args, int grid) {
+  /**
+   * x[1, K] · W[K, N] as a MeshGEMV (the bias added on the PEs' tiles): x split along Y, or, when
+   * {@code inX}, along X with W placed pre-transposed.
+   */
+  private Tensor gemv(Linear op, List<Tensor> args, int grid, boolean inX) {
     long k = args.get(1).shape().dim(0);
     if (args.get(0).shape().elements() != k) {
       throw new IllegalStateException(op.name() + " at one token reads " + args.get(0).shape() + ", not one row of "
           + k);
     }
-    RunResult r = MeshExecutor.project("meshgemv", op.name() + " (decode)", args, grid, machine, fp32);
+    KernelTemplate.Problem p = new KernelTemplate.Problem(1, k, args.get(1).shape().dim(1));
+    KernelTemplate t = inX ? GemvKernel.transposed(p, grid, grid, fp32, 0) : gemv(p.k(), p.n(), grid);
+    RunResult r = MeshExecutor.run(t, Map.of("A", args.get(0).floats(), "B", args.get(1).floats()),
+        op.name() + " (decode)", grid, machine);
     meshCycles += r.cycles();
+    gemvs[inX ? 1 : 0]++;
     return Tensor.ofFloats(DType.F32, op.result().shape(), MeshExecutor.addBias(r.c(), args, true));
   }
 
