@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.backends.csl.CslProject;
 import dev.meshc.backends.mesh.MeshRuntime;
 import dev.meshc.backends.mesh.RouteCheck;
 import dev.meshc.backends.mesh.RunResult;
@@ -9,7 +10,11 @@ import dev.meshc.ir.kernel.Estimate;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.kernel.Kernels;
 import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.compiler.io.AtomicFiles;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -32,7 +37,8 @@ import picocli.CommandLine.Spec;
         + "result checked against the exact product) or --timing-only (no values; wafer-scale grids). "
         + "Algorithms: GEMM meshgemm, cannon, summa, gemmt (C = A·Bᵀ); GEMV meshgemv, pipeline, ring."},
     footer = {"", "Examples:", "  meshc kernel gemm --algorithm meshgemm --grid 8 --shape 96x96x96",
-        "  meshc kernel gemv --algorithm meshgemv --grid 750 --shape 1x16384x16384 --timing-only"})
+        "  meshc kernel gemv --algorithm meshgemv --grid 750 --shape 1x16384x16384 --timing-only",
+        "  meshc kernel gemv --grid 8 --shape 1x512x512 --machine wse3 --emit-csl out/gemv8"})
 final class KernelCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "KIND", description = "gemm or gemv")
   String kind;
@@ -63,11 +69,54 @@ final class KernelCommand implements Callable<Integer> {
   @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "seed of the random operands")
   long seed;
 
+  @Option(names = "--emit-csl", paramLabel = "DIR", description = "write the kernel as a Cerebras SDK project "
+      + "(layout.csl, the PE program, run.py, commands.sh) for --machine wse2 or wse3, instead of running it; "
+      + "meshgemm and meshgemv")
+  Path emitCsl;
+
   @Mixin
   CommonOptions common;
 
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
+
+  /** Writes the CSL project (whole, or not at all) and says what is in it. */
+  private int emitCsl(String alg, KernelTemplate.Problem p, int w, int h, MachineSpec mach) {
+    if (!alg.equals("meshgemv") && !alg.equals("meshgemm")) {
+      throw MeshcException.input("--emit-csl writes meshgemm and meshgemv projects, not %s", alg);
+    }
+    if (alg.equals("meshgemm") && w != h) {
+      throw MeshcException.input("meshgemm runs on a square grid; %dx%d is not square", w, h);
+    }
+    if (accumulate.fp32() && spec.commandLine().getParseResult().hasMatchedOption("--accumulate")) {
+      throw MeshcException.input("--emit-csl writes fp16 accumulation (WSE's @fmach); drop --accumulate fp32");
+    }
+    CslProject project = alg.equals("meshgemm") ? CslProject.meshGemm(p, w, mach)
+        : CslProject.meshGemv(p, w, h, groups, mach);
+    AtomicFiles.writeDirectory(emitCsl, dir -> {
+      for (Map.Entry<String, String> f : project.files().entrySet()) {
+        Files.writeString(dir.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
+      }
+    });
+    PrintWriter out = spec.commandLine().getOut();
+    long bytes = project.files().values().stream().mapToLong(v -> v.getBytes(StandardCharsets.UTF_8).length).sum();
+    if (common.json) {
+      Map<String, Object> j = new LinkedHashMap<>();
+      j.put("algorithm", alg);
+      j.put("grid", List.of(w, h));
+      j.put("shape", List.of(p.m(), p.k(), p.n()));
+      j.put("machine", mach.name());
+      j.put("output", emitCsl.toString());
+      j.put("files", List.copyOf(project.files().keySet()));
+      j.put("bytes", bytes);
+      Json.print(out, j);
+    } else {
+      out.printf(Locale.ROOT, "wrote %s: %s on %dx%d %s PEs, %d files (%,d bytes); build and run it with "
+          + "commands.sh, check it with meshc check-csl %s%n", emitCsl, alg, w, h, mach.name(), project.files().size(),
+          bytes, emitCsl);
+    }
+    return Main.OK;
+  }
 
   @Override
   public Integer call() {
@@ -88,6 +137,9 @@ final class KernelCommand implements Callable<Integer> {
     long k = s[s.length - 2];
     long n = s[s.length - 1];
     MachineSpec mach = MachineSpec.load(machine);
+    if (emitCsl != null) {
+      return emitCsl(alg, new KernelTemplate.Problem(m, k, n), w, h, mach);
+    }
     KernelTemplate t = Kernels.create(alg, new KernelTemplate.Problem(m, k, n), w, h, fp32, groups);
     String tooBig = timingOnly ? null : MeshRuntime.functionalTooBig(t);
     if (tooBig != null) {

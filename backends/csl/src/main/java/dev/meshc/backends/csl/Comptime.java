@@ -1,0 +1,623 @@
+package dev.meshc.backends.csl;
+
+import dev.meshc.grammar.CslParser;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.kernel.Dir;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.antlr.v4.runtime.ParserRuleContext;
+import org.antlr.v4.runtime.tree.ParseTree;
+
+/**
+ * An interpreter for the comptime part of CSL: what a {@code layout} block and a PE file's
+ * top-level declarations compute before anything runs. Integers, booleans, strings, colours,
+ * directions, types, struct and tuple literals, arrays; {@code const}/{@code var}, assignment,
+ * {@code if}, {@code while} with a continue clause, {@code for} over {@code @range}, {@code switch},
+ * functions with {@code return}. Builtins it does not model yield an opaque value, and the layout
+ * builtins ({@code @set_rectangle}, {@code @set_tile_code}, {@code @set_color_config}) go to a
+ * {@link Hooks}. A step budget stops runaway loops.
+ */
+public final class Comptime {
+  /** Where something was written: {@code file:line:col}. */
+  public record Loc(String file, int line, int col) {
+    @Override
+    public String toString() {
+      return file + ":" + line + ":" + col;
+    }
+  }
+
+  /** A routable colour and where its ID was chosen. */
+  public record ColorVal(int id, Loc loc) {}
+
+  /** A scalar type and its size in bytes (0 for types that take no PE memory). */
+  public record TypeVal(String name, long bytes) {}
+
+  /** An array type: dims × element. */
+  public record ArrayTypeVal(List<Long> dims, Object elem) {
+    public long bytes() {
+      long n = elem instanceof TypeVal t ? t.bytes() : elem instanceof ArrayTypeVal a ? a.bytes() : 0;
+      for (long d : dims) {
+        n = Math.multiplyExact(n, d);
+      }
+      return n;
+    }
+  }
+
+  /** A value the checker does not model (a DSD, a task ID …). */
+  public record Opaque(String what) {}
+
+  /** A function and the file scope it was declared in. */
+  record FnVal(CslParser.FnDeclContext decl, Scope scope) {}
+
+  /** An imported module: its name and parameters. */
+  public record ModuleVal(String name, Map<String, Object> params) {}
+
+  /** What the layout builtins do. */
+  public interface Hooks {
+    /** Handles builtin {@code name}, or returns null to let the interpreter handle it. */
+    Object builtin(String name, List<Object> args, Loc loc);
+  }
+
+  private static final Map<String, Long> SCALARS = Map.ofEntries(Map.entry("i8", 1L), Map.entry("u8", 1L),
+      Map.entry("i16", 2L), Map.entry("u16", 2L), Map.entry("f16", 2L), Map.entry("bf16", 2L),
+      Map.entry("cb16", 2L), Map.entry("i32", 4L), Map.entry("u32", 4L), Map.entry("f32", 4L),
+      Map.entry("i64", 8L), Map.entry("u64", 8L), Map.entry("bool", 1L), Map.entry("color", 0L),
+      Map.entry("void", 0L), Map.entry("comptime_int", 0L), Map.entry("comptime_float", 0L),
+      Map.entry("comptime_struct", 0L), Map.entry("type", 0L), Map.entry("direction", 0L),
+      Map.entry("imported_module", 0L), Map.entry("local_task_id", 0L), Map.entry("data_task_id", 0L),
+      Map.entry("control_task_id", 0L), Map.entry("input_queue", 0L), Map.entry("output_queue", 0L),
+      Map.entry("ut_id", 0L));
+
+  private final String file;
+  private final Hooks hooks;
+  private final long budget;
+  private long steps;
+
+  public Comptime(String file, Hooks hooks, long budget) {
+    this.file = file;
+    this.hooks = hooks;
+    this.budget = budget;
+  }
+
+  // ---- scopes -------------------------------------------------------------------------------------
+
+  /** Names in one block; a file scope resolves its top-level declarations lazily. */
+  public static final class Scope {
+    final Scope parent;
+    final Map<String, Object> values = new HashMap<>();
+    final Map<String, ParserRuleContext> lazy = new HashMap<>();
+
+    Scope(Scope parent) {
+      this.parent = parent;
+    }
+  }
+
+  /**
+   * The file scope of {@code src}: its params take {@code params} (a param without one keeps its
+   * default, or stays unknown), its consts, vars and fns are evaluated when first read.
+   */
+  public Scope fileScope(CslParser.FileContext src, Map<String, Object> params) {
+    Scope s = new Scope(null);
+    for (CslParser.TopDeclContext d : src.topDecl()) {
+      if (d.paramDecl() != null) {
+        String name = d.paramDecl().ID().getText();
+        if (params.containsKey(name)) {
+          s.values.put(name, params.get(name));
+        } else {
+          s.lazy.put(name, d.paramDecl());
+        }
+      } else if (d.constDecl() != null) {
+        s.lazy.put(d.constDecl().ID().getText(), d.constDecl());
+      } else if (d.varDecl() != null) {
+        s.lazy.put(d.varDecl().ID().getText(), d.varDecl());
+      } else if (d.fnDecl() != null) {
+        s.values.put(d.fnDecl().ID().getText(), new FnVal(d.fnDecl(), s));
+      }
+    }
+    return s;
+  }
+
+  private Object lookup(Scope scope, String name, ParserRuleContext at) {
+    for (Scope s = scope; s != null; s = s.parent) {
+      if (s.values.containsKey(name)) {
+        return s.values.get(name);
+      }
+      ParserRuleContext d = s.lazy.remove(name);
+      if (d != null) {
+        Object v = declValue(s, d);
+        s.values.put(name, v);
+        return v;
+      }
+    }
+    if (SCALARS.containsKey(name)) {
+      return new TypeVal(name, SCALARS.get(name));
+    }
+    for (Dir d : Dir.values()) {
+      if (d.name().equals(name)) {
+        return d;
+      }
+    }
+    throw error(at, "'%s' is not defined", name);
+  }
+
+  private Object declValue(Scope s, ParserRuleContext d) {
+    if (d instanceof CslParser.ParamDeclContext p) {
+      if (p.value == null) {
+        throw error(p, "param '%s' has no value: it is not set by the importer and has no default", p.ID().getText());
+      }
+      return eval(p.value, s);
+    }
+    if (d instanceof CslParser.ConstDeclContext c) {
+      return eval(c.value, s);
+    }
+    CslParser.VarDeclContext v = (CslParser.VarDeclContext) d;
+    return v.value != null ? eval(v.value, s) : v.type != null ? eval(v.type, s) : new Opaque("var");
+  }
+
+  /** The type a top-level {@code var} is declared with (evaluated in {@code scope}), or null. */
+  public Object varType(CslParser.VarDeclContext v, Scope scope) {
+    return v.type == null ? null : eval(v.type, scope);
+  }
+
+  public Loc loc(ParserRuleContext c) {
+    return new Loc(file, c.getStart().getLine(), c.getStart().getCharPositionInLine() + 1);
+  }
+
+  MeshcException error(ParserRuleContext at, String fmt, Object... args) {
+    return MeshcException.input("%s: %s", loc(at), String.format(java.util.Locale.ROOT, fmt, args));
+  }
+
+  private void step(ParserRuleContext at) {
+    if (++steps > budget) {
+      throw error(at, "comptime evaluation takes more than %,d steps; a loop that does not end?", budget);
+    }
+  }
+
+  // ---- statements ---------------------------------------------------------------------------------
+
+  private static final class Return extends RuntimeException {
+    final Object value;
+
+    Return(Object value) {
+      super(null, null, false, false);
+      this.value = value;
+    }
+  }
+
+  private static final class Break extends RuntimeException {
+    Break() {
+      super(null, null, false, false);
+    }
+  }
+
+  private static final class Continue extends RuntimeException {
+    Continue() {
+      super(null, null, false, false);
+    }
+  }
+
+  /** Runs a block (a layout block, a comptime block) in a new scope under {@code outer}. */
+  public void run(CslParser.BlockContext block, Scope outer) {
+    Scope s = new Scope(outer);
+    for (CslParser.StmtContext st : block.stmt()) {
+      exec(st, s);
+    }
+  }
+
+  private void exec(CslParser.StmtContext st, Scope s) {
+    step(st);
+    if (st instanceof CslParser.ConstStmtContext c) {
+      s.values.put(c.constDecl().ID().getText(), eval(c.constDecl().value, s));
+    } else if (st instanceof CslParser.VarStmtContext v) {
+      CslParser.VarDeclContext d = v.varDecl();
+      s.values.put(d.ID().getText(), d.value != null ? eval(d.value, s) : new Opaque("var"));
+    } else if (st instanceof CslParser.BlockStmtContext b) {
+      run(b.block(), s);
+    } else if (st instanceof CslParser.ComptimeStmtContext c) {
+      run(c.comptimeBlock().block(), s);
+    } else if (st instanceof CslParser.IfStmtContext i) {
+      if (truth(eval(i.cond, s), i.cond)) {
+        run(i.then, s);
+      } else if (i.elseIf != null) {
+        exec(i.elseIf, s);
+      }
+    } else if (st instanceof CslParser.WhileStmtContext w) {
+      while (truth(eval(w.cond, s), w.cond)) {
+        step(w);
+        try {
+          run(w.body, s);
+        } catch (Break e) {
+          break;
+        } catch (Continue e) {
+          // the continue clause still runs
+        }
+        if (w.step != null) {
+          assign(w.step, s);
+        }
+      }
+    } else if (st instanceof CslParser.ForStmtContext f) {
+      Object over = eval(f.expr(), s);
+      if (!(over instanceof List<?> items)) {
+        throw error(f.expr(), "for loops over a @range or an array, not %s", describe(over));
+      }
+      String name = f.capture().ID(0).getText();
+      for (Object item : items) {
+        step(f);
+        Scope body = new Scope(s);
+        body.values.put(name, item);
+        try {
+          run(f.body, body);
+        } catch (Break e) {
+          break;
+        } catch (Continue e) {
+          // next item
+        }
+      }
+    } else if (st instanceof CslParser.SwitchStmtContext sw) {
+      Object v = eval(sw.expr(), s);
+      for (CslParser.SwitchArmContext arm : sw.switchArm()) {
+        boolean hit = arm.getChild(0).getText().equals("else");
+        for (int k = 0; !hit && k < arm.expr().size() - (arm.block() == null ? 1 : 0); k++) {
+          hit = java.util.Objects.equals(eval(arm.expr(k), s), v);
+        }
+        if (hit) {
+          if (arm.block() != null) {
+            run(arm.block(), s);
+          } else {
+            eval(arm.expr(arm.expr().size() - 1), s);
+          }
+          break;
+        }
+      }
+    } else if (st instanceof CslParser.ReturnStmtContext r) {
+      throw new Return(r.expr() == null ? null : eval(r.expr(), s));
+    } else if (st instanceof CslParser.BreakStmtContext) {
+      throw new Break();
+    } else if (st instanceof CslParser.ContinueStmtContext) {
+      throw new Continue();
+    } else if (st instanceof CslParser.AssignStmtContext a) {
+      assign(a.assign(), s);
+    } else if (st instanceof CslParser.ExprStmtContext e) {
+      eval(e.expr(), s);
+    }
+  }
+
+  private void assign(CslParser.AssignContext a, Scope s) {
+    if (!(a.target instanceof CslParser.PrimaryExprContext p && p.primary() instanceof CslParser.NameContext n)) {
+      eval(a.value, s); // assignments into memory are run-time matters
+      return;
+    }
+    String name = n.ID().getText();
+    Scope owner = s;
+    while (owner != null && !owner.values.containsKey(name)) {
+      owner = owner.parent;
+    }
+    if (owner == null) {
+      throw error(a, "'%s' is not defined", name);
+    }
+    Object v = eval(a.value, s);
+    String op = a.op.getText();
+    if (!op.equals("=")) {
+      v = binary(op.substring(0, op.length() - 1), owner.values.get(name), v, a);
+    }
+    owner.values.put(name, v);
+  }
+
+  // ---- expressions --------------------------------------------------------------------------------
+
+  public Object eval(CslParser.ExprContext e, Scope s) {
+    step(e);
+    if (e instanceof CslParser.PrimaryExprContext p) {
+      return primary(p.primary(), s);
+    } else if (e instanceof CslParser.IfExprContext i) {
+      return truth(eval(i.cond, s), i.cond) ? eval(i.then, s) : eval(i.other, s);
+    } else if (e instanceof CslParser.UnaryExprContext u) {
+      Object v = eval(u.expr(), s);
+      return switch (u.op.getText()) {
+        case "-" -> v instanceof Long l ? (Object) (-l) : v instanceof Double d ? (Object) (-d) : new Opaque("-");
+        case "!" -> !truth(v, u);
+        case "~" -> v instanceof Long l ? (Object) (~l) : new Opaque("~");
+        default -> new Opaque(u.op.getText() + "pointer"); // & and *: addresses and pointer types
+      };
+    } else if (e instanceof CslParser.AndExprContext a) {
+      return truth(eval(a.expr(0), s), a) && truth(eval(a.expr(1), s), a);
+    } else if (e instanceof CslParser.OrExprContext o) {
+      return truth(eval(o.expr(0), s), o) || truth(eval(o.expr(1), s), o);
+    } else if (e instanceof CslParser.PostfixExprContext p) {
+      return postfix(p, s);
+    }
+    // binary operators share a shape: expr op expr
+    ParseTree opNode = e.getChild(1);
+    return binary(opNode.getText(), eval((CslParser.ExprContext) e.getChild(0), s),
+        eval((CslParser.ExprContext) e.getChild(2), s), e);
+  }
+
+  private Object binary(String op, Object a, Object b, ParserRuleContext at) {
+    if (op.equals("==") || op.equals("!=")) {
+      boolean eq = a instanceof ColorVal ca && b instanceof ColorVal cb ? ca.id() == cb.id()
+          : java.util.Objects.equals(a, b);
+      return op.equals("==") == eq;
+    }
+    if (a instanceof Long x && b instanceof Long y) {
+      return switch (op) {
+        case "+" -> Math.addExact(x, y);
+        case "-" -> Math.subtractExact(x, y);
+        case "*" -> Math.multiplyExact(x, y);
+        case "/" -> {
+          if (y == 0) {
+            throw error(at, "division by zero");
+          }
+          yield x / y;
+        }
+        case "%" -> {
+          if (y == 0) {
+            throw error(at, "division by zero");
+          }
+          yield x % y;
+        }
+        case "<<" -> x << Math.min(63, y);
+        case ">>" -> x >> Math.min(63, y);
+        case "&" -> x & y;
+        case "|" -> x | y;
+        case "^" -> x ^ y;
+        case "<" -> x < y;
+        case ">" -> x > y;
+        case "<=" -> x <= y;
+        case ">=" -> x >= y;
+        default -> throw error(at, "operator %s on integers", op);
+      };
+    }
+    if (a instanceof Number x && b instanceof Number y) {
+      double p = x.doubleValue();
+      double q = y.doubleValue();
+      return switch (op) {
+        case "+" -> p + q;
+        case "-" -> p - q;
+        case "*" -> p * q;
+        case "/" -> p / q;
+        case "<" -> p < q;
+        case ">" -> p > q;
+        case "<=" -> p <= q;
+        case ">=" -> p >= q;
+        default -> new Opaque(op);
+      };
+    }
+    return new Opaque(op);
+  }
+
+  private Object postfix(CslParser.PostfixExprContext p, Scope s) {
+    CslParser.PostfixContext op = p.postfix();
+    if (op instanceof CslParser.CallContext call) {
+      List<Object> args = args(call.args(), s);
+      // module functions: memcpy.get_params(px) and the like
+      if (p.expr() instanceof CslParser.PostfixExprContext inner
+          && inner.postfix() instanceof CslParser.FieldContext f) {
+        Object target = eval(inner.expr(), s);
+        if (target instanceof ModuleVal m) {
+          return moduleCall(m, f.ID().getText(), args);
+        }
+      }
+      Object fn = eval(p.expr(), s);
+      if (fn instanceof FnVal f) {
+        return call(f, args, call);
+      }
+      return new Opaque("call");
+    }
+    Object v = eval(p.expr(), s);
+    if (op instanceof CslParser.FieldContext f) {
+      String name = f.ID().getText();
+      if (v instanceof Map<?, ?> m) {
+        if (!m.containsKey(name)) {
+          throw error(f, "the struct has no field '%s'", name);
+        }
+        return m.get(name);
+      }
+      if (v instanceof ModuleVal m) {
+        return new Opaque(m.name() + "." + name);
+      }
+      return new Opaque("." + name);
+    }
+    if (op instanceof CslParser.IndexContext ix) {
+      Object i = eval(ix.expr(0), s);
+      if (v instanceof List<?> list && i instanceof Long k) {
+        if (k < 0 || k >= list.size()) {
+          throw error(ix, "index %d is outside [0, %d)", k, list.size());
+        }
+        return list.get(k.intValue());
+      }
+      return new Opaque("index");
+    }
+    return new Opaque("deref");
+  }
+
+  private Object moduleCall(ModuleVal m, String fn, List<Object> args) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("module", m.name());
+    r.put("fn", fn);
+    r.put("args", List.copyOf(args));
+    return r;
+  }
+
+  private Object call(FnVal f, List<Object> args, ParserRuleContext at) {
+    CslParser.FnDeclContext d = f.decl();
+    List<CslParser.FnParamContext> ps = d.params() == null ? List.of() : d.params().fnParam();
+    if (ps.size() != args.size()) {
+      throw error(at, "%s takes %d arguments, not %d", d.ID().getText(), ps.size(), args.size());
+    }
+    Scope body = new Scope(f.scope());
+    for (int i = 0; i < ps.size(); i++) {
+      body.values.put(ps.get(i).ID().getText(), args.get(i));
+    }
+    try {
+      for (CslParser.StmtContext st : d.block().stmt()) {
+        exec(st, body);
+      }
+    } catch (Return r) {
+      return r.value;
+    }
+    return null;
+  }
+
+  private List<Object> args(CslParser.ArgsContext a, Scope s) {
+    List<Object> r = new ArrayList<>();
+    if (a != null) {
+      for (CslParser.ExprContext e : a.expr()) {
+        r.add(eval(e, s));
+      }
+    }
+    return r;
+  }
+
+  private Object primary(CslParser.PrimaryContext p, Scope s) {
+    if (p instanceof CslParser.IntLitContext i) {
+      String t = i.INT().getText().replace("_", "");
+      try {
+        return t.startsWith("0x") ? Long.parseLong(t.substring(2), 16) : t.startsWith("0b")
+            ? Long.parseLong(t.substring(2), 2) : t.startsWith("0o") ? Long.parseLong(t.substring(2), 8)
+            : Long.parseLong(t);
+      } catch (NumberFormatException e) {
+        throw error(p, "integer %s is out of range", t);
+      }
+    } else if (p instanceof CslParser.FloatLitContext f) {
+      return Double.parseDouble(f.FLOAT().getText());
+    } else if (p instanceof CslParser.BoolLitContext b) {
+      return b.getText().equals("true");
+    } else if (p instanceof CslParser.StringLitContext str) {
+      String t = str.STRING().getText();
+      return t.substring(1, t.length() - 1);
+    } else if (p instanceof CslParser.CharLitContext) {
+      return new Opaque("char");
+    } else if (p instanceof CslParser.NameContext n) {
+      return lookup(s, n.ID().getText(), n);
+    } else if (p instanceof CslParser.ParensContext par) {
+      return eval(par.expr(), s);
+    } else if (p instanceof CslParser.StructLitContext st) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      for (CslParser.FieldInitContext f : st.fieldInit()) {
+        m.put(f.ID().getText(), eval(f.expr(), s));
+      }
+      return m;
+    } else if (p instanceof CslParser.TupleLitContext t) {
+      List<Object> l = new ArrayList<>();
+      for (CslParser.ExprContext e : t.expr()) {
+        l.add(eval(e, s));
+      }
+      return l;
+    } else if (p instanceof CslParser.ArrayLitContext a) {
+      List<Object> l = new ArrayList<>();
+      for (CslParser.ExprContext e : a.expr()) {
+        l.add(eval(e, s));
+      }
+      return l;
+    } else if (p instanceof CslParser.EnumLitContext e) {
+      return new Opaque("." + e.ID().getText());
+    } else if (p instanceof CslParser.TypeLitContext t) {
+      return type(t.typeExpr(), s);
+    } else if (p instanceof CslParser.TensorAccessContext) {
+      return new Opaque("tensor access");
+    } else if (p instanceof CslParser.BuiltinCallContext b) {
+      return builtin(b, s);
+    }
+    throw error(p, "cannot evaluate %s at comptime", p.getText());
+  }
+
+  private Object type(CslParser.TypeExprContext t, Scope s) {
+    if (t instanceof CslParser.ArrayTypeExprContext a) {
+      return arrayType(a.arrayType(), s);
+    }
+    return new TypeVal(t.getStart().getText(), 0); // pointers, fn types, structs and enums take no array memory
+  }
+
+  private Object arrayType(CslParser.ArrayTypeContext a, Scope s) {
+    List<Long> dims = new ArrayList<>();
+    for (CslParser.ExprContext e : a.expr()) {
+      Object d = eval(e, s);
+      if (!(d instanceof Long l) || l < 0) {
+        throw error(e, "an array dimension must be a non-negative integer, not %s", describe(d));
+      }
+      dims.add(l);
+    }
+    return new ArrayTypeVal(dims, primary(a.elem, s));
+  }
+
+  private Object builtin(CslParser.BuiltinCallContext b, Scope s) {
+    String name = b.BUILTIN().getText();
+    List<Object> args = args(b.args(), s);
+    Loc at = loc(b);
+    if (hooks != null) {
+      Object r = hooks.builtin(name, args, at);
+      if (r != null) {
+        return r;
+      }
+    }
+    return switch (name) {
+      case "@get_color" -> {
+        if (args.size() != 1 || !(args.get(0) instanceof Long id)) {
+          throw error(b, "@get_color takes one integer");
+        }
+        yield new ColorVal(id.intValue(), at);
+      }
+      case "@as" -> args.size() == 2 ? args.get(1) : new Opaque("@as");
+      case "@concat_structs" -> {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (Object a : args) {
+          if (a instanceof Map<?, ?> part) {
+            part.forEach((k, v) -> m.put((String) k, v));
+          }
+        }
+        yield m;
+      }
+      case "@import_module" -> {
+        Map<String, Object> ps = new LinkedHashMap<>();
+        if (args.size() > 1 && args.get(1) instanceof Map<?, ?> m) {
+          m.forEach((k, v) -> ps.put((String) k, v));
+        }
+        yield new ModuleVal(args.isEmpty() ? "?" : String.valueOf(args.get(0)), ps);
+      }
+      case "@range" -> {
+        long start = 0;
+        long stop;
+        long stepBy = 1;
+        if (args.size() == 2 && args.get(1) instanceof Long n) {
+          stop = n;
+        } else if (args.size() >= 3 && args.get(1) instanceof Long a && args.get(2) instanceof Long z) {
+          start = a;
+          stop = z;
+          stepBy = args.size() > 3 && args.get(3) instanceof Long st ? st : 1;
+        } else {
+          yield new Opaque("@range");
+        }
+        if (stepBy <= 0 || (stop - start) / stepBy > budget) {
+          throw error(b, "@range(%d, %d, %d) is not a range the checker walks", start, stop, stepBy);
+        }
+        List<Object> l = new ArrayList<>();
+        for (long i = start; i < stop; i += stepBy) {
+          l.add(i);
+        }
+        yield l;
+      }
+      case "@zeros", "@constants" -> args.isEmpty() ? new Opaque(name) : args.get(0);
+      default -> new Opaque(name);
+    };
+  }
+
+  private boolean truth(Object v, ParserRuleContext at) {
+    if (v instanceof Boolean b) {
+      return b;
+    }
+    throw error(at, "a condition must be a bool known at comptime, not %s", describe(v));
+  }
+
+  static String describe(Object v) {
+    if (v == null) {
+      return "void";
+    }
+    if (v instanceof Opaque o) {
+      return "a run-time value (" + o.what() + ")";
+    }
+    return v.getClass().getSimpleName().replace("Val", "").toLowerCase(java.util.Locale.ROOT) + " " + v;
+  }
+}

@@ -1,0 +1,122 @@
+package dev.meshc.backends.csl;
+
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.machine.MachineSpec;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Stream;
+
+/**
+ * {@code meshc check-csl}: parses CSL files, and for a meshc project (a folder with {@value
+ * CslProject#MANIFEST}) evaluates its layout and checks it (see {@link CslChecker}).
+ */
+public final class CslCheck {
+  /** Comptime steps one project may take: a 750×750 layout is a few million. */
+  public static final long BUDGET = 200_000_000L;
+
+  private CslCheck() {}
+
+  /** What was read and what is wrong. */
+  public record Report(int files, int projects, int pes, List<CslChecker.Finding> findings) {}
+
+  public static Report check(List<Path> paths, boolean parseOnly) {
+    int files = 0;
+    int projects = 0;
+    int pes = 0;
+    List<CslChecker.Finding> findings = new ArrayList<>();
+    for (Path p : paths) {
+      if (!Files.exists(p)) {
+        throw MeshcException.input("%s: no such file or folder", p);
+      }
+      List<Path> csl = cslFiles(p);
+      if (csl.isEmpty()) {
+        throw MeshcException.input("%s: no .csl files", p);
+      }
+      Map<String, CslSource> parsed = new HashMap<>();
+      for (Path f : csl) {
+        parsed.put(f.toString(), CslSource.read(f));
+        files++;
+      }
+      if (!parseOnly) {
+        csl.forEach(f -> findings.addAll(duplicates(parsed.get(f.toString()))));
+      }
+      Path manifest = Files.isDirectory(p) ? p.resolve(CslProject.MANIFEST) : null;
+      if (!parseOnly && manifest != null && Files.isRegularFile(manifest)) {
+        Layout layout = project(p, manifest, parsed, findings);
+        projects++;
+        pes += layout.width() * layout.height();
+      }
+    }
+    return new Report(files, projects, pes, List.copyOf(findings));
+  }
+
+  private static Layout project(Path dir, Path manifestFile, Map<String, CslSource> parsed,
+      List<CslChecker.Finding> findings) {
+    Properties props = new Properties();
+    try (Reader r = Files.newBufferedReader(manifestFile, StandardCharsets.UTF_8)) {
+      props.load(r);
+    } catch (IOException | IllegalArgumentException e) {
+      throw MeshcException.input("%s: cannot read (%s)", manifestFile, e.getMessage());
+    }
+    CslProject.Manifest man = CslProject.Manifest.read(props, manifestFile.toString());
+    MachineSpec m = MachineSpec.load(man.machine());
+    CslSource layoutSrc = parsed.get(dir.resolve("layout.csl").toString());
+    if (layoutSrc == null) {
+      throw MeshcException.input("%s: a meshc project has a layout.csl", dir);
+    }
+    Layout layout = Layout.evaluate(layoutSrc, man.params(), BUDGET);
+    findings.addAll(CslChecker.check(layout, m, file -> {
+      Path f = dir.resolve(file).normalize();
+      if (!f.startsWith(dir.normalize())) {
+        throw MeshcException.input("%s: @set_tile_code names %s, outside the project", layoutSrc.name(), file);
+      }
+      CslSource s = parsed.get(f.toString());
+      if (s == null) {
+        throw MeshcException.input("%s: @set_tile_code names %s, which is not in the project", layoutSrc.name(), file);
+      }
+      return s;
+    }, (x, y) -> man.routes(m, x, y), BUDGET));
+    return layout;
+  }
+
+  /** Top-level names declared twice in one file: CSL has one namespace per file. */
+  static List<CslChecker.Finding> duplicates(CslSource src) {
+    List<CslChecker.Finding> out = new ArrayList<>();
+    Map<String, Comptime.Loc> seen = new HashMap<>();
+    for (dev.meshc.grammar.CslParser.TopDeclContext d : src.tree().topDecl()) {
+      org.antlr.v4.runtime.tree.TerminalNode id = d.paramDecl() != null ? d.paramDecl().ID()
+          : d.constDecl() != null ? d.constDecl().ID() : d.varDecl() != null ? d.varDecl().ID()
+          : d.fnDecl() != null ? d.fnDecl().ID() : d.taskDecl() != null ? d.taskDecl().ID() : null;
+      if (id == null) {
+        continue;
+      }
+      Comptime.Loc at = new Comptime.Loc(src.name(), id.getSymbol().getLine(), id.getSymbol().getCharPositionInLine() + 1);
+      Comptime.Loc first = seen.putIfAbsent(id.getText(), at);
+      if (first != null) {
+        out.add(new CslChecker.Finding(at, String.format("'%s' is declared twice in this file (first at line %d)",
+            id.getText(), first.line())));
+      }
+    }
+    return out;
+  }
+
+  /** A file, or a folder's .csl files (not following links out), in name order. */
+  private static List<Path> cslFiles(Path p) {
+    if (!Files.isDirectory(p)) {
+      return List.of(p);
+    }
+    try (Stream<Path> s = Files.walk(p, 8)) {
+      return s.filter(f -> f.toString().endsWith(".csl") && Files.isRegularFile(f)).sorted().toList();
+    } catch (IOException e) {
+      throw MeshcException.input("%s: cannot list (%s)", p, e.getMessage());
+    }
+  }
+}

@@ -1,0 +1,254 @@
+package dev.meshc.backends.csl;
+
+import dev.meshc.grammar.CslParser;
+import dev.meshc.ir.kernel.Dir;
+import dev.meshc.ir.kernel.Route;
+import dev.meshc.ir.machine.MachineSpec;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.BiFunction;
+import org.jgrapht.Graph;
+import org.jgrapht.alg.cycle.CycleDetector;
+import org.jgrapht.graph.DefaultDirectedGraph;
+import org.jgrapht.graph.DefaultEdge;
+
+/**
+ * Checks an evaluated {@link Layout} against the machine and, for a meshc project, against the
+ * kernel template it was rendered from: colours routable and not reserved; no more colours on a
+ * PE than the budget; every colour that leaves a PE toward a neighbour is received or forwarded
+ * there, none leaves the rectangle, none is expected from a neighbour that does not send it, none
+ * goes round in a circle (per colour, a JGraphT graph of the PE-to-PE hops); each PE's arrays fit
+ * its memory; and each PE's router entries are the template's.
+ */
+public final class CslChecker {
+  /** One problem, at the place in the source that caused it. */
+  public record Finding(Comptime.Loc loc, String message) implements Comparable<Finding> {
+    @Override
+    public String toString() {
+      return loc + ": " + message;
+    }
+
+    @Override
+    public int compareTo(Finding o) {
+      int c = loc.file().compareTo(o.loc.file());
+      c = c != 0 ? c : Integer.compare(loc.line(), o.loc.line());
+      c = c != 0 ? c : Integer.compare(loc.col(), o.loc.col());
+      return c != 0 ? c : message.compareTo(o.message);
+    }
+  }
+
+  private CslChecker() {}
+
+  /**
+   * Checks {@code layout}; {@code programs} resolves a {@code @set_tile_code} file name to its
+   * parsed source; {@code template} (or null) gives the routes PE (x, y) should have, in
+   * physical colour IDs.
+   */
+  public static List<Finding> check(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
+      BiFunction<Integer, Integer, List<Route>> template, long budget) {
+    Map<String, Raw> out = new java.util.LinkedHashMap<>();
+    Map<Long, Map<Integer, Layout.RouteEntry>> byPe = new HashMap<>();
+    for (Layout.RouteEntry r : layout.routes()) {
+      int id = r.color().id();
+      if (id < 0 || id >= m.routableColors()) {
+        add(out, r.color().loc(), null, String.format("colour %d is not routable on %s (IDs 0–%d)", id, m.name(),
+            m.routableColors() - 1));
+      } else if (m.reservedColors().contains(id)) {
+        add(out, r.color().loc(), null, String.format("colour %d is reserved on %s (memcpy keeps %s)", id,
+            m.name(), m.reservedColors()));
+      }
+      Map<Integer, Layout.RouteEntry> pe = byPe.computeIfAbsent(Layout.key(r.x(), r.y()), k -> new TreeMap<>());
+      if (pe.containsKey(id)) {
+        add(out, r.loc(), r, String.format("configures colour %d twice (first at %s)", id, pe.get(id).loc()));
+        continue;
+      }
+      pe.put(id, r);
+      if (pe.size() == m.colorBudget() + 1) {
+        add(out, r.loc(), r, String.format("routes %d colours; %s has %d (%d less the reserved)", pe.size(), m.name(),
+            m.colorBudget(), m.routableColors()));
+      }
+      if (r.tx().isEmpty()) {
+        add(out, r.loc(), r, String.format("colour %d goes nowhere (.tx is empty)", id));
+      }
+    }
+    hops(layout, byPe, out);
+    memory(layout, m, programs, budget, out);
+    if (template != null) {
+      routesEqualTemplate(layout, byPe, template, out);
+    }
+    List<Finding> findings = new ArrayList<>();
+    for (Raw r : out.values()) {
+      String where = r.x < 0 ? "" : String.format("PE (%d, %d)%s: ", r.x, r.y, r.more == 0 ? ""
+          : String.format(" and %,d other%s", r.more, r.more == 1 ? "" : "s"));
+      findings.add(new Finding(r.loc, where + r.message));
+    }
+    findings.sort(null);
+    return findings;
+  }
+
+  /** One problem found at one place, for the first PE it showed on and how many more. */
+  private static final class Raw {
+    final Comptime.Loc loc;
+    final String message;
+    final int x;
+    final int y;
+    int more;
+
+    Raw(Comptime.Loc loc, String message, int x, int y) {
+      this.loc = loc;
+      this.message = message;
+      this.x = x;
+      this.y = y;
+    }
+  }
+
+  /** Records a problem; the same one at the same place on many PEs is one finding. */
+  private static Raw add(Map<String, Raw> out, Comptime.Loc loc, Object pe, String message) {
+    int[] xy = pe instanceof Layout.RouteEntry r ? new int[] {r.x(), r.y()} : pe instanceof int[] a ? a : new int[] {-1, -1};
+    String key = loc + "\u0000" + message;
+    Raw raw = out.get(key);
+    if (raw == null) {
+      raw = new Raw(loc, message, xy[0], xy[1]);
+      out.put(key, raw);
+    } else {
+      raw.more++;
+    }
+    return raw;
+  }
+
+  /** Every hop of every colour has a router at its far end that takes it, and no colour circles. */
+  private static void hops(Layout layout, Map<Long, Map<Integer, Layout.RouteEntry>> byPe, Map<String, Raw> out) {
+    Map<Integer, Graph<Long, DefaultEdge>> graphs = new TreeMap<>();
+    for (Layout.RouteEntry r : layout.routes()) {
+      if (byPe.get(Layout.key(r.x(), r.y())).get(r.color().id()) != r) {
+        continue; // a duplicate, reported already
+      }
+      Graph<Long, DefaultEdge> g = graphs.computeIfAbsent(r.color().id(),
+          k -> new DefaultDirectedGraph<>(DefaultEdge.class));
+      long here = Layout.key(r.x(), r.y());
+      g.addVertex(here);
+      for (Dir d : r.tx()) {
+        if (d == Dir.RAMP) {
+          continue;
+        }
+        int nx = r.x() + d.dx();
+        int ny = r.y() + d.dy();
+        if (nx < 0 || ny < 0 || nx >= layout.width() || ny >= layout.height()) {
+          add(out, r.loc(), r, String.format("colour %d leaves toward %s, off the %dx%d mesh", r.color().id(), d,
+              layout.width(), layout.height()));
+          continue;
+        }
+        Layout.RouteEntry there = byPe.getOrDefault(Layout.key(nx, ny), Map.of()).get(r.color().id());
+        if (there == null || !there.rx().contains(d.opposite())) {
+          add(out, r.loc(), r, String.format("colour %d leaves toward %s, but the PE there %s", r.color().id(), d,
+              there == null ? "does not route that colour" : "takes it only from " + there.rx()));
+          continue;
+        }
+        long next = Layout.key(nx, ny);
+        g.addVertex(next);
+        g.addEdge(here, next);
+      }
+      for (Dir d : r.rx()) {
+        if (d == Dir.RAMP) {
+          continue;
+        }
+        int nx = r.x() + d.dx();
+        int ny = r.y() + d.dy();
+        Layout.RouteEntry from = nx < 0 || ny < 0 || nx >= layout.width() || ny >= layout.height() ? null
+            : byPe.getOrDefault(Layout.key(nx, ny), Map.of()).get(r.color().id());
+        if (from == null || !from.tx().contains(d.opposite())) {
+          add(out, r.loc(), r, String.format("takes colour %d from %s, but nothing sends it that way",
+              r.color().id(), d));
+        }
+      }
+    }
+    graphs.forEach((color, g) -> {
+      CycleDetector<Long, DefaultEdge> cycles = new CycleDetector<>(g);
+      if (cycles.detectCycles()) {
+        long pe = new java.util.TreeSet<>(cycles.findCycles()).first();
+        Layout.RouteEntry r = byPe.get(pe).get(color);
+        add(out, r.loc(), r, String.format("colour %d goes round in a circle through this PE", color));
+      }
+    });
+  }
+
+  /** The sum of each PE program's arrays, with that PE's params, against the PE's memory. */
+  private static void memory(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
+      long budget, Map<String, Raw> out) {
+    Map<String, Raw> seen = new HashMap<>(); // evaluated once per program and parameter set
+    for (Layout.Tile t : layout.tiles().values()) {
+      String key = t.file() + t.params();
+      if (seen.containsKey(key)) {
+        continue;
+      }
+      CslSource src = programs.apply(t.file());
+      Comptime ct = new Comptime(src.name(), null, budget);
+      Comptime.Scope scope = ct.fileScope(src.tree(), t.params());
+      long total = 0;
+      long largest = -1;
+      CslParser.VarDeclContext where = null;
+      for (CslParser.TopDeclContext d : src.tree().topDecl()) {
+        if (d.varDecl() != null) {
+          Object type = ct.varType(d.varDecl(), scope);
+          long bytes = type instanceof Comptime.ArrayTypeVal a ? a.bytes()
+              : type instanceof Comptime.TypeVal s ? s.bytes() : 0;
+          total += bytes;
+          if (bytes > largest) {
+            largest = bytes;
+            where = d.varDecl();
+          }
+        }
+      }
+      Raw f = null;
+      if (total > m.bytesPerPe()) {
+        f = add(out, ct.loc(where), new int[] {t.x(), t.y()}, String.format("%s's arrays take %,d bytes, more than "
+            + "the %,d a PE has (the largest, '%s', takes %,d)", t.file(), total, m.bytesPerPe(), where.ID().getText(),
+            largest));
+      }
+      seen.put(key, f);
+    }
+  }
+
+  private static void routesEqualTemplate(Layout layout, Map<Long, Map<Integer, Layout.RouteEntry>> byPe,
+      BiFunction<Integer, Integer, List<Route>> template, Map<String, Raw> out) {
+    Comptime.Loc anyTile = layout.tiles().values().stream().findFirst().map(Layout.Tile::loc).orElse(null);
+    for (int y = 0; y < layout.height(); y++) {
+      for (int x = 0; x < layout.width(); x++) {
+        Map<Integer, Layout.RouteEntry> have = byPe.getOrDefault(Layout.key(x, y), Map.of());
+        Map<Integer, Route> want = new TreeMap<>();
+        for (Route r : template.apply(x, y)) {
+          want.put(r.color(), r);
+        }
+        Layout.Tile tile = layout.tiles().get(Layout.key(x, y));
+        Comptime.Loc at = tile != null ? tile.loc() : anyTile;
+        for (Map.Entry<Integer, Route> e : want.entrySet()) {
+          Layout.RouteEntry h = have.get(e.getKey());
+          Route r = e.getValue();
+          if (h == null) {
+            add(out, at, new int[] {x, y}, String.format("the kernel template routes colour %d %s, the layout does not "
+                + "configure it", e.getKey(), show(EnumSet.of(r.rx()), r.tx())));
+          } else if (!h.rx().equals(EnumSet.of(r.rx())) || !h.tx().equals(r.tx())) {
+            add(out, h.loc(), h, String.format("colour %d is routed %s, the kernel template routes it %s",
+                e.getKey(), show(h.rx(), h.tx()), show(EnumSet.of(r.rx()), r.tx())));
+          }
+        }
+        for (Map.Entry<Integer, Layout.RouteEntry> e : have.entrySet()) {
+          if (!want.containsKey(e.getKey())) {
+            Layout.RouteEntry h = e.getValue();
+            add(out, h.loc(), h, String.format("colour %d (%s) is not in the kernel template", e.getKey(),
+                show(h.rx(), h.tx())));
+          }
+        }
+      }
+    }
+  }
+
+  static String show(Set<Dir> rx, Set<Dir> tx) {
+    return rx + "→" + tx;
+  }
+}

@@ -1,0 +1,125 @@
+package dev.meshc.backends.csl;
+
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.kernel.GemvKernel;
+import dev.meshc.ir.kernel.KTree;
+import dev.meshc.ir.kernel.KTreeAllReduce;
+import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.Kernels;
+import dev.meshc.ir.kernel.Route;
+import dev.meshc.ir.machine.MachineSpec;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * A Cerebras SDK project meshc wrote: file name → text, in a stable order, and the manifest
+ * ({@value #MANIFEST}) that lets {@code meshc check-csl} rebuild the kernel template it came from.
+ */
+public record CslProject(Map<String, String> files) {
+  public static final String MANIFEST = "meshc-project.properties";
+  public static final String FORMAT = "meshc-csl 1";
+
+  public CslProject {
+    files = Collections.unmodifiableMap(new TreeMap<>(files));
+  }
+
+  /** The SDK a machine's projects follow. */
+  public enum Target {
+    WSE2("wse2", "1.2"), WSE3("wse3", "1.4");
+
+    public final String arch;
+    public final String sdk;
+
+    Target(String arch, String sdk) {
+      this.arch = arch;
+      this.sdk = sdk;
+    }
+
+    /** wse2 and wse3 presets; any other machine file is refused (which SDK it follows is unknown). */
+    public static Target of(MachineSpec m) {
+      for (Target t : values()) {
+        if (t.arch.equals(m.name())) {
+          return t;
+        }
+      }
+      throw MeshcException.input("CSL is emitted for wse2 (SDK 1.2) or wse3 (SDK 1.4), not machine '%s'", m.name());
+    }
+  }
+
+  /** What a project's manifest says. */
+  public record Manifest(String algorithm, KernelTemplate.Problem problem, int width, int height, int groups,
+      String machine, Map<String, Object> params) {
+    /** The template the project was rendered from. */
+    public KernelTemplate template() {
+      return Kernels.create(algorithm, problem, width, height, false, groups);
+    }
+
+    /** PE (x, y)'s router entries as the template has them, in physical colour IDs. */
+    public List<Route> routes(MachineSpec m, int x, int y) {
+      List<Route> r = new ArrayList<>();
+      for (Route route : template().routes(x, y)) {
+        r.add(new Route(m.physicalColor(route.color()), route.rx(), route.tx()));
+      }
+      return r;
+    }
+
+    static Manifest read(Properties p, String where) {
+      try {
+        if (!FORMAT.equals(p.getProperty("format"))) {
+          throw MeshcException.input("%s: format '%s', not '%s'", where, p.getProperty("format"), FORMAT);
+        }
+        String[] shape = p.getProperty("problem").split("x");
+        String[] grid = p.getProperty("grid").split("x");
+        Map<String, Object> params = new LinkedHashMap<>();
+        for (String kv : p.getProperty("params").split(",")) {
+          String[] a = kv.split(":");
+          params.put(a[0], Long.parseLong(a[1]));
+        }
+        return new Manifest(p.getProperty("algorithm"), new KernelTemplate.Problem(Long.parseLong(shape[0]),
+            Long.parseLong(shape[1]), Long.parseLong(shape[2])), Integer.parseInt(grid[0]), Integer.parseInt(grid[1]),
+            Integer.parseInt(p.getProperty("groups")), p.getProperty("machine"), params);
+      } catch (RuntimeException e) {
+        if (e instanceof MeshcException me) {
+          throw me;
+        }
+        throw MeshcException.input("%s: not a meshc project manifest (%s)", where, e.getMessage());
+      }
+    }
+  }
+
+  /**
+   * The project for one MeshGEMV y[1,N] = x[1,K]·W[K,N] on a width × height kernel, as the SDK
+   * of {@code m} builds it (fp16 accumulation: WSE's {@code @fmach}).
+   */
+  public static CslProject meshGemv(KernelTemplate.Problem p, int width, int height, int groups, MachineSpec m) {
+    return GemvCsl.emit(p, width, height, groups, m);
+  }
+
+  /** The project for one MeshGEMM C = A·B on a P×P kernel (fp16 accumulation). */
+  public static CslProject meshGemm(KernelTemplate.Problem p, int grid, MachineSpec m) {
+    return GemmCsl.emit(p, grid, m);
+  }
+
+  /** The manifest text: sorted keys, no timestamp (Properties.store writes one). */
+  static String manifest(String algorithm, KernelTemplate.Problem p, int width, int height, int groups, MachineSpec m,
+      String params) {
+    return "# meshc: what meshc check-csl rebuilds this project's kernel template from\n"
+        + "format=" + FORMAT + "\n"
+        + "algorithm=" + algorithm + "\n"
+        + "problem=" + p + "\n"
+        + "grid=" + width + "x" + height + "\n"
+        + "groups=" + groups + "\n"
+        + "machine=" + m.name() + "\n"
+        + "params=" + params + "\n";
+  }
+
+  /** The K-tree of a MeshGEMV column: its group size, as the template computes it. */
+  static KTree tree(GemvKernel t) {
+    return ((KTreeAllReduce) t.allReduce()).tree();
+  }
+}

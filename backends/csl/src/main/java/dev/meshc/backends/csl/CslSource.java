@@ -1,0 +1,59 @@
+package dev.meshc.backends.csl;
+
+import dev.meshc.grammar.CslLexer;
+import dev.meshc.grammar.CslParser;
+import dev.meshc.ir.MeshcException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.antlr.v4.runtime.BaseErrorListener;
+import org.antlr.v4.runtime.CharStreams;
+import org.antlr.v4.runtime.CommonTokenStream;
+import org.antlr.v4.runtime.RecognitionException;
+import org.antlr.v4.runtime.Recognizer;
+import org.antlr.v4.runtime.misc.ParseCancellationException;
+
+/** One parsed CSL file: its name as errors print it, and its syntax tree. */
+public record CslSource(String name, CslParser.FileContext tree) {
+  /** The most bytes of CSL meshc reads from one file. */
+  public static final long MAX_BYTES = 16L << 20;
+
+  public static CslSource read(Path file) {
+    try {
+      if (Files.size(file) > MAX_BYTES) {
+        throw MeshcException.input("%s: %,d bytes is more CSL than meshc reads (%,d)", file, Files.size(file),
+            MAX_BYTES);
+      }
+      return parse(file.toString(), Files.readString(file, StandardCharsets.UTF_8));
+    } catch (java.nio.charset.MalformedInputException e) {
+      throw MeshcException.input("%s: not UTF-8 text", file);
+    } catch (IOException e) {
+      throw MeshcException.input("%s: cannot read (%s)", file, e.getMessage());
+    }
+  }
+
+  /** Parses {@code text}; the first syntax error is a one-line {@code name:line:col: message}. */
+  public static CslSource parse(String name, String text) {
+    CslLexer lexer = new CslLexer(CharStreams.fromString(text, name));
+    CslParser parser = new CslParser(new CommonTokenStream(lexer));
+    BaseErrorListener fail = new BaseErrorListener() {
+      @Override
+      public void syntaxError(Recognizer<?, ?> r, Object symbol, int line, int col, String msg,
+          RecognitionException e) {
+        throw new ParseCancellationException(String.format("%s:%d:%d: %s", name, line, col + 1, msg));
+      }
+    };
+    lexer.removeErrorListeners();
+    lexer.addErrorListener(fail);
+    parser.removeErrorListeners();
+    parser.addErrorListener(fail);
+    try {
+      return new CslSource(name, parser.file());
+    } catch (ParseCancellationException e) {
+      throw MeshcException.input("%s", e.getMessage());
+    } catch (StackOverflowError e) {
+      throw MeshcException.input("%s: nested too deeply to parse", name);
+    }
+  }
+}

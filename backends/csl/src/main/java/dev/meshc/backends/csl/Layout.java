@@ -1,0 +1,129 @@
+package dev.meshc.backends.csl;
+
+import dev.meshc.grammar.CslParser;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.kernel.Dir;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * What a top-level {@code layout.csl} sets up once its comptime code has run: the kernel
+ * rectangle, each PE's program and parameters, and each PE's router entries, every one with the
+ * place in the source that made it.
+ */
+public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEntry> routes) {
+  /** {@code @set_tile_code(x, y, file, params)}. */
+  public record Tile(int x, int y, String file, Map<String, Object> params, Comptime.Loc loc) {}
+
+  /** {@code @set_color_config(x, y, color, .{ .routes = .{ .rx, .tx } })}. */
+  public record RouteEntry(int x, int y, Comptime.ColorVal color, Set<Dir> rx, Set<Dir> tx, Comptime.Loc loc) {}
+
+  /** The largest rectangle the evaluator accepts (a WSE fabric is under a million PEs). */
+  static final long MAX_PES = 1L << 20;
+
+  public static long key(int x, int y) {
+    return ((long) x << 32) | (y & 0xffffffffL);
+  }
+
+  /** Evaluates {@code src}'s layout block with the given top-level params ({@code --params}). */
+  public static Layout evaluate(CslSource src, Map<String, Object> params, long budget) {
+    int[] rect = {-1, -1};
+    Map<Long, Tile> tiles = new LinkedHashMap<>();
+    List<RouteEntry> routes = new ArrayList<>();
+    Comptime[] ct = new Comptime[1];
+    Comptime.Hooks hooks = (name, args, loc) -> switch (name) {
+      case "@set_rectangle" -> {
+        rect[0] = intArg(args, 0, name, loc);
+        rect[1] = intArg(args, 1, name, loc);
+        if (rect[0] < 1 || rect[1] < 1 || (long) rect[0] * rect[1] > MAX_PES) {
+          throw MeshcException.input("%s: @set_rectangle(%d, %d) is not a kernel rectangle meshc checks (1 to %,d PEs)",
+              loc, rect[0], rect[1], MAX_PES);
+        }
+        yield Boolean.TRUE;
+      }
+      case "@set_tile_code" -> {
+        int x = intArg(args, 0, name, loc);
+        int y = intArg(args, 1, name, loc);
+        onRectangle(rect, x, y, name, loc);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> ps = args.size() > 3 && args.get(3) instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+        if (tiles.put(key(x, y), new Tile(x, y, String.valueOf(args.get(2)), ps, loc)) != null) {
+          throw MeshcException.input("%s: PE (%d, %d) gets its code twice", loc, x, y);
+        }
+        yield Boolean.TRUE;
+      }
+      case "@set_color_config" -> {
+        int x = intArg(args, 0, name, loc);
+        int y = intArg(args, 1, name, loc);
+        onRectangle(rect, x, y, name, loc);
+        if (!(args.size() > 3 && args.get(2) instanceof Comptime.ColorVal c)) {
+          throw MeshcException.input("%s: @set_color_config needs a colour from @get_color as its third argument", loc);
+        }
+        Map<?, ?> cfg = args.get(3) instanceof Map<?, ?> m ? m : Map.of();
+        Map<?, ?> r = cfg.get("routes") instanceof Map<?, ?> m ? m : null;
+        if (r == null) {
+          throw MeshcException.input("%s: @set_color_config without .routes", loc);
+        }
+        routes.add(new RouteEntry(x, y, c, dirs(r.get("rx"), loc), dirs(r.get("tx"), loc), loc));
+        yield Boolean.TRUE;
+      }
+      case "@export_name", "@comptime_assert" -> Boolean.TRUE;
+      default -> null;
+    };
+    ct[0] = new Comptime(src.name(), hooks, budget);
+    Comptime.Scope scope = ct[0].fileScope(src.tree(), params);
+    CslParser.LayoutBlockContext block = null;
+    for (CslParser.TopDeclContext d : src.tree().topDecl()) {
+      if (d.layoutBlock() != null) {
+        block = d.layoutBlock();
+      }
+    }
+    if (block == null) {
+      throw MeshcException.input("%s: no layout block: not a top-level layout file", src.name());
+    }
+    ct[0].run(block.block(), scope);
+    if (rect[0] < 0) {
+      throw MeshcException.input("%s: the layout block never calls @set_rectangle", src.name());
+    }
+    return new Layout(rect[0], rect[1], tiles, routes);
+  }
+
+  private static void onRectangle(int[] rect, int x, int y, String name, Comptime.Loc loc) {
+    if (rect[0] < 0) {
+      throw MeshcException.input("%s: %s before @set_rectangle", loc, name);
+    }
+    if (x < 0 || y < 0 || x >= rect[0] || y >= rect[1]) {
+      throw MeshcException.input("%s: %s for PE (%d, %d), outside the %dx%d rectangle", loc, name, x, y, rect[0],
+          rect[1]);
+    }
+  }
+
+  private static int intArg(List<Object> args, int i, String name, Comptime.Loc loc) {
+    if (args.size() <= i || !(args.get(i) instanceof Long v) || v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+      throw MeshcException.input("%s: %s needs an integer known at comptime as argument %d", loc, name, i + 1);
+    }
+    return v.intValue();
+  }
+
+  private static Set<Dir> dirs(Object v, Comptime.Loc loc) {
+    EnumSet<Dir> s = EnumSet.noneOf(Dir.class);
+    if (v instanceof Dir d) {
+      s.add(d);
+    } else if (v instanceof List<?> l) {
+      for (Object o : l) {
+        if (!(o instanceof Dir d)) {
+          throw MeshcException.input("%s: a route lists directions (NORTH, SOUTH, EAST, WEST, RAMP), not %s", loc,
+              Comptime.describe(o));
+        }
+        s.add(d);
+      }
+    } else {
+      throw MeshcException.input("%s: a route's .rx and .tx list directions", loc);
+    }
+    return s;
+  }
+}

@@ -1,0 +1,63 @@
+package dev.meshc.cli;
+
+import dev.meshc.backends.csl.CslCheck;
+import dev.meshc.backends.csl.CslChecker;
+import dev.meshc.ir.MeshcException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code meshc check-csl}: parses CSL; for a meshc project, evaluates its layout and checks routes, colours and memory. */
+@Command(name = "check-csl", mixinStandardHelpOptions = true,
+    description = {"Parses CSL files (errors say file:line:col). For a project meshc wrote (a folder with "
+        + "meshc-project.properties) it also evaluates the comptime layout, rebuilds every PE's routes and checks: "
+        + "colours routable, not reserved and within the budget per PE; every colour that leaves a PE is received "
+        + "or forwarded by its neighbour and none leaves the mesh; each PE's arrays fit its memory; the routes are "
+        + "the kernel template's."},
+    footer = {"", "Examples:", "  meshc check-csl out/gemv8", "  meshc check-csl --parse-only my_kernel.csl"})
+final class CheckCslCommand implements Callable<Integer> {
+  @Parameters(arity = "1..*", paramLabel = "PATH", description = ".csl files or project folders")
+  List<Path> paths;
+
+  @Option(names = "--parse-only", description = "only parse: for any hand-written CSL")
+  boolean parseOnly;
+
+  @Mixin
+  CommonOptions common;
+
+  @Spec
+  picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() {
+    CslCheck.Report r = CslCheck.check(paths, parseOnly);
+    PrintWriter out = spec.commandLine().getOut();
+    if (common.json) {
+      Map<String, Object> j = new LinkedHashMap<>();
+      j.put("ok", r.findings().isEmpty());
+      j.put("files", r.files());
+      j.put("projects", r.projects());
+      j.put("pes", r.pes());
+      j.put("findings", r.findings().stream().map(CslChecker.Finding::toString).toList());
+      Json.print(out, j);
+    } else if (r.findings().isEmpty()) {
+      out.printf(java.util.Locale.ROOT, "ok: %d files parsed%s%n", r.files(), r.projects() == 0 ? ""
+          : String.format(java.util.Locale.ROOT, ", %d project%s checked (%,d PEs)", r.projects(),
+              r.projects() == 1 ? "" : "s", r.pes()));
+    }
+    if (!r.findings().isEmpty()) {
+      PrintWriter err = spec.commandLine().getErr();
+      r.findings().forEach(f -> err.println(f));
+      throw MeshcException.input("%d problem%s in the CSL", r.findings().size(), r.findings().size() == 1 ? "" : "s");
+    }
+    return Main.OK;
+  }
+}
