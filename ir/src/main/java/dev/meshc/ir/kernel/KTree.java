@@ -9,20 +9,20 @@ import java.util.List;
  * middle PE by one-hop relay chains; in phase 2 the group roots reduce toward the middle group's
  * root, their messages passing the PEs in between on hardware routes; then that root broadcasts
  * the result to the whole line by hardware multicast. About g/2 + G/2 software relay stages
- * instead of n. Ten colours: phase-1 down/up chains (two each, alternating by parity), phase-2
- * down/up (two each, alternating by group parity), broadcast up and down.
+ * instead of n. Nine colours: phase-1 down/up chains (two each, alternating by parity), phase-2
+ * down/up (two each, alternating by group parity), and one for the broadcast, which the root
+ * multicasts both ways at once (every other PE forwards it away from the root).
  *
  * <p>{@code lo}/{@code hi} are the ports toward index − 1 and + 1 (NORTH/SOUTH for a column).
  */
 public final class KTree {
-  /** Colour offsets within the tree's ten. */
+  /** Colour offsets within the tree's nine. */
   static final int D = 0;
   static final int U = 2;
   static final int P2D = 4;
   static final int P2U = 6;
-  static final int BU = 8;
-  static final int BD = 9;
-  public static final int COLORS = 10;
+  static final int B = 8;
+  public static final int COLORS = 9;
 
   private final int n;
   private final int g;
@@ -35,7 +35,7 @@ public final class KTree {
   /**
    * @param n      PEs on the line
    * @param groups requested group count (clamped to [1, n]); the group size is ⌈n / groups⌉
-   * @param base   first of the ten colours
+   * @param base   first of the nine colours
    */
   public KTree(int n, int groups, int base, Dir lo, Dir hi) {
     this.n = n;
@@ -153,19 +153,15 @@ public final class KTree {
         r.add(Route.of(base + P2U + below % 2, hi, lo));
       }
     }
-    // broadcast from the global root
+    // broadcast: the global root multicasts both ways; the others forward it away from the root
     int r2 = globalRoot();
     if (i < r2) {
-      r.add(i > 0 ? Route.of(base + BU, hi, Dir.RAMP, lo) : Route.of(base + BU, hi, Dir.RAMP));
+      r.add(i > 0 ? Route.of(base + B, hi, Dir.RAMP, lo) : Route.of(base + B, hi, Dir.RAMP));
     } else if (i > r2) {
-      r.add(i < n - 1 ? Route.of(base + BD, lo, Dir.RAMP, hi) : Route.of(base + BD, lo, Dir.RAMP));
+      r.add(i < n - 1 ? Route.of(base + B, lo, Dir.RAMP, hi) : Route.of(base + B, lo, Dir.RAMP));
     } else {
-      if (i > 0) {
-        r.add(Route.of(base + BU, Dir.RAMP, lo));
-      }
-      if (i < n - 1) {
-        r.add(Route.of(base + BD, Dir.RAMP, hi));
-      }
+      r.add(i == 0 ? Route.of(base + B, Dir.RAMP, hi) : i == n - 1 ? Route.of(base + B, Dir.RAMP, lo)
+          : Route.of(base + B, Dir.RAMP, lo, hi));
     }
     return r;
   }
@@ -239,14 +235,9 @@ public final class KTree {
     if (t == p2) {
       int r2 = globalRoot();
       if (i == r2) {
-        if (i > 0) {
-          a.add(new Action.Send(base + BU, buffer, 0, len));
-        }
-        if (i < n - 1) {
-          a.add(new Action.Send(base + BD, buffer, 0, len));
-        }
+        a.add(new Action.Send(base + B, buffer, 0, len));
       } else {
-        a.add(new Action.Recv(base + (i < r2 ? BU : BD), buffer, 0, len, Combine.STORE));
+        a.add(new Action.Recv(base + B, buffer, 0, len, Combine.STORE));
       }
     }
     return a;

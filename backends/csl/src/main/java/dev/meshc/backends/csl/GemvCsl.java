@@ -56,7 +56,7 @@ final class GemvCsl {
     c.line("param Nt: i16; // W columns and y values per PE");
     c.line("param g: i16; // K-tree group size (rows)");
     c.blank();
-    c.line("// The template's ten logical colours as physical IDs, skipping the ones memcpy keeps (%s).",
+    c.line("// The template's nine logical colours as physical IDs, skipping the ones memcpy keeps (%s).",
         m.reservedColors());
     KTreeCsl.colours(c, m, 0);
     c.blank();
@@ -78,7 +78,7 @@ final class GemvCsl {
     c.line("@set_tile_code(px, py, \"meshgemv.csl\", .{");
     c.line(".memcpy_params = memcpy_params, .Kt = Kt, .Nt = Nt, .H = H, .g = g, .i = py,");
     c.line(".c_d0 = c_d0, .c_d1 = c_d1, .c_u0 = c_u0, .c_u1 = c_u1, .c_p2d0 = c_p2d0, .c_p2d1 = c_p2d1,");
-    c.line(".c_p2u0 = c_p2u0, .c_p2u1 = c_p2u1, .c_bu = c_bu, .c_bd = c_bd,");
+    c.line(".c_p2u0 = c_p2u0, .c_p2u1 = c_p2u1, .c_b = c_b,");
     c.line("});");
     c.line("// the K-tree along column px: index py, NORTH is py − 1");
     c.line("if (H > 1) {");
@@ -142,12 +142,11 @@ final class GemvCsl {
     c.line("const p2_hi_color: color = %s;", KTreeCsl.pick("q + 1", "c_p2u"));
     c.line("const p2_out_color: color = if (q < root_group) (%s) else (%s);", KTreeCsl.pick("q", "c_p2d"),
         KTreeCsl.pick("q", "c_p2u"));
-    c.line("const b_in_color: color = if (i < r2) c_bu else c_bd;");
     c.blank();
     c.line("// queues: memcpy keeps 0 and 1");
     String[][] in = {{"p1_in_lo_q", "2"}, {"p1_in_hi_q", "3"}, {"p2_in_lo_q", "4"}, {"p2_in_hi_q", "5"},
         {"b_in_q", "6"}};
-    String[][] out = {{"p1_out_q", "2"}, {"p2_out_q", "3"}, {"bu_out_q", "4"}, {"bd_out_q", "5"}};
+    String[][] out = {{"p1_out_q", "2"}, {"p2_out_q", "3"}, {"b_out_q", "4"}};
     for (String[] q : in) {
       c.line("const %s = @get_input_queue(%s);", q[0], q[1]);
     }
@@ -163,9 +162,8 @@ final class GemvCsl {
     fabric(c, "p2_in_lo", "fabin_dsd", "p2_lo_color", ".input_queue = p2_in_lo_q");
     fabric(c, "p2_in_hi", "fabin_dsd", "p2_hi_color", ".input_queue = p2_in_hi_q");
     fabric(c, "p2_send", "fabout_dsd", "p2_out_color", ".output_queue = p2_out_q");
-    fabric(c, "b_recv", "fabin_dsd", "b_in_color", ".input_queue = b_in_q");
-    fabric(c, "bu_send", "fabout_dsd", "c_bu", ".output_queue = bu_out_q");
-    fabric(c, "bd_send", "fabout_dsd", "c_bd", ".output_queue = bd_out_q");
+    fabric(c, "b_recv", "fabin_dsd", "c_b", ".input_queue = b_in_q");
+    fabric(c, "b_send", "fabout_dsd", "c_b", ".output_queue = b_out_q");
     c.blank();
     c.line("// y = x · W over this PE's blocks: y += x[k] · W[k, :] row by row (fp16, as WSE's @fmach)");
     c.line("fn gemv() void {");
@@ -203,11 +201,10 @@ final class GemvCsl {
     c.line("}");
     c.line("}");
     c.blank();
-    c.line("// the global root multicasts the total up and down the column");
+    c.line("// the global root multicasts the total up and down the column (one send; the routers copy it)");
     c.line("fn broadcast() void {");
     c.line("if (i == r2) {");
-    c.line("if (i > 0) { @fmovh(bu_send, y_dsd); }");
-    c.line("if (i < H - 1) { @fmovh(bd_send, y_dsd); }");
+    c.line("if (H > 1) { @fmovh(b_send, y_dsd); }");
     c.line("} else {");
     c.line("@fmovh(y_dsd, b_recv);");
     c.line("}");
@@ -235,9 +232,8 @@ final class GemvCsl {
       queue(c, "i == root and q > 0 and q <= root_group", "p2_in_lo_q", "p2_lo_color");
       queue(c, "i == root and q < groups - 1 and q >= root_group", "p2_in_hi_q", "p2_hi_color");
       queue(c, "i == root and q != root_group", "p2_out_q", "p2_out_color");
-      queue(c, "i != r2", "b_in_q", "b_in_color");
-      queue(c, "i == r2 and i > 0", "bu_out_q", "c_bu");
-      queue(c, "i == r2 and i < H - 1", "bd_out_q", "c_bd");
+      queue(c, "i != r2", "b_in_q", "c_b");
+      queue(c, "i == r2 and H > 1", "b_out_q", "c_b");
     }
     c.line("}");
     return c.toString();
@@ -345,7 +341,7 @@ final class GemvCsl {
     c.blank();
     c.line("| file | what |");
     c.line("|---|---|");
-    c.line("| `layout.csl` | params, the ten K-tree colours, the kernel rectangle, each PE's code and routes |");
+    c.line("| `layout.csl` | params, the nine K-tree colours, the kernel rectangle, each PE's code and routes |");
     c.line("| `meshgemv.csl` | one PE: its blocks of x and W, the local GEMV, the two-phase reduction, the broadcast |");
     c.line("| `run.py` | the host: random x and W, tiled onto the PEs, `compute` launched, y checked against NumPy |");
     c.line("| `commands.sh` | the exact `cslc` and `cs_python` commands |");

@@ -5,7 +5,7 @@ import dev.meshc.ir.kernel.KTree;
 import dev.meshc.ir.machine.MachineSpec;
 
 /**
- * The K-tree all-reduce of meshc's {@link KTree} written as CSL: its ten colours, the comptime
+ * The K-tree all-reduce of meshc's {@link KTree} written as CSL: its nine colours, the comptime
  * helpers that place a PE on the tree, and the routing rules of one line, as a layout block's
  * {@code if} chains over the PE's index. The same rules as {@code KTree.routes}, one for one; the
  * CSL checker holds the two to each other PE by PE.
@@ -13,9 +13,8 @@ import dev.meshc.ir.machine.MachineSpec;
 final class KTreeCsl {
   private KTreeCsl() {}
 
-  /** The colours' CSL names, in KTree's logical order (offsets D, U, P2D, P2U, BU, BD). */
-  static final String[] NAMES = {"c_d0", "c_d1", "c_u0", "c_u1", "c_p2d0", "c_p2d1", "c_p2u0", "c_p2u1", "c_bu",
-      "c_bd"};
+  /** The colours' CSL names, in KTree's logical order (offsets D, U, P2D, P2U, B). */
+  static final String[] NAMES = {"c_d0", "c_d1", "c_u0", "c_u1", "c_p2d0", "c_p2d1", "c_p2u0", "c_p2u1", "c_b"};
 
   private static final String[] ROLES = {
       "phase 1: chain toward the group root from the low end, even index",
@@ -26,10 +25,9 @@ final class KTreeCsl {
       "phase 2: the same, odd group",
       "phase 2: group roots from the high end, even group",
       "phase 2: the same, odd group",
-      "broadcast of the total toward the low end",
-      "broadcast of the total toward the high end"};
+      "broadcast of the total: the root multicasts both ways"};
 
-  /** {@code const c_d0: color = @get_color(id);} for the ten colours, logical {@code base}… mapped by {@code m}. */
+  /** {@code const c_d0: color = @get_color(id);} for the nine colours, logical {@code base}… mapped by {@code m}. */
   static void colours(CslText t, MachineSpec m, int base) {
     for (int k = 0; k < KTree.COLORS; k++) {
       t.line("const %s: color = @get_color(%d); // %s", NAMES[k], m.physicalColor(base + k), ROLES[k]);
@@ -110,26 +108,25 @@ final class KTreeCsl {
     route(t, pick("below", "c_p2u"), hi, lo);
     t.line("}");
     t.line("}");
-    t.line("// broadcast: the global root multicasts the total both ways");
+    t.line("// broadcast: the global root multicasts the total both ways; the others forward it onward");
     t.line("if (%s < r2) {", i);
     t.line("if (%s > 0) {", i);
-    route(t, "c_bu", hi, "RAMP, " + lo);
+    route(t, "c_b", hi, "RAMP, " + lo);
     t.line("} else {");
-    route(t, "c_bu", hi, "RAMP");
+    route(t, "c_b", hi, "RAMP");
     t.line("}");
     t.line("} else if (%s > r2) {", i);
     t.line("if (%s < %s - 1) {", i, n);
-    route(t, "c_bd", lo, "RAMP, " + hi);
+    route(t, "c_b", lo, "RAMP, " + hi);
     t.line("} else {");
-    route(t, "c_bd", lo, "RAMP");
+    route(t, "c_b", lo, "RAMP");
     t.line("}");
+    t.line("} else if (%s == 0) {", i);
+    route(t, "c_b", "RAMP", hi);
+    t.line("} else if (%s == %s - 1) {", i, n);
+    route(t, "c_b", "RAMP", lo);
     t.line("} else {");
-    t.line("if (%s > 0) {", i);
-    route(t, "c_bu", "RAMP", lo);
-    t.line("}");
-    t.line("if (%s < %s - 1) {", i, n);
-    route(t, "c_bd", "RAMP", hi);
-    t.line("}");
+    route(t, "c_b", "RAMP", lo + ", " + hi);
     t.line("}");
   }
 

@@ -174,7 +174,9 @@ public final class CostModel {
     g.activations = 2 * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(ctx, p) + tile(s.ffnIn(), p));
     long kv = kvBytesPerToken(s, p) * tile(ctx, p);
     g.decodeTrees();
-    return g.done(kv, p > 1 ? 1 : 0); // one colour shifts the KV cache
+    // the KV shift moves entries one hop north: each PE sends on its row's parity colour and takes
+    // the row below's on the other, two entries
+    return g.done(kv, p > 1 ? 2 : 0);
   }
 
   /** One token's K and V on one PE of a P×P region: its share of the (query-expanded) dims, fp16. */
