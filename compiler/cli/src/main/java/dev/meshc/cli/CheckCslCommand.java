@@ -46,12 +46,13 @@ final class CheckCslCommand implements Callable<Integer> {
       j.put("files", r.files());
       j.put("projects", r.projects());
       j.put("pes", r.pes());
+      j.put("max_pe_bytes", r.maxPeBytes());
       j.put("findings", r.findings().stream().map(CslChecker.Finding::toString).toList());
       Json.print(out, j);
     } else if (r.findings().isEmpty()) {
       out.printf(java.util.Locale.ROOT, "ok: %d files parsed%s%n", r.files(), r.projects() == 0 ? ""
-          : String.format(java.util.Locale.ROOT, ", %d project%s checked (%,d PEs)", r.projects(),
-              r.projects() == 1 ? "" : "s", r.pes()));
+          : String.format(java.util.Locale.ROOT, ", %d project%s checked (%,d PEs, at most %,d bytes of arrays "
+              + "on one)", r.projects(), r.projects() == 1 ? "" : "s", r.pes(), r.maxPeBytes()));
     }
     if (!r.findings().isEmpty()) {
       PrintWriter err = spec.commandLine().getErr();

@@ -4,6 +4,7 @@ import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.io.AtomicFiles;
 import dev.meshc.compiler.onnx.InputBinding;
 import dev.meshc.compiler.plan.ModelShape;
+import dev.meshc.backends.csl.CslProject;
 import dev.meshc.compiler.plan.PlanDir;
 import dev.meshc.compiler.plan.Placements;
 import dev.meshc.compiler.plan.Plan;
@@ -86,7 +87,8 @@ final class CompileCommand implements Callable<Integer> {
   @Option(names = "--emit", paramLabel = "KIND", defaultValue = "report",
       description = "what to write into -o, comma-separated: report (report.txt, summary.json, the wafers as SVG and "
           + "PNG per phase; the default), tir (plan.tir: the tile IR with the placed plan of each phase), plan "
-          + "(plan.tir and plan.json: an executable plan for meshc run)")
+          + "(plan.tir and plan.json: an executable plan for meshc run), csl (the decode plan as a Cerebras SDK "
+          + "project: layout.csl, decode.csl, run.py, commands.sh; wse2)")
   String emit;
 
   @Option(names = {"-o", "--output"}, paramLabel = "DIR", description = "output folder (replaced whole, atomically)")
@@ -112,9 +114,8 @@ final class CompileCommand implements Callable<Integer> {
   public Integer call() {
     List<String> kinds = List.of(emit.split(","));
     for (String k : kinds) {
-      if (!k.equals("report") && !k.equals("tir") && !k.equals("plan")) {
-        throw MeshcException.input("--emit %s: this meshc emits report, tir and plan (csl comes with its backend)",
-            k);
+      if (!List.of("report", "tir", "plan", "csl").contains(k)) {
+        throw MeshcException.input("--emit %s: this meshc emits report, tir, plan and csl", k);
       }
     }
     if (grid < 0) {
@@ -171,6 +172,20 @@ final class CompileCommand implements Callable<Integer> {
       }
     }
     boolean feasible = plans.stream().allMatch(Plan::feasible);
+    CslProject csl = null;
+    if (kinds.contains("csl")) {
+      if (output == null) {
+        throw MeshcException.input("--emit csl needs -o DIR");
+      }
+      if (loads.stream().noneMatch(w -> w.phase().label().equals("decode"))) {
+        throw MeshcException.input("--emit csl writes the decode plan: compile with --phase decode or both");
+      }
+      if (feasible) { // written whole before anything is: a model the program cannot run fails here
+        String rel = output.toAbsolutePath().normalize().relativize(model.toAbsolutePath().normalize()).toString();
+        csl = CslProject.decode(f.module().withPlacements(placed), rel, m);
+      }
+    }
+    CslProject project = csl;
     Map<String, Object> json = new LinkedHashMap<>();
     if (plans.size() == 1) {
       json.putAll(PlanReport.json(plans.get(0)));
@@ -188,6 +203,12 @@ final class CompileCommand implements Callable<Integer> {
               loads.stream().map(w -> w.phase().label()).toList()).write(dir, placedTir);
         } else if (kinds.contains("tir")) {
           Files.writeString(dir.resolve(PlanDir.TIR), placedTir, StandardCharsets.UTF_8);
+        }
+        if (project != null) {
+          for (Map.Entry<String, String> e : project.files().entrySet()) {
+            Files.createDirectories(dir.resolve(e.getKey()).getParent());
+            Files.writeString(dir.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
+          }
         }
         if (!kinds.contains("report")) {
           return;

@@ -19,18 +19,19 @@ import java.util.stream.Stream;
  * CslProject#MANIFEST}) evaluates its layout and checks it (see {@link CslChecker}).
  */
 public final class CslCheck {
-  /** Comptime steps one project may take: a 750×750 layout is a few million. */
-  public static final long BUDGET = 200_000_000L;
+  /** Comptime steps one project may take: a decode layout of a whole WSE-2 runs about 10⁹. */
+  public static final long BUDGET = 4_000_000_000L;
 
   private CslCheck() {}
 
   /** What was read and what is wrong. */
-  public record Report(int files, int projects, int pes, List<CslChecker.Finding> findings) {}
+  public record Report(int files, int projects, int pes, long maxPeBytes, List<CslChecker.Finding> findings) {}
 
   public static Report check(List<Path> paths, boolean parseOnly) {
     int files = 0;
     int projects = 0;
     int pes = 0;
+    long maxBytes = 0;
     List<CslChecker.Finding> findings = new ArrayList<>();
     for (Path p : paths) {
       if (!Files.exists(p)) {
@@ -48,14 +49,14 @@ public final class CslCheck {
       if (!parseOnly) {
         csl.forEach(f -> findings.addAll(duplicates(parsed.get(f.toString()))));
       }
-      Path manifest = Files.isDirectory(p) ? p.resolve(CslProject.MANIFEST) : null;
-      if (!parseOnly && manifest != null && Files.isRegularFile(manifest)) {
-        Layout layout = project(p, manifest, parsed, findings);
+      for (Path dir : parseOnly ? List.<Path>of() : projectDirs(p)) {
+        Layout layout = project(dir, dir.resolve(CslProject.MANIFEST), parsed, findings);
         projects++;
         pes += layout.width() * layout.height();
+        maxBytes = Math.max(maxBytes, CslChecker.maxBytes);
       }
     }
-    return new Report(files, projects, pes, List.copyOf(findings));
+    return new Report(files, projects, pes, maxBytes, List.copyOf(findings));
   }
 
   private static Layout project(Path dir, Path manifestFile, Map<String, CslSource> parsed,
@@ -106,6 +107,21 @@ public final class CslCheck {
       }
     }
     return out;
+  }
+
+  /** The meshc projects at p: p itself, or (a plan over several wafers) its sub-folders that are projects. */
+  private static List<Path> projectDirs(Path p) {
+    if (!Files.isDirectory(p)) {
+      return List.of();
+    }
+    if (Files.isRegularFile(p.resolve(CslProject.MANIFEST))) {
+      return List.of(p);
+    }
+    try (Stream<Path> s = Files.list(p)) {
+      return s.filter(d -> Files.isRegularFile(d.resolve(CslProject.MANIFEST))).sorted().toList();
+    } catch (IOException e) {
+      throw MeshcException.input("%s: cannot list (%s)", p, e.getMessage());
+    }
   }
 
   /** A file, or a folder's .csl files (not following links out), in name order. */

@@ -52,6 +52,7 @@ public final class CslChecker {
   public static List<Finding> check(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
       BiFunction<Integer, Integer, List<Route>> template, long budget) {
     Map<String, Raw> out = new java.util.LinkedHashMap<>();
+    maxBytes = 0;
     Map<Long, Map<Integer, Layout.RouteEntry>> byPe = new HashMap<>();
     for (Layout.RouteEntry r : layout.routes()) {
       int id = r.color().id();
@@ -177,16 +178,29 @@ public final class CslChecker {
     });
   }
 
-  /** The sum of each PE program's arrays, with that PE's params, against the PE's memory. */
+  /**
+   * The sum of each PE program's arrays, with that PE's params, against the PE's memory. A
+   * program is evaluated once per distinct value of the params its array types read (a 750×750
+   * region whose sizes do not depend on the PE's coordinates is evaluated once).
+   */
   private static void memory(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
       long budget, Map<String, Raw> out) {
-    Map<String, Raw> seen = new HashMap<>(); // evaluated once per program and parameter set
+    Map<String, Object[]> seen = new HashMap<>(); // key → {finding or null}
+    Map<String, java.util.Set<String>> reads = new HashMap<>();
     for (Layout.Tile t : layout.tiles().values()) {
-      String key = t.file() + t.params();
-      if (seen.containsKey(key)) {
+      CslSource src = programs.apply(t.file());
+      java.util.Set<String> names = reads.computeIfAbsent(t.file(), f -> sizeNames(src));
+      StringBuilder key = new StringBuilder(t.file());
+      for (String n : names) {
+        key.append('|').append(n).append('=').append(t.params().get(n));
+      }
+      Object[] known = seen.get(key.toString());
+      if (known != null) {
+        if (known[0] instanceof Raw r) {
+          r.more++;
+        }
         continue;
       }
-      CslSource src = programs.apply(t.file());
       Comptime ct = new Comptime(src.name(), null, budget);
       Comptime.Scope scope = ct.fileScope(src.tree(), t.params());
       long total = 0;
@@ -204,14 +218,47 @@ public final class CslChecker {
           }
         }
       }
+      maxBytes = Math.max(maxBytes, total);
       Raw f = null;
       if (total > m.bytesPerPe()) {
         f = add(out, ct.loc(where), new int[] {t.x(), t.y()}, String.format("%s's arrays take %,d bytes, more than "
             + "the %,d a PE has (the largest, '%s', takes %,d)", t.file(), total, m.bytesPerPe(), where.ID().getText(),
             largest));
       }
-      seen.put(key, f);
+      seen.put(key.toString(), new Object[] {f});
     }
+  }
+
+  /** The most bytes of arrays any PE of the last checked layout holds (for the report). */
+  static long maxBytes;
+
+  /** The names a file's array types read, directly or through its consts (params among them). */
+  private static java.util.Set<String> sizeNames(CslSource src) {
+    Map<String, CslParser.ConstDeclContext> consts = new HashMap<>();
+    List<CslParser.ExprContext> todo = new ArrayList<>();
+    for (CslParser.TopDeclContext d : src.tree().topDecl()) {
+      if (d.constDecl() != null) {
+        consts.put(d.constDecl().ID().getText(), d.constDecl());
+      } else if (d.varDecl() != null && d.varDecl().type != null) {
+        todo.add(d.varDecl().type);
+      }
+    }
+    java.util.Set<String> names = new java.util.TreeSet<>();
+    while (!todo.isEmpty()) {
+      List<org.antlr.v4.runtime.tree.ParseTree> stack = new ArrayList<>(List.of(todo.remove(todo.size() - 1)));
+      while (!stack.isEmpty()) {
+        org.antlr.v4.runtime.tree.ParseTree node = stack.remove(stack.size() - 1);
+        if (node instanceof org.antlr.v4.runtime.tree.TerminalNode tn) {
+          if (tn.getSymbol().getType() == CslParser.ID && names.add(tn.getText()) && consts.containsKey(tn.getText())) {
+            todo.add(consts.get(tn.getText()).value);
+          }
+        }
+        for (int i = 0; i < node.getChildCount(); i++) {
+          stack.add(node.getChild(i));
+        }
+      }
+    }
+    return names;
   }
 
   private static void routesEqualTemplate(Layout layout, Map<Long, Map<Integer, Layout.RouteEntry>> byPe,

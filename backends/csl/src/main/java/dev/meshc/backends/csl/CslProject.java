@@ -1,6 +1,7 @@
 package dev.meshc.backends.csl;
 
 import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.kernel.DecodeFabric;
 import dev.meshc.ir.kernel.GemvKernel;
 import dev.meshc.ir.kernel.KTree;
 import dev.meshc.ir.kernel.KTreeAllReduce;
@@ -53,16 +54,32 @@ public record CslProject(Map<String, String> files) {
 
   /** What a project's manifest says. */
   public record Manifest(String algorithm, KernelTemplate.Problem problem, int width, int height, int groups,
-      String machine, Map<String, Object> params) {
+      String machine, Map<String, Object> params, List<int[]> regions) {
     /** The template the project was rendered from. */
     public KernelTemplate template() {
       return Kernels.create(algorithm, problem, width, height, false, groups);
     }
 
-    /** PE (x, y)'s router entries as the template has them, in physical colour IDs. */
+    /**
+     * PE (x, y)'s router entries as the templates have them, in physical colour IDs: the kernel's,
+     * or for a decode project the {@link DecodeFabric} of the region holding the PE (none outside).
+     */
     public List<Route> routes(MachineSpec m, int x, int y) {
+      List<Route> logical = null;
+      if (algorithm.equals("decode")) {
+        for (int[] reg : regions) {
+          if (x >= reg[0] && x < reg[0] + reg[2] && y >= reg[1] && y < reg[1] + reg[2]) {
+            logical = fabric(reg[2]).routes(x - reg[0], y - reg[1]);
+          }
+        }
+        if (logical == null) {
+          return List.of();
+        }
+      } else {
+        logical = template().routes(x, y);
+      }
       List<Route> r = new ArrayList<>();
-      for (Route route : template().routes(x, y)) {
+      for (Route route : logical) {
         r.add(new Route(m.physicalColor(route.color()), route.rx(), route.tx()));
       }
       return r;
@@ -77,12 +94,21 @@ public record CslProject(Map<String, String> files) {
         String[] grid = p.getProperty("grid").split("x");
         Map<String, Object> params = new LinkedHashMap<>();
         for (String kv : p.getProperty("params").split(",")) {
-          String[] a = kv.split(":");
-          params.put(a[0], Long.parseLong(a[1]));
+          if (!kv.isEmpty()) {
+            String[] a = kv.split(":");
+            params.put(a[0], Long.parseLong(a[1]));
+          }
+        }
+        List<int[]> regions = new ArrayList<>();
+        for (String r : p.getProperty("regions", "").split(";")) {
+          if (!r.isEmpty()) {
+            String[] a = r.split(",");
+            regions.add(new int[] {Integer.parseInt(a[0]), Integer.parseInt(a[1]), Integer.parseInt(a[2])});
+          }
         }
         return new Manifest(p.getProperty("algorithm"), new KernelTemplate.Problem(Long.parseLong(shape[0]),
             Long.parseLong(shape[1]), Long.parseLong(shape[2])), Integer.parseInt(grid[0]), Integer.parseInt(grid[1]),
-            Integer.parseInt(p.getProperty("groups")), p.getProperty("machine"), params);
+            Integer.parseInt(p.getProperty("groups")), p.getProperty("machine"), params, regions);
       } catch (RuntimeException e) {
         if (e instanceof MeshcException me) {
           throw me;
@@ -116,6 +142,24 @@ public record CslProject(Map<String, String> files) {
         + "groups=" + groups + "\n"
         + "machine=" + m.name() + "\n"
         + "params=" + params + "\n";
+  }
+
+  /** Each region's router program, by side (one per size: a 750-wide region answers in O(1)). */
+  private static final Map<Integer, DecodeFabric> FABRICS = new java.util.concurrent.ConcurrentHashMap<>();
+
+  static DecodeFabric fabric(int p) {
+    return FABRICS.computeIfAbsent(p, k -> new DecodeFabric(k, 0));
+  }
+
+  /**
+   * A decoder's decode plan as a project for {@code m}: the module must carry its decode placement;
+   * {@code modelPath} is the ONNX file the host script loads weights from.
+   */
+  public static CslProject decode(dev.meshc.ir.Module module, String modelPath, MachineSpec m) {
+    dev.meshc.ir.Placement plan = module.placements().stream().filter(p -> p.phase().equals("decode")).findFirst()
+        .orElseThrow(() -> MeshcException.input("%s has no decode plan: compile it with --phase decode or both",
+            module.name()));
+    return DecodeCsl.emit(module, plan, m, modelPath);
   }
 
   /** The K-tree of a MeshGEMV column: its group size, as the template computes it. */

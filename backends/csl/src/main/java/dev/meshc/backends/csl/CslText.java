@@ -24,6 +24,14 @@ final class CslText {
     return line(String.format(java.util.Locale.ROOT, format, args));
   }
 
+  /** A block of lines already indented as they should read (a text block), at the current depth. */
+  CslText text(String block) {
+    for (String l : block.stripTrailing().split("\n", -1)) {
+      b.append(l.isEmpty() ? "" : "  ".repeat(Math.max(0, depth)) + l).append('\n');
+    }
+    return this;
+  }
+
   CslText blank() {
     b.append('\n');
     return this;

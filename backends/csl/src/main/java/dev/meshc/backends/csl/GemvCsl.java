@@ -58,18 +58,14 @@ final class GemvCsl {
     c.blank();
     c.line("// The template's nine logical colours as physical IDs, skipping the ones memcpy keeps (%s).",
         m.reservedColors());
-    KTreeCsl.colours(c, m, 0);
+    KTreeCsl.colours(c, m, 0, "c_");
     c.blank();
     c.line("const memcpy = @import_module(\"<memcpy/get_params>\", .{ .width = W, .height = H });");
     c.blank();
-    KTreeCsl.helpers(c, "H", "g");
+    KTreeCsl.helpers(c);
     c.blank();
     c.line("layout {");
     c.line("@set_rectangle(W, H);");
-    c.line("const groups: i16 = (H + g - 1) / g;");
-    c.line("const root_group: i16 = groups / 2;");
-    c.line("const r2: i16 = group_root(root_group); // the global root");
-    c.blank();
     c.line("var px: i16 = 0;");
     c.line("while (px < W) : (px += 1) {");
     c.line("const memcpy_params = memcpy.get_params(px);");
@@ -82,7 +78,7 @@ final class GemvCsl {
     c.line("});");
     c.line("// the K-tree along column px: index py, NORTH is py − 1");
     c.line("if (H > 1) {");
-    KTreeCsl.routes(c, "py", "H", "g", Dir.NORTH, Dir.SOUTH);
+    KTreeCsl.routes(c, new KTreeCsl.Tree("c_", "", "py", "H", "g", "px, py", Dir.NORTH, Dir.SOUTH));
     c.line("}");
     c.line("}");
     c.line("}");
@@ -111,7 +107,7 @@ final class GemvCsl {
     c.line("param g: i16; // group size");
     c.line("param i: i16; // this PE's row: its index on the line");
     for (String name : KTreeCsl.NAMES) {
-      c.line("param %s: color;", name);
+      c.line("param c_%s: color;", name);
     }
     c.blank();
     c.line("const sys_mod = @import_module(\"<memcpy/memcpy>\", memcpy_params);");
@@ -323,11 +319,16 @@ final class GemvCsl {
         target.sdk);
     c.line("# memcpy needs 3 columns west and 2 east of the kernel plus a one-PE border: fabric (W+7)x(H+2).");
     c.line("set -e");
-    c.line("cslc layout.csl%s --fabric-dims=%d,%d --fabric-offsets=4,1 \\",
-        target == CslProject.Target.WSE3 ? " --arch=wse3" : "", width + 7, height + 2);
-    c.line("  --params=%s --memcpy --channels=1 -o out", params);
+    c.line(cslc(width, height, params, target, "out"));
     c.line("cs_python run.py --name out");
     return c.toString();
+  }
+
+  /** The cslc command for a width × height kernel at memcpy's offsets, into {@code out}. */
+  static String cslc(int width, int height, String params, CslProject.Target target, String out) {
+    return String.format(java.util.Locale.ROOT, "cslc layout.csl%s --fabric-dims=%d,%d --fabric-offsets=4,1 %s"
+        + "--memcpy --channels=1 -o %s", target == CslProject.Target.WSE3 ? " --arch=wse3" : "", width + 7, height + 2,
+        params.isEmpty() ? "" : "--params=" + params + " ", out);
   }
 
   private static String readme(GemvKernel t, MachineSpec m, CslProject.Target target, int kt, int nt, KTree tree) {

@@ -1,0 +1,260 @@
+package dev.meshc.backends.csl;
+
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.Module;
+import dev.meshc.ir.Placement;
+import dev.meshc.ir.kernel.DecodeFabric;
+import dev.meshc.ir.kernel.Dir;
+import dev.meshc.ir.kernel.KTree;
+import dev.meshc.ir.machine.MachineSpec;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A compiled decoder's decode plan as a Cerebras SDK project: every region of the plan is a
+ * square of PEs at its place on the fabric, running the layers the planner gave it with
+ * WaferLLM's decode chain (see {@code decode.csl}); the routes are {@link DecodeFabric}'s — two
+ * K-trees and the KV shift — written as the same comptime rules the kernel projects use; the host
+ * script loads the weights from the ONNX file, tiles them as the plan says, and generates tokens
+ * greedily, one region launch at a time.
+ */
+final class DecodeCsl {
+  private DecodeCsl() {}
+
+  /** One region's sizes: what its PEs hold. */
+  record Region(int index, int wafer, int x, int y, int p, int g, int layer0, int layers, boolean lmHead, int et,
+      int qt, int ft, int fi, int st, int vt) {}
+
+  static CslProject emit(Module m, Placement plan, MachineSpec machine, String modelPath) {
+    CslProject.Target target = CslProject.Target.of(machine);
+    if (target != CslProject.Target.WSE2) {
+      throw MeshcException.input("decode projects are written for wse2 today: WSE-3 binds each queue to one colour, "
+          + "and the decode program's 20 colours need WaferLLM's run-time re-routing there (use --machine wse2)");
+    }
+    DecodeModel d = DecodeModel.of(m);
+    if (plan.regions().isEmpty()) {
+      throw MeshcException.input("%s: the decode plan is infeasible; there is nothing to write", m.name());
+    }
+    long ctx = plan.info().getInt("max_context", 0);
+    List<Region> regions = new ArrayList<>();
+    int wafers = 0;
+    for (Placement.Region r : plan.regions()) {
+      int p = (int) r.info().requireInt("grid");
+      long[] layers = r.info().getInts("layers");
+      boolean lm = r.info().getInt("lm_head", 0) == 1;
+      int qt = tile(d.heads() * d.headDim(), p);
+      qt += d.rope() && qt % 2 == 1 ? 1 : 0; // RoPE pairs stay on one PE
+      int ft = tile(d.ffn(), p);
+      Region reg = new Region(r.index(), (int) r.info().getInt("wafer", 0), (int) r.info().requireInt("x"),
+          (int) r.info().requireInt("y"), p,
+          new KTree(p, KTree.defaultGroups(p), 0, Dir.NORTH, Dir.SOUTH).groupSize(), (int) layers[0],
+          (int) (layers[1] - layers[0]), lm, tile(d.width(), p), qt, ft, d.gated() ? 2 * ft : ft, tile(ctx, p),
+          lm ? tile(vocab(d, m), p) : 1);
+      regions.add(reg);
+      wafers = Math.max(wafers, reg.wafer() + 1);
+    }
+    // one SDK program per wafer (in its own folder when there are several); one host script drives them
+    Map<String, String> files = new TreeMap<>();
+    StringBuilder commands = new StringBuilder();
+    int[][] dims = new int[wafers][2];
+    for (int w = 0; w < wafers; w++) {
+      int width = 0;
+      int height = 0;
+      List<Region> here = new ArrayList<>();
+      StringBuilder rs = new StringBuilder();
+      for (Region r : regions) {
+        if (r.wafer() == w) {
+          here.add(r);
+          width = Math.max(width, r.x() + r.p());
+          height = Math.max(height, r.y() + r.p());
+          rs.append(rs.length() == 0 ? "" : ";").append(r.x()).append(',').append(r.y()).append(',').append(r.p());
+        }
+      }
+      dims[w] = new int[] {width, height};
+      String dir = wafers == 1 ? "" : "wafer-" + w + "/";
+      files.put(dir + "layout.csl", layout(d, here, width, height, machine));
+      files.put(dir + "decode.csl", DecodeProgram.text(d));
+      files.put(dir + CslProject.MANIFEST, CslProject.manifest("decode", new dev.meshc.ir.kernel.KernelTemplate.Problem(
+          1, d.width(), vocab(d, m)), width, height, 0, machine, "") + "regions=" + rs + "\n");
+      commands.append(wafers == 1 ? GemvCsl.cslc(width, height, "", target, "out")
+          : "(cd wafer-" + w + " && " + GemvCsl.cslc(width, height, "", target, "../out-" + w) + ")").append('\n');
+    }
+    files.put("weights.json", DecodeHost.manifest(d, m, regions, modelPath, ctx));
+    files.put("run.py", DecodeHost.script());
+    files.put("commands.sh", "#!/bin/sh\n# meshc: build this decode project with cslc and run it on the simulator (Cerebras "
+        + "SDK 1.2).\n# memcpy needs 3 columns west and 2 east of the kernel plus a one-PE border: fabric (W+7)x(H+2)."
+        + (wafers == 1 ? "" : "\n# One program per wafer; run.py drives them all (out-0, out-1, ...).") + "\nset -e\n"
+        + commands + "cs_python run.py --name out\n");
+    files.put("README.md", readme(d, regions, dims, machine, ctx));
+    return new CslProject(files);
+  }
+
+  static int tile(long n, int p) {
+    return (int) Math.max(1, (n + p - 1) / p);
+  }
+
+  static long vocab(DecodeModel d, Module m) {
+    return m.values().get(d.lmHead().weight()).shape().dim(1);
+  }
+
+  private static String layout(DecodeModel d, List<Region> regions, int width, int height, MachineSpec m) {
+    CslText c = new CslText();
+    c.line("// meshc: the decode plan of %s as a %dx%d kernel, %s (Cerebras SDK 1.2).", d.name(), width, height,
+        m.name());
+    c.line("// %d region%s, each a square of PEs running its layers with WaferLLM's decode chain (decode.csl).",
+        regions.size(), regions.size() == 1 ? "" : "s");
+    for (Region r : regions) {
+      c.line("// region %d: %dx%d PEs at (%d, %d), layers [%d, %d)%s; per PE: %d width values, %d head dims, %d FFN, "
+          + "%d KV slots", r.index(), r.p(), r.p(), r.x(), r.y(), r.layer0(), r.layer0() + r.layers(),
+          r.lmHead() ? " and the LM head" : "", r.et(), r.qt(), r.ft(), r.st());
+    }
+    c.line("// Routes (every region the same rules, DecodeFabric in meshc's IR): a K-tree along each column, one");
+    c.line("// along each row, and the KV cache's one-hop shift north; checked PE by PE by meshc check-csl.");
+    c.blank();
+    c.line("// the column K-tree (logical colours 0-8)");
+    KTreeCsl.colours(c, m, DecodeFabric.Y_BASE, "cy_");
+    c.line("// the row K-tree (logical colours 9-17)");
+    KTreeCsl.colours(c, m, DecodeFabric.X_BASE, "cx_");
+    c.line("// the KV shift: a row sends north on its parity's colour, takes the row below's on the other");
+    c.line("const cs0: color = @get_color(%d);", m.physicalColor(DecodeFabric.SHIFT_BASE));
+    c.line("const cs1: color = @get_color(%d);", m.physicalColor(DecodeFabric.SHIFT_BASE + 1));
+    c.blank();
+    c.line("const memcpy = @import_module(\"<memcpy/get_params>\", .{ .width = %d, .height = %d });", width, height);
+    c.blank();
+    KTreeCsl.helpers(c);
+    c.blank();
+    c.line("// where a region's PE (px, py) sits, what it holds, and its colours");
+    c.line("fn pe_params(region: i16, px: i16, py: i16, P: i16, g: i16, L: i16, Et: i16, Qt: i16, Ft: i16, FI: i16, "
+        + "St: i16, Vt: i16, lm_head: bool) comptime_struct {");
+    c.line("return .{");
+    c.line(".region = region, .px = px, .py = py, .P = P, .g = g, .L = L, .Et = Et, .Qt = Qt, .Ft = Ft, .FI = FI,");
+    c.line(".St = St, .Vt = Vt, .lm_head = lm_head,");
+    StringBuilder cols = new StringBuilder();
+    for (String ax : new String[] {"cy_", "cx_"}) {
+      for (String n : KTreeCsl.NAMES) {
+        cols.append('.').append(ax).append(n).append(" = ").append(ax).append(n).append(", ");
+      }
+    }
+    c.line("%s.cs0 = cs0, .cs1 = cs1,", cols.toString());
+    c.line("};");
+    c.line("}");
+    c.blank();
+    c.line("layout {");
+    c.line("@set_rectangle(%d, %d);", width, height);
+    c.line("// PEs no region holds run the program with nothing to do");
+    c.line("var ix: i16 = 0;");
+    c.line("while (ix < %d) : (ix += 1) {", width);
+    c.line("var iy: i16 = 0;");
+    c.line("while (iy < %d) : (iy += 1) {", height);
+    StringBuilder inside = new StringBuilder();
+    for (Region r : regions) {
+      inside.append(inside.length() == 0 ? "" : " or ").append(String.format(Locale.ROOT,
+          "(ix >= %d and ix < %d and iy >= %d and iy < %d)", r.x(), r.x() + r.p(), r.y(), r.y() + r.p()));
+    }
+    c.line("if (!(%s)) {", inside);
+    c.line("@set_tile_code(ix, iy, \"decode.csl\", @concat_structs(.{ .memcpy_params = memcpy.get_params(ix) },");
+    c.line("pe_params(-1, 0, 0, 1, 1, 1, 1, 2, 1, 1, 1, 1, false)));");
+    c.line("}");
+    c.line("}");
+    c.line("}");
+    for (Region r : regions) {
+      c.blank();
+      c.line("// region %d: layers [%d, %d)%s", r.index(), r.layer0(), r.layer0() + r.layers(),
+          r.lmHead() ? " and the LM head" : "");
+      c.line("var px%d: i16 = 0;", r.index());
+      c.line("while (px%d < %d) : (px%d += 1) {", r.index(), r.p(), r.index());
+      c.line("const px: i16 = px%d;", r.index());
+      c.line("const memcpy_params = memcpy.get_params(%d + px);", r.x());
+      c.line("var py: i16 = 0;");
+      c.line("while (py < %d) : (py += 1) {", r.p());
+      c.line("@set_tile_code(%d + px, %d + py, \"decode.csl\", @concat_structs(.{ .memcpy_params = memcpy_params },",
+          r.x(), r.y());
+      c.line("pe_params(%d, px, py, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s)));", r.index(), r.p(), r.g(), r.layers(),
+          r.et(), r.qt(), r.ft(), r.fi(), r.st(), r.vt(), r.lmHead());
+      if (r.p() > 1) {
+        String at = String.format(Locale.ROOT, "%d + px, %d + py", r.x(), r.y());
+        c.line("// the column K-tree: index py, NORTH is py − 1");
+        KTreeCsl.routes(c, new KTreeCsl.Tree("cy_", "y_", "py", Integer.toString(r.p()), Integer.toString(r.g()), at,
+            Dir.NORTH, Dir.SOUTH));
+        c.line("// the row K-tree: index px, WEST is px − 1");
+        KTreeCsl.routes(c, new KTreeCsl.Tree("cx_", "x_", "px", Integer.toString(r.p()), Integer.toString(r.g()), at,
+            Dir.WEST, Dir.EAST));
+        c.line("// the KV shift north");
+        c.line("if (py > 0) {");
+        c.line("@set_color_config(%s, if (py %% 2 == 0) cs0 else cs1, .{ .routes = .{ .rx = .{ RAMP }, .tx = .{ NORTH "
+            + "} } });", at);
+        c.line("}");
+        c.line("if (py < %d - 1) {", r.p());
+        c.line("@set_color_config(%s, if ((py + 1) %% 2 == 0) cs0 else cs1, .{ .routes = .{ .rx = .{ SOUTH }, .tx = "
+            + ".{ RAMP } } });", at);
+        c.line("}");
+      }
+      c.line("}");
+      c.line("}");
+    }
+    c.blank();
+    for (String sym : DecodeHost.SYMBOLS) {
+      c.line("@export_name(\"%s\", [*]f16, true);", sym);
+    }
+    c.line("@export_name(\"step\", fn(i16, i16)void);");
+    c.line("}");
+    return c.toString();
+  }
+
+  private static String readme(DecodeModel d, List<Region> regions, int[][] dims, MachineSpec m, long ctx) {
+    CslText c = new CslText();
+    StringBuilder kernels = new StringBuilder();
+    for (int[] wh : dims) {
+      kernels.append(kernels.length() == 0 ? "" : " and ").append(wh[0]).append('x').append(wh[1]);
+    }
+    c.line("# %s: decode on %s %s (%s, Cerebras SDK 1.2)", d.name(), dims.length == 1 ? "a" : dims.length + " wafers:",
+        kernels + (dims.length == 1 ? " kernel" : " kernels"), m.name());
+    c.blank();
+    c.line("Written by meshc from the model's decode plan: the regions, grids and layers the planner chose, the");
+    c.line("K-tree and KV-shift routes of its kernel templates, and the weight tiling the plan implies.");
+    c.blank();
+    c.line("| region | wafer | PEs | at | layers | LM head |");
+    c.line("|---|---|---|---|---|---|");
+    for (Region r : regions) {
+      c.line("| %d | %d | %dx%d | (%d, %d) | %d–%d | %s |", r.index(), r.wafer(), r.p(), r.p(), r.x(), r.y(),
+          r.layer0(), r.layer0() + r.layers() - 1, r.lmHead() ? "yes" : "");
+    }
+    c.blank();
+    c.line("Model: width %d, %d heads of %d (%d kv heads, stored expanded to the query heads), FFN %d (%s), %s%s; "
+        + "context up to %d tokens.", d.width(), d.heads(), d.headDim(), d.kvHeads(), d.ffn(), d.activation(),
+        d.layerNorm() ? "LayerNorm" : "RMSNorm", d.rope() ? ", RoPE" : "", ctx);
+    c.blank();
+    c.line("| file | what |");
+    c.line("|---|---|");
+    c.line("| `layout.csl` | the regions, each PE's program parameters, the two K-trees' and the KV shift's routes |");
+    c.line("| `decode.csl` | one PE: its weight tiles, KV cache and the layer chain (below) |");
+    c.line("| `weights.json` | which ONNX initializers (and columns) feed each projection and norm, and the sizes |");
+    c.line("| `run.py` | the host: weights from the ONNX file tiled onto the PEs, greedy generation, a check against "
+        + "ONNX Runtime |");
+    c.line("| `commands.sh` | the exact `cslc` and `cs_python` commands |");
+    c.blank();
+    c.line("The layer chain on every PE of a region, WaferLLM's decode: norm (K-tree along the column) → QKV MeshGEMV "
+        + "(input split along Y, output along X) → RoPE on pairs kept on one PE → the new K and V into the "
+        + "shift-based cache (a row per PE row; when rows fill unevenly, one-hop northward shifts) → q·Kᵀ over the "
+        + "cache kept transposed (K-tree along the row) → softmax (column K-tree: max, then sum) → p·V (column) → "
+        + "W_O placed pre-transposed (X → Y, row K-tree) → residual → norm → FFN in (Y → X) → activation → W_down "
+        + "pre-transposed (X → Y) → residual. Storage and arithmetic are fp16 (WSE's `@fmach`); norm statistics are "
+        + "summed in f32 on each PE.");
+    c.blank();
+    c.line("Between regions the host carries the residual (memcpy out of one region, into the next) and launches "
+        + "`step` once per region per token; the embedding lookup is the host's. A plan over several wafers is one "
+        + "program per wafer (`wafer-N/`), built into `out-N`; the host script drives them in turn.");
+    c.blank();
+    c.line("## Run it");
+    c.blank();
+    c.line("`pip install onnx onnxruntime` into the SDK's Python (ONNX Runtime only for the check), then");
+    c.line("`sh commands.sh` on the simulator, or build with the system's fabric and run");
+    c.line("`cs_python run.py --name out --cmaddr IP:PORT --prompt 1,2,3 --new 16`.");
+    c.blank();
+    c.line("Check it without the SDK: `meshc check-csl .`.");
+    return c.toString();
+  }
+}

@@ -1,0 +1,73 @@
+package dev.meshc.cli.bench;
+
+import dev.meshc.backends.csl.CslCheck;
+import dev.meshc.backends.csl.CslProject;
+import dev.meshc.compiler.Frontend;
+import dev.meshc.compiler.TestModels;
+import dev.meshc.compiler.onnx.InputBinding;
+import dev.meshc.compiler.plan.ModelShape;
+import dev.meshc.compiler.plan.Placements;
+import dev.meshc.compiler.plan.Plan;
+import dev.meshc.compiler.plan.Planner;
+import dev.meshc.compiler.plan.Workload;
+import dev.meshc.ir.Module;
+import dev.meshc.ir.machine.MachineSpec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Emit time and output size of the CSL backend for the paper's four models' decode plans on WSE-2
+ * (4096 context, default planner options), and with {@code -Dbench.check=true} the time meshc
+ * check-csl takes over each project.
+ * {@code mvn -B -q -pl compiler/cli -am test-compile exec:exec@csl-bench}
+ */
+public final class CslBench {
+  private CslBench() {}
+
+  public static void main(String[] args) throws Exception {
+    boolean check = Boolean.getBoolean("bench.check");
+    System.out.printf(Locale.ROOT, "meshc CSL backend benchmark: decode plans on wse2, 4096 context (%s %s, %d cores)%n",
+        System.getProperty("java.vm.name"), System.getProperty("java.version"),
+        Runtime.getRuntime().availableProcessors());
+    MachineSpec wse2 = MachineSpec.load("wse2");
+    for (String name : List.of("llama3-8b", "llama2-13b", "codellama-34b", "qwen2-72b")) {
+      Path model = TestModels.example("models/" + name + "-shape.onnx");
+      Frontend f = Frontend.load(model, List.of(InputBinding.parse("input_ids=1x16")));
+      ModelShape shape = ModelShape.of(f.module());
+      Planner planner = new Planner(shape, wse2, Workload.decode(4096), Planner.Options.defaults());
+      Plan plan = planner.plan();
+      Module placed = f.module().withPlacements(List.of(Placements.of(plan, shape, planner.costModel())));
+      if (!plan.feasible()) {
+        System.out.printf(Locale.ROOT, "%-14s no plan%n", name);
+        continue;
+      }
+      CslProject.decode(placed, model.toString(), wse2); // warm up
+      long t0 = System.nanoTime();
+      CslProject p = CslProject.decode(placed, model.toString(), wse2);
+      double emit = (System.nanoTime() - t0) / 1e6;
+      long bytes = p.files().values().stream().mapToLong(v -> v.getBytes(StandardCharsets.UTF_8).length).sum();
+      int pes = plan.regions().stream().mapToInt(r -> r.grid() * r.grid()).sum();
+      String checked = "";
+      if (check) {
+        Path dir = Files.createTempDirectory("csl-bench");
+        for (Map.Entry<String, String> e : p.files().entrySet()) {
+          Files.createDirectories(dir.resolve(e.getKey()).getParent());
+          Files.writeString(dir.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
+        }
+        long c0 = System.nanoTime();
+        CslCheck.Report r = CslCheck.check(List.of(dir), false);
+        checked = String.format(Locale.ROOT, "; check-csl %.0f s, %d findings, at most %,d bytes of arrays on a PE",
+            (System.nanoTime() - c0) / 1e9, r.findings().size(), r.maxPeBytes());
+      }
+      long layouts = p.files().entrySet().stream().filter(e -> e.getKey().endsWith("layout.csl"))
+          .mapToLong(e -> e.getValue().length()).sum();
+      System.out.printf(Locale.ROOT, "%-14s %d regions on %d wafer(s), %,d PEs: emit %.0f ms, %d files, %,d bytes "
+          + "(layout.csl %,d, weights.json %,d)%s%n", name, plan.regions().size(), plan.wafers(), pes, emit,
+          p.files().size(), bytes, layouts, p.files().get("weights.json").length(), checked);
+    }
+  }
+}
