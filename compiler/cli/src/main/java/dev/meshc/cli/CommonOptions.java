@@ -9,4 +9,7 @@ final class CommonOptions {
 
   @Option(names = "--verbose", description = "show stack traces on errors (compile: also the solver's log, on stderr)")
   boolean verbose;
+
+  @Option(names = {"-q", "--quiet"}, description = "no progress (a bar on a terminal, lines on stderr otherwise)")
+  boolean quiet;
 }

@@ -1,30 +1,17 @@
 package dev.meshc.cli;
 
-import dev.meshc.compiler.Frontend;
-import dev.meshc.compiler.io.AtomicFiles;
-import dev.meshc.compiler.onnx.InputBinding;
-import dev.meshc.compiler.plan.ModelShape;
-import dev.meshc.backends.csl.CslProject;
-import dev.meshc.compiler.plan.PlanDir;
-import dev.meshc.compiler.plan.Placements;
+import dev.meshc.compiler.Compilation;
 import dev.meshc.compiler.plan.Plan;
 import dev.meshc.compiler.plan.PlanReport;
-import dev.meshc.compiler.plan.Planner;
 import dev.meshc.compiler.plan.Workload;
-import dev.meshc.ir.MeshcException;
-import dev.meshc.ir.Module;
-import dev.meshc.ir.Placement;
-import dev.meshc.ir.Value;
 import dev.meshc.ir.machine.MachineSpec;
-import dev.meshc.ir.text.TirPrinter;
-import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import dev.meshc.compiler.plan.Planner;
+import dev.meshc.ir.MeshcException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -100,33 +87,36 @@ final class CompileCommand implements Callable<Integer> {
   @Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
-  /** The sequence length of the token-id input (an integer input's last dim), or 512. */
-  static long tracedLength(Module m) {
-    for (Value v : m.inputs()) {
-      if (!v.dtype().isFloating() && v.shape().rank() >= 2) {
-        return v.shape().dim(-1);
+  /** The few figures a person looks for first, and where the outputs are. */
+  private void summary(PrintWriter out, Compilation.Result r, List<String> kinds) {
+    MachineSpec m = MachineSpec.load(machine);
+    out.println("summary:");
+    for (Plan p : r.plans()) {
+      String phaseName = p.workload().phase().label();
+      if (!p.feasible()) {
+        out.printf(Locale.ROOT, "  %-8s no plan (see above)%n", phaseName + ":");
+        continue;
       }
+      Map<String, Object> j = PlanReport.json(p);
+      long bytes = ((Number) j.get("max_pe_bytes")).longValue();
+      boolean decode = p.workload().phase() == Workload.Phase.DECODE;
+      out.printf(Locale.ROOT, "  %-8s %d region%s on %s wafer(s), %,d PEs; per PE at most %.1f KiB of %.1f KiB (%.0f%% "
+          + "headroom) and %s colours of %d; %s%n", phaseName + ":", p.regions().size(),
+          p.regions().size() == 1 ? "" : "s", j.get("wafers"), ((Number) j.get("pes_used")).longValue(),
+          bytes / 1024.0, m.bufferBudget() / 1024.0, 100.0 * (m.bufferBudget() - bytes) / m.bufferBudget(),
+          j.get("max_colors_per_pe"), m.colorBudget(), decode
+              ? String.format(Locale.ROOT, "%.1f us per token (%,.0f tokens/s)",
+                  ((Number) j.get("predicted_seconds_per_token")).doubleValue() * 1e6,
+                  ((Number) j.get("predicted_tokens_per_second")).doubleValue())
+              : String.format(Locale.ROOT, "%,d cycles per prompt of %s tokens",
+                  ((Number) j.get("predicted_cycles")).longValue(), j.get("prompt_len")));
     }
-    return 512;
+    out.println(output == null ? "  outputs: none written (add -o DIR)"
+        : "  outputs: " + String.join(", ", kinds) + " in " + output);
   }
 
   @Override
   public Integer call() {
-    List<String> kinds = List.of(emit.split(","));
-    for (String k : kinds) {
-      if (!List.of("report", "tir", "plan", "csl").contains(k)) {
-        throw MeshcException.input("--emit %s: this meshc emits report, tir, plan and csl", k);
-      }
-    }
-    if (grid < 0) {
-      throw MeshcException.input("--grid %d: a grid side is a positive number of PEs", grid);
-    }
-    if (gap < 0 || gap >= 1) {
-      throw MeshcException.input("--gap %s: a fraction in [0, 1)", gap);
-    }
-    if (timeLimit <= 0) {
-      throw MeshcException.input("--time-limit must be positive");
-    }
     int wafersN = 0;
     if (!wafers.equals("auto")) {
       try {
@@ -134,111 +124,26 @@ final class CompileCommand implements Callable<Integer> {
       } catch (NumberFormatException e) {
         wafersN = -1;
       }
-      if (wafersN < 1 || wafersN > Planner.MAX_WAFERS) {
+      if (wafersN < 1) {
         throw MeshcException.input("--wafers %s: a count from 1 to %d, or auto", wafers, Planner.MAX_WAFERS);
       }
     }
-    if (!List.of("both", "prefill", "decode").contains(phase)) {
-      throw MeshcException.input("--phase %s: prefill, decode or both", phase);
-    }
-    MachineSpec m = MachineSpec.load(machine);
-    List<InputBinding> bindings = Inputs.parse(inputs).bindings();
-    Frontend f = Frontend.load(model, bindings);
-    List<Workload> loads = new ArrayList<>();
-    if (phase.equals("both") || phase.equals("prefill")) {
-      loads.add(Workload.prefill(promptLen != null ? promptLen : tracedLength(f.module())));
-    }
-    if (phase.equals("both") || phase.equals("decode")) {
-      loads.add(Workload.decode(maxContext));
-    }
-    ModelShape shape = ModelShape.of(f.module());
-    Planner.Options opts = new Planner.Options(grid, wafersN, timeLimit, gap, 1);
-    List<Plan> plans = new ArrayList<>();
-    List<Placement> placed = new ArrayList<>();
-    StringBuilder text = new StringBuilder();
-    for (Workload w : loads) {
-      Planner planner = new Planner(shape, m, w, opts);
-      if (common.verbose) {
-        PrintWriter err = spec.commandLine().getErr();
-        planner.log(line -> err.println("cp-sat: " + line));
-      }
-      Plan p = planner.plan();
-      plans.add(p);
-      placed.add(Placements.of(p, shape, planner.costModel()));
-      text.append(PlanReport.text(p, planner.costModel(), shape.envelope()));
-      if (wafersN == 0 && p.feasible()) {
-        text.append(String.format(java.util.Locale.ROOT, "  --wafers auto: %d, the fewest found to fit%n",
-            p.wafers()));
-      }
-    }
-    boolean feasible = plans.stream().allMatch(Plan::feasible);
-    CslProject csl = null;
-    if (kinds.contains("csl")) {
-      if (output == null) {
-        throw MeshcException.input("--emit csl needs -o DIR");
-      }
-      if (loads.stream().noneMatch(w -> w.phase().label().equals("decode"))) {
-        throw MeshcException.input("--emit csl writes the decode plan: compile with --phase decode or both");
-      }
-      if (feasible) { // written whole before anything is: a model the program cannot run fails here
-        String rel = output.toAbsolutePath().normalize().relativize(model.toAbsolutePath().normalize()).toString();
-        csl = CslProject.decode(f.module().withPlacements(placed), rel, m);
-      }
-    }
-    CslProject project = csl;
-    Map<String, Object> json = new LinkedHashMap<>();
-    if (plans.size() == 1) {
-      json.putAll(PlanReport.json(plans.get(0)));
-    } else {
-      json.put("feasible", feasible);
-      for (Plan p : plans) {
-        json.put(p.workload().phase().label(), PlanReport.json(p));
-      }
-    }
-    if (output != null) {
-      AtomicFiles.writeDirectory(output, dir -> {
-        String placedTir = TirPrinter.print(f.module().withPlacements(placed));
-        if (kinds.contains("plan")) {
-          PlanDir.of(model, bindings.stream().map(InputBinding::toString).toList(), m.name(),
-              loads.stream().map(w -> w.phase().label()).toList()).write(dir, placedTir);
-        } else if (kinds.contains("tir")) {
-          Files.writeString(dir.resolve(PlanDir.TIR), placedTir, StandardCharsets.UTF_8);
-        }
-        if (project != null) {
-          for (Map.Entry<String, String> e : project.files().entrySet()) {
-            Files.createDirectories(dir.resolve(e.getKey()).getParent());
-            Files.writeString(dir.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
-          }
-        }
-        if (!kinds.contains("report")) {
-          return;
-        }
-        Files.writeString(dir.resolve("report.txt"), text.toString(), StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("summary.json"), Json.text(json), StandardCharsets.UTF_8);
-        for (Plan p : plans) {
-          Files.writeString(dir.resolve("wafer-" + p.workload().phase().label() + ".svg"), PlanReport.svg(p, m),
-              StandardCharsets.UTF_8);
-          Files.write(dir.resolve("wafer-" + p.workload().phase().label() + ".png"), PlanReport.png(p, m));
-        }
-      });
-    }
+    List<String> kinds = List.of(emit.split(","));
+    Compilation.Options o = new Compilation.Options(model, Inputs.parse(inputs).bindings(), machine, phase, promptLen,
+        maxContext, grid, wafersN, timeLimit, gap, kinds);
+    PrintWriter err = spec.commandLine().getErr();
+    Compilation.Result r = Compilation.run(o, output, common.verbose ? line -> err.println("cp-sat: " + line) : null,
+        CliProgress.of(common, err));
     PrintWriter out = spec.commandLine().getOut();
     if (common.json) {
-      Json.print(out, json);
+      Json.print(out, r.json());
     } else {
-      out.print(text);
-      if (output != null) {
-        out.println("wrote " + String.join(" and ", kinds) + " to " + output);
-      }
+      out.print(r.text());
+      summary(out, r, kinds);
     }
     out.flush();
-    if (!feasible) {
-      PrintWriter err = spec.commandLine().getErr();
-      for (Plan p : plans) {
-        if (!p.feasible()) {
-          err.println("meshc: no plan for " + p.workload().phase().label() + ": " + p.explanation());
-        }
-      }
+    if (!r.feasible()) {
+      r.failures().forEach(f -> err.println("meshc: " + f));
       err.flush();
       return Main.NO_PLAN;
     }

@@ -187,7 +187,8 @@ class CliTest {
   // ---- bad input: exit 2, one line naming the problem, no stack trace -------------------------
 
   static void assertOneLine(Run r, String... mentions) {
-    String err = r.err().strip();
+    // progress lines ("meshc: [1/3] importing …") come first; one line names the problem
+    String err = String.join("\n", CompileCliTest.problems(r));
     assertEquals(1, err.lines().count(), "one line on stderr, got:\n" + r.err());
     assertTrue(err.startsWith("meshc: error: "), err);
     for (String m : mentions) {

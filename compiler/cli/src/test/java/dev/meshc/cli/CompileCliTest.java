@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.gson.JsonObject;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -82,8 +83,9 @@ class CompileCliTest {
     assertEquals(1, r.code());
     assertFalse(r.json().get("feasible").getAsBoolean());
     assertTrue(r.json().get("explanation").getAsString().startsWith("context 10000000 is too long for the KV budget"));
-    assertEquals(1, r.err().strip().lines().count(), r.err());
-    assertTrue(r.err().startsWith("meshc: no plan for decode: context 10000000"), r.err());
+    assertEquals(List.of("meshc: no plan for decode"), problems(r).stream().map(l -> l.substring(0, 25)).toList(),
+        r.err());
+    assertTrue(problems(r).get(0).startsWith("meshc: no plan for decode: context 10000000"), r.err());
   }
 
   @Test
@@ -99,9 +101,41 @@ class CompileCliTest {
       args[5] = bad[1];
       CliTest.Run r = meshc(args);
       assertEquals(2, r.code(), String.join(" ", bad) + ": " + r.err());
-      assertEquals(1, r.err().strip().lines().count(), r.err());
+      assertEquals(1, problems(r).size(), r.err());
     }
     CliTest.Run help = meshc("compile", "--help");
     assertTrue(help.out().contains("Examples:") && help.out().contains("meshc compile"), help.out());
+  }
+
+  /**
+   * Without a terminal, progress is one line per stage on stderr (numbered against the total);
+   * --quiet prints none; the text output ends with the summary and where the outputs went.
+   */
+  @Test
+  void progressLinesQuietAndSummary() throws Exception {
+    Path out = dir.resolve("p");
+    CliTest.Run r = meshc("compile", model("tiny-llama.onnx"), "--input", "input_ids=1x16", "--grid", "8",
+        "--max-context", "64", "-o", out.toString());
+    assertEquals(0, r.code(), r.err());
+    List<String> lines = r.err().lines().toList();
+    assertEquals(List.of("meshc: [1/4] importing tiny-llama.onnx",
+        "meshc: [2/4] planning prefill on wse2 (CP-SAT, deterministic limit 10.0)",
+        "meshc: [3/4] planning decode on wse2 (CP-SAT, deterministic limit 10.0)",
+        "meshc: [4/4] writing " + out), lines);
+    String summary = r.out().substring(r.out().indexOf("summary:"));
+    assertTrue(summary.contains("prefill: 1 region on 1 wafer(s), 64 PEs; per PE at most"), summary);
+    assertTrue(summary.contains("colours of 21") && summary.contains("tokens/s"), summary);
+    assertTrue(summary.trim().endsWith("outputs: report in " + out), summary);
+
+    CliTest.Run q = meshc("compile", model("tiny-llama.onnx"), "--input", "input_ids=1x16", "--grid", "8",
+        "--max-context", "64", "--quiet", "--json");
+    assertEquals(0, q.code(), q.err());
+    assertEquals("", q.err());
+    assertTrue(q.json().get("feasible").getAsBoolean());
+  }
+
+  /** stderr without the progress lines: what names the problem. */
+  static List<String> problems(CliTest.Run r) {
+    return r.err().strip().lines().filter(l -> !l.matches("meshc: \\[\\d+/\\d+\\] .*")).toList();
   }
 }
