@@ -92,19 +92,28 @@ final class RunCommand implements Callable<Integer> {
     }
     Inputs in = Inputs.parse(inputs);
     in.requireAll(p.module(), "run");
+    dev.meshc.compiler.Progress progress = CliProgress.of(common, spec.commandLine().getErr());
+    progress.start("meshc run", check ? 4 : 3);
+    progress.step("streaming weights from " + p.model().getFileName());
     Frontend f = Frontend.load(p.model(), p.manifest().inputs().stream().map(InputBinding::parse).toList());
     MachineSpec m = MachineSpec.load(p.manifest().machine());
     MeshExecutor.Fault fault = plantFault >= 0 ? new MeshExecutor.Fault(plantFault, 100f) : null;
     List<List<Tensor>> perOp = new ArrayList<>(); // the mesh's result of every op, for --check
+    progress.step("prefill on the mesh runtime (" + p.module().ops().size() + " ops)");
     MeshExecutor.Result r = MeshExecutor.prefill(p.module(), in.values(), f.weights(), m, fp32, fault, (op, res) -> {
       if (check) {
         perOp.add(res);
       }
     });
+    if (check) {
+      progress.step("checking every op against the reference evaluator");
+    }
     MeshExecutor.Divergence bad = check ? MeshExecutor.check(p.module(), in.values(), f.weights(), perOp, MIN_PCC)
         : null;
     Map<String, Tensor> out = r.outputs();
+    progress.step(output == null ? "done" : "writing " + output);
     EvalCommand.writeOutputs(output, out);
+    progress.finish();
     Placement prefill = p.module().placements().stream().filter(x -> x.phase().equals("prefill")).findFirst()
         .orElseThrow();
     Map<String, Object> json = new LinkedHashMap<>();
@@ -193,7 +202,10 @@ final class RunCommand implements Callable<Integer> {
     }
     List<Long> generated = new ArrayList<>();
     double meshCycles = 0;
+    dev.meshc.compiler.Progress progress = CliProgress.of(common, spec.commandLine().getErr());
+    progress.start("meshc run", maxNewTokens);
     for (int step = 0; step < maxNewTokens; step++) {
+      progress.step("token " + (step + 1) + " of " + maxNewTokens + " (prefill recomputed)");
       int len = ids.size();
       Frontend f = Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, len})));
       ModelShape shape = ModelShape.of(f.module());
@@ -214,6 +226,7 @@ final class RunCommand implements Callable<Integer> {
       ids.add(best);
       generated.add(best);
     }
+    progress.finish();
     Placement decode = p.module().placements().stream().filter(x -> x.phase().equals("decode")).findFirst()
         .orElse(null);
     Long perToken = decode == null || decode.regions().isEmpty() ? null : decode.info().getInt("cycles", 0);
@@ -236,7 +249,11 @@ final class RunCommand implements Callable<Integer> {
     MeshDecoder d = new MeshDecoder(step, theta, f.weights(), m, accumulate.fp32(), (int) context);
     List<Long> generated = new ArrayList<>();
     long next = -1;
+    dev.meshc.compiler.Progress progress = CliProgress.of(common, spec.commandLine().getErr());
+    progress.start("meshc run", promptIds.length + maxNewTokens - 1);
     for (int i = 0; i < promptIds.length + maxNewTokens - 1; i++) {
+      progress.step(i < promptIds.length ? "decode step " + (i + 1) + ": prompt token" : "decode step " + (i + 1)
+          + ": new token " + (i - promptIds.length + 2) + " of " + maxNewTokens);
       long token = i < promptIds.length ? promptIds[i] : next;
       if (i >= promptIds.length) {
         generated.add(token);
@@ -246,6 +263,7 @@ final class RunCommand implements Callable<Integer> {
       next = argmax(logits, 0, logits.length);
     }
     generated.add(next);
+    progress.finish();
     int steps = promptIds.length + maxNewTokens - 1;
     int[] axes = d.gemvAxes();
     Map<String, Object> chain = new LinkedHashMap<>();

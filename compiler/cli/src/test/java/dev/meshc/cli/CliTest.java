@@ -49,7 +49,7 @@ class CliTest {
     Run help = meshc("--help");
     assertEquals(0, help.code());
     assertTrue(help.out().contains("inspect") && help.out().contains("Exit codes"), help.out());
-    for (String cmd : new String[] {"inspect", "compile", "run", "eval", "check-tir", "kernel"}) {
+    for (String cmd : new String[] {"inspect", "compile", "run", "eval", "check-tir", "check-csl", "kernel"}) {
       Run r = meshc(cmd, "--help");
       assertEquals(0, r.code(), cmd);
       assertTrue(r.out().contains("Example") && r.out().contains("meshc " + cmd), r.out());
