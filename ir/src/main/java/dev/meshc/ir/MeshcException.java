@@ -29,12 +29,12 @@ public final class MeshcException extends RuntimeException {
   private final Kind kind;
 
   public MeshcException(Kind kind, String message) {
-    super(message);
+    super(oneLine(message));
     this.kind = kind;
   }
 
   public MeshcException(Kind kind, String message, Throwable cause) {
-    super(message, cause);
+    super(oneLine(message), cause);
     this.kind = kind;
   }
 
@@ -45,5 +45,30 @@ public final class MeshcException extends RuntimeException {
 
   public Kind kind() {
     return kind;
+  }
+
+  /**
+   * The message as the one line a user reads: text quoted from a hostile file (a header, a parser's
+   * own multi-line complaint) cannot break it; line breaks become spaces and other control
+   * characters escapes.
+   */
+  static String oneLine(String message) {
+    if (message == null) {
+      return null;
+    }
+    StringBuilder b = new StringBuilder(message.length());
+    for (int i = 0; i < message.length(); i++) {
+      char c = message.charAt(i);
+      if (c == '\n' || c == '\r' || c == '\t') {
+        if (b.length() > 0 && b.charAt(b.length() - 1) != ' ') {
+          b.append(' ');
+        }
+      } else if (c < 0x20 || c == 0x7f) {
+        b.append(String.format("\\x%02x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return b.toString().strip();
   }
 }

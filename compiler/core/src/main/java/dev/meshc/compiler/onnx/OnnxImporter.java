@@ -298,6 +298,10 @@ public final class OnnxImporter {
         dims = new long[ds.size()];
         for (int i = 0; i < dims.length; i++) {
           TensorShapeProto.Dimension d = ds.get(i);
+          if (d.hasDimValue() && d.getDimValue() < 0) {
+            throw MeshcException.input("%s: input '%s' declares a negative dimension %d (axis %d)", file, v.getName(),
+                d.getDimValue(), i);
+          }
           if (d.hasDimValue() && d.getDimValue() > 0) {
             dims[i] = d.getDimValue();
           } else if (params.containsKey(d.getDimParam())) {
@@ -317,7 +321,7 @@ public final class OnnxImporter {
   }
 
   private static String example(List<TensorShapeProto.Dimension> ds) {
-    return ds.stream().map(d -> d.hasDimValue() ? Long.toString(d.getDimValue())
+    return ds.stream().map(d -> d.hasDimValue() && d.getDimValue() > 0 ? Long.toString(d.getDimValue())
         : d.getDimParam().toLowerCase(java.util.Locale.ROOT).contains("batch") ? "1" : "128")
         .collect(Collectors.joining("x"));
   }
