@@ -50,16 +50,17 @@ public final class CslCheck {
         csl.forEach(f -> findings.addAll(duplicates(parsed.get(f.toString()))));
       }
       for (Path dir : parseOnly ? List.<Path>of() : projectDirs(p)) {
-        Layout layout = project(dir, dir.resolve(CslProject.MANIFEST), parsed, findings);
+        long[] size = project(dir, dir.resolve(CslProject.MANIFEST), parsed, findings);
         projects++;
-        pes += layout.width() * layout.height();
-        maxBytes = Math.max(maxBytes, CslChecker.maxBytes);
+        pes += (int) size[0];
+        maxBytes = Math.max(maxBytes, size[1]);
       }
     }
     return new Report(files, projects, pes, maxBytes, List.copyOf(findings));
   }
 
-  private static Layout project(Path dir, Path manifestFile, Map<String, CslSource> parsed,
+  /** Checks one project; returns {PEs in its rectangle, the most bytes of arrays on one PE}. */
+  private static long[] project(Path dir, Path manifestFile, Map<String, CslSource> parsed,
       List<CslChecker.Finding> findings) {
     Properties props = new Properties();
     try (Reader r = Files.newBufferedReader(manifestFile, StandardCharsets.UTF_8)) {
@@ -74,7 +75,7 @@ public final class CslCheck {
       throw MeshcException.input("%s: a meshc project has a layout.csl", dir);
     }
     Layout layout = Layout.evaluate(layoutSrc, man.params(), BUDGET);
-    findings.addAll(CslChecker.check(layout, m, file -> {
+    CslChecker.Checked checked = CslChecker.check(layout, m, file -> {
       Path f = dir.resolve(file).normalize();
       if (!f.startsWith(dir.normalize())) {
         throw MeshcException.input("%s: @set_tile_code names %s, outside the project", layoutSrc.name(), file);
@@ -84,8 +85,9 @@ public final class CslCheck {
         throw MeshcException.input("%s: @set_tile_code names %s, which is not in the project", layoutSrc.name(), file);
       }
       return s;
-    }, (x, y) -> man.routes(m, x, y), BUDGET));
-    return layout;
+    }, (x, y) -> man.routes(m, x, y), BUDGET);
+    findings.addAll(checked.findings());
+    return new long[] {(long) layout.width() * layout.height(), checked.maxPeBytes()};
   }
 
   /** Top-level names declared twice in one file: CSL has one namespace per file. */

@@ -49,10 +49,12 @@ public final class CslChecker {
    * parsed source; {@code template} (or null) gives the routes PE (x, y) should have, in
    * physical colour IDs.
    */
-  public static List<Finding> check(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
+  /** The findings, in source order, and the most bytes of arrays any PE holds. */
+  public record Checked(List<Finding> findings, long maxPeBytes) {}
+
+  public static Checked check(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
       BiFunction<Integer, Integer, List<Route>> template, long budget) {
     Map<String, Raw> out = new java.util.LinkedHashMap<>();
-    maxBytes = 0;
     Map<Long, Map<Integer, Layout.RouteEntry>> byPe = new HashMap<>();
     for (Layout.RouteEntry r : layout.routes()) {
       int id = r.color().id();
@@ -78,7 +80,7 @@ public final class CslChecker {
       }
     }
     hops(layout, byPe, out);
-    memory(layout, m, programs, budget, out);
+    long maxBytes = memory(layout, m, programs, budget, out);
     if (template != null) {
       routesEqualTemplate(layout, byPe, template, out);
     }
@@ -89,7 +91,7 @@ public final class CslChecker {
       findings.add(new Finding(r.loc, where + r.message));
     }
     findings.sort(null);
-    return findings;
+    return new Checked(List.copyOf(findings), maxBytes);
   }
 
   /** One problem found at one place, for the first PE it showed on and how many more. */
@@ -183,8 +185,9 @@ public final class CslChecker {
    * program is evaluated once per distinct value of the params its array types read (a 750×750
    * region whose sizes do not depend on the PE's coordinates is evaluated once).
    */
-  private static void memory(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
+  private static long memory(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
       long budget, Map<String, Raw> out) {
+    long maxBytes = 0;
     Map<String, Object[]> seen = new HashMap<>(); // key → {finding or null}
     Map<String, java.util.Set<String>> reads = new HashMap<>();
     for (Layout.Tile t : layout.tiles().values()) {
@@ -227,10 +230,8 @@ public final class CslChecker {
       }
       seen.put(key.toString(), new Object[] {f});
     }
+    return maxBytes;
   }
-
-  /** The most bytes of arrays any PE of the last checked layout holds (for the report). */
-  static long maxBytes;
 
   /** The names a file's array types read, directly or through its consts (params among them). */
   private static java.util.Set<String> sizeNames(CslSource src) {
