@@ -74,7 +74,13 @@ public final class CslCheck {
     if (layoutSrc == null) {
       throw MeshcException.input("%s: a meshc project has a layout.csl", dir);
     }
-    Layout layout = Layout.evaluate(layoutSrc, man.params(), BUDGET);
+    Layout layout;
+    try {
+      layout = Layout.evaluate(layoutSrc, man.params(), BUDGET);
+    } catch (StackOverflowError e) {
+      throw MeshcException.input("%s: comptime calls nest too deeply to evaluate (unbounded recursion?)",
+          layoutSrc.name());
+    }
     CslChecker.Checked checked = CslChecker.check(layout, m, file -> {
       Path f = dir.resolve(file).normalize();
       if (!f.startsWith(dir.normalize())) {

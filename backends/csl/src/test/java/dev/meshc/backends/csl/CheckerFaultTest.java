@@ -129,4 +129,15 @@ class CheckerFaultTest {
     MeshcException e = assertThrows(MeshcException.class, () -> CslCheck.check(List.of(d), true));
     assertTrue(e.getMessage().startsWith(d.resolve("meshgemv.csl") + ":" + line + ":22:"), e.getMessage());
   }
+
+  /** A fuzzing lesson: unbounded comptime recursion is a one-line refusal, not a crash. */
+  @Test
+  void unboundedRecursionIsRefused() throws Exception {
+    Path d = project();
+    plant(d.resolve("layout.csl"), "fn group_end(q: i16, n: i16, g: i16) i16 {",
+        "fn forever(k: i16) i16 { return forever(k + 1); } fn group_end(q: i16, n: i16, g: i16) i16 {");
+    plant(d.resolve("layout.csl"), "@set_rectangle(W, H);", "@set_rectangle(W, H); const boom: i16 = forever(0);");
+    MeshcException e = assertThrows(MeshcException.class, () -> CslCheck.check(List.of(d), false));
+    assertTrue(e.getMessage().contains("nest too deeply"), e.getMessage());
+  }
 }
