@@ -82,6 +82,9 @@ final class CompileCommand implements Callable<Integer> {
   Path output;
 
   @Mixin
+  LimitOption limit;
+
+  @Mixin
   CommonOptions common;
 
   @Spec
@@ -130,7 +133,7 @@ final class CompileCommand implements Callable<Integer> {
     }
     List<String> kinds = List.of(emit.split(","));
     Compilation.Options o = new Compilation.Options(model, Inputs.parse(inputs).bindings(), machine, phase, promptLen,
-        maxContext, grid, wafersN, timeLimit, gap, kinds);
+        maxContext, grid, wafersN, timeLimit, gap, kinds, limit.limits());
     PrintWriter err = spec.commandLine().getErr();
     Compilation.Result r = Compilation.run(o, output, common.verbose ? line -> err.println("cp-sat: " + line) : null,
         CliProgress.of(common, err));

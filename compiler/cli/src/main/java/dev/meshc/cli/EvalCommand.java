@@ -39,6 +39,9 @@ final class EvalCommand implements Callable<Integer> {
   Path output;
 
   @Mixin
+  LimitOption limit;
+
+  @Mixin
   CommonOptions common;
 
   @Spec
@@ -47,7 +50,7 @@ final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Inputs in = Inputs.parse(inputs);
-    Frontend f = Frontend.load(model, in.bindings());
+    Frontend f = Frontend.load(model, in.bindings(), limit.limits());
     in.requireAll(f.module(), "eval");
     Map<String, Tensor> out = ReferenceEvaluator.run(f.module(), in.values(), f.weights());
     writeOutputs(output, out);

@@ -36,6 +36,9 @@ final class InspectCommand implements Callable<Integer> {
   Path emitTir;
 
   @Mixin
+  LimitOption limit;
+
+  @Mixin
   CommonOptions common;
 
   @Spec
@@ -43,7 +46,7 @@ final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Frontend f = Frontend.load(model, Inputs.parse(inputs).bindings());
+    Frontend f = Frontend.load(model, Inputs.parse(inputs).bindings(), limit.limits());
     Inspection i = Inspection.of(f.graph(), f.module());
     if (emitTir != null) {
       String text = TirPrinter.print(f.module());

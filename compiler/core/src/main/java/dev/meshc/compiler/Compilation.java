@@ -39,7 +39,8 @@ public final class Compilation {
 
   /** Everything {@code meshc compile} takes. {@code wafers} 0 is auto; {@code promptLen} null is the traced one. */
   public record Options(Path model, List<InputBinding> bindings, String machine, String phase, Long promptLen,
-      long maxContext, int grid, int wafers, double timeLimit, double gap, List<String> emit) {
+      long maxContext, int grid, int wafers, double timeLimit, double gap, List<String> emit,
+      dev.meshc.compiler.onnx.ImportLimits limits) {
     public Options {
       bindings = List.copyOf(bindings);
       emit = List.copyOf(emit);
@@ -72,7 +73,7 @@ public final class Compilation {
     public String fingerprint() {
       return String.join(" ", List.of("inputs=" + bindings, "machine=" + machine, "phase=" + phase,
           "prompt=" + promptLen, "context=" + maxContext, "grid=" + grid, "wafers=" + wafers, "limit=" + timeLimit,
-          "gap=" + gap, "emit=" + emit));
+          "gap=" + gap, "emit=" + emit, "limits=" + limits));
     }
   }
 
@@ -108,7 +109,7 @@ public final class Compilation {
     }
     MachineSpec m = MachineSpec.load(o.machine());
     progress.step("importing " + o.model().getFileName());
-    Frontend f = Frontend.load(o.model(), o.bindings());
+    Frontend f = Frontend.load(o.model(), o.bindings(), o.limits());
     List<Workload> loads = new ArrayList<>();
     if (!o.phase().equals("decode")) {
       loads.add(Workload.prefill(o.promptLen() != null ? o.promptLen() : tracedLength(f.module())));

@@ -15,7 +15,12 @@ public record Frontend(OnnxGraph graph, Module module, WeightStore weights) {
 
   /** Imports and lifts {@code model}; reads no weight bytes. */
   public static Frontend load(Path model, List<InputBinding> inputs) {
-    OnnxGraph g = OnnxImporter.importModel(model, inputs);
+    return load(model, inputs, dev.meshc.compiler.onnx.ImportLimits.DEFAULTS);
+  }
+
+  /** As above, refusing a model that crosses {@code limits}. */
+  public static Frontend load(Path model, List<InputBinding> inputs, dev.meshc.compiler.onnx.ImportLimits limits) {
+    OnnxGraph g = OnnxImporter.importModel(model, inputs, limits);
     Module m = Lifter.lift(g);
     return new Frontend(g, m, new OnnxWeights(g.initializers()));
   }

@@ -55,6 +55,10 @@ public class CompileMojo extends AbstractMojo {
   @Parameter
   Map<String, String> modelInputs = new HashMap<>();
 
+  /** Import limits raised, as meshc compile --limit takes them: {@code nodes=5000000}. */
+  @Parameter
+  List<String> limits = new ArrayList<>();
+
   /** wse2, wse3 or a machine file. */
   @Parameter(property = "meshc.machine", defaultValue = "wse2")
   String machine;
@@ -161,8 +165,12 @@ public class CompileMojo extends AbstractMojo {
         bindings.add(InputBinding.parse(s.trim()));
       }
     }
+    dev.meshc.compiler.onnx.ImportLimits l = dev.meshc.compiler.onnx.ImportLimits.DEFAULTS;
+    for (String s : limits) {
+      l = l.with(s);
+    }
     return new Compilation.Options(model, bindings, machine, phase, promptLen, maxContext, grid, 0, timeLimit, 0.02,
-        List.of(emit.split(",")));
+        List.of(emit.split(",")), l);
   }
 
   /** The models under {@link #modelDirectory}, in name order. */

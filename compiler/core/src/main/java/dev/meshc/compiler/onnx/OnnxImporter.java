@@ -75,19 +75,32 @@ public final class OnnxImporter {
   /** Optional outputs meshc does not compute (LayerNormalization's Mean, Dropout's mask), by value. */
   private final Map<String, String> unsupportedOutputs = new HashMap<>();
 
-  private OnnxImporter(Path file, List<InputBinding> bindings) {
+  private final ImportLimits limits;
+
+  private OnnxImporter(Path file, List<InputBinding> bindings, ImportLimits limits) {
     this.file = file;
+    this.limits = limits;
     this.dir = file.toAbsolutePath().getParent();
     this.bindings = List.copyOf(bindings);
   }
 
   /** Imports {@code file} with the given input shape bindings. */
   public static OnnxGraph importModel(Path file, List<InputBinding> bindings) {
-    return new OnnxImporter(file, bindings).run(readModel(file));
+    return importModel(file, bindings, ImportLimits.DEFAULTS);
+  }
+
+  /** As above, refusing a file that crosses {@code limits}. */
+  public static OnnxGraph importModel(Path file, List<InputBinding> bindings, ImportLimits limits) {
+    return new OnnxImporter(file, bindings, limits).run(readModel(file, limits));
   }
 
   /** Parses the file as a ModelProto, or fails with one line saying why it is not a model. */
   public static ModelProto readModel(Path file) {
+    return readModel(file, ImportLimits.DEFAULTS);
+  }
+
+  /** As above, with {@code limits} on the file's size. */
+  public static ModelProto readModel(Path file, ImportLimits limits) {
     if (!Files.exists(file)) {
       throw MeshcException.input("%s: no such file", file);
     }
@@ -107,6 +120,9 @@ public final class OnnxImporter {
       throw MeshcException.input("%s: %d bytes is beyond protobuf's 2 GiB limit; store weights as external data",
           file, size);
     }
+    if (size > limits.modelBytes()) {
+      throw limits.exceeded(file, "the file's size in bytes", size, "model-bytes", limits.modelBytes());
+    }
     ModelProto model;
     try (InputStream in = Files.newInputStream(file)) {
       CodedInputStream cin = CodedInputStream.newInstance(in);
@@ -123,6 +139,48 @@ public final class OnnxImporter {
       throw MeshcException.input("%s: not an ONNX model (no graph or IR version in it)", file);
     }
     return model;
+  }
+
+  /** Names and string attributes longer than the limit are refused before anything prints them. */
+  private void checkNames(GraphProto g) {
+    long max = limits.nameBytes();
+    for (NodeProto n : g.getNodeList()) {
+      checkName(n.getName(), "a node name", max);
+      checkName(n.getOpType(), "an op type", max);
+      for (String v : n.getInputList()) {
+        checkName(v, "a value name", max);
+      }
+      for (String v : n.getOutputList()) {
+        checkName(v, "a value name", max);
+      }
+      for (var a : n.getAttributeList()) {
+        checkName(a.getName(), "an attribute name", max);
+        checkName(a.getS().size(), "a string attribute", max);
+        for (var bs : a.getStringsList()) {
+          checkName(bs.size(), "a string attribute", max);
+        }
+      }
+    }
+    for (TensorProto t : g.getInitializerList()) {
+      checkName(t.getName(), "an initializer name", max);
+    }
+    for (var v : g.getInputList()) {
+      checkName(v.getName(), "an input name", max);
+    }
+  }
+
+  private void checkName(String s, String what, long max) {
+    checkName(s.length(), what, max);
+  }
+
+  private void checkName(long length, String what, long max) {
+    if (length > max) {
+      throw limits.exceeded(file, what + "'s length", length, "name-bytes", max);
+    }
+  }
+
+  private static String clip(String s) {
+    return s.length() > 80 ? s.substring(0, 80) + "…" : s;
   }
 
   private static String firstLine(String s) {
@@ -142,7 +200,19 @@ public final class OnnxImporter {
     int opset = defaultOpset(model);
     GraphProto g = model.getGraph();
 
+    if (g.getNodeCount() > limits.nodes()) {
+      throw limits.exceeded(file, "the graph's node count", g.getNodeCount(), "nodes", limits.nodes());
+    }
+    checkNames(g);
     for (TensorProto t : g.getInitializerList()) {
+      long elements = 1;
+      for (long d : t.getDimsList()) {
+        elements = d < 0 || (d > 0 && elements > Long.MAX_VALUE / d) ? Long.MAX_VALUE : elements * d;
+      }
+      if (elements > limits.elements()) {
+        throw limits.exceeded(file, "initializer '" + clip(t.getName()) + "' element count", elements, "elements",
+            limits.elements());
+      }
       if (inits.containsKey(t.getName())) {
         throw MeshcException.input("%s: initializer '%s' is defined twice", file, t.getName());
       }
@@ -313,6 +383,14 @@ public final class OnnxImporter {
                 i, v.getName(), example(ds));
           }
         }
+      }
+      long elements = 1;
+      for (long d : dims) {
+        elements = d > 0 && elements > Long.MAX_VALUE / d ? Long.MAX_VALUE : elements * Math.max(d, 0);
+      }
+      if (elements > limits.elements()) {
+        throw limits.exceeded(file, "input '" + clip(v.getName()) + "' element count", elements, "elements",
+            limits.elements());
       }
       sigs.put(v.getName(), new Sig(dt, Shape.of(dims)));
       names.add(v.getName());
