@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.compiler.io.Json;
 import dev.meshc.backends.csl.CslCheck;
 import dev.meshc.backends.csl.CslChecker;
 import dev.meshc.ir.MeshcException;

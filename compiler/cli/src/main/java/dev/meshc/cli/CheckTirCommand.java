@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.compiler.io.Json;
 import dev.meshc.ir.Module;
 import dev.meshc.ir.text.TirParser;
 import java.io.PrintWriter;

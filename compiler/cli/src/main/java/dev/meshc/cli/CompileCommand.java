@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.compiler.io.Json;
 import dev.meshc.compiler.Compilation;
 import dev.meshc.compiler.plan.Plan;
 import dev.meshc.compiler.plan.PlanReport;
@@ -92,7 +93,7 @@ final class CompileCommand implements Callable<Integer> {
 
   /** The few figures a person looks for first, and where the outputs are. */
   private void summary(PrintWriter out, Compilation.Result r, List<String> kinds) {
-    MachineSpec m = MachineSpec.load(machine);
+    MachineSpec m = r.machine();
     out.println("summary:");
     for (Plan p : r.plans()) {
       String phaseName = p.workload().phase().label();

@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.compiler.io.Json;
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.io.AtomicFiles;
 import dev.meshc.compiler.io.Npy;

@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.compiler.io.Json;
 import dev.meshc.backends.csl.CslProject;
 import dev.meshc.backends.mesh.MeshRuntime;
 import dev.meshc.backends.mesh.RouteCheck;
@@ -12,8 +13,6 @@ import dev.meshc.ir.kernel.Kernels;
 import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.compiler.io.AtomicFiles;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -93,13 +92,9 @@ final class KernelCommand implements Callable<Integer> {
     }
     CslProject project = alg.equals("meshgemm") ? CslProject.meshGemm(p, w, mach)
         : CslProject.meshGemv(p, w, h, groups, mach);
-    AtomicFiles.writeDirectory(emitCsl, dir -> {
-      for (Map.Entry<String, String> f : project.files().entrySet()) {
-        Files.writeString(dir.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
-      }
-    });
+    AtomicFiles.writeDirectory(emitCsl, project::writeTo);
     PrintWriter out = spec.commandLine().getOut();
-    long bytes = project.files().values().stream().mapToLong(v -> v.getBytes(StandardCharsets.UTF_8).length).sum();
+    long bytes = project.bytes();
     if (common.json) {
       Map<String, Object> j = new LinkedHashMap<>();
       j.put("algorithm", alg);

@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.compiler.io.Json;
 import dev.meshc.backends.mesh.MeshDecoder;
 import dev.meshc.backends.mesh.MeshExecutor;
 import dev.meshc.compiler.Frontend;

@@ -17,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -118,10 +117,7 @@ class ReaderFuzzTest {
   void cslParserAndChecker() throws Exception {
     CslProject p = CslProject.meshGemv(new KernelTemplate.Problem(1, 32, 24), 4, 4, 0, MachineSpec.load("wse2"));
     Path proj = dir.resolve("csl");
-    Files.createDirectories(proj);
-    for (Map.Entry<String, String> e : p.files().entrySet()) {
-      Files.writeString(proj.resolve(e.getKey()), e.getValue());
-    }
+    p.writeTo(proj);
     for (String file : List.of("layout.csl", "meshgemv.csl")) {
       byte[] text = p.files().get(file).getBytes(StandardCharsets.UTF_8);
       fuzz("csl " + file, text, 3 * TRIES, b -> {

@@ -1,8 +1,8 @@
 package dev.meshc.compiler;
 
-import com.google.gson.GsonBuilder;
 import dev.meshc.backends.csl.CslProject;
 import dev.meshc.compiler.io.AtomicFiles;
+import dev.meshc.compiler.io.Json;
 import dev.meshc.compiler.onnx.InputBinding;
 import dev.meshc.compiler.plan.ModelShape;
 import dev.meshc.compiler.plan.Placements;
@@ -77,8 +77,8 @@ public final class Compilation {
     }
   }
 
-  /** The plans, whether all are feasible, the human report, the JSON summary, and why any phase has no plan. */
-  public record Result(List<Plan> plans, boolean feasible, String text, Map<String, Object> json,
+  /** The machine planned for, the plans, whether all are feasible, the human report, the JSON summary, and why any phase has no plan. */
+  public record Result(MachineSpec machine, List<Plan> plans, boolean feasible, String text, Map<String, Object> json,
       List<String> failures) {}
 
   /**
@@ -163,7 +163,7 @@ public final class Compilation {
       progress.step("writing " + output);
       write(o, output, f.module().withPlacements(placed), plans, loads, m, text.toString(), json, csl);
     }
-    return new Result(List.copyOf(plans), feasible, text.toString(), json, List.copyOf(failures));
+    return new Result(m, List.copyOf(plans), feasible, text.toString(), json, List.copyOf(failures));
   }
 
   private static void write(Options o, Path output, Module placed, List<Plan> plans, List<Workload> loads,
@@ -177,18 +177,13 @@ public final class Compilation {
         Files.writeString(dir.resolve(PlanDir.TIR), placedTir, StandardCharsets.UTF_8);
       }
       if (csl != null) {
-        for (Map.Entry<String, String> e : csl.files().entrySet()) {
-          Files.createDirectories(dir.resolve(e.getKey()).getParent());
-          Files.writeString(dir.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
-        }
+        csl.writeTo(dir);
       }
       if (!o.emit().contains("report")) {
         return;
       }
       Files.writeString(dir.resolve("report.txt"), text, StandardCharsets.UTF_8);
-      Files.writeString(dir.resolve("summary.json"), new GsonBuilder().setPrettyPrinting().disableHtmlEscaping()
-          .serializeSpecialFloatingPointValues().serializeNulls().create().toJson(json) + System.lineSeparator(),
-          StandardCharsets.UTF_8);
+      Files.writeString(dir.resolve("summary.json"), Json.text(json), StandardCharsets.UTF_8);
       for (Plan p : plans) {
         Files.writeString(dir.resolve("wafer-" + p.workload().phase().label() + ".svg"), PlanReport.svg(p, m),
             StandardCharsets.UTF_8);

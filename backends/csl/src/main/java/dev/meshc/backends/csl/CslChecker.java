@@ -188,7 +188,7 @@ public final class CslChecker {
   private static long memory(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
       long budget, Map<String, Raw> out) {
     long maxBytes = 0;
-    Map<String, Object[]> seen = new HashMap<>(); // key → {finding or null}
+    Map<String, Raw> seen = new HashMap<>(); // key → its finding, or null when it fits
     Map<String, java.util.Set<String>> reads = new HashMap<>();
     for (Layout.Tile t : layout.tiles().values()) {
       CslSource src = programs.apply(t.file());
@@ -197,10 +197,10 @@ public final class CslChecker {
       for (String n : names) {
         key.append('|').append(n).append('=').append(t.params().get(n));
       }
-      Object[] known = seen.get(key.toString());
-      if (known != null) {
-        if (known[0] instanceof Raw r) {
-          r.more++;
+      if (seen.containsKey(key.toString())) {
+        Raw known = seen.get(key.toString());
+        if (known != null) {
+          known.more++;
         }
         continue;
       }
@@ -228,7 +228,7 @@ public final class CslChecker {
             + "the %,d a PE has (the largest, '%s', takes %,d)", t.file(), total, m.bytesPerPe(), where.ID().getText(),
             largest));
       }
-      seen.put(key.toString(), new Object[] {f});
+      seen.put(key.toString(), f);
     }
     return maxBytes;
   }

@@ -29,6 +29,20 @@ public record CslProject(Map<String, String> files) {
     files = Collections.unmodifiableMap(new TreeMap<>(files));
   }
 
+  /** Writes every file into {@code dir} (a multi-wafer project's wafer-N/ folders included). */
+  public void writeTo(java.nio.file.Path dir) throws java.io.IOException {
+    for (Map.Entry<String, String> f : files.entrySet()) {
+      java.nio.file.Path p = dir.resolve(f.getKey());
+      java.nio.file.Files.createDirectories(p.getParent());
+      java.nio.file.Files.writeString(p, f.getValue(), java.nio.charset.StandardCharsets.UTF_8);
+    }
+  }
+
+  /** The project's size: every file's UTF-8 bytes. */
+  public long bytes() {
+    return files.values().stream().mapToLong(v -> v.getBytes(java.nio.charset.StandardCharsets.UTF_8).length).sum();
+  }
+
   /** The SDK a machine's projects follow. */
   public enum Target {
     WSE2("wse2", "1.2"), WSE3("wse3", "1.4");

@@ -28,7 +28,7 @@ final class GemvCsl {
     String params = String.format("W:%d,H:%d,Kt:%d,Nt:%d,g:%d", width, height, kt, nt, g);
     Map<String, String> files = new TreeMap<>();
     files.put("layout.csl", layout(t, m, target, kt, nt, g, tree));
-    files.put("meshgemv.csl", program(target, kt, nt));
+    files.put("meshgemv.csl", program(target));
     files.put("run.py", host(p, width, height, kt, nt, target));
     files.put("commands.sh", commands(width, height, params, target, "MeshGEMV"));
     files.put("README.md", readme(t, m, target, kt, nt, tree));
@@ -92,7 +92,7 @@ final class GemvCsl {
   }
 
   /** One PE's program: its blocks, the local GEMV, the two reduction phases and the broadcast. */
-  private static String program(CslProject.Target target, int kt, int nt) {
+  private static String program(CslProject.Target target) {
     boolean wse3 = target == CslProject.Target.WSE3;
     CslText c = new CslText();
     c.line("// meshc: one PE of MeshGEMV, %s (Cerebras SDK %s). layout.csl says where each PE sits.", target.arch,

@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.machine.MachineSpec;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -18,9 +16,7 @@ class GemvCslTest {
   Path dir;
 
   static Path write(CslProject p, Path dir) throws Exception {
-    for (Map.Entry<String, String> e : p.files().entrySet()) {
-      Files.writeString(dir.resolve(e.getKey()), e.getValue());
-    }
+    p.writeTo(dir);
     return dir;
   }
 

@@ -33,9 +33,7 @@ class GoldenTest {
         }
       }
       Files.createDirectories(dir);
-      for (Map.Entry<String, String> f : p.files().entrySet()) {
-        Files.writeString(dir.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
-      }
+      p.writeTo(dir);
     }
     Map<String, String> want = new TreeMap<>();
     try (Stream<Path> files = Files.list(dir)) {

@@ -12,12 +12,10 @@ import dev.meshc.compiler.plan.Planner;
 import dev.meshc.compiler.plan.Workload;
 import dev.meshc.ir.Module;
 import dev.meshc.ir.machine.MachineSpec;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * Emit time and output size of the CSL backend for the paper's four models' decode plans on WSE-2
@@ -49,15 +47,12 @@ public final class CslBench {
       long t0 = System.nanoTime();
       CslProject p = CslProject.decode(placed, model.toString(), wse2);
       double emit = (System.nanoTime() - t0) / 1e6;
-      long bytes = p.files().values().stream().mapToLong(v -> v.getBytes(StandardCharsets.UTF_8).length).sum();
+      long bytes = p.bytes();
       int pes = plan.regions().stream().mapToInt(r -> r.grid() * r.grid()).sum();
       String checked = "";
       if (check) {
         Path dir = Files.createTempDirectory("csl-bench");
-        for (Map.Entry<String, String> e : p.files().entrySet()) {
-          Files.createDirectories(dir.resolve(e.getKey()).getParent());
-          Files.writeString(dir.resolve(e.getKey()), e.getValue(), StandardCharsets.UTF_8);
-        }
+        p.writeTo(dir);
         long c0 = System.nanoTime();
         CslCheck.Report r = CslCheck.check(List.of(dir), false);
         checked = String.format(Locale.ROOT, "; check-csl %.0f s, %d findings, at most %,d bytes of arrays on a PE",

@@ -1,21 +1,21 @@
-package dev.meshc.cli;
+package dev.meshc.compiler.io;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
 import java.io.PrintWriter;
 
-/** The one JSON style of every --json output: an object, pretty-printed, keys in a fixed order. */
-final class Json {
+/** The one JSON style of every --json output and summary.json: pretty-printed, keys in a fixed order. */
+public final class Json {
   private static final Gson GSON = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping()
       .serializeSpecialFloatingPointValues().serializeNulls().create();
 
   private Json() {}
 
-  static String text(Object value) {
+  public static String text(Object value) {
     return GSON.toJson(value) + System.lineSeparator();
   }
 
-  static void print(PrintWriter out, Object value) {
+  public static void print(PrintWriter out, Object value) {
     out.println(GSON.toJson(value));
     out.flush();
   }
