@@ -66,11 +66,12 @@ class CslCliTest {
    * place in the build tree, so the model's relative path in weights.json is the same on every machine.
    */
   @org.junit.jupiter.params.ParameterizedTest
-  @org.junit.jupiter.params.provider.ValueSource(strings = {"tiny-llama", "tiny-gpt2"})
-  void decoderProjectMatchesGolden(String name) throws Exception {
-    Path out = Path.of("target", "csl-golden", name);
+  @org.junit.jupiter.params.provider.CsvSource({"tiny-llama, wse2", "tiny-gpt2, wse2", "tiny-llama, wse3",
+      "tiny-gpt2, wse3"})
+  void decoderProjectMatchesGolden(String name, String machine) throws Exception {
+    Path out = Path.of("target", "csl-golden", name + "-" + machine);
     String[] args = {"compile", CliTest.model(name + ".onnx"), "--input", "input_ids=1x8", "--phase", "decode",
-        "--max-context", "64", "--grid", "8", "--emit", "csl", "-o", out.toString()};
+        "--max-context", "64", "--grid", "8", "--machine", machine, "--emit", "csl", "-o", out.toString()};
     CliTest.Run r = meshc(args);
     assertEquals(0, r.code(), r.err());
     CliTest.Run c = meshc("check-csl", out.toString(), "--json");
@@ -79,7 +80,7 @@ class CslCliTest {
     java.util.Map<String, String> first = read(out);
     assertEquals(0, meshc(args).code());
     assertEquals(first, read(out), "a second compile wrote other bytes");
-    Path golden = Path.of("src", "test", "resources", "golden", "decode-" + name + "-wse2");
+    Path golden = Path.of("src", "test", "resources", "golden", "decode-" + name + "-" + machine);
     if (Boolean.getBoolean("meshc.golden.update")) {
       Files.createDirectories(golden);
       try (var old = Files.list(golden)) {
@@ -94,13 +95,44 @@ class CslCliTest {
     assertEquals(read(golden), first, name + " decode project differs from " + golden);
   }
 
+  /**
+   * A WSE-3 decode project's routes live in its three run-time configurations: the checker holds
+   * each to the template, and names a route deleted from one, a configuration no PE gets, and one
+   * the template does not have.
+   */
   @Test
-  void decodeProjectsAreRefusedForWse3AndPrefillOnlyPlans() throws Exception {
-    CliTest.Run wse3 = meshc("compile", CliTest.model("tiny-llama.onnx"), "--input", "input_ids=1x8", "--phase",
-        "decode", "--machine", "wse3", "--grid", "8", "--emit", "csl", "-o", dir.resolve("a").toString());
-    assertEquals(2, wse3.code());
-    assertTrue(wse3.err().contains("decode projects are written for wse2 today"), wse3.err());
-    assertTrue(Files.notExists(dir.resolve("a")));
+  void wse3RunTimeConfigurationsAreChecked() throws Exception {
+    Path out = dir.resolve("w3");
+    assertEquals(0, meshc("compile", CliTest.model("tiny-llama.onnx"), "--input", "input_ids=1x8", "--phase", "decode",
+        "--max-context", "64", "--grid", "8", "--machine", "wse3", "--emit", "csl", "-q", "-o", out.toString()).code());
+    Path layout = out.resolve("layout.csl");
+    String clean = Files.readString(layout);
+    assertTrue(!clean.contains("@set_color_config") && clean.contains(".routes_row = row_routes(px, P, g)"));
+    assertTrue(Files.readString(out.resolve("decode.csl")).contains("reset_routes(c_p1_0, routes_row.c_p1_0);"));
+
+    // the row tree's broadcast no longer forwarded onward from the PEs before the root
+    String relay = "b = .{ .rx = EAST, .tx = [2]direction{ RAMP, WEST } };";
+    int at = clean.indexOf(relay, clean.indexOf("fn row_routes"));
+    assertTrue(at > 0, "no broadcast relay in row_routes");
+    Files.writeString(layout, clean.substring(0, at) + "b = NONE2;" + clean.substring(at + relay.length()));
+    CliTest.Run bad = meshc("check-csl", out.toString());
+    assertEquals(2, bad.code(), bad.err());
+    assertTrue(bad.err().contains("in run-time configuration 'row': colour 4 leaves toward WEST, but the PE there "
+        + "does not route that colour"), bad.err());
+    assertTrue(bad.err().contains("in run-time configuration 'row': the kernel template routes colour 4 [EAST]→[WEST, "
+        + "RAMP], the layout does not configure it"), bad.err());
+
+    // the shift configuration never passed to the PEs; a configuration the template does not know
+    Files.writeString(layout, clean.replace(".routes_shift = shift_routes(py, P),", ".routes_spare = shift_routes(py, P),"));
+    CliTest.Run missing = meshc("check-csl", out.toString());
+    assertEquals(2, missing.code(), missing.err());
+    assertTrue(missing.err().contains("the kernel template switches to configuration 'shift' at run time, but no PE "
+        + "gets a param routes_shift"), missing.err());
+    assertTrue(missing.err().contains("run-time configuration 'spare' is not in the kernel template"), missing.err());
+  }
+
+  @Test
+  void prefillOnlyPlansHaveNoCslProject() throws Exception {
     CliTest.Run prefill = meshc("compile", CliTest.model("tiny-llama.onnx"), "--input", "input_ids=1x8", "--phase",
         "prefill", "--grid", "8", "--emit", "csl", "-o", dir.resolve("b").toString());
     assertEquals(2, prefill.code());

@@ -9,20 +9,21 @@ import java.util.List;
  * middle PE by one-hop relay chains; in phase 2 the group roots reduce toward the middle group's
  * root, their messages passing the PEs in between on hardware routes; then that root broadcasts
  * the result to the whole line by hardware multicast. About g/2 + G/2 software relay stages
- * instead of n. Nine colours: phase-1 down/up chains (two each, alternating by parity), phase-2
- * down/up (two each, alternating by group parity), and one for the broadcast, which the root
- * multicasts both ways at once (every other PE forwards it away from the root).
+ * instead of n. Five colours: two for the phase-1 chains, two for phase 2, one for the broadcast,
+ * which the root multicasts both ways at once (every other PE forwards it away from the root).
+ * A chain's links alternate between its two colours; a link from the low end (j → j + 1) takes
+ * colour (j + 1) mod 2 and one from the high end (j → j − 1) colour j mod 2, so a root's two
+ * incoming links differ and each relay takes in one colour and sends on the other (WaferLLM's
+ * WSE-3 decode uses the same five, which lets one set serve both axes by re-routing).
  *
  * <p>{@code lo}/{@code hi} are the ports toward index − 1 and + 1 (NORTH/SOUTH for a column).
  */
 public final class KTree {
-  /** Colour offsets within the tree's nine. */
-  static final int D = 0;
-  static final int U = 2;
-  static final int P2D = 4;
-  static final int P2U = 6;
-  static final int B = 8;
-  public static final int COLORS = 9;
+  /** Colour offsets within the tree's five: the phase-1 pair, the phase-2 pair, the broadcast. */
+  static final int P1 = 0;
+  static final int P2 = 2;
+  static final int B = 4;
+  public static final int COLORS = 5;
 
   private final int n;
   private final int g;
@@ -35,7 +36,7 @@ public final class KTree {
   /**
    * @param n      PEs on the line
    * @param groups requested group count (clamped to [1, n]); the group size is ⌈n / groups⌉
-   * @param base   first of the nine colours
+   * @param base   first of the five colours
    */
   public KTree(int n, int groups, int base, Dir lo, Dir hi) {
     this.n = n;
@@ -90,6 +91,16 @@ public final class KTree {
     return Math.max(rootGroup, groups - 1 - rootGroup);
   }
 
+  /** The colour of a chain's link from j toward j + 1 (the low end's chain) of the pair at offset pair. */
+  private int fromLow(int pair, int j) {
+    return base + pair + (j + 1) % 2;
+  }
+
+  /** The colour of a chain's link from j toward j − 1 (the high end's chain). */
+  private int fromHigh(int pair, int j) {
+    return base + pair + j % 2;
+  }
+
   /** Rounds of the whole all-reduce: phase 1, phase 2, broadcast. */
   public int rounds() {
     return n < 2 ? 0 : phase1Rounds() + phase2Rounds() + 1;
@@ -107,50 +118,50 @@ public final class KTree {
     int root = root(q);
     if (i < root) {
       if (i > start(q)) {
-        r.add(Route.of(base + D + (i - 1) % 2, lo, Dir.RAMP));
+        r.add(Route.of(fromLow(P1, i - 1), lo, Dir.RAMP));
       }
-      r.add(Route.of(base + D + i % 2, Dir.RAMP, hi));
+      r.add(Route.of(fromLow(P1, i), Dir.RAMP, hi));
     } else if (i > root) {
       if (i < end(q) - 1) {
-        r.add(Route.of(base + U + (i + 1) % 2, hi, Dir.RAMP));
+        r.add(Route.of(fromHigh(P1, i + 1), hi, Dir.RAMP));
       }
-      r.add(Route.of(base + U + i % 2, Dir.RAMP, lo));
+      r.add(Route.of(fromHigh(P1, i), Dir.RAMP, lo));
     } else {
       if (i > start(q)) {
-        r.add(Route.of(base + D + (i - 1) % 2, lo, Dir.RAMP));
+        r.add(Route.of(fromLow(P1, i - 1), lo, Dir.RAMP));
       }
       if (i < end(q) - 1) {
-        r.add(Route.of(base + U + (i + 1) % 2, hi, Dir.RAMP));
+        r.add(Route.of(fromHigh(P1, i + 1), hi, Dir.RAMP));
       }
     }
     // phase 2: roots chain toward the root group's root; the PEs between pass through
     if (i == root) {
       if (q < rootGroup) {
         if (q > 0) {
-          r.add(Route.of(base + P2D + (q - 1) % 2, lo, Dir.RAMP));
+          r.add(Route.of(fromLow(P2, q - 1), lo, Dir.RAMP));
         }
-        r.add(Route.of(base + P2D + q % 2, Dir.RAMP, hi));
+        r.add(Route.of(fromLow(P2, q), Dir.RAMP, hi));
       } else if (q > rootGroup) {
         if (q < groups - 1) {
-          r.add(Route.of(base + P2U + (q + 1) % 2, hi, Dir.RAMP));
+          r.add(Route.of(fromHigh(P2, q + 1), hi, Dir.RAMP));
         }
-        r.add(Route.of(base + P2U + q % 2, Dir.RAMP, lo));
+        r.add(Route.of(fromHigh(P2, q), Dir.RAMP, lo));
       } else {
         if (q > 0) {
-          r.add(Route.of(base + P2D + (q - 1) % 2, lo, Dir.RAMP));
+          r.add(Route.of(fromLow(P2, q - 1), lo, Dir.RAMP));
         }
         if (q < groups - 1) {
-          r.add(Route.of(base + P2U + (q + 1) % 2, hi, Dir.RAMP));
+          r.add(Route.of(fromHigh(P2, q + 1), hi, Dir.RAMP));
         }
       }
     } else {
       int above = i < root ? q - 1 : q; // the group whose root is just above i
       if (above >= 0 && above < rootGroup && root(above) < i && i < root(above + 1)) {
-        r.add(Route.of(base + P2D + above % 2, lo, hi));
+        r.add(Route.of(fromLow(P2, above), lo, hi));
       }
       int below = i > root ? q + 1 : q; // the group whose root is just below i
       if (below < groups && below > rootGroup && root(below - 1) < i && i < root(below)) {
-        r.add(Route.of(base + P2U + below % 2, hi, lo));
+        r.add(Route.of(fromHigh(P2, below), hi, lo));
       }
     }
     // broadcast: the global root multicasts both ways; the others forward it away from the root
@@ -183,23 +194,23 @@ public final class KTree {
       if (i < root) {
         int d = i - start(q);
         if (d == 0 && round == 0) {
-          a.add(new Action.Send(base + D + i % 2, buffer, 0, len));
+          a.add(new Action.Send(fromLow(P1, i), buffer, 0, len));
         } else if (d > 0 && round == d - 1) {
-          a.add(new Action.Relay(base + D + (i - 1) % 2, base + D + i % 2, buffer, 0, len, op));
+          a.add(new Action.Relay(fromLow(P1, i - 1), fromLow(P1, i), buffer, 0, len, op));
         }
       } else if (i > root) {
         int e = end(q) - 1 - i;
         if (e == 0 && round == 0) {
-          a.add(new Action.Send(base + U + i % 2, buffer, 0, len));
+          a.add(new Action.Send(fromHigh(P1, i), buffer, 0, len));
         } else if (e > 0 && round == e - 1) {
-          a.add(new Action.Relay(base + U + (i + 1) % 2, base + U + i % 2, buffer, 0, len, op));
+          a.add(new Action.Relay(fromHigh(P1, i + 1), fromHigh(P1, i), buffer, 0, len, op));
         }
       } else {
         if (i > start(q) && round == root - start(q) - 1) {
-          a.add(new Action.Recv(base + D + (i - 1) % 2, buffer, 0, len, op));
+          a.add(new Action.Recv(fromLow(P1, i - 1), buffer, 0, len, op));
         }
         if (i < end(q) - 1 && round == end(q) - 1 - root - 1) {
-          a.add(new Action.Recv(base + U + (i + 1) % 2, buffer, 0, len, op));
+          a.add(new Action.Recv(fromHigh(P1, i + 1), buffer, 0, len, op));
         }
       }
       return a;
@@ -211,23 +222,23 @@ public final class KTree {
       }
       if (q < rootGroup) {
         if (q == 0 && t == 0) {
-          a.add(new Action.Send(base + P2D, buffer, 0, len));
+          a.add(new Action.Send(fromLow(P2, q), buffer, 0, len));
         } else if (q > 0 && t == q - 1) {
-          a.add(new Action.Relay(base + P2D + (q - 1) % 2, base + P2D + q % 2, buffer, 0, len, op));
+          a.add(new Action.Relay(fromLow(P2, q - 1), fromLow(P2, q), buffer, 0, len, op));
         }
       } else if (q > rootGroup) {
         int e = groups - 1 - q;
         if (e == 0 && t == 0) {
-          a.add(new Action.Send(base + P2U + q % 2, buffer, 0, len));
+          a.add(new Action.Send(fromHigh(P2, q), buffer, 0, len));
         } else if (e > 0 && t == e - 1) {
-          a.add(new Action.Relay(base + P2U + (q + 1) % 2, base + P2U + q % 2, buffer, 0, len, op));
+          a.add(new Action.Relay(fromHigh(P2, q + 1), fromHigh(P2, q), buffer, 0, len, op));
         }
       } else {
         if (q > 0 && t == q - 1) {
-          a.add(new Action.Recv(base + P2D + (q - 1) % 2, buffer, 0, len, op));
+          a.add(new Action.Recv(fromLow(P2, q - 1), buffer, 0, len, op));
         }
         if (q < groups - 1 && t == groups - 1 - q - 1) {
-          a.add(new Action.Recv(base + P2U + (q + 1) % 2, buffer, 0, len, op));
+          a.add(new Action.Recv(fromHigh(P2, q + 1), buffer, 0, len, op));
         }
       }
       return a;

@@ -9,7 +9,7 @@ import java.util.List;
  * (x, y) holds rows y·mt… and columns x·nt… of X. Each pass computes the PE's per-row partial
  * statistic, then a K-tree all-reduce along the PE's row of the mesh (WEST/EAST) combines the
  * partials, so every PE of the row holds the row's total; after the last pass each PE finishes
- * its own tile. Rows of the mesh run the same rules on their own (the same nine colours, routes
+ * its own tile. Rows of the mesh run the same rules on their own (the same five colours, routes
  * only east–west). This is the "norms with all-reduce" and "softmax with max/sum all-reduce" of
  * WaferLLM's prefill; with M = 1 it is the decode norm.
  *

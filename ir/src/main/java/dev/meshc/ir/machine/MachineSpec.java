@@ -38,11 +38,17 @@ import java.util.Properties;
  *                             planner's layer costs use it, single-kernel runs do not
  * @param waferLinkLatency     cycles for an activation to start arriving on the next wafer
  * @param waferLinkBytesPerCycle bytes per cycle between two wafers of a multi-wafer pipeline
+ * @param queuePerColor        a PE's input and output queues are each bound to one colour for the
+ *                             program's life (WSE-3, SDK 1.4), so a PE takes in at most as many
+ *                             colours as it has queues to spare; decode then re-routes one set
+ *                             of colours between its trees at run time (key {@code
+ *                             queue_per_color}, default false)
  */
 public record MachineSpec(String name, int fabricWidth, int fabricHeight, int kernelOffsetX, int kernelOffsetY,
     int haloWidth, int haloHeight, int bytesPerPe, int programReserveBytes, int routableColors,
     List<Integer> reservedColors, double alpha, double beta, int waveletBits, double fmacsPerCycle,
-    double clockHz, double stepOverhead, double waferLinkLatency, double waferLinkBytesPerCycle) {
+    double clockHz, double stepOverhead, double waferLinkLatency, double waferLinkBytesPerCycle,
+    boolean queuePerColor) {
 
   public MachineSpec {
     reservedColors = List.copyOf(reservedColors);
@@ -173,7 +179,8 @@ public record MachineSpec(String name, int fabricWidth, int fabricHeight, int ke
         (int) num(p, "routable_colors", what), reserved,
         num(p, "alpha", what), num(p, "beta", what), (int) num(p, "wavelet_bits", what),
         num(p, "fmacs_per_cycle", what), num(p, "clock_hz", what), num(p, "step_overhead", what),
-        num(p, "wafer_link_latency", what), num(p, "wafer_link_bytes_per_cycle", what));
+        num(p, "wafer_link_latency", what), num(p, "wafer_link_bytes_per_cycle", what),
+        bool(p, "queue_per_color", what));
   }
 
   private static String get(Properties p, String key, String what) {
@@ -182,6 +189,14 @@ public record MachineSpec(String name, int fabricWidth, int fabricHeight, int ke
       throw MeshcException.input("machine spec %s: missing key '%s'", what, key);
     }
     return v.trim();
+  }
+
+  private static boolean bool(Properties p, String key, String what) {
+    String v = p.getProperty(key, "false").trim();
+    if (!v.equals("true") && !v.equals("false")) {
+      throw MeshcException.input("machine spec %s: '%s' = '%s' is not true or false", what, key, v);
+    }
+    return v.equals("true");
   }
 
   private static double num(Properties p, String key, String what) {

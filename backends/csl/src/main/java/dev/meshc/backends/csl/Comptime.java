@@ -120,6 +120,16 @@ public final class Comptime {
     return s;
   }
 
+  /** The value {@code name} has in {@code scope} (evaluating it if it has not been read yet), or null. */
+  public Object value(Scope scope, String name) {
+    for (Scope s = scope; s != null; s = s.parent) {
+      if (s.values.containsKey(name) || s.lazy.containsKey(name)) {
+        return lookup(s, name, null);
+      }
+    }
+    return null;
+  }
+
   private Object lookup(Scope scope, String name, ParserRuleContext at) {
     for (Scope s = scope; s != null; s = s.parent) {
       if (s.values.containsKey(name)) {

@@ -91,7 +91,7 @@ public final class CslCheck {
         throw MeshcException.input("%s: @set_tile_code names %s, which is not in the project", layoutSrc.name(), file);
       }
       return s;
-    }, (x, y) -> man.routes(m, x, y), BUDGET);
+    }, man.routing(m), BUDGET);
     findings.addAll(checked.findings());
     return new long[] {(long) layout.width() * layout.height(), checked.maxPeBytes()};
   }

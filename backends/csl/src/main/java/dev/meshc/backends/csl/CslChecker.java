@@ -44,27 +44,34 @@ public final class CslChecker {
 
   private CslChecker() {}
 
-  /**
-   * Checks {@code layout}; {@code programs} resolves a {@code @set_tile_code} file name to its
-   * parsed source; {@code template} (or null) gives the routes PE (x, y) should have, in
-   * physical colour IDs.
-   */
   /** The findings, in source order, and the most bytes of arrays any PE holds. */
   public record Checked(List<Finding> findings, long maxPeBytes) {}
 
+  /** The routes a kernel template gives PE (x, y), in physical colour IDs: as its program loads, and per run-time configuration. */
+  public interface Template {
+    List<Route> routes(int x, int y);
+
+    /** The configurations the program switches to at run time ({@link Layout#configs}). */
+    default List<String> configurations() {
+      return List.of();
+    }
+
+    default List<Route> routes(String config, int x, int y) {
+      throw new IllegalArgumentException("no configuration " + config);
+    }
+  }
+
+  /**
+   * Checks {@code layout}; {@code programs} resolves a {@code @set_tile_code} file name to its
+   * parsed source; {@code template} (or null) gives the routes each PE should have.
+   */
   public static Checked check(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
-      BiFunction<Integer, Integer, List<Route>> template, long budget) {
+      Template template, long budget) {
     Map<String, Raw> out = new java.util.LinkedHashMap<>();
     Map<Long, Map<Integer, Layout.RouteEntry>> byPe = new HashMap<>();
     for (Layout.RouteEntry r : layout.routes()) {
       int id = r.color().id();
-      if (id < 0 || id >= m.routableColors()) {
-        add(out, r.color().loc(), null, String.format("colour %d is not routable on %s (IDs 0–%d)", id, m.name(),
-            m.routableColors() - 1));
-      } else if (m.reservedColors().contains(id)) {
-        add(out, r.color().loc(), null, String.format("colour %d is reserved on %s (memcpy keeps %s)", id,
-            m.name(), m.reservedColors()));
-      }
+      routable(r, m, out);
       Map<Integer, Layout.RouteEntry> pe = byPe.computeIfAbsent(Layout.key(r.x(), r.y()), k -> new TreeMap<>());
       if (pe.containsKey(id)) {
         add(out, r.loc(), r, String.format("configures colour %d twice (first at %s)", id, pe.get(id).loc()));
@@ -79,11 +86,12 @@ public final class CslChecker {
         add(out, r.loc(), r, String.format("colour %d goes nowhere (.tx is empty)", id));
       }
     }
-    hops(layout, byPe, out);
-    long maxBytes = memory(layout, m, programs, budget, out);
+    hops(layout, layout.routes(), byPe, "", out);
     if (template != null) {
-      routesEqualTemplate(layout, byPe, template, out);
+      routesEqualTemplate(layout, byPe, template::routes, "", out);
     }
+    configurations(layout, m, byPe, template, out);
+    long maxBytes = memory(layout, m, programs, budget, out);
     List<Finding> findings = new ArrayList<>();
     for (Raw r : out.values()) {
       String where = r.x < 0 ? "" : String.format("PE (%d, %d)%s: ", r.x, r.y, r.more == 0 ? ""
@@ -124,10 +132,80 @@ public final class CslChecker {
     return raw;
   }
 
+  private static void routable(Layout.RouteEntry r, MachineSpec m, Map<String, Raw> out) {
+    int id = r.color().id();
+    if (id < 0 || id >= m.routableColors()) {
+      add(out, r.color().loc(), null, String.format("colour %d is not routable on %s (IDs 0–%d)", id, m.name(),
+          m.routableColors() - 1));
+    } else if (m.reservedColors().contains(id)) {
+      add(out, r.color().loc(), null, String.format("colour %d is reserved on %s (memcpy keeps %s)", id,
+          m.name(), m.reservedColors()));
+    }
+  }
+
+  /**
+   * Each run-time configuration, checked as the routers stand once every PE has switched to it:
+   * its routes replace the load-time ones of the colours it names. The colours a PE routes in any
+   * configuration count against its budget together (each needs its own queue).
+   */
+  private static void configurations(Layout layout, MachineSpec m, Map<Long, Map<Integer, Layout.RouteEntry>> loaded,
+      Template template, Map<String, Raw> out) {
+    Map<Long, Set<Integer>> colours = new HashMap<>();
+    loaded.forEach((pe, rs) -> colours.computeIfAbsent(pe, k -> new java.util.TreeSet<>()).addAll(rs.keySet()));
+    for (Map.Entry<String, List<Layout.RouteEntry>> c : layout.configs().entrySet()) {
+      String in = "in run-time configuration '" + c.getKey() + "': ";
+      Set<Integer> named = new java.util.TreeSet<>();
+      for (Layout.RouteEntry r : c.getValue()) {
+        named.add(r.color().id());
+      }
+      Map<Long, Map<Integer, Layout.RouteEntry>> byPe = new HashMap<>();
+      List<Layout.RouteEntry> entries = new ArrayList<>();
+      loaded.forEach((pe, rs) -> rs.forEach((id, r) -> {
+        if (!named.contains(id)) {
+          byPe.computeIfAbsent(pe, k -> new TreeMap<>()).put(id, r);
+          entries.add(r);
+        }
+      }));
+      for (Layout.RouteEntry r : c.getValue()) {
+        routable(r, m, out);
+        long pe = Layout.key(r.x(), r.y());
+        byPe.computeIfAbsent(pe, k -> new TreeMap<>()).put(r.color().id(), r);
+        entries.add(r);
+        colours.computeIfAbsent(pe, k -> new java.util.TreeSet<>()).add(r.color().id());
+      }
+      hops(layout, entries, byPe, in, out);
+      if (template != null) {
+        if (template.configurations().contains(c.getKey())) {
+          routesEqualTemplate(layout, byPe, (x, y) -> template.routes(c.getKey(), x, y), in, out);
+        } else if (!c.getValue().isEmpty()) {
+          add(out, c.getValue().get(0).loc(), null, String.format("run-time configuration '%s' is not in the kernel "
+              + "template (it has %s)", c.getKey(), template.configurations()));
+        }
+      }
+    }
+    if (template != null) {
+      Comptime.Loc anyTile = layout.tiles().values().stream().findFirst().map(Layout.Tile::loc).orElse(null);
+      for (String c : template.configurations()) {
+        if (anyTile != null && !layout.configs().containsKey(c)) {
+          add(out, anyTile, null, String.format("the kernel template switches to configuration '%s' at run time, "
+              + "but no PE gets a param %s%s", c, Layout.CONFIG_PARAM, c));
+        }
+      }
+    }
+    colours.forEach((pe, ids) -> {
+      if (ids.size() > m.colorBudget() && loaded.getOrDefault(pe, Map.of()).size() <= m.colorBudget()) {
+        Layout.Tile t = layout.tiles().get(pe);
+        add(out, t == null ? null : t.loc(), t == null ? null : new int[] {t.x(), t.y()}, String.format(
+            "routes %d colours over its run-time configurations; %s has %d", ids.size(), m.name(), m.colorBudget()));
+      }
+    });
+  }
+
   /** Every hop of every colour has a router at its far end that takes it, and no colour circles. */
-  private static void hops(Layout layout, Map<Long, Map<Integer, Layout.RouteEntry>> byPe, Map<String, Raw> out) {
+  private static void hops(Layout layout, List<Layout.RouteEntry> entries, Map<Long, Map<Integer, Layout.RouteEntry>> byPe,
+      String in, Map<String, Raw> out) {
     Map<Integer, Graph<Long, DefaultEdge>> graphs = new TreeMap<>();
-    for (Layout.RouteEntry r : layout.routes()) {
+    for (Layout.RouteEntry r : entries) {
       if (byPe.get(Layout.key(r.x(), r.y())).get(r.color().id()) != r) {
         continue; // a duplicate, reported already
       }
@@ -142,13 +220,13 @@ public final class CslChecker {
         int nx = r.x() + d.dx();
         int ny = r.y() + d.dy();
         if (nx < 0 || ny < 0 || nx >= layout.width() || ny >= layout.height()) {
-          add(out, r.loc(), r, String.format("colour %d leaves toward %s, off the %dx%d mesh", r.color().id(), d,
+          add(out, r.loc(), r, in + String.format("colour %d leaves toward %s, off the %dx%d mesh", r.color().id(), d,
               layout.width(), layout.height()));
           continue;
         }
         Layout.RouteEntry there = byPe.getOrDefault(Layout.key(nx, ny), Map.of()).get(r.color().id());
         if (there == null || !there.rx().contains(d.opposite())) {
-          add(out, r.loc(), r, String.format("colour %d leaves toward %s, but the PE there %s", r.color().id(), d,
+          add(out, r.loc(), r, in + String.format("colour %d leaves toward %s, but the PE there %s", r.color().id(), d,
               there == null ? "does not route that colour" : "takes it only from " + there.rx()));
           continue;
         }
@@ -165,7 +243,7 @@ public final class CslChecker {
         Layout.RouteEntry from = nx < 0 || ny < 0 || nx >= layout.width() || ny >= layout.height() ? null
             : byPe.getOrDefault(Layout.key(nx, ny), Map.of()).get(r.color().id());
         if (from == null || !from.tx().contains(d.opposite())) {
-          add(out, r.loc(), r, String.format("takes colour %d from %s, but nothing sends it that way",
+          add(out, r.loc(), r, in + String.format("takes colour %d from %s, but nothing sends it that way",
               r.color().id(), d));
         }
       }
@@ -175,7 +253,7 @@ public final class CslChecker {
       if (cycles.detectCycles()) {
         long pe = new java.util.TreeSet<>(cycles.findCycles()).first();
         Layout.RouteEntry r = byPe.get(pe).get(color);
-        add(out, r.loc(), r, String.format("colour %d goes round in a circle through this PE", color));
+        add(out, r.loc(), r, in + String.format("colour %d goes round in a circle through this PE", color));
       }
     });
   }
@@ -263,7 +341,7 @@ public final class CslChecker {
   }
 
   private static void routesEqualTemplate(Layout layout, Map<Long, Map<Integer, Layout.RouteEntry>> byPe,
-      BiFunction<Integer, Integer, List<Route>> template, Map<String, Raw> out) {
+      BiFunction<Integer, Integer, List<Route>> template, String in, Map<String, Raw> out) {
     Comptime.Loc anyTile = layout.tiles().values().stream().findFirst().map(Layout.Tile::loc).orElse(null);
     for (int y = 0; y < layout.height(); y++) {
       for (int x = 0; x < layout.width(); x++) {
@@ -278,17 +356,17 @@ public final class CslChecker {
           Layout.RouteEntry h = have.get(e.getKey());
           Route r = e.getValue();
           if (h == null) {
-            add(out, at, new int[] {x, y}, String.format("the kernel template routes colour %d %s, the layout does not "
+            add(out, at, new int[] {x, y}, in + String.format("the kernel template routes colour %d %s, the layout does not "
                 + "configure it", e.getKey(), show(EnumSet.of(r.rx()), r.tx())));
           } else if (!h.rx().equals(EnumSet.of(r.rx())) || !h.tx().equals(r.tx())) {
-            add(out, h.loc(), h, String.format("colour %d is routed %s, the kernel template routes it %s",
+            add(out, h.loc(), h, in + String.format("colour %d is routed %s, the kernel template routes it %s",
                 e.getKey(), show(h.rx(), h.tx()), show(EnumSet.of(r.rx()), r.tx())));
           }
         }
         for (Map.Entry<Integer, Layout.RouteEntry> e : have.entrySet()) {
           if (!want.containsKey(e.getKey())) {
             Layout.RouteEntry h = e.getValue();
-            add(out, h.loc(), h, String.format("colour %d (%s) is not in the kernel template", e.getKey(),
+            add(out, h.loc(), h, in + String.format("colour %d (%s) is not in the kernel template", e.getKey(),
                 show(h.rx(), h.tx())));
           }
         }

@@ -75,15 +75,38 @@ public record CslProject(Map<String, String> files) {
     }
 
     /**
-     * PE (x, y)'s router entries as the templates have them, in physical colour IDs: the kernel's,
-     * or for a decode project the {@link DecodeFabric} of the region holding the PE (none outside).
+     * The routes as the templates have them, in physical colour IDs: the kernel's, or for a decode
+     * project the {@link DecodeFabric} of the region holding each PE (none outside), re-routed at
+     * run time where queues are bound to colours (WSE-3).
      */
-    public List<Route> routes(MachineSpec m, int x, int y) {
+    public CslChecker.Template routing(MachineSpec m) {
+      boolean rerouted = algorithm.equals("decode") && m.queuePerColor();
+      return new CslChecker.Template() {
+        @Override
+        public List<Route> routes(int x, int y) {
+          return physical(m, x, y, null);
+        }
+
+        @Override
+        public List<String> configurations() {
+          return rerouted ? DecodeFabric.CONFIGS : List.of();
+        }
+
+        @Override
+        public List<Route> routes(String config, int x, int y) {
+          return physical(m, x, y, config);
+        }
+      };
+    }
+
+    private List<Route> physical(MachineSpec m, int x, int y, String config) {
       List<Route> logical = null;
       if (algorithm.equals("decode")) {
+        boolean rerouted = m.queuePerColor();
         for (int[] reg : regions) {
           if (x >= reg[0] && x < reg[0] + reg[2] && y >= reg[1] && y < reg[1] + reg[2]) {
-            logical = fabric(reg[2]).routes(x - reg[0], y - reg[1]);
+            DecodeFabric f = fabric(reg[2], rerouted);
+            logical = config == null ? f.routes(x - reg[0], y - reg[1]) : f.routes(config, x - reg[0], y - reg[1]);
           }
         }
         if (logical == null) {
@@ -158,11 +181,11 @@ public record CslProject(Map<String, String> files) {
         + "params=" + params + "\n";
   }
 
-  /** Each region's router program, by side (one per size: a 750-wide region answers in O(1)). */
+  /** Each region's router program, by side and kind (one per size: a 750-wide region answers in O(1)). */
   private static final Map<Integer, DecodeFabric> FABRICS = new java.util.concurrent.ConcurrentHashMap<>();
 
-  static DecodeFabric fabric(int p) {
-    return FABRICS.computeIfAbsent(p, k -> new DecodeFabric(k, 0));
+  static DecodeFabric fabric(int p, boolean rerouted) {
+    return FABRICS.computeIfAbsent(rerouted ? -p : p, k -> new DecodeFabric(p, 0, rerouted));
   }
 
   /**

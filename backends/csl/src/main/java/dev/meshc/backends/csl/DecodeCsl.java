@@ -30,10 +30,6 @@ final class DecodeCsl {
 
   static CslProject emit(Module m, Placement plan, MachineSpec machine, String modelPath) {
     CslProject.Target target = CslProject.Target.of(machine);
-    if (target != CslProject.Target.WSE2) {
-      throw MeshcException.input("decode projects are written for wse2 today: WSE-3 binds each queue to one colour, "
-          + "and the decode program's 20 colours need WaferLLM's run-time re-routing there (use --machine wse2)");
-    }
     DecodeModel d = DecodeModel.of(m);
     if (plan.regions().isEmpty()) {
       throw MeshcException.input("%s: the decode plan is infeasible; there is nothing to write", m.name());
@@ -76,7 +72,7 @@ final class DecodeCsl {
       dims[w] = new int[] {width, height};
       String dir = wafers == 1 ? "" : "wafer-" + w + "/";
       files.put(dir + "layout.csl", layout(d, here, width, height, machine));
-      files.put(dir + "decode.csl", DecodeProgram.text(d));
+      files.put(dir + "decode.csl", DecodeProgram.text(d, target));
       files.put(dir + CslProject.MANIFEST, CslProject.manifest("decode", new dev.meshc.ir.kernel.KernelTemplate.Problem(
           1, d.width(), vocab(d, m)), width, height, 0, machine, "") + "regions=" + rs + "\n");
       commands.append(wafers == 1 ? GemvCsl.cslc(width, height, "", target, "out")
@@ -85,7 +81,7 @@ final class DecodeCsl {
     files.put("weights.json", DecodeHost.manifest(d, m, regions, modelPath, ctx));
     files.put("run.py", DecodeHost.script());
     files.put("commands.sh", "#!/bin/sh\n# meshc: build this decode project with cslc and run it on the simulator (Cerebras "
-        + "SDK 1.2).\n# memcpy needs 3 columns west and 2 east of the kernel plus a one-PE border: fabric (W+7)x(H+2)."
+        + "SDK " + target.sdk + ").\n# memcpy needs 3 columns west and 2 east of the kernel plus a one-PE border: fabric (W+7)x(H+2)."
         + (wafers == 1 ? "" : "\n# One program per wafer; run.py drives them all (out-0, out-1, ...).") + "\nset -e\n"
         + commands + "cs_python run.py --name out\n");
     files.put("README.md", readme(d, regions, dims, machine, ctx));
@@ -101,9 +97,11 @@ final class DecodeCsl {
   }
 
   private static String layout(DecodeModel d, List<Region> regions, int width, int height, MachineSpec m) {
+    CslProject.Target target = CslProject.Target.of(m);
+    boolean rerouted = m.queuePerColor(); // WSE-3: see DecodeFabric
     CslText c = new CslText();
-    c.line("// meshc: the decode plan of %s as a %dx%d kernel, %s (Cerebras SDK 1.2).", d.name(), width, height,
-        m.name());
+    c.line("// meshc: the decode plan of %s as a %dx%d kernel, %s (Cerebras SDK %s).", d.name(), width, height,
+        m.name(), target.sdk);
     c.line("// %d region%s, each a square of PEs running its layers with WaferLLM's decode chain (decode.csl).",
         regions.size(), regions.size() == 1 ? "" : "s");
     for (Region r : regions) {
@@ -113,19 +111,57 @@ final class DecodeCsl {
     }
     c.line("// Routes (every region the same rules, DecodeFabric in meshc's IR): a K-tree along each column, one");
     c.line("// along each row, and the KV cache's one-hop shift north; checked PE by PE by meshc check-csl.");
+    if (rerouted) {
+      c.line("// On WSE-3 a queue binds one colour for good and a PE has six to spare, so the three share five");
+      c.line("// colours: this file computes each PE's routes in three configurations (routes_column, routes_row,");
+      c.line("// routes_shift) and decode.csl switches between them at run time; no route is set here.");
+    }
     c.blank();
-    c.line("// the column K-tree (logical colours 0-8)");
-    KTreeCsl.colours(c, m, DecodeFabric.Y_BASE, "cy_");
-    c.line("// the row K-tree (logical colours 9-17)");
-    KTreeCsl.colours(c, m, DecodeFabric.X_BASE, "cx_");
-    c.line("// the KV shift: a row sends north on its parity's colour, takes the row below's on the other");
-    c.line("const cs0: color = @get_color(%d);", m.physicalColor(DecodeFabric.SHIFT_BASE));
-    c.line("const cs1: color = @get_color(%d);", m.physicalColor(DecodeFabric.SHIFT_BASE + 1));
+    if (rerouted) {
+      c.line("// the five colours, routed as the column K-tree, the row K-tree or the KV shift");
+      KTreeCsl.colours(c, m, DecodeFabric.Y_BASE, "c_");
+    } else {
+      c.line("// the column K-tree (logical colours 0-4)");
+      KTreeCsl.colours(c, m, DecodeFabric.Y_BASE, "cy_");
+      c.line("// the row K-tree (logical colours 5-9)");
+      KTreeCsl.colours(c, m, DecodeFabric.X_BASE, "cx_");
+      c.line("// the KV shift: a row sends north on its parity's colour, takes the row below's on the other");
+      c.line("const cs0: color = @get_color(%d);", m.physicalColor(DecodeFabric.SHIFT_BASE));
+      c.line("const cs1: color = @get_color(%d);", m.physicalColor(DecodeFabric.SHIFT_BASE + 1));
+    }
     c.blank();
     c.line("const memcpy = @import_module(\"<memcpy/get_params>\", .{ .width = %d, .height = %d });", width, height);
     c.blank();
     KTreeCsl.helpers(c);
     c.blank();
+    if (rerouted) {
+      c.line("// a colour that carries nothing in a configuration: from the ramp back to it");
+      c.line("const NONE = .{ .rx = RAMP, .tx = [1]direction{ RAMP } };");
+      c.line("const NONE2 = .{ .rx = RAMP, .tx = [2]direction{ RAMP, RAMP } };");
+      c.blank();
+      c.line("// the column K-tree: index py, NORTH is py − 1");
+      KTreeCsl.routeFunction(c, "column_routes", Dir.NORTH, Dir.SOUTH);
+      c.blank();
+      c.line("// the row K-tree: index px, WEST is px − 1");
+      KTreeCsl.routeFunction(c, "row_routes", Dir.WEST, Dir.EAST);
+      c.blank();
+      c.line("// the KV shift on the phase-1 pair: a row sends north on its parity's colour, takes the row below's on");
+      c.line("// the other");
+      c.line("fn shift_routes(py: i16, P: i16) comptime_struct {");
+      c.line("var p1_0 = NONE;");
+      c.line("var p1_1 = NONE;");
+      c.line("if (py > 0) {");
+      c.line("if (py % 2 == 0) { p1_0 = .{ .rx = RAMP, .tx = [1]direction{ NORTH } }; } else { p1_1 = .{ .rx = RAMP, "
+          + ".tx = [1]direction{ NORTH } }; }");
+      c.line("}");
+      c.line("if (py < P - 1) {");
+      c.line("if ((py + 1) % 2 == 0) { p1_0 = .{ .rx = SOUTH, .tx = [1]direction{ RAMP } }; } else { p1_1 = .{ .rx = "
+          + "SOUTH, .tx = [1]direction{ RAMP } }; }");
+      c.line("}");
+      c.line("return .{ .c_p1_0 = p1_0, .c_p1_1 = p1_1, .c_p2_0 = NONE, .c_p2_1 = NONE, .c_b = NONE2 };");
+      c.line("}");
+      c.blank();
+    }
     c.line("// where a region's PE (px, py) sits, what it holds, and its colours");
     c.line("fn pe_params(region: i16, px: i16, py: i16, P: i16, g: i16, L: i16, Et: i16, Qt: i16, Ft: i16, FI: i16, "
         + "St: i16, Vt: i16, lm_head: bool) comptime_struct {");
@@ -133,12 +169,18 @@ final class DecodeCsl {
     c.line(".region = region, .px = px, .py = py, .P = P, .g = g, .L = L, .Et = Et, .Qt = Qt, .Ft = Ft, .FI = FI,");
     c.line(".St = St, .Vt = Vt, .lm_head = lm_head,");
     StringBuilder cols = new StringBuilder();
-    for (String ax : new String[] {"cy_", "cx_"}) {
+    for (String ax : rerouted ? new String[] {"c_"} : new String[] {"cy_", "cx_"}) {
       for (String n : KTreeCsl.NAMES) {
         cols.append('.').append(ax).append(n).append(" = ").append(ax).append(n).append(", ");
       }
     }
-    c.line("%s.cs0 = cs0, .cs1 = cs1,", cols.toString());
+    if (rerouted) {
+      c.line("%s", cols.toString().stripTrailing());
+      c.line(".routes_column = column_routes(py, P, g), .routes_row = row_routes(px, P, g),");
+      c.line(".routes_shift = shift_routes(py, P),");
+    } else {
+      c.line("%s.cs0 = cs0, .cs1 = cs1,", cols.toString());
+    }
     c.line("};");
     c.line("}");
     c.blank();
@@ -174,7 +216,7 @@ final class DecodeCsl {
           r.x(), r.y());
       c.line("pe_params(%d, px, py, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s)));", r.index(), r.p(), r.g(), r.layers(),
           r.et(), r.qt(), r.ft(), r.fi(), r.st(), r.vt(), r.lmHead());
-      if (r.p() > 1) {
+      if (r.p() > 1 && !rerouted) {
         String at = String.format(Locale.ROOT, "%d + px, %d + py", r.x(), r.y());
         c.line("// the column K-tree: index py, NORTH is py − 1");
         KTreeCsl.routes(c, new KTreeCsl.Tree("cy_", "y_", "py", Integer.toString(r.p()), Integer.toString(r.g()), at,
@@ -210,8 +252,9 @@ final class DecodeCsl {
     for (int[] wh : dims) {
       kernels.append(kernels.length() == 0 ? "" : " and ").append(wh[0]).append('x').append(wh[1]);
     }
-    c.line("# %s: decode on %s %s (%s, Cerebras SDK 1.2)", d.name(), dims.length == 1 ? "a" : dims.length + " wafers:",
-        kernels + (dims.length == 1 ? " kernel" : " kernels"), m.name());
+    CslProject.Target target = CslProject.Target.of(m);
+    c.line("# %s: decode on %s %s (%s, Cerebras SDK %s)", d.name(), dims.length == 1 ? "a" : dims.length + " wafers:",
+        kernels + (dims.length == 1 ? " kernel" : " kernels"), m.name(), target.sdk);
     c.blank();
     c.line("Written by meshc from the model's decode plan: the regions, grids and layers the planner chose, the");
     c.line("K-tree and KV-shift routes of its kernel templates, and the weight tiling the plan implies.");
@@ -243,6 +286,16 @@ final class DecodeCsl {
         + "W_O placed pre-transposed (X → Y, row K-tree) → residual → norm → FFN in (Y → X) → activation → W_down "
         + "pre-transposed (X → Y) → residual. Storage and arithmetic are fp16 (WSE's `@fmach`); norm statistics are "
         + "summed in f32 on each PE.");
+    if (m.queuePerColor()) {
+      c.blank();
+      c.line("On WSE-3 an input or output queue is bound to one colour for good, and a PE has six of each to spare; "
+          + "the column tree, the row tree and the KV shift therefore share five colours (queues 2–6), and "
+          + "`decode.csl`'s `reroute` switches every router between three configurations with tile_config's "
+          + "`reset_routes` before each all-reduce and the shift, as WaferLLM's WSE-3 decode does. `layout.csl` "
+          + "computes each PE's routes in each configuration (`routes_column`, `routes_row`, `routes_shift`) and "
+          + "sets none itself; `meshc check-csl` checks each configuration as the routers stand once switched. "
+          + "A PE switches once its previous all-reduce has ended; its neighbours may switch a moment later.");
+    }
     c.blank();
     c.line("Between regions the host carries the residual (memcpy out of one region, into the next) and launches "
         + "`step` once per region per token; the embedding lookup is the host's. A plan over several wafers is one "

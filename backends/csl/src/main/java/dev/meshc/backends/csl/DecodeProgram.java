@@ -1,5 +1,6 @@
 package dev.meshc.backends.csl;
 
+import dev.meshc.ir.kernel.DecodeFabric;
 import java.util.Locale;
 
 /**
@@ -11,9 +12,11 @@ import java.util.Locale;
 final class DecodeProgram {
   private DecodeProgram() {}
 
-  static String text(DecodeModel d) {
+  static String text(DecodeModel d, CslProject.Target target) {
+    boolean wse3 = target == CslProject.Target.WSE3;
     CslText c = new CslText();
-    c.line("// meshc: one PE of a decode region of %s (wse2, Cerebras SDK 1.2). layout.csl places the regions;", d.name());
+    c.line("// meshc: one PE of a decode region of %s (%s, Cerebras SDK %s). layout.csl places the regions;", d.name(),
+        target.arch, target.sdk);
     c.line("// README.md walks through the layer chain. Storage and arithmetic are fp16; norm sums are f32.");
     c.blank();
     c.line("param memcpy_params: comptime_struct;");
@@ -30,15 +33,22 @@ final class DecodeProgram {
     c.line("param St: i16; // KV slots per PE (max context / P)");
     c.line("param Vt: i16; // logits per PE column (the LM head's region)");
     c.line("param lm_head: bool;");
-    for (String ax : new String[] {"cy_", "cx_"}) {
+    for (String ax : wse3 ? new String[] {"c_"} : new String[] {"cy_", "cx_"}) {
       StringBuilder b = new StringBuilder();
       for (String n : KTreeCsl.NAMES) {
         b.append(b.length() == 0 ? "" : " ").append("param ").append(ax).append(n).append(": color;");
       }
       c.line(b.toString());
     }
-    c.line("param cs0: color;");
-    c.line("param cs1: color;");
+    if (wse3) {
+      c.line("// the routes of the five colours in each configuration, this PE's (layout.csl computes them)");
+      for (String cfg : DecodeFabric.CONFIGS) {
+        c.line("param %s%s: comptime_struct;", Layout.CONFIG_PARAM, cfg);
+      }
+    } else {
+      c.line("param cs0: color;");
+      c.line("param cs1: color;");
+    }
     c.blank();
     c.line("// the model (from meshc)");
     c.line("const E: i16 = %d; // width", d.width());
@@ -117,17 +127,28 @@ final class DecodeProgram {
     c.line("}");
     c.line("}");
     c.blank();
-    c.line("// queues: memcpy keeps 0 and 1; on WSE-2 one queue serves several colours used one after another");
-    axis(c, "y", "py", "cy_");
-    axis(c, "x", "px", "cx_");
-    c.line("const shift_send = @get_dsd(fabout_dsd, .{ .fabric_color = if (py % 2 == 0) cs0 else cs1, .extent = 1, "
-        + ".output_queue = @get_output_queue(5) });");
-    c.line("const shift_recv = @get_dsd(fabin_dsd, .{ .fabric_color = if ((py + 1) % 2 == 0) cs0 else cs1, "
-        + ".extent = 1, .input_queue = @get_input_queue(7) });");
+    if (wse3) {
+      reroute(c);
+      axis(c, "y", "py", "c_", "COLUMN");
+      axis(c, "x", "px", "c_", "ROW");
+      c.line("// the KV shift runs on the phase-1 pair in the shift configuration");
+      c.line("const shift_send = @get_dsd(fabout_dsd, .{ .fabric_color = %s, .extent = 1, .output_queue = "
+          + "@get_output_queue(%s) });", KTreeCsl.pick("py", "c_p1_"), queue(KTreeCsl.pick("py", "c_p1_")));
+      c.line("const shift_recv = @get_dsd(fabin_dsd, .{ .fabric_color = %s, .extent = 1, .input_queue = "
+          + "@get_input_queue(%s) });", KTreeCsl.pick("py + 1", "c_p1_"), queue(KTreeCsl.pick("py + 1", "c_p1_")));
+    } else {
+      c.line("// queues: memcpy keeps 0 and 1; on WSE-2 one queue serves several colours used one after another");
+      axis(c, "y", "py", "cy_", null);
+      axis(c, "x", "px", "cx_", null);
+      c.line("const shift_send = @get_dsd(fabout_dsd, .{ .fabric_color = if (py % 2 == 0) cs0 else cs1, .extent = 1, "
+          + ".output_queue = @get_output_queue(5) });");
+      c.line("const shift_recv = @get_dsd(fabin_dsd, .{ .fabric_color = if ((py + 1) % 2 == 0) cs0 else cs1, "
+          + ".extent = 1, .input_queue = @get_input_queue(7) });");
+    }
     c.blank();
     c.text(NORM);
     c.blank();
-    c.text(KV);
+    c.text(wse3 ? KV.replace(SHIFT_START, "  reroute(SHIFT);\n" + SHIFT_START) : KV);
     c.blank();
     c.text(ATTEND);
     c.blank();
@@ -150,8 +171,61 @@ final class DecodeProgram {
     return s.contains("e") && !s.contains(".") ? s.replace("e", ".0e") : s;
   }
 
-  /** One axis' K-tree positions, fabric DSDs and its all-reduce function ({@code <ax>_allreduce}). */
-  private static void axis(CslText c, String ax, String index, String col) {
+  /**
+   * WSE-3: the five colours' queues (colour k of the tree's five ↔ input and output queue 2 + k,
+   * bound for good) and the switch between the router configurations layout.csl computed.
+   */
+  private static void reroute(CslText c) {
+    c.line("// queues: memcpy keeps 0 and 1; on WSE-3 a queue is bound to one colour, so colour k of the five");
+    c.line("// takes input and output queue 2 + k whichever way it is routed");
+    c.line("comptime {");
+    for (int k = 0; k < KTreeCsl.NAMES.length; k++) {
+      c.line("@initialize_queue(@get_input_queue(%d), .{ .color = c_%s });", 2 + k, KTreeCsl.NAMES[k]);
+      c.line("@initialize_queue(@get_output_queue(%d), .{ .color = c_%s });", 2 + k, KTreeCsl.NAMES[k]);
+    }
+    c.line("}");
+    c.blank();
+    c.line("// The routers' configuration (WaferLLM's WSE-3 decode re-routes the same way): the column K-tree,");
+    c.line("// the row K-tree, or the KV shift. Each all-reduce and the shift switch first; a PE switches once its");
+    c.line("// previous all-reduce has ended, when nothing of it is left in its router.");
+    c.line("const tile_config = @import_module(\"<tile_config>\");");
+    String[] names = {"COLUMN", "ROW", "SHIFT"};
+    for (int i = 0; i < names.length; i++) {
+      c.line("const %s: i16 = %d;", names[i], i);
+    }
+    c.line("var routed: i16 = -1; // none yet: layout.csl sets no route, the first switch does");
+    c.blank();
+    c.line("fn reroute(config: i16) void {");
+    c.line("if (config == routed) {");
+    c.line("return;");
+    c.line("}");
+    for (int i = 0; i < names.length; i++) {
+      c.line("%sif (config == %s) {", i == 0 ? "" : "} else ", names[i]);
+      for (String n : KTreeCsl.NAMES) {
+        c.line("tile_config.color_config.reset_routes(c_%s, %s%s.c_%s);", n, Layout.CONFIG_PARAM,
+            DecodeFabric.CONFIGS.get(i), n);
+      }
+    }
+    c.line("}");
+    c.line("routed = config;");
+    c.line("}");
+    c.blank();
+  }
+
+  /** The queue (an expression) of a colour expression over the five: colour k ↔ queue 2 + k. */
+  private static String queue(String colour) {
+    String q = colour;
+    for (int k = 0; k < KTreeCsl.NAMES.length; k++) {
+      q = q.replace("c_" + KTreeCsl.NAMES[k], Integer.toString(2 + k));
+    }
+    return q;
+  }
+
+  /**
+   * One axis' K-tree positions, fabric DSDs and its all-reduce function ({@code <ax>_allreduce});
+   * {@code config} names the router configuration it switches to first (WSE-3), or is null.
+   */
+  private static void axis(CslText c, String ax, String index, String col, String config) {
     String v = ax + "_";
     c.line("// the %s K-tree: this PE's place on it", ax.equals("y") ? "column" : "row");
     c.line("const %sgroups: i16 = (P + g - 1) / g;", v);
@@ -162,24 +236,19 @@ final class DecodeProgram {
     c.line("const %sroot_group: i16 = %sgroups / 2;", v, v);
     c.line("const %sr2_end: i16 = if ((%sroot_group + 1) * g < P) (%sroot_group + 1) * g else P;", v, v, v);
     c.line("const %sr2: i16 = %sroot_group * g + (%sr2_end - %sroot_group * g) / 2;", v, v, v, v);
-    c.line("const %sp1_in_lo = @get_dsd(fabin_dsd, .{ .fabric_color = %s, .extent = 1, .input_queue = "
-        + "@get_input_queue(2) });", v, KTreeCsl.pick(index + " + 1", col + "d"));
-    c.line("const %sp1_in_hi = @get_dsd(fabin_dsd, .{ .fabric_color = %s, .extent = 1, .input_queue = "
-        + "@get_input_queue(3) });", v, KTreeCsl.pick(index + " + 1", col + "u"));
-    c.line("const %sp1_send = @get_dsd(fabout_dsd, .{ .fabric_color = if (%s < %sroot) (%s) else (%s), .extent = 1, "
-        + ".output_queue = @get_output_queue(2) });", v, index, v, KTreeCsl.pick(index, col + "d"),
-        KTreeCsl.pick(index, col + "u"));
-    c.line("const %sp2_in_lo = @get_dsd(fabin_dsd, .{ .fabric_color = %s, .extent = 1, .input_queue = "
-        + "@get_input_queue(4) });", v, KTreeCsl.pick(v + "q + 1", col + "p2d"));
-    c.line("const %sp2_in_hi = @get_dsd(fabin_dsd, .{ .fabric_color = %s, .extent = 1, .input_queue = "
-        + "@get_input_queue(5) });", v, KTreeCsl.pick(v + "q + 1", col + "p2u"));
-    c.line("const %sp2_send = @get_dsd(fabout_dsd, .{ .fabric_color = if (%sq < %sroot_group) (%s) else (%s), "
-        + ".extent = 1, .output_queue = @get_output_queue(3) });", v, v, v, KTreeCsl.pick(v + "q", col + "p2d"),
-        KTreeCsl.pick(v + "q", col + "p2u"));
-    c.line("const %sb_recv = @get_dsd(fabin_dsd, .{ .fabric_color = %sb, .extent = 1, .input_queue = "
-        + "@get_input_queue(6) });", v, col);
-    c.line("const %sb_send = @get_dsd(fabout_dsd, .{ .fabric_color = %sb, .extent = 1, .output_queue = "
-        + "@get_output_queue(4) });", v, col);
+    boolean wse3 = config != null;
+    String p1Out = String.format("if (%s < %sroot) (%s) else (%s)", index, v, KTreeCsl.out(index, col, "p1", true),
+        KTreeCsl.out(index, col, "p1", false));
+    String p2Out = String.format("if (%sq < %sroot_group) (%s) else (%s)", v, v, KTreeCsl.out(v + "q", col, "p2", true),
+        KTreeCsl.out(v + "q", col, "p2", false));
+    fabric(c, v + "p1_in_lo", true, KTreeCsl.inLo(index, col, "p1"), wse3 ? null : "2");
+    fabric(c, v + "p1_in_hi", true, KTreeCsl.inHi(index, col, "p1"), wse3 ? null : "3");
+    fabric(c, v + "p1_send", false, p1Out, wse3 ? null : "2");
+    fabric(c, v + "p2_in_lo", true, KTreeCsl.inLo(v + "q", col, "p2"), wse3 ? null : "4");
+    fabric(c, v + "p2_in_hi", true, KTreeCsl.inHi(v + "q", col, "p2"), wse3 ? null : "5");
+    fabric(c, v + "p2_send", false, p2Out, wse3 ? null : "3");
+    fabric(c, v + "b_recv", true, col + "b", wse3 ? null : "6");
+    fabric(c, v + "b_send", false, col + "b", wse3 ? null : "4");
     c.blank();
     c.line("// all-reduce buf[0:n] along the %s (sum, or max): two chain phases, then the root's multicast",
         ax.equals("y") ? "column" : "row");
@@ -187,6 +256,9 @@ final class DecodeProgram {
     c.line("if (P == 1) {");
     c.line("return;");
     c.line("}");
+    if (wse3) {
+      c.line("reroute(%s);", config);
+    }
     c.line("const b = vec(buf, n);");
     c.line("const len = @as(u16, n);");
     c.line("const in_lo1 = @set_dsd_length(%sp1_in_lo, len);", v);
@@ -217,6 +289,13 @@ final class DecodeProgram {
         + "len)); }", index, v, v, v);
     c.line("}");
     c.blank();
+  }
+
+  /** A one-element fabric DSD (lengths are set per use) on a colour; its queue is the colour's on WSE-3. */
+  private static void fabric(CslText c, String name, boolean in, String colour, String queue) {
+    c.line("const %s = @get_dsd(%s, .{ .fabric_color = %s, .extent = 1, .%s_queue = @get_%s_queue(%s) });", name,
+        in ? "fabin_dsd" : "fabout_dsd", colour, in ? "input" : "output", in ? "input" : "output",
+        queue != null ? queue : queue(colour));
   }
 
   private static String combine(String out, String a, String b) {
@@ -258,6 +337,9 @@ final class DecodeProgram {
         }
       }
       """;
+
+  /** Where the shift starts in {@link #KV}: WSE-3 switches the routers there. */
+  private static final String SHIFT_START = "  if (py > e) {\n";
 
   private static final String KV = """
       // one K column (src[koff:]) and V row (src[voff:]) into the next slot of layer l's ring

@@ -56,7 +56,7 @@ final class GemvCsl {
     c.line("param Nt: i16; // W columns and y values per PE");
     c.line("param g: i16; // K-tree group size (rows)");
     c.blank();
-    c.line("// The template's nine logical colours as physical IDs, skipping the ones memcpy keeps (%s).",
+    c.line("// The template's five logical colours as physical IDs, skipping the ones memcpy keeps (%s).",
         m.reservedColors());
     KTreeCsl.colours(c, m, 0, "c_");
     c.blank();
@@ -73,8 +73,7 @@ final class GemvCsl {
     c.line("while (py < H) : (py += 1) {");
     c.line("@set_tile_code(px, py, \"meshgemv.csl\", .{");
     c.line(".memcpy_params = memcpy_params, .Kt = Kt, .Nt = Nt, .H = H, .g = g, .i = py,");
-    c.line(".c_d0 = c_d0, .c_d1 = c_d1, .c_u0 = c_u0, .c_u1 = c_u1, .c_p2d0 = c_p2d0, .c_p2d1 = c_p2d1,");
-    c.line(".c_p2u0 = c_p2u0, .c_p2u1 = c_p2u1, .c_b = c_b,");
+    c.line(".c_p1_0 = c_p1_0, .c_p1_1 = c_p1_1, .c_p2_0 = c_p2_0, .c_p2_1 = c_p2_1, .c_b = c_b,");
     c.line("});");
     c.line("// the K-tree along column px: index py, NORTH is py − 1");
     c.line("if (H > 1) {");
@@ -131,13 +130,14 @@ final class GemvCsl {
     c.line("const r2: i16 = root_group * g + (r2_end - root_group * g) / 2;");
     c.blank();
     c.line("// colours by position: a chain link's colour alternates with the index of its sender");
-    c.line("const p1_lo_color: color = %s; // from the PE before, toward the root", KTreeCsl.pick("i + 1", "c_d"));
-    c.line("const p1_hi_color: color = %s; // from the PE after", KTreeCsl.pick("i + 1", "c_u"));
-    c.line("const p1_out_color: color = if (i < root) (%s) else (%s);", KTreeCsl.pick("i", "c_d"), KTreeCsl.pick("i", "c_u"));
-    c.line("const p2_lo_color: color = %s;", KTreeCsl.pick("q + 1", "c_p2d"));
-    c.line("const p2_hi_color: color = %s;", KTreeCsl.pick("q + 1", "c_p2u"));
-    c.line("const p2_out_color: color = if (q < root_group) (%s) else (%s);", KTreeCsl.pick("q", "c_p2d"),
-        KTreeCsl.pick("q", "c_p2u"));
+    c.line("const p1_lo_color: color = %s; // from the PE before, toward the root", KTreeCsl.inLo("i", "c_", "p1"));
+    c.line("const p1_hi_color: color = %s; // from the PE after", KTreeCsl.inHi("i", "c_", "p1"));
+    c.line("const p1_out_color: color = if (i < root) (%s) else (%s);", KTreeCsl.out("i", "c_", "p1", true),
+        KTreeCsl.out("i", "c_", "p1", false));
+    c.line("const p2_lo_color: color = %s;", KTreeCsl.inLo("q", "c_", "p2"));
+    c.line("const p2_hi_color: color = %s;", KTreeCsl.inHi("q", "c_", "p2"));
+    c.line("const p2_out_color: color = if (q < root_group) (%s) else (%s);", KTreeCsl.out("q", "c_", "p2", true),
+        KTreeCsl.out("q", "c_", "p2", false));
     c.blank();
     c.line("// queues: memcpy keeps 0 and 1");
     String[][] in = {{"p1_in_lo_q", "2"}, {"p1_in_hi_q", "3"}, {"p2_in_lo_q", "4"}, {"p2_in_hi_q", "5"},
@@ -342,7 +342,7 @@ final class GemvCsl {
     c.blank();
     c.line("| file | what |");
     c.line("|---|---|");
-    c.line("| `layout.csl` | params, the nine K-tree colours, the kernel rectangle, each PE's code and routes |");
+    c.line("| `layout.csl` | params, the five K-tree colours, the kernel rectangle, each PE's code and routes |");
     c.line("| `meshgemv.csl` | one PE: its blocks of x and W, the local GEMV, the two-phase reduction, the broadcast |");
     c.line("| `run.py` | the host: random x and W, tiled onto the PEs, `compute` launched, y checked against NumPy |");
     c.line("| `commands.sh` | the exact `cslc` and `cs_python` commands |");

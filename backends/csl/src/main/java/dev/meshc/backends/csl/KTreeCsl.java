@@ -5,7 +5,7 @@ import dev.meshc.ir.kernel.KTree;
 import dev.meshc.ir.machine.MachineSpec;
 
 /**
- * The K-tree all-reduce of meshc's {@link KTree} written as CSL: its nine colours, the comptime
+ * The K-tree all-reduce of meshc's {@link KTree} written as CSL: its five colours, the comptime
  * helpers that place a PE on the tree, and the routing rules of one line, as a layout block's
  * {@code if} chains over the PE's index. The same rules as {@code KTree.routes}, one for one; the
  * CSL checker holds the two to each other PE by PE.
@@ -28,24 +28,21 @@ final class KTreeCsl {
     }
   }
 
-  /** The colours' names within a tree, in KTree's logical order (offsets D, U, P2D, P2U, B). */
-  static final String[] NAMES = {"d0", "d1", "u0", "u1", "p2d0", "p2d1", "p2u0", "p2u1", "b"};
+  /** The colours' names within a tree, in KTree's logical order (the phase-1 pair, the phase-2 pair, B). */
+  static final String[] NAMES = {"p1_0", "p1_1", "p2_0", "p2_1", "b"};
 
   private static final String[] ROLES = {
-      "phase 1: chain toward the group root from the low end, even index",
-      "phase 1: the same, odd index",
-      "phase 1: chain toward the group root from the high end, even index",
-      "phase 1: the same, odd index",
-      "phase 2: group roots toward the middle group's root from the low end, even group",
-      "phase 2: the same, odd group",
-      "phase 2: group roots from the high end, even group",
-      "phase 2: the same, odd group",
+      "phase 1 chains toward the group root: a link j → j+1 takes (j+1) mod 2,",
+      "  j → j-1 takes j mod 2, so a root's two links differ",
+      "phase 2: the same between group roots, by group index",
+      "",
       "broadcast of the total: the root multicasts both ways"};
 
-  /** {@code const <prefix>d0: color = @get_color(id);} for the nine colours, logical {@code base}… mapped by {@code m}. */
+  /** {@code const <prefix>p1_0: color = @get_color(id);} for the five colours, logical {@code base}… mapped by {@code m}. */
   static void colours(CslText t, MachineSpec m, int base, String prefix) {
     for (int k = 0; k < KTree.COLORS; k++) {
-      t.line("const %s%s: color = @get_color(%d); // %s", prefix, NAMES[k], m.physicalColor(base + k), ROLES[k]);
+      t.line("const %s%s: color = @get_color(%d);%s", prefix, NAMES[k], m.physicalColor(base + k),
+          ROLES[k].isEmpty() ? "" : " // " + ROLES[k]);
     }
   }
 
@@ -64,8 +61,57 @@ final class KTreeCsl {
     t.line("}");
   }
 
+  /** The colour (a CSL expression) a PE at place k of a chain ({@code pair} "p1" by index, "p2" by group) takes from below. */
+  static String inLo(String k, String prefix, String pair) {
+    return pick(k, prefix + pair + "_");
+  }
+
+  /** The colour it takes from above. */
+  static String inHi(String k, String prefix, String pair) {
+    return pick(k + " + 1", prefix + pair + "_");
+  }
+
+  /** The colour it sends on: toward higher indices when it lies below its root ({@code low}), else lower. */
+  static String out(String k, String prefix, String pair, boolean low) {
+    return pick(low ? k + " + 1" : k, prefix + pair + "_");
+  }
+
+  /**
+   * Writes one router entry: colour {@code pair} ("p1", "p2": the one of the pair that {@code parity}
+   * picks; "b": the broadcast's), taking from {@code rx} and sending to {@code tx}.
+   */
+  interface Emit {
+    void route(CslText t, Tree k, String pair, String parity, Object rx, Object tx);
+  }
+
+  /** As {@code @set_color_config} calls at PE {@code k.at()}: routes fixed when the program loads. */
+  static final Emit STATIC = (t, k, pair, parity, rx, tx) -> t.line(
+      "@set_color_config(%s, %s, .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } });", k.at(),
+      parity == null ? k.c(pair) : pick(parity, k.c(pair + "_")), rx, tx);
+
+  /**
+   * As assignments to comptime variables named after the colours ({@code p1_0 = .{ .rx = WEST, .tx =
+   * [1]direction{ RAMP } };}): a route a PE program applies at run time with tile_config's
+   * {@code reset_routes}. A variable keeps its type, so the broadcast's one-way routes (at the
+   * line's ends) go to {@code b_end} and its two-way ones to {@code b} (see {@link #routeFunction}).
+   */
+  static final Emit RUNTIME = (t, k, pair, parity, rx, tx) -> {
+    int n = tx.toString().split(",").length;
+    String route = String.format(".{ .rx = %s, .tx = [%d]direction{ %s } }", rx, n, tx);
+    if (parity == null) {
+      t.line("%s%s = %s;", pair, pair.equals("b") && n == 1 ? "_end" : "", route);
+    } else {
+      t.line("if ((%s) %% 2 == 0) { %s_0 = %s; } else { %s_1 = %s; }", parity, pair, route, pair, route);
+    }
+  };
+
   /** The tree's routing rules for one PE, as comptime code in a layout loop. */
   static void routes(CslText t, Tree k) {
+    routes(t, k, STATIC);
+  }
+
+  /** The same rules, written by {@code e}. */
+  static void routes(CslText t, Tree k, Emit e) {
     String i = k.i();
     String n = k.n();
     String g = k.g();
@@ -87,40 +133,40 @@ final class KTreeCsl {
     t.line("// phase 1: one-hop chains toward the group's root, two colours alternating by parity");
     t.line("if (%s < %s) {", i, root);
     t.line("if (%s > %s) {", i, start);
-    route(t, k, pick(i + " + 1", k.c("d")), lo, "RAMP");
+    e.route(t, k, "p1", i, lo, "RAMP");
     t.line("}");
-    route(t, k, pick(i, k.c("d")), "RAMP", hi);
+    e.route(t, k, "p1", i + " + 1", "RAMP", hi);
     t.line("} else if (%s > %s) {", i, root);
     t.line("if (%s < %s - 1) {", i, end);
-    route(t, k, pick(i + " + 1", k.c("u")), hi, "RAMP");
+    e.route(t, k, "p1", i + " + 1", hi, "RAMP");
     t.line("}");
-    route(t, k, pick(i, k.c("u")), "RAMP", lo);
+    e.route(t, k, "p1", i, "RAMP", lo);
     t.line("} else {");
     t.line("if (%s > %s) {", i, start);
-    route(t, k, pick(i + " + 1", k.c("d")), lo, "RAMP");
+    e.route(t, k, "p1", i, lo, "RAMP");
     t.line("}");
     t.line("if (%s < %s - 1) {", i, end);
-    route(t, k, pick(i + " + 1", k.c("u")), hi, "RAMP");
+    e.route(t, k, "p1", i + " + 1", hi, "RAMP");
     t.line("}");
     t.line("}");
     t.line("// phase 2: group roots chain toward the middle group's root; PEs between pass through");
     t.line("if (%s == %s) {", i, root);
     t.line("if (%s < %s) {", q, rootGroup);
     t.line("if (%s > 0) {", q);
-    route(t, k, pick(q + " + 1", k.c("p2d")), lo, "RAMP");
+    e.route(t, k, "p2", q, lo, "RAMP");
     t.line("}");
-    route(t, k, pick(q, k.c("p2d")), "RAMP", hi);
+    e.route(t, k, "p2", q + " + 1", "RAMP", hi);
     t.line("} else if (%s > %s) {", q, rootGroup);
     t.line("if (%s < %s - 1) {", q, groups);
-    route(t, k, pick(q + " + 1", k.c("p2u")), hi, "RAMP");
+    e.route(t, k, "p2", q + " + 1", hi, "RAMP");
     t.line("}");
-    route(t, k, pick(q, k.c("p2u")), "RAMP", lo);
+    e.route(t, k, "p2", q, "RAMP", lo);
     t.line("} else {");
     t.line("if (%s > 0) {", q);
-    route(t, k, pick(q + " + 1", k.c("p2d")), lo, "RAMP");
+    e.route(t, k, "p2", q, lo, "RAMP");
     t.line("}");
     t.line("if (%s < %s - 1) {", q, groups);
-    route(t, k, pick(q + " + 1", k.c("p2u")), hi, "RAMP");
+    e.route(t, k, "p2", q + " + 1", hi, "RAMP");
     t.line("}");
     t.line("}");
     t.line("} else {");
@@ -129,49 +175,62 @@ final class KTreeCsl {
     String above = k.v("above");
     t.line("if (%s >= 0 and %s < %s and group_root(%s, %s, %s) < %s and %s < group_root(%s + 1, %s, %s)) {", above,
         above, rootGroup, above, n, g, i, i, above, n, g);
-    route(t, k, pick(above, k.c("p2d")), lo, hi);
+    e.route(t, k, "p2", above + " + 1", lo, hi);
     t.line("}");
     t.line("const %s: i16 = if (%s > %s) %s + 1 else %s; // the group whose root is just after this PE",
         k.v("below"), i, root, q, q);
     String below = k.v("below");
     t.line("if (%s < %s and %s > %s and group_root(%s - 1, %s, %s) < %s and %s < group_root(%s, %s, %s)) {", below,
         groups, below, rootGroup, below, n, g, i, i, below, n, g);
-    route(t, k, pick(below, k.c("p2u")), hi, lo);
+    e.route(t, k, "p2", below, hi, lo);
     t.line("}");
     t.line("}");
     String r2 = k.v("r2");
-    String b = k.c("b");
     t.line("// broadcast: the global root multicasts the total both ways; the others forward it onward");
     t.line("if (%s < %s) {", i, r2);
     t.line("if (%s > 0) {", i);
-    route(t, k, b, hi, "RAMP, " + lo);
+    e.route(t, k, "b", null, hi, "RAMP, " + lo);
     t.line("} else {");
-    route(t, k, b, hi, "RAMP");
+    e.route(t, k, "b", null, hi, "RAMP");
     t.line("}");
     t.line("} else if (%s > %s) {", i, r2);
     t.line("if (%s < %s - 1) {", i, n);
-    route(t, k, b, lo, "RAMP, " + hi);
+    e.route(t, k, "b", null, lo, "RAMP, " + hi);
     t.line("} else {");
-    route(t, k, b, lo, "RAMP");
+    e.route(t, k, "b", null, lo, "RAMP");
     t.line("}");
     t.line("} else if (%s == 0) {", i);
-    route(t, k, b, "RAMP", hi);
+    e.route(t, k, "b", null, "RAMP", hi);
     t.line("} else if (%s == %s - 1) {", i, n);
-    route(t, k, b, "RAMP", lo);
+    e.route(t, k, "b", null, "RAMP", lo);
     t.line("} else {");
-    route(t, k, b, "RAMP", lo + ", " + hi);
+    e.route(t, k, "b", null, "RAMP", lo + ", " + hi);
     t.line("}");
   }
 
   /**
-   * {@code if ((k) % 2 == 0) c_x0 else c_x1}: the colour of a chain link by its parity. The links
-   * from index − 1 are picked by index + 1, which has the same parity and never goes negative.
+   * {@code fn NAME(i: i16, n: i16, g: i16) comptime_struct}: the routes of a line's K-tree at index
+   * i, one per colour of the five ({@code .c_p1_0 = …}), as one run-time configuration; a colour the
+   * PE does not route gets {@code NONE} (RAMP to RAMP).
    */
-  static String pick(String k, String prefix) {
-    return String.format("if ((%s) %% 2 == 0) %s0 else %s1", k, prefix, prefix);
+  static void routeFunction(CslText t, String name, Dir lo, Dir hi) {
+    t.line("fn %s(i: i16, n: i16, g: i16) comptime_struct {", name);
+    t.line("var p1_0 = NONE;");
+    t.line("var p1_1 = NONE;");
+    t.line("var p2_0 = NONE;");
+    t.line("var p2_1 = NONE;");
+    t.line("var b = NONE2; // the broadcast's two-way routes");
+    t.line("var b_end = NONE; // and its one-way ones, at the line's ends");
+    t.line("if (n > 1) {");
+    routes(t, new Tree("c_", "", "i", "n", "g", null, lo, hi), RUNTIME);
+    t.line("}");
+    t.line("return .{ .c_p1_0 = p1_0, .c_p1_1 = p1_1, .c_p2_0 = p2_0, .c_p2_1 = p2_1,");
+    t.line(".c_b = if (i == 0 or i == n - 1) b_end else b };");
+    t.line("}");
   }
 
-  private static void route(CslText t, Tree k, String color, Object rx, Object tx) {
-    t.line("@set_color_config(%s, %s, .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } });", k.at(), color, rx, tx);
+  /** {@code if ((k) % 2 == 0) c_p1_0 else c_p1_1}: the colour of a chain link by its parity (k ≥ 0). */
+  static String pick(String k, String prefix) {
+    return String.format("if ((%s) %% 2 == 0) %s0 else %s1", k, prefix, prefix);
   }
 }

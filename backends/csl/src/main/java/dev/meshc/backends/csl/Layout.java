@@ -14,8 +14,19 @@ import java.util.Set;
  * What a top-level {@code layout.csl} sets up once its comptime code has run: the kernel
  * rectangle, each PE's program and parameters, and each PE's router entries, every one with the
  * place in the source that made it.
+ *
+ * <p>Routes a PE program applies at run time (tile_config's {@code reset_routes}) are read from
+ * its params by a convention meshc's projects follow: a param {@code routes_NAME} is
+ * configuration NAME, a struct from colour names (consts of the layout file) to routes
+ * {@code .{ .rx = DIR, .tx = [n]direction{ ... } }}; a route from RAMP to RAMP alone carries
+ * nothing. {@link #configs} holds them by NAME, each entry at the {@code @set_tile_code} that
+ * passed it.
  */
-public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEntry> routes) {
+public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEntry> routes,
+    Map<String, List<RouteEntry>> configs) {
+  /** The prefix of a param that carries a run-time route configuration. */
+  public static final String CONFIG_PARAM = "routes_";
+
   /** {@code @set_tile_code(x, y, file, params)}. */
   public record Tile(int x, int y, String file, Map<String, Object> params, Comptime.Loc loc) {}
 
@@ -89,7 +100,28 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
     if (rect[0] < 0) {
       throw MeshcException.input("%s: the layout block never calls @set_rectangle", src.name());
     }
-    return new Layout(rect[0], rect[1], tiles, routes);
+    Map<String, List<RouteEntry>> configs = new java.util.TreeMap<>();
+    for (Tile t : tiles.values()) {
+      for (Map.Entry<String, Object> p : t.params().entrySet()) {
+        if (p.getKey().startsWith(CONFIG_PARAM) && p.getValue() instanceof Map<?, ?> cfg) {
+          List<RouteEntry> list = configs.computeIfAbsent(p.getKey().substring(CONFIG_PARAM.length()),
+              k -> new ArrayList<>());
+          for (Map.Entry<?, ?> e : cfg.entrySet()) {
+            Object c = ct[0].value(scope, String.valueOf(e.getKey()));
+            if (!(c instanceof Comptime.ColorVal color) || !(e.getValue() instanceof Map<?, ?> r)) {
+              throw MeshcException.input("%s: PE (%d, %d)'s %s.%s is not a colour of this file with a route", t.loc(),
+                  t.x(), t.y(), p.getKey(), e.getKey());
+            }
+            Set<Dir> rx = dirs(r.get("rx"), t.loc());
+            Set<Dir> tx = dirs(r.get("tx"), t.loc());
+            if (!(rx.equals(Set.of(Dir.RAMP)) && tx.equals(Set.of(Dir.RAMP)))) {
+              list.add(new RouteEntry(t.x(), t.y(), color, rx, tx, t.loc()));
+            }
+          }
+        }
+      }
+    }
+    return new Layout(rect[0], rect[1], tiles, routes, configs);
   }
 
   private static void onRectangle(int[] rect, int x, int y, String name, Comptime.Loc loc) {

@@ -78,14 +78,14 @@ class CheckerFaultTest {
     plant(layout, ".rx = .{ SOUTH }, .tx = .{ RAMP, NORTH }", null); // the broadcast's upward relay
     int receiver = lineOf(layout, "c_b, .{ .routes = .{ .rx = .{ SOUTH }, .tx = .{ RAMP } } }");
     List<String> f = findings(d);
-    assertNamed(f, d.resolve("layout.csl") + ":" + receiver, "takes colour 8 from SOUTH, but nothing sends it");
+    assertNamed(f, d.resolve("layout.csl") + ":" + receiver, "takes colour 4 from SOUTH, but nothing sends it");
     assertNamed(f, d.resolve("layout.csl").toString(), "the layout does not configure it");
   }
 
   @Test
   void colourTwentyFive() throws Exception {
     Path d = project();
-    int line = plant(d.resolve("layout.csl"), "@get_color(8);", "@get_color(24);");
+    int line = plant(d.resolve("layout.csl"), "@get_color(4);", "@get_color(24);");
     assertNamed(findings(d), d.resolve("layout.csl") + ":" + line, "colour 24 is not routable on wse2 (IDs 0–23)");
   }
 
@@ -109,7 +109,7 @@ class CheckerFaultTest {
     Path layout = d.resolve("layout.csl");
     int line = plant(layout, "c_b, .{ .routes = .{ .rx = .{ SOUTH }, .tx = .{ RAMP } } }",
         "c_b, .{ .routes = .{ .rx = .{ SOUTH }, .tx = .{ RAMP, NORTH } } }");
-    assertNamed(findings(d), layout + ":" + line, "colour 8 leaves toward NORTH, off the 8x8 mesh");
+    assertNamed(findings(d), layout + ":" + line, "colour 4 leaves toward NORTH, off the 8x8 mesh");
   }
 
   @Test

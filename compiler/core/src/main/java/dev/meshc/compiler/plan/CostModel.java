@@ -117,11 +117,12 @@ public final class CostModel {
 
     /**
      * Decode: a MeshGEMV reduces along Y, the next one along X, so a PE routes two K-trees; the
-     * norms' and softmax's all-reduces reuse them.
+     * norms' and softmax's all-reduces reuse them. Where queues are bound to colours (WSE-3) the
+     * two trees share one set, re-routed at run time ({@link dev.meshc.ir.kernel.DecodeFabric}).
      */
     void decodeTrees() {
       Integer tree = colors.get("meshgemv");
-      colors.put("meshgemv", 2 * (tree == null ? 0 : tree));
+      colors.put("meshgemv", (m.queuePerColor() ? 1 : 2) * (tree == null ? 0 : tree));
       colors.remove("ktree");
     }
 
@@ -175,8 +176,8 @@ public final class CostModel {
     long kv = kvBytesPerToken(s, p) * tile(ctx, p);
     g.decodeTrees();
     // the KV shift moves entries one hop north: each PE sends on its row's parity colour and takes
-    // the row below's on the other, two entries
-    return g.done(kv, p > 1 ? 2 : 0);
+    // the row below's on the other, two entries (re-routed: on the trees' phase-1 pair)
+    return g.done(kv, p > 1 && !m.queuePerColor() ? 2 : 0);
   }
 
   /** One token's K and V on one PE of a P×P region: its share of the (query-expanded) dims, fp16. */

@@ -1,0 +1,88 @@
+package dev.meshc.ir.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The decode region's router programs, static (WSE-2) and re-routed (WSE-3), for every side up to
+ * 40: within each configuration every PE routes a colour at most once, every hop lands on a router
+ * that takes the colour from that side, every colour a router takes from a side is sent that way,
+ * and the colours stay within the fabric's count (12 static; 5 re-routed, the shift on the
+ * phase-1 pair).
+ */
+class DecodeFabricTest {
+  @Test
+  void everyConfigurationIsAConsistentRouterProgram() {
+    for (int p = 1; p <= 40; p++) {
+      DecodeFabric s = new DecodeFabric(p, 0);
+      assertEquals(List.of(), s.configurations());
+      consistent(p, s::routes, DecodeFabric.COLORS, "static P=" + p);
+      DecodeFabric r = new DecodeFabric(p, 0, true);
+      assertEquals(List.of(), r.routes(0, 0), "a re-routed region sets no route at load");
+      for (String c : r.configurations()) {
+        consistent(p, (x, y) -> r.routes(c, x, y), c.equals("shift") ? 2 : KTree.COLORS, c + " P=" + p);
+      }
+      assertTrue(r.maxColorsPerPe() <= KTree.COLORS);
+    }
+  }
+
+  @Test
+  void reroutedTreesAreTheStaticTreesOnOneColourSet() {
+    DecodeFabric s = new DecodeFabric(19, 0);
+    DecodeFabric r = new DecodeFabric(19, 0, true);
+    for (int i = 0; i < 19; i++) {
+      assertEquals(s.column().routes(i), r.routes("column", 3, i));
+      List<Route> row = new ArrayList<>();
+      for (Route x : s.row().routes(i)) {
+        row.add(new Route(x.color() - DecodeFabric.X_BASE, x.rx(), x.tx()));
+      }
+      assertEquals(row, r.routes("row", i, 3));
+    }
+  }
+
+  private static void consistent(int p, BiFunction<Integer, Integer, List<Route>> routes, int colours, String what) {
+    Map<Long, Map<Integer, Route>> at = new HashMap<>();
+    for (int x = 0; x < p; x++) {
+      for (int y = 0; y < p; y++) {
+        Map<Integer, Route> pe = new HashMap<>();
+        for (Route r : routes.apply(x, y)) {
+          assertTrue(r.color() >= 0 && r.color() < colours, what + ": colour " + r.color());
+          if (pe.put(r.color(), r) != null) {
+            fail(what + ": PE (" + x + ", " + y + ") routes colour " + r.color() + " twice");
+          }
+        }
+        at.put(key(x, y), pe);
+      }
+    }
+    for (int x = 0; x < p; x++) {
+      for (int y = 0; y < p; y++) {
+        for (Route r : at.get(key(x, y)).values()) {
+          for (Dir d : r.tx()) {
+            if (d != Dir.RAMP) {
+              Route there = at.getOrDefault(key(x + d.dx(), y + d.dy()), Map.of()).get(r.color());
+              assertTrue(there != null && there.rx() == d.opposite(),
+                  what + ": PE (" + x + ", " + y + ") sends colour " + r.color() + " " + d + " to nobody");
+            }
+          }
+          if (r.rx() != Dir.RAMP) {
+            Route from = at.getOrDefault(key(x + r.rx().dx(), y + r.rx().dy()), Map.of()).get(r.color());
+            assertTrue(from != null && from.tx().contains(r.rx().opposite()),
+                what + ": PE (" + x + ", " + y + ") takes colour " + r.color() + " from " + r.rx() + ", unsent");
+          }
+        }
+      }
+    }
+  }
+
+  private static long key(int x, int y) {
+    return ((long) x << 32) | (y & 0xffffffffL);
+  }
+}
