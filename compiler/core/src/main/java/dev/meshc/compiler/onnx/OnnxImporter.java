@@ -252,8 +252,12 @@ public final class OnnxImporter {
       }
       outputs.add(o.getName());
     }
+    if (outputs.isEmpty()) {
+      throw MeshcException.input("%s: the graph has no outputs, so there is nothing to compute", file);
+    }
     kept = liveNodes(kept, outputs);
     Set<String> read = new HashSet<>(outputs);
+    read.addAll(inputs); // an input nothing reads is still an input, with its type
     kept.forEach(n -> read.addAll(n.operands()));
     Map<String, Sig> liveSigs = new LinkedHashMap<>();
     Map<String, Tensor> liveConsts = new LinkedHashMap<>();
@@ -502,7 +506,7 @@ public final class OnnxImporter {
     try {
       norm = op.normalize(opset, attrs, in, p.getOutputCount(), label);
       for (int i : norm.operands()) {
-        if (!in.get(i).present()) {
+        if (i >= in.size() || !in.get(i).present()) { // a node may list fewer inputs than its op reads
           throw MeshcException.input("%s node '%s': input %d is required", p.getOpType(), label, i);
         }
         operandSigs.add(in.get(i).sig());
