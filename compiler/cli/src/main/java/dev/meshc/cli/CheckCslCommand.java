@@ -32,6 +32,9 @@ final class CheckCslCommand implements Callable<Integer> {
   boolean parseOnly;
 
   @Mixin
+  LimitOption limit;
+
+  @Mixin
   CommonOptions common;
 
   @Spec
@@ -39,7 +42,7 @@ final class CheckCslCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    CslCheck.Report r = CslCheck.check(paths, parseOnly);
+    CslCheck.Report r = CslCheck.check(paths, parseOnly, limit.limits());
     PrintWriter out = spec.commandLine().getOut();
     if (common.json) {
       Map<String, Object> j = new LinkedHashMap<>();

@@ -9,6 +9,7 @@ import dev.meshc.ir.machine.MachineSpec;
 import java.util.Locale;
 import java.util.Map;
 import dev.meshc.compiler.plan.Planner;
+import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -133,8 +134,9 @@ final class CompileCommand implements Callable<Integer> {
       }
     }
     List<String> kinds = List.of(emit.split(","));
-    Compilation.Options o = new Compilation.Options(model, Inputs.parse(inputs).bindings(), machine, phase, promptLen,
-        maxContext, grid, wafersN, timeLimit, gap, kinds, limit.limits());
+    Limits limits = limit.limits();
+    Compilation.Options o = new Compilation.Options(model, Inputs.parse(inputs, limits).bindings(), machine, phase,
+        promptLen, maxContext, grid, wafersN, timeLimit, gap, kinds, limits);
     PrintWriter err = spec.commandLine().getErr();
     Compilation.Result r = Compilation.run(o, output, common.verbose ? line -> err.println("cp-sat: " + line) : null,
         CliProgress.of(common, err));

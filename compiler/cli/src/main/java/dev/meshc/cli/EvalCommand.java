@@ -50,7 +50,7 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Inputs in = Inputs.parse(inputs);
+    Inputs in = Inputs.parse(inputs, limit.limits());
     Frontend f = Frontend.load(model, in.bindings(), limit.limits());
     in.requireAll(f.module(), "eval");
     Map<String, Tensor> out = ReferenceEvaluator.run(f.module(), in.values(), f.weights());

@@ -2,6 +2,7 @@ package dev.meshc.cli;
 
 import dev.meshc.compiler.io.Npy;
 import dev.meshc.compiler.onnx.InputBinding;
+import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Module;
 import dev.meshc.ir.Tensor;
@@ -21,14 +22,14 @@ final class Inputs {
   private final List<InputBinding> bindings = new ArrayList<>();
   private final Map<String, Tensor> values = new LinkedHashMap<>();
 
-  static Inputs parse(List<String> specs) {
+  static Inputs parse(List<String> specs, Limits limits) {
     Inputs r = new Inputs();
     for (String spec : specs == null ? List.<String>of() : specs) {
       int eq = spec.indexOf('=');
       String v = eq < 0 ? "" : spec.substring(eq + 1);
       if (eq > 0 && (v.endsWith(".npy") || Files.isRegularFile(Path.of(v)))) {
         String name = spec.substring(0, eq);
-        Tensor t = Npy.read(Path.of(v));
+        Tensor t = Npy.read(Path.of(v), limits);
         if (r.values.put(name, t) != null) {
           throw MeshcException.input("--input %s: input '%s' is given twice", spec, name);
         }

@@ -47,7 +47,7 @@ final class InspectCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Frontend f = Frontend.load(model, Inputs.parse(inputs).bindings(), limit.limits());
+    Frontend f = Frontend.load(model, Inputs.parse(inputs, limit.limits()).bindings(), limit.limits());
     Inspection i = Inspection.of(f.graph(), f.module());
     if (emitTir != null) {
       String text = TirPrinter.print(f.module());

@@ -76,6 +76,9 @@ final class RunCommand implements Callable<Integer> {
   int plantFault;
 
   @Mixin
+  LimitOption limit;
+
+  @Mixin
   CommonOptions common;
 
   @Spec
@@ -83,7 +86,8 @@ final class RunCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    boolean fp32 = accumulate.fp32(); // a bad value fails before anything is read
+    boolean fp32 = accumulate.fp32(); // bad values fail before anything is read
+    limit.limits();
     PlanDir.Loaded p = PlanDir.read(plan);
     if (promptIds != null) {
       return generate(p);
@@ -91,12 +95,13 @@ final class RunCommand implements Callable<Integer> {
     if (inputs == null) {
       throw MeshcException.input("run needs --input NAME=FILE.npy for every model input, or --prompt-ids to generate");
     }
-    Inputs in = Inputs.parse(inputs);
+    Inputs in = Inputs.parse(inputs, limit.limits());
     in.requireAll(p.module(), "run");
     dev.meshc.compiler.Progress progress = CliProgress.of(common, spec.commandLine().getErr());
     progress.start("meshc run", check ? 4 : 3);
     progress.step("streaming weights from " + p.model().getFileName());
-    Frontend f = Frontend.load(p.model(), p.manifest().inputs().stream().map(InputBinding::parse).toList());
+    Frontend f = Frontend.load(p.model(), p.manifest().inputs().stream().map(InputBinding::parse).toList(),
+        limit.limits());
     MachineSpec m = MachineSpec.load(p.manifest().machine());
     MeshExecutor.Fault fault = plantFault >= 0 ? new MeshExecutor.Fault(plantFault, 100f) : null;
     List<List<Tensor>> perOp = new ArrayList<>(); // the mesh's result of every op, for --check
@@ -208,7 +213,7 @@ final class RunCommand implements Callable<Integer> {
     for (int step = 0; step < maxNewTokens; step++) {
       progress.step("token " + (step + 1) + " of " + maxNewTokens + " (prefill recomputed)");
       int len = ids.size();
-      Frontend f = Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, len})));
+      Frontend f = Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, len})), limit.limits());
       ModelShape shape = ModelShape.of(f.module());
       Planner planner = new Planner(shape, m, Workload.prefill(len), new Planner.Options(grid, 0, 5, 0.02, 1));
       Plan placed = planner.plan();
@@ -240,7 +245,7 @@ final class RunCommand implements Callable<Integer> {
    */
   private int decode(PlanDir.Loaded p, String input, Placement decodePlan, float[] theta) {
     MachineSpec m = MachineSpec.load(p.manifest().machine());
-    Frontend f = Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, 1})));
+    Frontend f = Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, 1})), limit.limits());
     Module step = f.module().withPlacements(List.of(decodePlan));
     long context = decodePlan.info().getInt("max_context", promptIds.length + maxNewTokens);
     if (promptIds.length + maxNewTokens > context) {

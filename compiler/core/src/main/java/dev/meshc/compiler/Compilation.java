@@ -11,6 +11,7 @@ import dev.meshc.compiler.plan.PlanDir;
 import dev.meshc.compiler.plan.PlanReport;
 import dev.meshc.compiler.plan.Planner;
 import dev.meshc.compiler.plan.Workload;
+import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Module;
 import dev.meshc.ir.Placement;
@@ -39,8 +40,7 @@ public final class Compilation {
 
   /** Everything {@code meshc compile} takes. {@code wafers} 0 is auto; {@code promptLen} null is the traced one. */
   public record Options(Path model, List<InputBinding> bindings, String machine, String phase, Long promptLen,
-      long maxContext, int grid, int wafers, double timeLimit, double gap, List<String> emit,
-      dev.meshc.compiler.onnx.ImportLimits limits) {
+      long maxContext, int grid, int wafers, double timeLimit, double gap, List<String> emit, Limits limits) {
     public Options {
       bindings = List.copyOf(bindings);
       emit = List.copyOf(emit);

@@ -2,6 +2,7 @@ package dev.meshc.maven;
 
 import dev.meshc.compiler.Compilation;
 import dev.meshc.compiler.onnx.InputBinding;
+import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import java.io.File;
 import java.io.IOException;
@@ -55,7 +56,7 @@ public class CompileMojo extends AbstractMojo {
   @Parameter
   Map<String, String> modelInputs = new HashMap<>();
 
-  /** Import limits raised, as meshc compile --limit takes them: {@code nodes=5000000}. */
+  /** Limits raised, as meshc compile --limit takes them: {@code nodes=5000000}, {@code proto-depth=128}. */
   @Parameter
   List<String> limits = new ArrayList<>();
 
@@ -165,12 +166,8 @@ public class CompileMojo extends AbstractMojo {
         bindings.add(InputBinding.parse(s.trim()));
       }
     }
-    dev.meshc.compiler.onnx.ImportLimits l = dev.meshc.compiler.onnx.ImportLimits.DEFAULTS;
-    for (String s : limits) {
-      l = l.with(s);
-    }
     return new Compilation.Options(model, bindings, machine, phase, promptLen, maxContext, grid, 0, timeLimit, 0.02,
-        List.of(emit.split(",")), l);
+        List.of(emit.split(",")), Limits.DEFAULTS.with(limits));
   }
 
   /** The models under {@link #modelDirectory}, in name order. */

@@ -1,6 +1,7 @@
 package dev.meshc.backends.csl;
 
 import dev.meshc.grammar.CslParser;
+import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.kernel.Dir;
 import java.util.ArrayList;
@@ -182,7 +183,8 @@ public final class Comptime {
 
   private void step(ParserRuleContext at) {
     if (++steps > budget) {
-      throw error(at, "comptime evaluation takes more than %,d steps; a loop that does not end?", budget);
+      throw Limits.exceeded(loc(at), "comptime evaluation's step count", "more than "
+          + String.format(java.util.Locale.ROOT, "%,d", budget), "comptime-steps", budget);
     }
   }
 

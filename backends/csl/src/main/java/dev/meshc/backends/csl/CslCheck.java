@@ -1,5 +1,6 @@
 package dev.meshc.backends.csl;
 
+import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.machine.MachineSpec;
 import java.io.IOException;
@@ -19,15 +20,17 @@ import java.util.stream.Stream;
  * CslProject#MANIFEST}) evaluates its layout and checks it (see {@link CslChecker}).
  */
 public final class CslCheck {
-  /** Comptime steps one project may take: a decode layout of a whole WSE-2 runs about 10⁹. */
-  public static final long BUDGET = 4_000_000_000L;
-
   private CslCheck() {}
 
   /** What was read and what is wrong. */
   public record Report(int files, int projects, int pes, long maxPeBytes, List<CslChecker.Finding> findings) {}
 
   public static Report check(List<Path> paths, boolean parseOnly) {
+    return check(paths, parseOnly, Limits.DEFAULTS);
+  }
+
+  /** As above, refusing files and layouts that cross {@code limits} (csl-bytes, comptime-steps, layout-pes). */
+  public static Report check(List<Path> paths, boolean parseOnly, Limits limits) {
     int files = 0;
     int projects = 0;
     int pes = 0;
@@ -43,14 +46,14 @@ public final class CslCheck {
       }
       Map<String, CslSource> parsed = new HashMap<>();
       for (Path f : csl) {
-        parsed.put(f.toString(), CslSource.read(f));
+        parsed.put(f.toString(), CslSource.read(f, limits));
         files++;
       }
       if (!parseOnly) {
         csl.forEach(f -> findings.addAll(duplicates(parsed.get(f.toString()))));
       }
       for (Path dir : parseOnly ? List.<Path>of() : projectDirs(p)) {
-        long[] size = project(dir, dir.resolve(CslProject.MANIFEST), parsed, findings);
+        long[] size = project(dir, dir.resolve(CslProject.MANIFEST), parsed, findings, limits);
         projects++;
         pes += (int) size[0];
         maxBytes = Math.max(maxBytes, size[1]);
@@ -61,7 +64,7 @@ public final class CslCheck {
 
   /** Checks one project; returns {PEs in its rectangle, the most bytes of arrays on one PE}. */
   private static long[] project(Path dir, Path manifestFile, Map<String, CslSource> parsed,
-      List<CslChecker.Finding> findings) {
+      List<CslChecker.Finding> findings, Limits limits) {
     Properties props = new Properties();
     try (Reader r = Files.newBufferedReader(manifestFile, StandardCharsets.UTF_8)) {
       props.load(r);
@@ -76,10 +79,15 @@ public final class CslCheck {
     }
     Layout layout;
     try {
-      layout = Layout.evaluate(layoutSrc, man.params(), BUDGET);
+      layout = Layout.evaluate(layoutSrc, man.params(), limits.comptimeSteps());
     } catch (StackOverflowError e) {
       throw MeshcException.input("%s: comptime calls nest too deeply to evaluate (unbounded recursion?)",
           layoutSrc.name());
+    }
+    long pes = (long) layout.width() * layout.height(); // Layout itself stops at Limits.MAX_LAYOUT_PES
+    if (pes > limits.layoutPes()) {
+      throw Limits.exceeded(layoutSrc.name(), "@set_rectangle(" + layout.width() + ", " + layout.height()
+          + ")'s PE count", pes, "layout-pes", limits.layoutPes());
     }
     CslChecker.Checked checked = CslChecker.check(layout, m, file -> {
       Path f = dir.resolve(file).normalize();
@@ -91,9 +99,9 @@ public final class CslCheck {
         throw MeshcException.input("%s: @set_tile_code names %s, which is not in the project", layoutSrc.name(), file);
       }
       return s;
-    }, man.routing(m), BUDGET);
+    }, man.routing(m), limits.comptimeSteps());
     findings.addAll(checked.findings());
-    return new long[] {(long) layout.width() * layout.height(), checked.maxPeBytes()};
+    return new long[] {pes, checked.maxPeBytes()};
   }
 
   /** Top-level names declared twice in one file: CSL has one namespace per file. */

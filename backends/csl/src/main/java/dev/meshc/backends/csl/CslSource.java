@@ -2,6 +2,7 @@ package dev.meshc.backends.csl;
 
 import dev.meshc.grammar.CslLexer;
 import dev.meshc.grammar.CslParser;
+import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -16,14 +17,16 @@ import org.antlr.v4.runtime.misc.ParseCancellationException;
 
 /** One parsed CSL file: its name as errors print it, and its syntax tree. */
 public record CslSource(String name, CslParser.FileContext tree) {
-  /** The most bytes of CSL meshc reads from one file. */
-  public static final long MAX_BYTES = 16L << 20;
-
   public static CslSource read(Path file) {
+    return read(file, Limits.DEFAULTS);
+  }
+
+  /** Reads and parses {@code file}, refusing one larger than {@code limits} allows. */
+  public static CslSource read(Path file, Limits limits) {
     try {
-      if (Files.size(file) > MAX_BYTES) {
-        throw MeshcException.input("%s: %,d bytes is more CSL than meshc reads (%,d)", file, Files.size(file),
-            MAX_BYTES);
+      long size = Files.size(file);
+      if (size > limits.cslBytes()) {
+        throw Limits.exceeded(file, "the CSL file's size in bytes", size, "csl-bytes", limits.cslBytes());
       }
       return parse(file.toString(), Files.readString(file, StandardCharsets.UTF_8));
     } catch (java.nio.charset.MalformedInputException e) {

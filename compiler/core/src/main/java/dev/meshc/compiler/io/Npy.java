@@ -2,6 +2,7 @@ package dev.meshc.compiler.io;
 
 import dev.meshc.ir.DType;
 import dev.meshc.ir.Fp16;
+import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
@@ -25,15 +26,17 @@ import java.util.regex.Pattern;
 public final class Npy {
   private Npy() {}
 
-  /** Header sizes beyond this are refused: real headers are ~100 bytes. */
-  public static final int MAX_HEADER = 1 << 16;
-
   private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
   private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([<>|=])([a-z])(\\d+)'");
   private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
   public static Tensor read(Path file) {
+    return read(file, Limits.DEFAULTS);
+  }
+
+  /** As above, refusing a header longer than {@code limits} allows (real ones are ~100 bytes). */
+  public static Tensor read(Path file, Limits limits) {
     try (InputStream in = Files.newInputStream(file)) {
       byte[] magic = in.readNBytes(8);
       if (magic.length < 8 || !java.util.Arrays.equals(java.util.Arrays.copyOf(magic, 6), MAGIC)) {
@@ -50,8 +53,12 @@ public final class Npy {
       } else {
         throw MeshcException.input("%s: .npy version %d is not supported", file, major);
       }
-      if (headerLen < 0 || headerLen > MAX_HEADER) {
-        throw MeshcException.input("%s: .npy header length %d is out of range (max %d)", file, headerLen, MAX_HEADER);
+      if (headerLen < 0) {
+        throw MeshcException.input("%s: .npy header length %d is out of range", file, headerLen);
+      }
+      if (headerLen > limits.npyHeaderBytes()) {
+        throw Limits.exceeded(file, "the .npy header's length in bytes", headerLen, "npy-header-bytes",
+            limits.npyHeaderBytes());
       }
       byte[] hb = in.readNBytes(headerLen);
       if (hb.length < headerLen) {

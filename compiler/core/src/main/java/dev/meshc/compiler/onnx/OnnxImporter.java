@@ -13,6 +13,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.meshc.ir.Attr;
 import dev.meshc.ir.Attrs;
 import dev.meshc.ir.DType;
+import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
@@ -75,9 +76,9 @@ public final class OnnxImporter {
   /** Optional outputs meshc does not compute (LayerNormalization's Mean, Dropout's mask), by value. */
   private final Map<String, String> unsupportedOutputs = new HashMap<>();
 
-  private final ImportLimits limits;
+  private final Limits limits;
 
-  private OnnxImporter(Path file, List<InputBinding> bindings, ImportLimits limits) {
+  private OnnxImporter(Path file, List<InputBinding> bindings, Limits limits) {
     this.file = file;
     this.limits = limits;
     this.dir = file.toAbsolutePath().getParent();
@@ -86,21 +87,24 @@ public final class OnnxImporter {
 
   /** Imports {@code file} with the given input shape bindings. */
   public static OnnxGraph importModel(Path file, List<InputBinding> bindings) {
-    return importModel(file, bindings, ImportLimits.DEFAULTS);
+    return importModel(file, bindings, Limits.DEFAULTS);
   }
 
   /** As above, refusing a file that crosses {@code limits}. */
-  public static OnnxGraph importModel(Path file, List<InputBinding> bindings, ImportLimits limits) {
+  public static OnnxGraph importModel(Path file, List<InputBinding> bindings, Limits limits) {
     return new OnnxImporter(file, bindings, limits).run(readModel(file, limits));
   }
 
   /** Parses the file as a ModelProto, or fails with one line saying why it is not a model. */
   public static ModelProto readModel(Path file) {
-    return readModel(file, ImportLimits.DEFAULTS);
+    return readModel(file, Limits.DEFAULTS);
   }
 
-  /** As above, with {@code limits} on the file's size. */
-  public static ModelProto readModel(Path file, ImportLimits limits) {
+  /** How protobuf says a message crossed the recursion limit. */
+  private static final String NESTING = "Protocol message had too many levels of nesting";
+
+  /** As above, with {@code limits} on the file's size and nesting. */
+  public static ModelProto readModel(Path file, Limits limits) {
     if (!Files.exists(file)) {
       throw MeshcException.input("%s: no such file", file);
     }
@@ -121,17 +125,23 @@ public final class OnnxImporter {
           file, size);
     }
     if (size > limits.modelBytes()) {
-      throw limits.exceeded(file, "the file's size in bytes", size, "model-bytes", limits.modelBytes());
+      throw Limits.exceeded(file, "the file's size in bytes", size, "model-bytes", limits.modelBytes());
     }
     ModelProto model;
     try (InputStream in = Files.newInputStream(file)) {
       CodedInputStream cin = CodedInputStream.newInstance(in);
       cin.setSizeLimit(Integer.MAX_VALUE);
-      cin.setRecursionLimit(64);
+      cin.setRecursionLimit((int) limits.protoDepth());
       model = ModelProto.parseFrom(cin);
     } catch (InvalidProtocolBufferException e) {
+      if (String.valueOf(e.getMessage()).startsWith(NESTING)) {
+        throw Limits.exceeded(file, "the protobuf nesting depth", "more than " + limits.protoDepth(), "proto-depth",
+            limits.protoDepth());
+      }
       throw MeshcException.input("%s: not a readable ONNX model (truncated or corrupt protobuf: %s)", file,
           firstLine(e.getMessage()));
+    } catch (StackOverflowError e) { // a raised proto-depth the thread's stack cannot hold
+      throw MeshcException.input("%s: protobuf messages nest too deeply to parse with this stack", file);
     } catch (IOException e) {
       throw MeshcException.input("%s: cannot read: %s", file, e.getMessage());
     }
@@ -175,7 +185,7 @@ public final class OnnxImporter {
 
   private void checkName(long length, String what, long max) {
     if (length > max) {
-      throw limits.exceeded(file, what + "'s length", length, "name-bytes", max);
+      throw Limits.exceeded(file, what + "'s length", length, "name-bytes", max);
     }
   }
 
@@ -201,7 +211,7 @@ public final class OnnxImporter {
     GraphProto g = model.getGraph();
 
     if (g.getNodeCount() > limits.nodes()) {
-      throw limits.exceeded(file, "the graph's node count", g.getNodeCount(), "nodes", limits.nodes());
+      throw Limits.exceeded(file, "the graph's node count", g.getNodeCount(), "nodes", limits.nodes());
     }
     checkNames(g);
     for (TensorProto t : g.getInitializerList()) {
@@ -210,7 +220,7 @@ public final class OnnxImporter {
         elements = d < 0 || (d > 0 && elements > Long.MAX_VALUE / d) ? Long.MAX_VALUE : elements * d;
       }
       if (elements > limits.elements()) {
-        throw limits.exceeded(file, "initializer '" + clip(t.getName()) + "' element count", elements, "elements",
+        throw Limits.exceeded(file, "initializer '" + clip(t.getName()) + "' element count", elements, "elements",
             limits.elements());
       }
       if (inits.containsKey(t.getName())) {
@@ -242,8 +252,12 @@ public final class OnnxImporter {
       }
       outputs.add(o.getName());
     }
+    if (outputs.isEmpty()) {
+      throw MeshcException.input("%s: the graph has no outputs, so there is nothing to compute", file);
+    }
     kept = liveNodes(kept, outputs);
     Set<String> read = new HashSet<>(outputs);
+    read.addAll(inputs); // an input nothing reads is still an input, with its type
     kept.forEach(n -> read.addAll(n.operands()));
     Map<String, Sig> liveSigs = new LinkedHashMap<>();
     Map<String, Tensor> liveConsts = new LinkedHashMap<>();
@@ -389,7 +403,7 @@ public final class OnnxImporter {
         elements = d > 0 && elements > Long.MAX_VALUE / d ? Long.MAX_VALUE : elements * Math.max(d, 0);
       }
       if (elements > limits.elements()) {
-        throw limits.exceeded(file, "input '" + clip(v.getName()) + "' element count", elements, "elements",
+        throw Limits.exceeded(file, "input '" + clip(v.getName()) + "' element count", elements, "elements",
             limits.elements());
       }
       sigs.put(v.getName(), new Sig(dt, Shape.of(dims)));
@@ -492,7 +506,7 @@ public final class OnnxImporter {
     try {
       norm = op.normalize(opset, attrs, in, p.getOutputCount(), label);
       for (int i : norm.operands()) {
-        if (!in.get(i).present()) {
+        if (i >= in.size() || !in.get(i).present()) { // a node may list fewer inputs than its op reads
           throw MeshcException.input("%s node '%s': input %d is required", p.getOpType(), label, i);
         }
         operandSigs.add(in.get(i).sig());

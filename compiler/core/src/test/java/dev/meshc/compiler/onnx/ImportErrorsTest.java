@@ -58,6 +58,30 @@ class ImportErrorsTest {
     contains(fails(f, "x=2x4"), "cut.onnx", "truncated or corrupt");
   }
 
+  /** Found by CoverageFuzzTest: both outputs' field tags flipped, so the graph declared none. */
+  @Test
+  void noOutputs() {
+    Path f = new OnnxBuilder().input("x", OnnxBuilder.FLOAT, 2).node("Relu", List.of("x"), List.of("y"))
+        .write(dir.resolve("none.onnx"));
+    contains(fails(f), "none.onnx: the graph has no outputs");
+  }
+
+  /** Found by CoverageFuzzTest: a Relu's op type flipped to Gemm, which reads two inputs. */
+  @Test
+  void tooFewInputs() {
+    Path f = new OnnxBuilder().input("x", OnnxBuilder.FLOAT, 2, 2).output("y", OnnxBuilder.FLOAT, 2, 2)
+        .node("Gemm", List.of("x"), List.of("y")).write(dir.resolve("one.onnx"));
+    contains(fails(f), "Gemm node 'Gemm_0': input 1 is required");
+  }
+
+  @Test
+  void anInputNothingReadsIsKept() {
+    Path f = new OnnxBuilder().input("x", OnnxBuilder.FLOAT, 2).input("unused", OnnxBuilder.FLOAT, 3)
+        .output("y", OnnxBuilder.FLOAT, 2).node("Relu", List.of("x"), List.of("y")).write(dir.resolve("extra.onnx"));
+    assertEquals(List.of("x", "unused"), Frontend.load(f, List.of()).module().inputs().stream()
+        .map(dev.meshc.ir.Value::name).toList());
+  }
+
   @Test
   void missingFile() {
     contains(fails(dir.resolve("nope.onnx")), "no such file");
