@@ -34,7 +34,7 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
   public record RouteEntry(int x, int y, Comptime.ColorVal color, Set<Dir> rx, Set<Dir> tx, Comptime.Loc loc) {}
 
   /** The largest rectangle the evaluator accepts (a WSE fabric is under a million PEs). */
-  static final long MAX_PES = 1L << 20;
+  static final long MAX_PES = dev.meshc.ir.Limits.MAX_LAYOUT_PES;
 
   public static long key(int x, int y) {
     return ((long) x << 32) | (y & 0xffffffffL);

@@ -44,8 +44,7 @@ class CslLimitsTest {
   }
 
   @Test
-  void theLayoutCeilingIsTheEvaluators() {
-    assertEquals(Layout.MAX_PES, Limits.MAX_LAYOUT_PES);
+  void theDefaultLayoutLimitIsTheEvaluatorsCeiling() {
     assertEquals(Limits.MAX_LAYOUT_PES, Limits.DEFAULTS.layoutPes());
   }
 }

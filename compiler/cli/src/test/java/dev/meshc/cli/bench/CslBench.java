@@ -28,24 +28,25 @@ public final class CslBench {
 
   public static void main(String[] args) throws Exception {
     boolean check = Boolean.getBoolean("bench.check");
-    System.out.printf(Locale.ROOT, "meshc CSL backend benchmark: decode plans on wse2, 4096 context (%s %s, %d cores)%n",
-        System.getProperty("java.vm.name"), System.getProperty("java.version"),
+    String machine = System.getProperty("bench.machine", "wse2");
+    System.out.printf(Locale.ROOT, "meshc CSL backend benchmark: decode plans on %s, 4096 context (%s %s, %d cores)%n",
+        machine, System.getProperty("java.vm.name"), System.getProperty("java.version"),
         Runtime.getRuntime().availableProcessors());
-    MachineSpec wse2 = MachineSpec.load("wse2");
+    MachineSpec m = MachineSpec.load(machine);
     for (String name : List.of("llama3-8b", "llama2-13b", "codellama-34b", "qwen2-72b")) {
       Path model = TestModels.example("models/" + name + "-shape.onnx");
       Frontend f = Frontend.load(model, List.of(InputBinding.parse("input_ids=1x16")));
       ModelShape shape = ModelShape.of(f.module());
-      Planner planner = new Planner(shape, wse2, Workload.decode(4096), Planner.Options.defaults());
+      Planner planner = new Planner(shape, m, Workload.decode(4096), Planner.Options.defaults());
       Plan plan = planner.plan();
       Module placed = f.module().withPlacements(List.of(Placements.of(plan, shape, planner.costModel())));
       if (!plan.feasible()) {
         System.out.printf(Locale.ROOT, "%-14s no plan%n", name);
         continue;
       }
-      CslProject.decode(placed, model.toString(), wse2); // warm up
+      CslProject.decode(placed, model.toString(), m); // warm up
       long t0 = System.nanoTime();
-      CslProject p = CslProject.decode(placed, model.toString(), wse2);
+      CslProject p = CslProject.decode(placed, model.toString(), m);
       double emit = (System.nanoTime() - t0) / 1e6;
       long bytes = p.bytes();
       int pes = plan.regions().stream().mapToInt(r -> r.grid() * r.grid()).sum();
