@@ -70,7 +70,7 @@ final class KernelCommand implements Callable<Integer> {
 
   @Option(names = "--emit-csl", paramLabel = "DIR", description = "write the kernel as a Cerebras SDK project "
       + "(layout.csl, the PE program, run.py, commands.sh) for --machine wse2 or wse3, instead of running it; "
-      + "meshgemm and meshgemv")
+      + "meshgemm, gemmt and meshgemv")
   Path emitCsl;
 
   @Mixin
@@ -81,17 +81,17 @@ final class KernelCommand implements Callable<Integer> {
 
   /** Writes the CSL project (whole, or not at all) and says what is in it. */
   private int emitCsl(String alg, KernelTemplate.Problem p, int w, int h, MachineSpec mach) {
-    if (!alg.equals("meshgemv") && !alg.equals("meshgemm")) {
-      throw MeshcException.input("--emit-csl writes meshgemm and meshgemv projects, not %s", alg);
+    if (!alg.equals("meshgemv") && !alg.equals("meshgemm") && !alg.equals("gemmt")) {
+      throw MeshcException.input("--emit-csl writes meshgemm, gemmt (dist-GEMM-T) and meshgemv projects, not %s", alg);
     }
-    if (alg.equals("meshgemm") && w != h) {
+    if (!alg.equals("meshgemv") && w != h) {
       throw MeshcException.input("meshgemm runs on a square grid; %dx%d is not square", w, h);
     }
     if (accumulate.fp32() && spec.commandLine().getParseResult().hasMatchedOption("--accumulate")) {
       throw MeshcException.input("--emit-csl writes fp16 accumulation (WSE's @fmach); drop --accumulate fp32");
     }
     CslProject project = alg.equals("meshgemm") ? CslProject.meshGemm(p, w, mach)
-        : CslProject.meshGemv(p, w, h, groups, mach);
+        : alg.equals("gemmt") ? CslProject.distGemmT(p, w, mach) : CslProject.meshGemv(p, w, h, groups, mach);
     AtomicFiles.writeDirectory(emitCsl, project::writeTo);
     PrintWriter out = spec.commandLine().getOut();
     long bytes = project.bytes();

@@ -33,6 +33,12 @@ class CslCliTest {
     assertEquals(0, ok.code(), ok.err());
     assertTrue(ok.out().startsWith("ok: 2 files parsed, 1 project checked (25 PEs, at most "), ok.out());
 
+    Path gemmt = dir.resolve("gemmt");
+    assertEquals(0, meshc("kernel", "gemm", "--algorithm", "gemmt", "--grid", "5", "--shape", "40x50x30", "--machine",
+        "wse3", "--emit-csl", gemmt.toString()).code());
+    assertTrue(Files.readString(gemmt.resolve("meshc-project.properties")).contains("algorithm=gemmt"));
+    assertEquals(0, meshc("check-csl", gemmt.toString()).code());
+
     Path layout = gemm.resolve("layout.csl");
     Files.writeString(layout, Files.readString(layout).replace("@get_color(4)", "@get_color(23)"));
     CliTest.Run bad = meshc("check-csl", gemm.toString());
@@ -53,7 +59,8 @@ class CslCliTest {
     CliTest.Run cannon = meshc("kernel", "gemm", "--algorithm", "cannon", "--grid", "4", "--shape", "8x8x8",
         "--emit-csl", dir.resolve("c").toString());
     assertEquals(2, cannon.code());
-    assertTrue(cannon.err().contains("writes meshgemm and meshgemv projects, not cannon"), cannon.err());
+    assertTrue(cannon.err().contains("writes meshgemm, gemmt (dist-GEMM-T) and meshgemv projects, not cannon"),
+        cannon.err());
     assertTrue(Files.notExists(dir.resolve("c")));
     assertEquals(2, meshc("check-csl", dir.resolve("nothing").toString()).code());
   }

@@ -163,6 +163,11 @@ public record CslProject(Map<String, String> files) {
     return GemvCsl.emit(p, width, height, groups, m);
   }
 
+  /** The project for one dist-GEMM-T C = A·Bᵀ on a P×P kernel (fp16 accumulation), B never transposed. */
+  public static CslProject distGemmT(KernelTemplate.Problem p, int grid, MachineSpec m) {
+    return GemmTCsl.emit(p, grid, m);
+  }
+
   /** The project for one MeshGEMM C = A·B on a P×P kernel (fp16 accumulation). */
   public static CslProject meshGemm(KernelTemplate.Problem p, int grid, MachineSpec m) {
     return GemmCsl.emit(p, grid, m);

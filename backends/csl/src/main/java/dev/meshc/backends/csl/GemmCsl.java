@@ -364,10 +364,24 @@ final class GemmCsl {
     c.line("  for px in range(P):");
     c.line("    b_tiles[py, px] = b_blocks[ring_at((ring_pos(px) + ring_pos(py)) % P), px]");
     c.blank();
+    run(c, "KT * NT");
+    c.line("expected = a.astype(np.float32) @ b.astype(np.float32)");
+    c.line("# fp16 accumulation (@fmach): about sqrt(K) roundings of 2^-11 relative");
+    c.line("tol = 2.0 ** -10 * np.sqrt(K) * np.abs(a).max() * np.abs(b).max()");
+    c.line("np.testing.assert_allclose(c, expected, rtol=1e-2, atol=tol)");
+    c.line("print(\"MeshGEMM %dx%d: C matches NumPy\" % (P, P))");
+    return c.toString();
+  }
+
+  /**
+   * The host's run of a GEMM project: A and B tiles (B's of {@code bWords} values) onto the PEs,
+   * {@code compute}, C's tiles back as the [M, N] result {@code c}.
+   */
+  static void run(CslText c, String bWords) {
     c.line("runner = SdkRuntime(args.name, cmaddr=args.cmaddr) if args.cmaddr else SdkRuntime(args.name)");
     c.line("runner.load()");
     c.line("runner.run()");
-    c.line("for sym, tiles, n in ((\"a\", a_tiles, MT * KT), (\"b\", b_tiles, KT * NT)):");
+    c.line("for sym, tiles, n in ((\"a\", a_tiles, MT * KT), (\"b\", b_tiles, %s)):", bWords);
     c.line("  runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, P, P, n, streaming=False,");
     c.line("                    data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
     c.line("runner.launch(\"compute\", nonblock=False)");
@@ -378,12 +392,6 @@ final class GemmCsl {
     c.blank();
     c.line("c_tiles = c_words.astype(np.uint16).view(np.float16).reshape(P, P, MT, NT)");
     c.line("c = c_tiles.transpose(0, 2, 1, 3).reshape(P * MT, P * NT)[:M, :N].astype(np.float32)");
-    c.line("expected = a.astype(np.float32) @ b.astype(np.float32)");
-    c.line("# fp16 accumulation (@fmach): about sqrt(K) roundings of 2^-11 relative");
-    c.line("tol = 2.0 ** -10 * np.sqrt(K) * np.abs(a).max() * np.abs(b).max()");
-    c.line("np.testing.assert_allclose(c, expected, rtol=1e-2, atol=tol)");
-    c.line("print(\"MeshGEMM %dx%d: C matches NumPy\" % (P, P))");
-    return c.toString();
   }
 
   private static String readme(ShiftGemm t, MachineSpec m, CslProject.Target target, int mt, int kt, int nt) {

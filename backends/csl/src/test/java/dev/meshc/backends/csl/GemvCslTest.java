@@ -40,4 +40,14 @@ class GemvCslTest {
     assertEquals(List.of(), r.findings());
     assertEquals(p * p, r.pes());
   }
+
+  @ParameterizedTest
+  @CsvSource({"1,wse2", "2,wse3", "3,wse2", "5,wse3", "8,wse2", "13,wse2", "16,wse3"})
+  void distGemmTProjectChecksClean(int p, String machine) throws Exception {
+    CslProject project = CslProject.distGemmT(new KernelTemplate.Problem(40, 56, 24), p, MachineSpec.load(machine));
+    write(project, dir);
+    CslCheck.Report r = CslCheck.check(List.of(dir), false);
+    assertEquals(List.of(), r.findings());
+    assertEquals(p * p, r.pes());
+  }
 }

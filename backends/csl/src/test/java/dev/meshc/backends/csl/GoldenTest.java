@@ -66,4 +66,13 @@ class GoldenTest {
         MachineSpec.load(machine)), "two emissions differ");
     assertGolden("meshgemm-p" + p + "-" + machine, a);
   }
+
+  @ParameterizedTest(name = "gemmt P={0} {1}")
+  @CsvSource({"4,wse2", "8,wse2", "4,wse3", "8,wse3"})
+  void distGemmT(int p, String machine) throws Exception {
+    CslProject a = CslProject.distGemmT(new KernelTemplate.Problem(6L * p, 8L * p, 4L * p), p, MachineSpec.load(machine));
+    assertEquals(a, CslProject.distGemmT(new KernelTemplate.Problem(6L * p, 8L * p, 4L * p), p,
+        MachineSpec.load(machine)), "two emissions differ");
+    assertGolden("gemmt-p" + p + "-" + machine, a);
+  }
 }
