@@ -66,7 +66,11 @@ abstract class Base implements OnnxOp {
     return x.value();
   }
 
+  /** Input i's type and shape; a node may list fewer inputs than its op reads (Jazzer found a Softmax with none). */
   static Sig sig(List<NodeInput> in, int i) {
+    if (i >= in.size() || !in.get(i).present()) {
+      throw MeshcException.input("input %d is required", i);
+    }
     return in.get(i).sig();
   }
 

@@ -24,9 +24,12 @@ import java.util.TreeMap;
 final class DecodeCsl {
   private DecodeCsl() {}
 
-  /** One region's sizes: what its PEs hold. */
+  /**
+   * One region's sizes: what its PEs hold; {@code why} says, for the layout's comments, what the
+   * plan decided and which ONNX initializers the region's layers read.
+   */
   record Region(int index, int wafer, int x, int y, int p, int g, int layer0, int layers, boolean lmHead, int et,
-      int qt, int ft, int fi, int st, int vt) {}
+      int qt, int ft, int fi, int st, int vt, List<String> why) {}
 
   static CslProject emit(Module m, Placement plan, MachineSpec machine, String modelPath) {
     CslProject.Target target = CslProject.Target.of(machine);
@@ -48,7 +51,7 @@ final class DecodeCsl {
           (int) r.info().requireInt("y"), p,
           new KTree(p, KTree.defaultGroups(p), 0, Dir.NORTH, Dir.SOUTH).groupSize(), (int) layers[0],
           (int) (layers[1] - layers[0]), lm, tile(d.width(), p), qt, ft, d.gated() ? 2 * ft : ft, tile(ctx, p),
-          lm ? tile(vocab(d, m), p) : 1);
+          lm ? tile(vocab(d, m), p) : 1, why(d, r.info(), layers, lm));
       regions.add(reg);
       wafers = Math.max(wafers, reg.wafer() + 1);
     }
@@ -88,6 +91,29 @@ final class DecodeCsl {
     return new CslProject(files);
   }
 
+  /** The plan's figures for a region, and the ONNX initializers its first and last layers (and head) read. */
+  private static List<String> why(DecodeModel d, dev.meshc.ir.Attrs info, long[] layers, boolean lm) {
+    List<String> w = new ArrayList<>();
+    w.add(String.format(Locale.ROOT, "the plan: %,d bytes of weights, %,d of KV cache and %,d of buffers per PE; %d "
+        + "colours; %,d cycles per layer", info.getInt("weight_bytes", 0), info.getInt("kv_bytes", 0),
+        info.getInt("buffer_bytes", 0), info.getInt("colors", 0), info.getInt("cycles_per_layer", 0)));
+    int first = (int) layers[0];
+    int last = (int) layers[1] - 1;
+    String q0 = initializer(d, d.layers().get(first).q());
+    w.add(first == last ? String.format("ONNX: layer %d's W_q is %s (weights.json lists every initializer)", first, q0)
+        : String.format("ONNX: W_q of layer %d is %s, of layer %d %s (weights.json lists every initializer)", first,
+            q0, last, initializer(d, d.layers().get(last).q())));
+    if (lm) {
+      w.add("ONNX: the LM head is " + initializer(d, d.lmHead()));
+    }
+    return w;
+  }
+
+  private static String initializer(DecodeModel d, DecodeModel.Proj p) {
+    DecodeModel.Source s = d.sources().get(p.weight());
+    return "'" + (s == null ? p.weight() : s.initializer()) + "'";
+  }
+
   static int tile(long n, int p) {
     return (int) Math.max(1, (n + p - 1) / p);
   }
@@ -108,6 +134,9 @@ final class DecodeCsl {
       c.line("// region %d: %dx%d PEs at (%d, %d), layers [%d, %d)%s; per PE: %d width values, %d head dims, %d FFN, "
           + "%d KV slots", r.index(), r.p(), r.p(), r.x(), r.y(), r.layer0(), r.layer0() + r.layers(),
           r.lmHead() ? " and the LM head" : "", r.et(), r.qt(), r.ft(), r.st());
+      for (String w : r.why()) {
+        c.line("//   %s", w);
+      }
     }
     c.line("// Routes (every region the same rules, DecodeFabric in meshc's IR): a K-tree along each column, one");
     c.line("// along each row, and the KV cache's one-hop shift north; checked PE by PE by meshc check-csl.");

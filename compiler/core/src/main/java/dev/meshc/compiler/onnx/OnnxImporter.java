@@ -487,6 +487,9 @@ public final class OnnxImporter {
       throw MeshcException.input("node '%s' uses op %s from domain '%s'; meshc supports the default ONNX domain "
           + "only: %s", label, p.getOpType(), p.getDomain(), String.join(", ", OnnxOps.supported()));
     }
+    if (p.getOutputCount() == 0 || p.getOutput(0).isEmpty()) { // Jazzer found this one: nothing to name the result
+      throw MeshcException.input("%s node '%s' declares no output", p.getOpType(), label);
+    }
     Attrs attrs = attributes(p, label);
     if (p.getOpType().equals("Constant")) {
       define(p.getOutput(0), constantValue(p, label));

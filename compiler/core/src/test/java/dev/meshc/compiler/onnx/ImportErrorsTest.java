@@ -75,6 +75,20 @@ class ImportErrorsTest {
   }
 
   @Test
+  void aNodeWithoutInputs() {
+    Path f = new OnnxBuilder().input("x", OnnxBuilder.FLOAT, 2).output("y", OnnxBuilder.FLOAT, 2)
+        .node("Softmax", List.of(), List.of("y")).write(dir.resolve("noin.onnx"));
+    contains(fails(f), "Softmax node 'Softmax_0': input 0 is required");
+  }
+
+  @Test
+  void aNodeWithoutOutputs() {
+    Path f = new OnnxBuilder().input("x", OnnxBuilder.FLOAT, 2).output("x", OnnxBuilder.FLOAT, 2)
+        .node("Relu", List.of("x"), List.of()).write(dir.resolve("none.onnx"));
+    contains(fails(f), "Relu node 'Relu_0' declares no output");
+  }
+
+  @Test
   void anInputNothingReadsIsKept() {
     Path f = new OnnxBuilder().input("x", OnnxBuilder.FLOAT, 2).input("unused", OnnxBuilder.FLOAT, 3)
         .output("y", OnnxBuilder.FLOAT, 2).node("Relu", List.of("x"), List.of("y")).write(dir.resolve("extra.onnx"));
