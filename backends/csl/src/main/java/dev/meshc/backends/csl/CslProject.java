@@ -102,10 +102,9 @@ public record CslProject(Map<String, String> files) {
     private List<Route> physical(MachineSpec m, int x, int y, String config) {
       List<Route> logical = null;
       if (algorithm.equals("decode")) {
-        boolean rerouted = m.queuePerColor();
         for (int[] reg : regions) {
           if (x >= reg[0] && x < reg[0] + reg[2] && y >= reg[1] && y < reg[1] + reg[2]) {
-            DecodeFabric f = fabric(reg[2], rerouted);
+            DecodeFabric f = fabric(reg[2], m.queuePerColor());
             logical = config == null ? f.routes(x - reg[0], y - reg[1]) : f.routes(config, x - reg[0], y - reg[1]);
           }
         }

@@ -32,6 +32,11 @@ final class CslText {
     return this;
   }
 
+  /** {@code @set_color_config(at, colour, …)}: one router entry, taking from {@code rx} and sending to {@code tx}. */
+  CslText route(String at, String colour, Object rx, Object tx) {
+    return line("@set_color_config(%s, %s, .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } });", at, colour, rx, tx);
+  }
+
   CslText blank() {
     b.append('\n');
     return this;

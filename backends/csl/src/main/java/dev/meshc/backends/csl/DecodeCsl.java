@@ -75,7 +75,7 @@ final class DecodeCsl {
       dims[w] = new int[] {width, height};
       String dir = wafers == 1 ? "" : "wafer-" + w + "/";
       files.put(dir + "layout.csl", layout(d, here, width, height, machine));
-      files.put(dir + "decode.csl", DecodeProgram.text(d, target));
+      files.put(dir + "decode.csl", DecodeProgram.text(d, target, machine.queuePerColor()));
       files.put(dir + CslProject.MANIFEST, CslProject.manifest("decode", new dev.meshc.ir.kernel.KernelTemplate.Problem(
           1, d.width(), vocab(d, m)), width, height, 0, machine, "") + "regions=" + rs + "\n");
       commands.append(wafers == 1 ? GemvCsl.cslc(width, height, "", target, "out")
@@ -255,12 +255,10 @@ final class DecodeCsl {
             Dir.WEST, Dir.EAST));
         c.line("// the KV shift north");
         c.line("if (py > 0) {");
-        c.line("@set_color_config(%s, if (py %% 2 == 0) cs0 else cs1, .{ .routes = .{ .rx = .{ RAMP }, .tx = .{ NORTH "
-            + "} } });", at);
+        c.route(at, "if (py % 2 == 0) cs0 else cs1", Dir.RAMP, Dir.NORTH);
         c.line("}");
         c.line("if (py < %d - 1) {", r.p());
-        c.line("@set_color_config(%s, if ((py + 1) %% 2 == 0) cs0 else cs1, .{ .routes = .{ .rx = .{ SOUTH }, .tx = "
-            + ".{ RAMP } } });", at);
+        c.route(at, "if ((py + 1) % 2 == 0) cs0 else cs1", Dir.SOUTH, Dir.RAMP);
         c.line("}");
       }
       c.line("}");

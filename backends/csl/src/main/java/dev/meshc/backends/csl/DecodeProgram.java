@@ -12,8 +12,12 @@ import java.util.Locale;
 final class DecodeProgram {
   private DecodeProgram() {}
 
-  static String text(DecodeModel d, CslProject.Target target) {
-    boolean wse3 = target == CslProject.Target.WSE3;
+  /**
+   * decode.csl for {@code target}'s SDK; {@code rerouted} (queues bound to colours, WSE-3): five
+   * colours switched between the column tree, the row tree and the KV shift at run time (see
+   * {@link DecodeFabric}), else every route static.
+   */
+  static String text(DecodeModel d, CslProject.Target target, boolean rerouted) {
     CslText c = new CslText();
     c.line("// meshc: one PE of a decode region of %s (%s, Cerebras SDK %s). layout.csl places the regions;", d.name(),
         target.arch, target.sdk);
@@ -33,14 +37,14 @@ final class DecodeProgram {
     c.line("param St: i16; // KV slots per PE (max context / P)");
     c.line("param Vt: i16; // logits per PE column (the LM head's region)");
     c.line("param lm_head: bool;");
-    for (String ax : wse3 ? new String[] {"c_"} : new String[] {"cy_", "cx_"}) {
+    for (String ax : rerouted ? new String[] {"c_"} : new String[] {"cy_", "cx_"}) {
       StringBuilder b = new StringBuilder();
       for (String n : KTreeCsl.NAMES) {
         b.append(b.length() == 0 ? "" : " ").append("param ").append(ax).append(n).append(": color;");
       }
       c.line(b.toString());
     }
-    if (wse3) {
+    if (rerouted) {
       c.line("// the routes of the five colours in each configuration, this PE's (layout.csl computes them)");
       for (String cfg : DecodeFabric.CONFIGS) {
         c.line("param %s%s: comptime_struct;", Layout.CONFIG_PARAM, cfg);
@@ -127,7 +131,7 @@ final class DecodeProgram {
     c.line("}");
     c.line("}");
     c.blank();
-    if (wse3) {
+    if (rerouted) {
       reroute(c);
       axis(c, "y", "py", "c_", "COLUMN");
       axis(c, "x", "px", "c_", "ROW");
@@ -148,7 +152,7 @@ final class DecodeProgram {
     c.blank();
     c.text(NORM);
     c.blank();
-    c.text(wse3 ? KV.replace(SHIFT_START, "  reroute(SHIFT);\n" + SHIFT_START) : KV);
+    c.text(rerouted ? KV.replace(SHIFT_START, "  reroute(SHIFT);\n" + SHIFT_START) : KV);
     c.blank();
     c.text(ATTEND);
     c.blank();
@@ -236,19 +240,19 @@ final class DecodeProgram {
     c.line("const %sroot_group: i16 = %sgroups / 2;", v, v);
     c.line("const %sr2_end: i16 = if ((%sroot_group + 1) * g < P) (%sroot_group + 1) * g else P;", v, v, v);
     c.line("const %sr2: i16 = %sroot_group * g + (%sr2_end - %sroot_group * g) / 2;", v, v, v, v);
-    boolean wse3 = config != null;
+    boolean rerouted = config != null;
     String p1Out = String.format("if (%s < %sroot) (%s) else (%s)", index, v, KTreeCsl.out(index, col, "p1", true),
         KTreeCsl.out(index, col, "p1", false));
     String p2Out = String.format("if (%sq < %sroot_group) (%s) else (%s)", v, v, KTreeCsl.out(v + "q", col, "p2", true),
         KTreeCsl.out(v + "q", col, "p2", false));
-    fabric(c, v + "p1_in_lo", true, KTreeCsl.inLo(index, col, "p1"), wse3 ? null : "2");
-    fabric(c, v + "p1_in_hi", true, KTreeCsl.inHi(index, col, "p1"), wse3 ? null : "3");
-    fabric(c, v + "p1_send", false, p1Out, wse3 ? null : "2");
-    fabric(c, v + "p2_in_lo", true, KTreeCsl.inLo(v + "q", col, "p2"), wse3 ? null : "4");
-    fabric(c, v + "p2_in_hi", true, KTreeCsl.inHi(v + "q", col, "p2"), wse3 ? null : "5");
-    fabric(c, v + "p2_send", false, p2Out, wse3 ? null : "3");
-    fabric(c, v + "b_recv", true, col + "b", wse3 ? null : "6");
-    fabric(c, v + "b_send", false, col + "b", wse3 ? null : "4");
+    fabric(c, v + "p1_in_lo", true, KTreeCsl.inLo(index, col, "p1"), rerouted ? null : "2");
+    fabric(c, v + "p1_in_hi", true, KTreeCsl.inHi(index, col, "p1"), rerouted ? null : "3");
+    fabric(c, v + "p1_send", false, p1Out, rerouted ? null : "2");
+    fabric(c, v + "p2_in_lo", true, KTreeCsl.inLo(v + "q", col, "p2"), rerouted ? null : "4");
+    fabric(c, v + "p2_in_hi", true, KTreeCsl.inHi(v + "q", col, "p2"), rerouted ? null : "5");
+    fabric(c, v + "p2_send", false, p2Out, rerouted ? null : "3");
+    fabric(c, v + "b_recv", true, col + "b", rerouted ? null : "6");
+    fabric(c, v + "b_send", false, col + "b", rerouted ? null : "4");
     c.blank();
     c.line("// all-reduce buf[0:n] along the %s (sum, or max): two chain phases, then the root's multicast",
         ax.equals("y") ? "column" : "row");
@@ -256,7 +260,7 @@ final class DecodeProgram {
     c.line("if (P == 1) {");
     c.line("return;");
     c.line("}");
-    if (wse3) {
+    if (rerouted) {
       c.line("reroute(%s);", config);
     }
     c.line("const b = vec(buf, n);");

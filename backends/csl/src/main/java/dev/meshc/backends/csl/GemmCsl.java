@@ -332,10 +332,7 @@ final class GemmCsl {
     c.line("# The tiling is the template's: PE (px, py) gets A block (py, px) and B block (kb, px) with");
     c.line("# kb = ring_at((ring_pos(px) + ring_pos(py)) % P), Cannon's skew in ring coordinates; it ends with");
     c.line("# C block (py, px). Tiles are row-major.");
-    c.line("import argparse");
-    c.blank();
-    c.line("import numpy as np");
-    c.line("from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime");
+    GemvCsl.imports(c);
     c.blank();
     c.line("P, MT, KT, NT = %d, %d, %d, %d", grid, mt, kt, nt);
     c.line("M, K, N = %d, %d, %d", p.m(), p.k(), p.n());

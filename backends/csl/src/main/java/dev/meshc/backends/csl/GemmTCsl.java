@@ -84,12 +84,12 @@ final class GemmTCsl {
     RingCsl.routes(c, "py", "P", "y_colors", Dir.NORTH, Dir.SOUTH, true, "y");
     c.line("// the row's chains: partials flowing EAST take the sender's parity, those flowing WEST 2 + it");
     c.line("if (px > 0) {");
-    route(c, "ch_colors[(px + 1) % 2]", Dir.WEST, Dir.RAMP);
-    route(c, "ch_colors[2 + px % 2]", Dir.RAMP, Dir.WEST);
+    c.route("px, py", "ch_colors[(px + 1) % 2]", Dir.WEST, Dir.RAMP);
+    c.route("px, py", "ch_colors[2 + px % 2]", Dir.RAMP, Dir.WEST);
     c.line("}");
     c.line("if (px < P - 1) {");
-    route(c, "ch_colors[px % 2]", Dir.RAMP, Dir.EAST);
-    route(c, "ch_colors[2 + (px + 1) % 2]", Dir.EAST, Dir.RAMP);
+    c.route("px, py", "ch_colors[px % 2]", Dir.RAMP, Dir.EAST);
+    c.route("px, py", "ch_colors[2 + (px + 1) % 2]", Dir.EAST, Dir.RAMP);
     c.line("}");
     c.line("}");
     c.line("}");
@@ -101,10 +101,6 @@ final class GemmTCsl {
     c.line("@export_name(\"compute\", fn()void);");
     c.line("}");
     return c.toString();
-  }
-
-  private static void route(CslText c, String color, Dir rx, Dir tx) {
-    c.line("@set_color_config(px, py, %s, .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } });", color, rx, tx);
   }
 
   /** One PE: its tiles, the partial product, the row chains, and B's asynchronous rotation. */
@@ -307,10 +303,7 @@ final class GemmTCsl {
     c.line("# The tiling is the template's: PE (px, py) gets A block (py, px) and B block (py, px), both with rows");
     c.line("# along Y and K along X, as q and k leave their projections; it ends with C block (py, px) of A·Bᵀ.");
     c.line("# Tiles are row-major; no transpose anywhere.");
-    c.line("import argparse");
-    c.blank();
-    c.line("import numpy as np");
-    c.line("from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime");
+    GemvCsl.imports(c);
     c.blank();
     c.line("P, MT, KT, NT = %d, %d, %d, %d", grid, mt, kt, nt);
     c.line("M, K, N = %d, %d, %d", p.m(), p.k(), p.n());

@@ -252,10 +252,7 @@ final class GemvCsl {
         target.sdk);
     c.line("# The tiling is the template's: PE (px, py) gets x[py*Kt:+Kt] and W[py*Kt:+Kt, px*Nt:+Nt]; every PE");
     c.line("# of column px ends with y[px*Nt:+Nt].");
-    c.line("import argparse");
-    c.blank();
-    c.line("import numpy as np");
-    c.line("from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime");
+    imports(c);
     c.blank();
     c.line("W, H, KT, NT = %d, %d, %d, %d", width, height, kt, nt);
     c.line("K, N = %d, %d", p.k(), p.n());
@@ -297,6 +294,14 @@ final class GemvCsl {
   }
 
   /** The host scripts' shared part: the u32 packing helper and the command line. */
+  /** A kernel host script's imports: argparse, NumPy and the SDK runtime. */
+  static void imports(CslText c) {
+    c.line("import argparse");
+    c.blank();
+    c.line("import numpy as np");
+    c.line("from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime");
+  }
+
   static void hostArgs(CslText c) {
     c.line("def u32(a):");
     c.line("  \"\"\"16-bit values travel one per 32-bit word.\"\"\"");

@@ -81,13 +81,12 @@ final class KTreeCsl {
    * picks; "b": the broadcast's), taking from {@code rx} and sending to {@code tx}.
    */
   interface Emit {
-    void route(CslText t, Tree k, String pair, String parity, Object rx, Object tx);
+    void route(CslText t, Tree k, String pair, String parity, Dir rx, Dir... tx);
   }
 
   /** As {@code @set_color_config} calls at PE {@code k.at()}: routes fixed when the program loads. */
-  static final Emit STATIC = (t, k, pair, parity, rx, tx) -> t.line(
-      "@set_color_config(%s, %s, .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } });", k.at(),
-      parity == null ? k.c(pair) : pick(parity, k.c(pair + "_")), rx, tx);
+  static final Emit STATIC = (t, k, pair, parity, rx, tx) -> t.route(k.at(),
+      parity == null ? k.c(pair) : pick(parity, k.c(pair + "_")), rx, join(tx));
 
   /**
    * As assignments to comptime variables named after the colours ({@code p1_0 = .{ .rx = WEST, .tx =
@@ -96,14 +95,21 @@ final class KTreeCsl {
    * line's ends) go to {@code b_end} and its two-way ones to {@code b} (see {@link #routeFunction}).
    */
   static final Emit RUNTIME = (t, k, pair, parity, rx, tx) -> {
-    int n = tx.toString().split(",").length;
-    String route = String.format(".{ .rx = %s, .tx = [%d]direction{ %s } }", rx, n, tx);
+    String route = String.format(".{ .rx = %s, .tx = [%d]direction{ %s } }", rx, tx.length, join(tx));
     if (parity == null) {
-      t.line("%s%s = %s;", pair, pair.equals("b") && n == 1 ? "_end" : "", route);
+      t.line("%s%s = %s;", pair, pair.equals("b") && tx.length == 1 ? "_end" : "", route);
     } else {
       t.line("if ((%s) %% 2 == 0) { %s_0 = %s; } else { %s_1 = %s; }", parity, pair, route, pair, route);
     }
   };
+
+  private static String join(Dir... ds) {
+    StringBuilder b = new StringBuilder();
+    for (Dir d : ds) {
+      b.append(b.length() == 0 ? "" : ", ").append(d);
+    }
+    return b.toString();
+  }
 
   /** The tree's routing rules for one PE, as comptime code in a layout loop. */
   static void routes(CslText t, Tree k) {
@@ -133,40 +139,40 @@ final class KTreeCsl {
     t.line("// phase 1: one-hop chains toward the group's root, two colours alternating by parity");
     t.line("if (%s < %s) {", i, root);
     t.line("if (%s > %s) {", i, start);
-    e.route(t, k, "p1", i, lo, "RAMP");
+    e.route(t, k, "p1", i, lo, Dir.RAMP);
     t.line("}");
-    e.route(t, k, "p1", i + " + 1", "RAMP", hi);
+    e.route(t, k, "p1", i + " + 1", Dir.RAMP, hi);
     t.line("} else if (%s > %s) {", i, root);
     t.line("if (%s < %s - 1) {", i, end);
-    e.route(t, k, "p1", i + " + 1", hi, "RAMP");
+    e.route(t, k, "p1", i + " + 1", hi, Dir.RAMP);
     t.line("}");
-    e.route(t, k, "p1", i, "RAMP", lo);
+    e.route(t, k, "p1", i, Dir.RAMP, lo);
     t.line("} else {");
     t.line("if (%s > %s) {", i, start);
-    e.route(t, k, "p1", i, lo, "RAMP");
+    e.route(t, k, "p1", i, lo, Dir.RAMP);
     t.line("}");
     t.line("if (%s < %s - 1) {", i, end);
-    e.route(t, k, "p1", i + " + 1", hi, "RAMP");
+    e.route(t, k, "p1", i + " + 1", hi, Dir.RAMP);
     t.line("}");
     t.line("}");
     t.line("// phase 2: group roots chain toward the middle group's root; PEs between pass through");
     t.line("if (%s == %s) {", i, root);
     t.line("if (%s < %s) {", q, rootGroup);
     t.line("if (%s > 0) {", q);
-    e.route(t, k, "p2", q, lo, "RAMP");
+    e.route(t, k, "p2", q, lo, Dir.RAMP);
     t.line("}");
-    e.route(t, k, "p2", q + " + 1", "RAMP", hi);
+    e.route(t, k, "p2", q + " + 1", Dir.RAMP, hi);
     t.line("} else if (%s > %s) {", q, rootGroup);
     t.line("if (%s < %s - 1) {", q, groups);
-    e.route(t, k, "p2", q + " + 1", hi, "RAMP");
+    e.route(t, k, "p2", q + " + 1", hi, Dir.RAMP);
     t.line("}");
-    e.route(t, k, "p2", q, "RAMP", lo);
+    e.route(t, k, "p2", q, Dir.RAMP, lo);
     t.line("} else {");
     t.line("if (%s > 0) {", q);
-    e.route(t, k, "p2", q, lo, "RAMP");
+    e.route(t, k, "p2", q, lo, Dir.RAMP);
     t.line("}");
     t.line("if (%s < %s - 1) {", q, groups);
-    e.route(t, k, "p2", q + " + 1", hi, "RAMP");
+    e.route(t, k, "p2", q + " + 1", hi, Dir.RAMP);
     t.line("}");
     t.line("}");
     t.line("} else {");
@@ -189,22 +195,22 @@ final class KTreeCsl {
     t.line("// broadcast: the global root multicasts the total both ways; the others forward it onward");
     t.line("if (%s < %s) {", i, r2);
     t.line("if (%s > 0) {", i);
-    e.route(t, k, "b", null, hi, "RAMP, " + lo);
+    e.route(t, k, "b", null, hi, Dir.RAMP, lo);
     t.line("} else {");
-    e.route(t, k, "b", null, hi, "RAMP");
+    e.route(t, k, "b", null, hi, Dir.RAMP);
     t.line("}");
     t.line("} else if (%s > %s) {", i, r2);
     t.line("if (%s < %s - 1) {", i, n);
-    e.route(t, k, "b", null, lo, "RAMP, " + hi);
+    e.route(t, k, "b", null, lo, Dir.RAMP, hi);
     t.line("} else {");
-    e.route(t, k, "b", null, lo, "RAMP");
+    e.route(t, k, "b", null, lo, Dir.RAMP);
     t.line("}");
     t.line("} else if (%s == 0) {", i);
-    e.route(t, k, "b", null, "RAMP", hi);
+    e.route(t, k, "b", null, Dir.RAMP, hi);
     t.line("} else if (%s == %s - 1) {", i, n);
-    e.route(t, k, "b", null, "RAMP", lo);
+    e.route(t, k, "b", null, Dir.RAMP, lo);
     t.line("} else {");
-    e.route(t, k, "b", null, "RAMP", lo + ", " + hi);
+    e.route(t, k, "b", null, Dir.RAMP, lo, hi);
     t.line("}");
   }
 

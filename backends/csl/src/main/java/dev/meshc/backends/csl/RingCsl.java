@@ -63,16 +63,15 @@ final class RingCsl {
     t.line("const %s_from: i16 = %s(%s);", tag, forward ? "ring_prev" : "ring_next", i);
     t.line("const %s_to_dir: direction = if (%s_to < %s) %s else %s;", tag, tag, i, lo, hi);
     t.line("const %s_from_dir: direction = if (%s_from < %s) %s else %s;", tag, tag, i, lo, hi);
-    t.line("@set_color_config(px, py, %s[ring_color(%s)], .{ .routes = .{ .rx = .{ RAMP }, .tx = .{ %s_to_dir } } });",
-        colors, forward ? i : tag + "_to", tag);
-    t.line("@set_color_config(px, py, %s[ring_color(%s)], .{ .routes = .{ .rx = .{ %s_from_dir }, .tx = .{ RAMP } } });",
-        colors, forward ? tag + "_from" : i, tag);
+    t.route("px, py", String.format("%s[ring_color(%s)]", colors, forward ? i : tag + "_to"), Dir.RAMP, tag + "_to_dir");
+    t.route("px, py", String.format("%s[ring_color(%s)]", colors, forward ? tag + "_from" : i), tag + "_from_dir",
+        Dir.RAMP);
     t.line("// the two-hop flow between the PEs on either side passes through");
     t.line("if (%s > 0 and %s < %s - 1) {", i, i, n);
     t.line("if (%s(%s - 1) == %s + 1) {", next, i, i);
-    t.line("@set_color_config(px, py, %s[%s %% 3], .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } });", colors, i, lo, hi);
+    t.route("px, py", colors + "[" + i + " % 3]", lo, hi);
     t.line("} else if (%s(%s + 1) == %s - 1) {", next, i, i);
-    t.line("@set_color_config(px, py, %s[%s %% 3], .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } });", colors, i, hi, lo);
+    t.route("px, py", colors + "[" + i + " % 3]", hi, lo);
     t.line("}");
     t.line("}");
   }
