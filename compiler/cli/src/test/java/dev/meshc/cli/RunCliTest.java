@@ -35,30 +35,35 @@ class RunCliTest {
   }
 
   /**
-   * The decoder fixtures' logits from the mesh against ONNX Runtime's (committed, 1×16). Their
-   * random weights (N(0, 0.3²)) give logits up to ±10, where fp16 storage alone costs more than
-   * the issue's 2e-2: the host reference with fp16-rounded operands is off by 0.048 (tiny-gpt2) and
-   * 0.097 (tiny-llama). So the mesh is held to cosine ≥ 0.999 and to no more error than that.
+   * The decoder fixtures' logits from the mesh against ONNX Runtime's (committed, 1×16), the issue's
+   * bounds: per-token cosine ≥ 0.999 and max abs error ≤ 2e-2, with fp16 storage and fp32
+   * accumulation. With fp16 accumulation the figures are printed and held to the cosine bound.
+   * What fp16 storage costs by itself (the reference evaluator with fp16-rounded operands) is
+   * printed beside them.
    */
   @ParameterizedTest
   @ValueSource(strings = {"tiny-gpt2", "tiny-llama"})
   void decoderLogitsMatchOnnxRuntime(String name) throws Exception {
     Path plan = compile(model(name + ".onnx"), dir.resolve("plan"));
-    Path out = dir.resolve("out");
-    CliTest.Run r = meshc("run", plan.toString(), "--input", "input_ids=" + model(name + ".input_ids.npy"),
-        "--output", out.toString(), "--json");
-    assertEquals(0, r.code(), r.err());
-    assertTrue(r.json().get("mesh_ops").getAsInt() >= 9, r.out());
-    assertTrue(r.json().get("predicted_cycles_per_layer").getAsLong() > 0, r.out());
-    float[] ours = Npy.read(out.resolve("logits.npy")).floats();
     float[] ref = Npy.read(Path.of(model(name + ".logits.npy"))).floats();
-    double cos = MeshRunTest.minTokenCosine(ours, ref, 512);
-    double err = OrtReference.maxAbsDiff(ours, ref);
     double fp16 = OrtReference.maxAbsDiff(hostWithFp16Operands(name), ref);
-    System.out.printf("%s on the mesh: min per-token cosine %.6f, max abs error %.4g (host with fp16 operands: "
-        + "%.4g)%n", name, cos, err, fp16);
-    assertTrue(cos >= 0.999, "cosine " + cos);
-    assertTrue(err <= fp16, "max abs error " + err + " exceeds fp16 storage's own " + fp16);
+    for (String acc : new String[] {"fp32", "fp16"}) {
+      Path out = dir.resolve("out-" + acc);
+      CliTest.Run r = meshc("run", plan.toString(), "--input", "input_ids=" + model(name + ".input_ids.npy"),
+          "--output", out.toString(), "--accumulate", acc, "--json");
+      assertEquals(0, r.code(), r.err());
+      assertTrue(r.json().get("mesh_ops").getAsInt() >= 9, r.out());
+      assertTrue(r.json().get("predicted_cycles_per_layer").getAsLong() > 0, r.out());
+      float[] ours = Npy.read(out.resolve("logits.npy")).floats();
+      double cos = MeshRunTest.minTokenCosine(ours, ref, 512);
+      double err = OrtReference.maxAbsDiff(ours, ref);
+      System.out.printf("%s on the mesh, %s accumulation: min per-token cosine %.6f, max abs error %.4g (host "
+          + "with fp16 operands: %.4g)%n", name, acc, cos, err, fp16);
+      assertTrue(cos >= 0.999, acc + ": cosine " + cos);
+      if (acc.equals("fp32")) {
+        assertTrue(err <= 2e-2, "max abs error " + err);
+      }
+    }
   }
 
   /** The reference evaluator with every float operand rounded to fp16: what fp16 storage costs by itself. */
