@@ -276,8 +276,8 @@ final class RunCommand implements Callable<Integer> {
     chain.put("y_to_x", axes[0] / steps);
     chain.put("x_to_y", axes[1] / steps);
     return report(p, generated, "decode on the mesh: MeshGEMVs alternating Y→X→Y (W_O and W_down pre-transposed), "
-        + "norms and softmax as row all-reduces, K/V kept per attention", d.meshCycles(),
-        decodePlan.info().getInt("cycles", 0), m, d.occupancySpread(), chain);
+        + "norms and softmax as row all-reduces, activations, RoPE and residual adds local, K/V on the rows the "
+        + "shift-based cache gives", d.meshCycles(), decodePlan.info().getInt("cycles", 0), m, d.occupancySpread(), chain);
   }
 
   /** The index of the largest of v[from, to), counted from {@code from}. */

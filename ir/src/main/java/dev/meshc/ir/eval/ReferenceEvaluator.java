@@ -9,8 +9,8 @@ import dev.meshc.ir.Value;
 import dev.meshc.ir.Weight;
 import dev.meshc.ir.onnx.Broadcast;
 import dev.meshc.ir.onnx.Kernels;
-import dev.meshc.ir.onnx.MathFns;
 import dev.meshc.ir.onnx.OnnxOps;
+import dev.meshc.ir.kernel.LocalFn;
 import dev.meshc.ir.op.Activation;
 import dev.meshc.ir.op.Attention;
 import dev.meshc.ir.op.Embedding;
@@ -28,7 +28,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.BiConsumer;
-import java.util.function.DoubleUnaryOperator;
 
 /**
  * The golden model: evaluates a tile-IR module in plain Java fp32 (double accumulation). Every
@@ -137,9 +136,9 @@ public final class ReferenceEvaluator {
     } else if (op instanceof RmsNorm n) {
       return List.of(norm(in, n.eps(), false));
     } else if (op instanceof Activation a) {
-      return List.of(map(in.get(0), fn(a.fn())));
+      return List.of(local(LocalFn.activation(LocalFn.Act.valueOf(a.fn().name())), in));
     } else if (op instanceof GatedActivation a) {
-      return List.of(gated(in.get(0), in.get(1), fn(a.fn())));
+      return List.of(local(LocalFn.gated(LocalFn.Act.valueOf(a.fn().name())), in));
     } else if (op instanceof SplitHeads s) {
       return List.of(splitHeads(in.get(0), (int) s.heads(), op.result().shape()));
     } else if (op instanceof MergeHeads) {
@@ -152,31 +151,12 @@ public final class ReferenceEvaluator {
     throw new IllegalStateException("no evaluation for " + op.name());
   }
 
-  private static DoubleUnaryOperator fn(Activation.Fn f) {
-    return switch (f) {
-      case GELU_ERF -> MathFns::geluErf;
-      case GELU_TANH -> MathFns::geluTanh;
-      case SILU -> MathFns::silu;
-    };
-  }
-
-  private static Tensor map(Tensor x, DoubleUnaryOperator f) {
-    float[] a = x.floats();
-    float[] r = new float[a.length];
-    for (int i = 0; i < r.length; i++) {
-      r[i] = (float) f.applyAsDouble(a[i]);
-    }
+  /** An activation or gated activation: the mesh's local kernel function over the whole tensor. */
+  private static Tensor local(LocalFn fn, List<Tensor> in) {
+    Tensor x = in.get(0);
+    float[] r = new float[x.size()];
+    fn.apply(0, in.stream().map(Tensor::floats).toList(), r, r.length);
     return Tensor.ofFloats(x.dtype(), x.shape(), r);
-  }
-
-  private static Tensor gated(Tensor gate, Tensor up, DoubleUnaryOperator f) {
-    float[] g = gate.floats();
-    float[] u = up.floats();
-    float[] r = new float[g.length];
-    for (int i = 0; i < r.length; i++) {
-      r[i] = (float) (f.applyAsDouble(g[i]) * u[i]);
-    }
-    return Tensor.ofFloats(gate.dtype(), gate.shape(), r);
   }
 
   private static Tensor embedding(Tensor ids, Tensor table) {

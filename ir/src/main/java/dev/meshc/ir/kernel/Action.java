@@ -35,6 +35,17 @@ public sealed interface Action {
   /** {@code fn}'s elementwise finish: {@code out} from {@code in} and the all-reduced statistics. */
   record RowFinish(RowFn fn, String in, String out, int rows, int cols, long row0, long col0) implements Action {}
 
+  /**
+   * Part {@code part} of {@code fn} over the first {@code elements} values of the equal-length
+   * buffers {@code in}, into {@code out} (see {@link LocalFn#apply}): a {@link Local} kernel's
+   * whole work.
+   */
+  record Map(LocalFn fn, int part, java.util.List<String> in, String out, int elements) implements Action {
+    public Map {
+      in = java.util.List.copyOf(in);
+    }
+  }
+
   /** Sets a buffer to zero. */
   record Zero(String buffer) implements Action {}
 

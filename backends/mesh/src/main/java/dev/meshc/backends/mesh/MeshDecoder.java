@@ -12,6 +12,7 @@ import dev.meshc.ir.eval.WeightStore;
 import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.ir.kernel.GemvKernel;
 import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.Local;
 import dev.meshc.ir.kernel.Kernels;
 import dev.meshc.ir.kernel.RowFn;
 import dev.meshc.ir.kernel.RowWise;
@@ -30,10 +31,12 @@ import java.util.Map;
 /**
  * Decode on the mesh runtime, one token per step: the model lifted at one token, placed with its
  * decode plan, every projection a functional MeshGEMV on its region's grid (fp16 operands), every
- * norm the row all-reduce kernel at one row, attention MeshGEMV (q·Kᵀ over K kept transposed),
- * the softmax row kernel and MeshGEMV (p·V) per head. Each attention keeps its K and V across
- * steps, between kernels on the host for now, with the rows of its region tracked by a {@link
- * ShiftKvCache} (occupancy stays within one entry). What the one-token trace
+ * norm the row all-reduce kernel at one row, attention per head as MeshGEMV (q·Kᵀ, K stored as
+ * rows, nothing transposed), the softmax row kernel and MeshGEMV (p·V), activations, RoPE and
+ * residual adds the local kernel on the vector where the previous kernel left it. Each attention
+ * keeps its K and V across steps, placed on its region's rows by a {@link ShiftKvCache} (occupancy
+ * within one entry), and its kernels read them from those rows; between steps the values wait on
+ * the host, as every hand-off between kernels does. What the one-token trace
  * froze at position 0 is moved to the step's position: RoPE tables (from θ, which the longer trace
  * gave) and position-embedding lookups of a constant index.
  */
@@ -75,7 +78,7 @@ public final class MeshDecoder {
     return position;
   }
 
-  /** Simulated cycles of every MeshGEMV so far. */
+  /** Simulated cycles of every mesh kernel so far. */
   public double meshCycles() {
     return meshCycles;
   }
@@ -128,9 +131,8 @@ public final class MeshDecoder {
         int grid = gridOf(i);
         args = withCache(i, args);
         if (grid > 0) {
-          return List.of(MeshExecutor.fp16(attend(a, args, grid)));
+          return List.of(MeshExecutor.fp16(attend(a, args.get(0), i, grid)));
         }
-        args = args.subList(0, 3);
       } else if (op instanceof LayerNorm || op instanceof RmsNorm) {
         int grid = gridOf(i);
         if (grid > 0) {
@@ -139,85 +141,111 @@ public final class MeshDecoder {
           return List.of(Tensor.ofFloats(DType.F32, op.result().shape(), r.c()));
         }
       }
+      int grid = MeshExecutor.localFn(op) != null ? gridOf(i) : 0;
+      if (grid > 0) { // the vector lies split along one axis and replicated along the other
+        RunResult r = MeshExecutor.local(op, op.name() + " (decode)", args,
+            inX ? Local.Layout.COLS_X : Local.Layout.COLS_Y, grid, machine);
+        meshCycles += r.cycles();
+        return List.of(Tensor.ofFloats(DType.F32, op.result().shape(), r.c()));
+      }
       return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
     });
     position++;
     return out;
   }
 
-  /** This step's K and V appended to the op's cache; attention then reads every position so far. */
+  /**
+   * This step's K and V appended to the op's cache, and placed on its region's rows by the
+   * shift-based cache; the host fallback then reads every position so far as [.., n, d].
+   */
   private List<Tensor> withCache(int op, List<Tensor> args) {
     List<Tensor[]> kv = cache.computeIfAbsent(op, k -> new ArrayList<>());
     kv.add(new Tensor[] {args.get(1), args.get(2)});
-    int grid = gridOf(op); // the rows of the region that holds this attention's layer
+    int grid = Math.max(1, gridOf(op)); // the rows of the region that holds this attention's layer
     ShiftKvCache r = rows.computeIfAbsent(op, k -> new ShiftKvCache(grid, (context + grid - 1) / grid));
     r.append();
     int[] o = r.occupancy();
     spread = Math.max(spread, java.util.stream.IntStream.of(o).max().orElse(0)
         - java.util.stream.IntStream.of(o).min().orElse(0));
-    // no mask: the last token sees every key
-    return List.of(args.get(0), concat(kv, 0, false), concat(kv, 1, false), concat(kv, 0, true));
+    return List.of(args.get(0), concat(kv, 0), concat(kv, 1));
   }
 
-  /**
-   * Steps' [.., heads, 1, d] tensors joined along the sequence axis ([.., heads, n, d]), or, for
-   * the K cache as the mesh keeps it, transposed: a new key is a new column of [.., heads, d, n],
-   * so q·Kᵀ is a plain GEMV and nothing is transposed per token.
-   */
-  private static Tensor concat(List<Tensor[]> steps, int which, boolean columns) {
+  /** Steps' [.., heads, 1, d] tensors joined along the sequence axis: [.., heads, n, d]. */
+  private static Tensor concat(List<Tensor[]> steps, int which) {
     Tensor first = steps.get(0)[which];
     long[] dims = first.shape().toArray();
     int d = (int) dims[dims.length - 1];
     int heads = first.size() / d;
     int n = steps.size();
-    dims[dims.length - 2] = columns ? d : n;
-    dims[dims.length - 1] = columns ? n : d;
+    dims[dims.length - 2] = n;
     float[] out = new float[heads * n * d];
     for (int j = 0; j < n; j++) {
       float[] s = steps.get(j)[which].floats();
       for (int h = 0; h < heads; h++) {
-        if (columns) {
-          for (int c = 0; c < d; c++) {
-            out[(h * d + c) * n + j] = s[h * d + c];
-          }
-        } else {
-          System.arraycopy(s, h * d, out, (h * n + j) * d, d);
-        }
+        System.arraycopy(s, h * d, out, (h * n + j) * d, d);
       }
     }
     return Tensor.ofFloats(first.dtype(), Shape.of(dims), out);
   }
 
   /**
-   * One token's attention, head by head, on the region's grid: scores = q · Kᵀ as a MeshGEMV over
-   * the transposed K cache, the softmax row kernel (K-tree max and sum) on the fp32 scores, then
-   * p · V as a MeshGEMV. A query head reads its group's kv head.
+   * One token's attention, head by head, on the region's grid, with K and V where the shift-based
+   * cache keeps them: row y of the region holds the tokens the cache gave row y, a token's K and V
+   * in one slot of that row, the rows padded to the fullest one (the padding masked out). So
+   * scores = q · Kᵀ is the MeshGEMV split along X whose weight rows lie along Y: each PE reads its
+   * slots' keys as stored, nothing is transposed; the softmax row kernel (K-tree max and sum, the
+   * padding hidden) runs on the fp32 scores; p · V is the MeshGEMV whose weight rows (the slots)
+   * lie along Y, the same rows. A query head reads its group's kv head.
    */
-  private Tensor attend(Attention a, List<Tensor> args, int grid) {
-    float[] q = args.get(0).floats();
-    Tensor kT = args.get(3);
-    float[] v = args.get(2).floats();
+  private Tensor attend(Attention a, Tensor query, int op, int grid) {
+    List<Tensor[]> kv = cache.get(op);
+    List<List<Integer>> placed = rows.get(op).rows();
+    int per = placed.stream().mapToInt(List::size).max().orElse(0);
+    int slots = per * grid;
+    int[] token = new int[slots];
+    float[] mask = new float[slots];
+    java.util.Arrays.fill(token, -1);
+    for (int y = 0; y < placed.size(); y++) {
+      for (int s = 0; s < placed.get(y).size(); s++) {
+        token[y * per + s] = placed.get(y).get(s);
+      }
+    }
+    for (int s = 0; s < slots; s++) {
+      mask[s] = token[s] < 0 ? Float.NEGATIVE_INFINITY : 0f;
+    }
+    float[] q = query.floats();
     int heads = (int) a.heads();
     int kvHeads = (int) a.kvHeads();
     int d = (int) a.headDim();
-    int n = (int) kT.shape().dim(-1);
-    int dv = (int) args.get(2).shape().dim(-1);
+    int dv = (int) kv.get(0)[1].shape().dim(-1);
     int batch = q.length / (heads * d);
-    RowFn fn = RowFn.softmax(n, a.scale(), false, 0, false);
+    RowFn fn = RowFn.softmax(slots, a.scale(), false, 0, true);
     float[] out = new float[batch * heads * dv];
     for (int b = 0; b < batch; b++) {
       for (int h = 0; h < heads; h++) {
         int kh = b * kvHeads + h / (heads / kvHeads);
         String what = a.name() + " head " + h + " (decode)";
         float[] qh = java.util.Arrays.copyOfRange(q, (b * heads + h) * d, (b * heads + h + 1) * d);
-        float[] kh2 = java.util.Arrays.copyOfRange(kT.floats(), kh * d * n, (kh + 1) * d * n);
-        float[] vh = java.util.Arrays.copyOfRange(v, kh * n * dv, (kh + 1) * n * dv);
-        RunResult s = MeshExecutor.run(gemv(d, n, grid), Map.of("A", qh, "B", kh2), what + " q·kᵀ", grid, machine);
-        RunResult p = MeshExecutor.run(new RowWise(fn, 1, grid, grid, fp32), Map.of("X", s.c()), what + " softmax",
-            grid, machine);
-        RunResult o = MeshExecutor.run(gemv(n, dv, grid), Map.of("A", p.c(), "B", vh), what + " p·v", grid, machine);
+        float[] keys = new float[d * slots]; // Kᵀ [d, slots] as the GEMV reads it: slot s is row s / per's
+        float[] values = new float[slots * dv];
+        for (int s = 0; s < slots; s++) {
+          if (token[s] >= 0) {
+            float[] k = kv.get(token[s])[0].floats();
+            float[] v = kv.get(token[s])[1].floats();
+            for (int c = 0; c < d; c++) {
+              keys[c * slots + s] = k[kh * d + c];
+            }
+            System.arraycopy(v, kh * dv, values, s * dv, dv);
+          }
+        }
+        RunResult sc = MeshExecutor.run(GemvKernel.transposed(new KernelTemplate.Problem(1, d, slots), grid, grid,
+            fp32, 0), Map.of("A", qh, "B", keys), what + " q·kᵀ", grid, machine);
+        RunResult p = MeshExecutor.run(new RowWise(fn, 1, grid, grid, fp32), Map.of("X", sc.c(), "Mask", mask),
+            what + " softmax", grid, machine);
+        RunResult o = MeshExecutor.run(gemv(slots, dv, grid), Map.of("A", p.c(), "B", values), what + " p·v", grid,
+            machine);
         System.arraycopy(o.c(), 0, out, (b * heads + h) * dv, dv);
-        meshCycles += s.cycles() + p.cycles() + o.cycles();
+        meshCycles += sc.cycles() + p.cycles() + o.cycles();
       }
     }
     return Tensor.ofFloats(DType.F32, a.result().shape(), out);

@@ -17,7 +17,13 @@ import dev.meshc.ir.kernel.DistGemmT;
 import dev.meshc.ir.kernel.RowFn;
 import dev.meshc.ir.kernel.RowWise;
 import dev.meshc.ir.onnx.Broadcast;
+import dev.meshc.ir.kernel.Local;
+import dev.meshc.ir.kernel.LocalFn;
+import dev.meshc.ir.op.Activation;
 import dev.meshc.ir.op.Attention;
+import dev.meshc.ir.op.GatedActivation;
+import dev.meshc.ir.op.Generic;
+import dev.meshc.ir.op.Rope;
 import dev.meshc.ir.op.LayerNorm;
 import dev.meshc.ir.op.Linear;
 import dev.meshc.ir.op.RmsNorm;
@@ -34,8 +40,9 @@ import java.util.function.BiConsumer;
  * the region that holds the op's layer: every linear projection is a MeshGEMM (fp16 operands,
  * fp32 or fp16 accumulation), its bias added on the PEs' tiles; LayerNorm and RMSNorm are the
  * row all-reduce kernel; attention is dist-GEMM-T, the softmax row kernel and MeshGEMM per head.
- * Ops with no mesh kernel yet (activations, RoPE, head reshapes, residual adds, the embedding
- * lookup) run on the host with the reference semantics. Every activation is stored as fp16 between ops, as on
+ * Activations, gated activations, RoPE and residual adds are local kernels: each PE computes its
+ * own tile (RoPE's pairs laid out on one PE). Ops with no mesh kernel (head reshapes, the
+ * embedding lookup, a broadcasting add) run on the host with the reference semantics. Every activation is stored as fp16 between ops, as on
  * the wafer; a model output that a kernel computes is read from its accumulator (fp32 when
  * accumulating in fp32). The walk, weight streaming (one weight at a time, when first needed) and value
  * lifetimes are the reference evaluator's.
@@ -102,6 +109,10 @@ public final class MeshExecutor {
         c = addBias(r.c(), args, keep);
       } else if (op instanceof Attention a) {
         c = attention(a, what, args, grid, machine, fp32Accumulate, cycles);
+      } else if (localFn(op) != null) {
+        RunResult r = local(op, what, args, Local.Layout.ROWS_Y_COLS_X, grid, machine);
+        cycles[0] = r.cycles();
+        c = r.c();
       } else {
         RunResult r = norm(op, what, args, grid, machine);
         cycles[0] = r.cycles();
@@ -117,9 +128,63 @@ public final class MeshExecutor {
     return new Result(out, List.copyOf(trace));
   }
 
-  /** Ops with a mesh kernel: projections, norms (row all-reduce) and attention. */
+  /** Ops with a mesh kernel: projections, norms (row all-reduce), attention and the local ops. */
   static boolean onMesh(Op op) {
-    return op instanceof Linear || op instanceof LayerNorm || op instanceof RmsNorm || op instanceof Attention;
+    return op instanceof Linear || op instanceof LayerNorm || op instanceof RmsNorm || op instanceof Attention
+        || localFn(op) != null;
+  }
+
+  /**
+   * The local kernel's function for an op that needs no communication on the mesh: activations,
+   * gated activations, RoPE, and an Add or Mul of two same-shaped activations (the residual add);
+   * null for any other op (a broadcasting Add stays on the host).
+   */
+  static LocalFn localFn(Op op) {
+    if (op instanceof Activation a) {
+      return LocalFn.activation(LocalFn.Act.valueOf(a.fn().name()));
+    } else if (op instanceof GatedActivation g) {
+      return LocalFn.gated(LocalFn.Act.valueOf(g.fn().name()));
+    } else if (op instanceof Rope r) {
+      return LocalFn.rope(r.rotaryDim(), r.interleaved());
+    } else if (op instanceof Generic g && (g.type().equals("Add") || g.type().equals("Mul"))
+        && g.operands().size() == 2 && g.results().size() == 1
+        && g.operands().stream().allMatch(v -> v.type().dtype().isFloating() && v.shape().equals(g.result().shape()))) {
+      return g.type().equals("Add") ? LocalFn.add() : LocalFn.mul();
+    }
+    return null;
+  }
+
+  /**
+   * A local op as the {@link Local} kernel over its tensor viewed as [rows, last axis], in {@code
+   * layout} on the region's grid. RoPE's tables, from the op's operands or from θ, are given per
+   * row: row r is at position r mod S.
+   */
+  static RunResult local(Op op, String what, List<Tensor> args, Local.Layout layout, int grid, MachineSpec machine) {
+    LocalFn fn = localFn(op);
+    Tensor x = args.get(0);
+    long cols = x.shape().dim(x.shape().rank() - 1);
+    int rows = (int) (x.shape().elements() / cols);
+    Map<String, float[]> in = new java.util.HashMap<>();
+    in.put("A", x.floats());
+    if (fn.binary()) {
+      in.put("B", args.get(1).floats());
+    }
+    if (op instanceof Rope r) {
+      int rd = (int) r.rotaryDim();
+      int s = (int) x.shape().dim(-2);
+      float[][] t = args.size() == 3 ? new float[][] {args.get(1).floats(), args.get(2).floats()}
+          : Rope.tables(r.theta(), rd, s, 0);
+      float[] cos = new float[rows * rd];
+      float[] sin = new float[rows * rd];
+      for (int row = 0; row < rows; row++) {
+        int p = row % s;
+        System.arraycopy(t[0], p * rd, cos, row * rd, rd);
+        System.arraycopy(t[1], p * rd, sin, row * rd, rd);
+      }
+      in.put("COS", cos);
+      in.put("SIN", sin);
+    }
+    return run(new Local(fn, rows, cols, layout, grid, grid), in, what, grid, machine);
   }
 
   /** Adds the fault's delta to PE (0,0)'s tile of a result laid out [rows, n] over the grid. */

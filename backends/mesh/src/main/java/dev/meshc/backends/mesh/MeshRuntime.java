@@ -9,6 +9,7 @@ import dev.meshc.ir.kernel.Dir;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.kernel.Route;
 import dev.meshc.ir.kernel.RowWise;
+import dev.meshc.ir.kernel.Local;
 import dev.meshc.ir.kernel.TileMap;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
@@ -626,6 +627,13 @@ public final class MeshRuntime {
       compute[p] += cyc;
       if (functional) {
         Numerics.rowFinish(memory.get(p), rf);
+      }
+    } else if (a instanceof Action.Map mp) {
+      double cyc = Local.cycles(m, mp.fn(), mp.elements());
+      clock[p] += cyc;
+      compute[p] += cyc;
+      if (functional) {
+        Numerics.map(memory.get(p), mp, fp32Buffers.get(mp.out()));
       }
     } else if (a instanceof Action.Zero z) {
       if (functional) {

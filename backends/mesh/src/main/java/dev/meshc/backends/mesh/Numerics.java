@@ -113,6 +113,18 @@ final class Numerics {
     }
   }
 
+  /** A local function's part over the tiles, stored in the output buffer's precision. */
+  static void map(Map<String, float[]> mem, Action.Map a, boolean fp32Out) {
+    java.util.List<float[]> in = a.in().stream().map(mem::get).toList();
+    float[] out = mem.get(a.out());
+    a.fn().apply(a.part(), in, out, a.elements());
+    if (!fp32Out) {
+      for (int i = 0; i < a.elements(); i++) {
+        out[i] = Fp16.round(out[i]);
+      }
+    }
+  }
+
   /** The softmax's input: the scaled score plus the mask (fp32, as the exported graphs compute it). */
   private static float score(RowFn fn, float v, float[] mask, int at) {
     return v * fn.scale() + (mask == null ? 0f : mask[at]);

@@ -77,6 +77,11 @@ public final class ShiftKvCache {
     return o;
   }
 
+  /** The token positions each row holds, top to bottom, oldest first. */
+  public List<List<Integer>> rows() {
+    return row.stream().map(r -> List.copyOf(r)).toList();
+  }
+
   /** The token positions in row order: 0, 1, 2, … when logical order is kept. */
   public List<Integer> order() {
     List<Integer> all = new ArrayList<>(tokens);

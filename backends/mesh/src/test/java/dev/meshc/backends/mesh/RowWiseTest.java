@@ -101,7 +101,7 @@ class RowWiseTest {
     return y;
   }
 
-  private static float[] gaussian(Random rnd, int n, double sd, double mean) {
+  static float[] gaussian(Random rnd, int n, double sd, double mean) {
     float[] v = new float[n];
     for (int i = 0; i < n; i++) {
       v[i] = (float) (mean + sd * rnd.nextGaussian());
@@ -109,7 +109,7 @@ class RowWiseTest {
     return v;
   }
 
-  private static float[] fp16(float[] v) {
+  static float[] fp16(float[] v) {
     float[] r = v.clone();
     for (int i = 0; i < r.length; i++) {
       r[i] = Fp16.round(r[i]);

@@ -35,9 +35,10 @@ public final class RunBench {
       child(Path.of(args[1]), Integer.parseInt(args[2]), Integer.parseInt(args[3]));
       return;
     }
-    System.out.printf(Locale.ROOT, "meshc run benchmark: prefill on the mesh runtime (projections, norms and "
-        + "attention as functional mesh kernels, fp32 accumulation), one JVM per model (%s %s, %d cores)%n", System.getProperty("java.vm.name"),
-        System.getProperty("java.version"), Runtime.getRuntime().availableProcessors());
+    System.out.printf(Locale.ROOT, "meshc run benchmark: prefill on the mesh runtime (projections, norms, "
+        + "attention and the local ops as functional mesh kernels, fp32 accumulation), one JVM per model (%s %s, "
+        + "%d cores)%n", System.getProperty("java.vm.name"), System.getProperty("java.version"),
+        Runtime.getRuntime().availableProcessors());
     FrontendBench.runChild(RunBench.class, "all-MiniLM-L6-v2, 1x128, 16x16 regions", TestModels.miniLm().toString(),
         "128", "16");
     for (String m : List.of("tiny-gpt2", "tiny-llama")) {

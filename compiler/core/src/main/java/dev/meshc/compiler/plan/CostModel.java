@@ -7,6 +7,7 @@ import dev.meshc.ir.kernel.KTree;
 import dev.meshc.ir.kernel.KTreeAllReduce;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.kernel.Kernels;
+import dev.meshc.ir.kernel.LocalFn;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -144,6 +145,11 @@ public final class CostModel {
     }
   }
 
+  /** Operations per element of the local kernels, as the runtime charges them ({@link LocalFn}). */
+  private static final int ROPE = LocalFn.opsPerElement(LocalFn.Kind.ROPE);
+  private static final int ACT = LocalFn.opsPerElement(LocalFn.Kind.GATED); // = ACTIVATION's
+  private static final int ADD = LocalFn.opsPerElement(LocalFn.Kind.ADD);
+
   /** One transformer layer on a P×P region. */
   public UnitCost layer(LayerShape s, int p) {
     return w.phase() == Workload.Phase.DECODE ? decodeLayer(s, p) : prefillLayer(s, p);
@@ -157,20 +163,20 @@ public final class CostModel {
       norm(g, "attn_norm", 1, d);
     }
     g.product("qkv", "meshgemv", 1, s.width(), s.dq() + 2 * s.dkv(), true);
-    g.local("rope", 4 * (tile(s.dq(), p) + tile(s.dkv(), p)));
+    g.local("rope", ROPE * (tile(s.dq(), p) + tile(s.dkv(), p)));
     g.local("kv_append", 2 * tile(s.dq(), p));
     g.product("scores", "meshgemv", 1, s.dq(), ctx, false);
     softmax(g, tile(ctx, p), 1);
     g.product("attn_v", "meshgemv", 1, ctx, s.dq(), false);
     g.product("o_proj", "meshgemv", 1, s.dq(), s.width(), true);
-    g.local("residual", d);
+    g.local("residual", ADD * d);
     if (s.normed()) {
       norm(g, "ffn_norm", 1, d);
     }
     g.product("ffn_in", "meshgemv", 1, s.width(), s.ffnIn(), true);
-    g.local(s.gated() ? "gated_act" : "act", 4 * tile(s.ffn(), p));
+    g.local(s.gated() ? "gated_act" : "act", ACT * tile(s.ffn(), p));
     g.product("ffn_out", "meshgemv", 1, s.ffn(), s.width(), true);
-    g.local("residual", d);
+    g.local("residual", ADD * d);
     g.weights += s.normed() ? 2 * 2 * d : 0;
     g.activations = 2 * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(ctx, p) + tile(s.ffnIn(), p));
     long kv = kvBytesPerToken(s, p) * tile(ctx, p);
@@ -194,19 +200,19 @@ public final class CostModel {
       norm(g, "attn_norm", rows, rows * d);
     }
     g.product("qkv", "meshgemm", l, s.width(), s.dq() + 2 * s.dkv(), true);
-    g.local("rope", 4 * rows * (tile(s.dq(), p) + tile(s.dkv(), p)));
+    g.local("rope", ROPE * rows * (tile(s.dq(), p) + tile(s.dkv(), p)));
     g.product("scores", "gemmt", l, s.dq(), l, false);
     softmax(g, rows * rows, rows);
     g.product("attn_v", "meshgemm", l, l, s.dq(), false);
     g.product("o_proj", "meshgemm", l, s.dq(), s.width(), true);
-    g.local("residual", rows * d);
+    g.local("residual", ADD * rows * d);
     if (s.normed()) {
       norm(g, "ffn_norm", rows, rows * d);
     }
     g.product("ffn_in", "meshgemm", l, s.width(), s.ffnIn(), true);
-    g.local(s.gated() ? "gated_act" : "act", 4 * rows * tile(s.ffn(), p));
+    g.local(s.gated() ? "gated_act" : "act", ACT * rows * tile(s.ffn(), p));
     g.product("ffn_out", "meshgemm", l, s.ffn(), s.width(), true);
-    g.local("residual", rows * d);
+    g.local("residual", ADD * rows * d);
     g.weights += s.normed() ? 2 * 2 * d : 0;
     // activations: x, residual and normed x, q/k/v, the FFN hidden; and the other heads' scores
     g.activations = 2 * rows * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(s.ffnIn(), p))
