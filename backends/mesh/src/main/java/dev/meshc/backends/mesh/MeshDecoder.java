@@ -34,9 +34,10 @@ import java.util.Map;
  * norm the row all-reduce kernel at one row, attention per head as MeshGEMV (q·Kᵀ, K stored as
  * rows, nothing transposed), the softmax row kernel and MeshGEMV (p·V), activations, RoPE and
  * residual adds the local kernel on the vector where the previous kernel left it. Each attention
- * keeps its K and V across steps, placed on its region's rows by a {@link ShiftKvCache} (occupancy
- * within one entry), and its kernels read them from those rows; between steps the values wait on
- * the host, as every hand-off between kernels does. What the one-token trace
+ * keeps its K and V across steps in a {@link MeshKvCache}: the shift-based policy puts each token
+ * on a row of its region (occupancy within one entry), the KV-shift kernel carries entries north on
+ * the mesh runtime, and the attention kernels read them from the rows and slots where they lie.
+ * What the one-token trace
  * froze at position 0 is moved to the step's position: RoPE tables (from θ, which the longer trace
  * gave) and position-embedding lookups of a constant index.
  */
@@ -48,7 +49,7 @@ public final class MeshDecoder {
   private final MachineSpec machine;
   private final boolean fp32;
   private final Map<Integer, List<Tensor[]>> cache = new HashMap<>();
-  private final Map<Integer, ShiftKvCache> rows = new HashMap<>();
+  private final Map<Integer, MeshKvCache> rows = new HashMap<>();
   private final Map<String, Const> consts = new HashMap<>();
   private final int context;
   private int position;
@@ -129,10 +130,12 @@ public final class MeshDecoder {
         args = List.of(Tensor.ofLongs(ids.dtype(), ids.shape(), at), args.get(1));
       } else if (op instanceof Attention a) {
         int grid = gridOf(i);
-        args = withCache(i, args);
+        withCache(i, args);
         if (grid > 0) {
           return List.of(MeshExecutor.fp16(attend(a, args.get(0), i, grid)));
         }
+        // on the host: every position so far as [.., n, d]
+        args = List.of(args.get(0), concat(cache.get(i), 0), concat(cache.get(i), 1));
       } else if (op instanceof LayerNorm || op instanceof RmsNorm) {
         int grid = gridOf(i);
         if (grid > 0) {
@@ -156,18 +159,24 @@ public final class MeshDecoder {
 
   /**
    * This step's K and V appended to the op's cache, and placed on its region's rows by the
-   * shift-based cache; the host fallback then reads every position so far as [.., n, d].
+   * shift-based cache.
    */
-  private List<Tensor> withCache(int op, List<Tensor> args) {
+  private void withCache(int op, List<Tensor> args) {
     List<Tensor[]> kv = cache.computeIfAbsent(op, k -> new ArrayList<>());
     kv.add(new Tensor[] {args.get(1), args.get(2)});
     int grid = Math.max(1, gridOf(op)); // the rows of the region that holds this attention's layer
-    ShiftKvCache r = rows.computeIfAbsent(op, k -> new ShiftKvCache(grid, (context + grid - 1) / grid));
-    r.append();
-    int[] o = r.occupancy();
+    float[] k = args.get(1).floats();
+    float[] v = args.get(2).floats();
+    MeshKvCache r = rows.computeIfAbsent(op, x -> new MeshKvCache(grid, grid, (context + grid - 1) / grid,
+        k.length + v.length));
+    float[] entry = java.util.Arrays.copyOf(k, k.length + v.length);
+    System.arraycopy(v, 0, entry, k.length, v.length);
+    double before = r.cycles();
+    r.append(entry, machine);
+    meshCycles += r.cycles() - before;
+    int[] o = r.policy().occupancy();
     spread = Math.max(spread, java.util.stream.IntStream.of(o).max().orElse(0)
         - java.util.stream.IntStream.of(o).min().orElse(0));
-    return List.of(args.get(0), concat(kv, 0), concat(kv, 1));
   }
 
   /** Steps' [.., heads, 1, d] tensors joined along the sequence axis: [.., heads, n, d]. */
@@ -189,25 +198,23 @@ public final class MeshDecoder {
   }
 
   /**
-   * One token's attention, head by head, on the region's grid, with K and V where the shift-based
-   * cache keeps them: row y of the region holds the tokens the cache gave row y, a token's K and V
-   * in one slot of that row, the rows padded to the fullest one (the padding masked out). So
-   * scores = q · Kᵀ is the MeshGEMV split along X whose weight rows lie along Y: each PE reads its
-   * slots' keys as stored, nothing is transposed; the softmax row kernel (K-tree max and sum, the
-   * padding hidden) runs on the fp32 scores; p · V is the MeshGEMV whose weight rows (the slots)
-   * lie along Y, the same rows. A query head reads its group's kv head.
+   * One token's attention, head by head, on the region's grid, with K and V where the cache keeps
+   * them: row y of the region holds the tokens the shift-based policy gave row y, a token's K and V
+   * in one slot of that row, every row read up to the highest slot in use (the free ones masked
+   * out). So scores = q · Kᵀ is the MeshGEMV split along X whose weight rows lie along Y: each PE
+   * reads its slots' keys as stored, nothing is transposed; the softmax row kernel (K-tree max and
+   * sum, the free slots hidden) runs on the fp32 scores; p · V is the MeshGEMV whose weight rows
+   * (the slots) lie along Y, the same rows. A query head reads its group's kv head.
    */
   private Tensor attend(Attention a, Tensor query, int op, int grid) {
-    List<Tensor[]> kv = cache.get(op);
-    List<List<Integer>> placed = rows.get(op).rows();
-    int per = placed.stream().mapToInt(List::size).max().orElse(0);
+    MeshKvCache kc = rows.get(op);
+    int per = kc.extent();
     int slots = per * grid;
     int[] token = new int[slots];
     float[] mask = new float[slots];
-    java.util.Arrays.fill(token, -1);
-    for (int y = 0; y < placed.size(); y++) {
-      for (int s = 0; s < placed.get(y).size(); s++) {
-        token[y * per + s] = placed.get(y).get(s);
+    for (int y = 0; y < grid; y++) {
+      for (int s = 0; s < per; s++) {
+        token[y * per + s] = kc.token(y, s);
       }
     }
     for (int s = 0; s < slots; s++) {
@@ -217,7 +224,9 @@ public final class MeshDecoder {
     int heads = (int) a.heads();
     int kvHeads = (int) a.kvHeads();
     int d = (int) a.headDim();
-    int dv = (int) kv.get(0)[1].shape().dim(-1);
+    Tensor[] first = cache.get(op).get(0);
+    int dv = (int) first[1].shape().dim(-1);
+    int kSize = first[0].size();
     int batch = q.length / (heads * d);
     RowFn fn = RowFn.softmax(slots, a.scale(), false, 0, true);
     float[] out = new float[batch * heads * dv];
@@ -229,13 +238,13 @@ public final class MeshDecoder {
         float[] keys = new float[d * slots]; // Kᵀ [d, slots] as the GEMV reads it: slot s is row s / per's
         float[] values = new float[slots * dv];
         for (int s = 0; s < slots; s++) {
-          if (token[s] >= 0) {
-            float[] k = kv.get(token[s])[0].floats();
-            float[] v = kv.get(token[s])[1].floats();
+          if (token[s] >= 0) { // K's values come first in an entry, then V's
             for (int c = 0; c < d; c++) {
-              keys[c * slots + s] = k[kh * d + c];
+              keys[c * slots + s] = kc.value(s / per, s % per, kh * d + c);
             }
-            System.arraycopy(v, kh * dv, values, s * dv, dv);
+            for (int c = 0; c < dv; c++) {
+              values[s * dv + c] = kc.value(s / per, s % per, kSize + kh * dv + c);
+            }
           }
         }
         RunResult sc = MeshExecutor.run(GemvKernel.transposed(new KernelTemplate.Problem(1, d, slots), grid, grid,

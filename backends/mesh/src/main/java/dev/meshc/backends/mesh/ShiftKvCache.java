@@ -51,21 +51,33 @@ public final class ShiftKvCache {
     return shifts;
   }
 
-  /** Stores the next token's K/V; returns the one-hop upward shifts it took. */
-  public int append() {
+  /** A token's entry going north from row {@code from} to row {@code to} in one step. */
+  public record Move(int token, int from, int to) {}
+
+  /**
+   * Stores the next token's K/V; returns the step's moves, bottom first. A token that passes over
+   * rows that were empty (only while the cache fills) is one move of several hops.
+   */
+  public List<Move> append() {
     if (tokens == capacity()) {
       throw new IllegalStateException("the KV cache is full at " + capacity() + " tokens");
     }
     row.get(rows - 1).addLast(tokens++);
-    int moved = 0;
+    List<Move> moves = new ArrayList<>();
     for (int r = rows - 1; r > 0; r--) {
       if (row.get(r).size() > row.get(r - 1).size()) {
-        row.get(r - 1).addLast(row.get(r).pollFirst()); // the row's oldest goes to the end of the row above
-        moved++;
+        int t = row.get(r).pollFirst(); // the row's oldest goes to the end of the row above
+        row.get(r - 1).addLast(t);
+        shifts++;
+        Move last = moves.isEmpty() ? null : moves.get(moves.size() - 1);
+        if (last != null && last.token() == t && last.to() == r) {
+          moves.set(moves.size() - 1, new Move(t, last.from(), r - 1));
+        } else {
+          moves.add(new Move(t, r, r - 1));
+        }
       }
     }
-    shifts += moved;
-    return moved;
+    return moves;
   }
 
   /** Entries per row, top to bottom. */

@@ -9,7 +9,10 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 
-/** The shift-based KV cache keeps rows within one entry of each other and tokens in order. */
+/**
+ * The shift-based KV cache keeps rows within one entry of each other and tokens in order; each step
+ * a row sends and takes at most one entry.
+ */
 class ShiftKvCacheTest {
   @Property(tries = 200, seed = "5150")
   void balancedAndInOrderAfterAnyNumberOfSteps(@ForAll @IntRange(min = 1, max = 40) int rows,
@@ -17,8 +20,13 @@ class ShiftKvCacheTest {
     ShiftKvCache c = new ShiftKvCache(rows, slots);
     int n = (int) Math.min(steps, c.capacity());
     for (int t = 0; t < n; t++) {
-      int moved = c.append();
-      assertTrue(moved <= rows - 1, "one hop per row at most");
+      java.util.List<ShiftKvCache.Move> moves = c.append();
+      assertTrue(moves.stream().mapToInt(m -> m.from() - m.to()).sum() <= rows - 1, "one hop per row at most");
+      assertEquals(moves.size(), moves.stream().map(ShiftKvCache.Move::from).distinct().count(), "one send a row");
+      assertEquals(moves.size(), moves.stream().map(ShiftKvCache.Move::to).distinct().count(), "one take a row");
+      for (ShiftKvCache.Move m : moves) {
+        assertTrue(m.from() - m.to() == 1 || m.token() == t, "only the new token passes over rows: " + m);
+      }
       int[] o = c.occupancy();
       int min = IntStream.of(o).min().orElse(0);
       int max = IntStream.of(o).max().orElse(0);
