@@ -156,8 +156,8 @@ final class RunCommand implements Callable<Integer> {
       for (Map.Entry<String, Tensor> e : out.entrySet()) {
         w.printf("%s: %s%n", e.getKey(), e.getValue());
       }
-      w.printf("%d ops on the mesh (%,.0f cycles of MeshGEMM), %d on the host; the plan predicts %,d cycles for the "
-          + "whole prefill%n", r.meshOps(), r.meshCycles(), r.trace().size() - r.meshOps(),
+      w.printf("%d ops on the mesh (%,.0f cycles of mesh kernels simulated), %d on the host; the plan predicts %,d "
+          + "cycles for the whole prefill%n", r.meshOps(), r.meshCycles(), r.trace().size() - r.meshOps(),
           prefill.info().getInt("cycles", 0));
       if (output != null) {
         w.printf("wrote %d output(s) to %s%n", out.size(), output);

@@ -1,5 +1,6 @@
 package dev.meshc.backends.mesh;
 
+import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.kernel.KvShift;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
@@ -27,6 +28,12 @@ public final class MeshKvCache {
 
   /** A cache of {@code slots} token slots on each of {@code rows} rows of a width×rows region. */
   public MeshKvCache(int width, int rows, int slots, int entry) {
+    long values = (long) rows * slots * entry;
+    if (values > MeshRuntime.FUNCTIONAL_LIMIT) {
+      throw MeshcException.input("a KV cache of %d rows x %d slots x %d values (%,d) is more than the runtime "
+          + "simulates with real numbers (%,d values); compile with a shorter --max-context or a smaller grid", rows,
+          slots, entry, values, MeshRuntime.FUNCTIONAL_LIMIT);
+    }
     this.cache = new ShiftKvCache(rows, slots);
     this.width = width;
     this.rows = rows;

@@ -49,6 +49,13 @@ class MeshKvCacheTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void aCacheTooBigToSimulateIsRefusedInOneLine() {
+    dev.meshc.ir.MeshcException e = org.junit.jupiter.api.Assertions.assertThrows(dev.meshc.ir.MeshcException.class,
+        () -> new MeshKvCache(750, 750, 5462, 2048));
+    assertTrue(e.getMessage().contains("--max-context") && !e.getMessage().contains("\n"), e.getMessage());
+  }
+
   private static float[] entryOf(int t, int n) {
     float[] e = new float[n];
     for (int i = 0; i < n; i++) {
