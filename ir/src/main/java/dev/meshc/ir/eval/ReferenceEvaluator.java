@@ -7,10 +7,10 @@ import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.Value;
 import dev.meshc.ir.Weight;
+import dev.meshc.ir.kernel.LocalFn;
 import dev.meshc.ir.onnx.Broadcast;
 import dev.meshc.ir.onnx.Kernels;
 import dev.meshc.ir.onnx.OnnxOps;
-import dev.meshc.ir.kernel.LocalFn;
 import dev.meshc.ir.op.Activation;
 import dev.meshc.ir.op.Attention;
 import dev.meshc.ir.op.Embedding;
@@ -23,6 +23,7 @@ import dev.meshc.ir.op.Op;
 import dev.meshc.ir.op.RmsNorm;
 import dev.meshc.ir.op.Rope;
 import dev.meshc.ir.op.SplitHeads;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -262,16 +263,24 @@ public final class ReferenceEvaluator {
     float[] a = x.floats();
     float[] r = a.clone();
     int rows = x.size() / d;
+    LocalFn fn = LocalFn.rope(rd, op.interleaved()); // the rotation the mesh's local kernel computes
+    float[] out = new float[rd];
     for (int row = 0; row < rows; row++) {
       int p = row % s;
       int base = row * d;
-      for (int i = 0; i < half; i++) {
-        int i1 = op.interleaved() ? 2 * i : i;
-        int i2 = op.interleaved() ? 2 * i + 1 : i + half;
-        double x1 = a[base + i1];
-        double x2 = a[base + i2];
-        r[base + i1] = (float) (x1 * cos[p * rd + i1] - x2 * sin[p * rd + i1]);
-        r[base + i2] = (float) (x2 * cos[p * rd + i2] + x1 * sin[p * rd + i2]);
+      if (op.interleaved()) {
+        fn.apply(0, List.of(Arrays.copyOfRange(a, base, base + rd), Arrays.copyOfRange(cos, p * rd, p * rd + rd),
+            Arrays.copyOfRange(sin, p * rd, p * rd + rd)), out, rd);
+        System.arraycopy(out, 0, r, base, rd);
+      } else {
+        float[] x1 = Arrays.copyOfRange(a, base, base + half);
+        float[] x2 = Arrays.copyOfRange(a, base + half, base + rd);
+        for (int part = 0; part < 2; part++) {
+          int t = p * rd + part * half;
+          fn.apply(part, List.of(x1, x2, Arrays.copyOfRange(cos, t, t + half), Arrays.copyOfRange(sin, t, t + half)),
+              out, half);
+          System.arraycopy(out, 0, r, base + part * half, half);
+        }
       }
     }
     return Tensor.ofFloats(x.dtype(), x.shape(), r);

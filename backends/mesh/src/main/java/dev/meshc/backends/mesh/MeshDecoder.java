@@ -12,8 +12,8 @@ import dev.meshc.ir.eval.WeightStore;
 import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.ir.kernel.GemvKernel;
 import dev.meshc.ir.kernel.KernelTemplate;
-import dev.meshc.ir.kernel.Local;
 import dev.meshc.ir.kernel.Kernels;
+import dev.meshc.ir.kernel.Local;
 import dev.meshc.ir.kernel.RowFn;
 import dev.meshc.ir.kernel.RowWise;
 import dev.meshc.ir.op.Attention;
@@ -37,9 +37,8 @@ import java.util.Map;
  * keeps its K and V across steps in a {@link MeshKvCache}: the shift-based policy puts each token
  * on a row of its region (occupancy within one entry), the KV-shift kernel carries entries north on
  * the mesh runtime, and the attention kernels read them from the rows and slots where they lie.
- * What the one-token trace
- * froze at position 0 is moved to the step's position: RoPE tables (from θ, which the longer trace
- * gave) and position-embedding lookups of a constant index.
+ * What the one-token trace froze at position 0 is moved to the step's position: RoPE tables (from
+ * θ, which the longer trace gave) and position-embedding lookups of a constant index.
  */
 public final class MeshDecoder {
   private final Module step;
