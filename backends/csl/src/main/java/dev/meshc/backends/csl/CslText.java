@@ -37,6 +37,31 @@ final class CslText {
     return line("@set_color_config(%s, %s, .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } });", at, colour, rx, tx);
   }
 
+  /** A kernel's host interface in layout.csl: two input arrays, the output array, and {@code compute}. */
+  CslText kernelExports(String in1, String in2, String out) {
+    line("@export_name(\"%s\", [*]f16, true);", in1);
+    line("@export_name(\"%s\", [*]f16, true);", in2);
+    line("@export_name(\"%s\", [*]f16, false);", out);
+    return line("@export_name(\"compute\", fn()void);");
+  }
+
+  /** The same interface as the PE program exports it: each array by its {@code _ptr}, then {@code compute}. */
+  CslText kernelSymbols(String in1, String in2, String out) {
+    for (String s : new String[] {in1, in2, out}) {
+      line("@export_symbol(%s_ptr, \"%s\");", s, s);
+    }
+    return line("@export_symbol(compute);");
+  }
+
+  /** A completion's task: it records {@code flag} and lets {@code advance()} see whether the step may move on. */
+  CslText completionTask(String flag) {
+    line("task on_%s() void {", flag);
+    line("%s = true;", flag);
+    line("advance();");
+    line("}");
+    return blank();
+  }
+
   CslText blank() {
     b.append('\n');
     return this;

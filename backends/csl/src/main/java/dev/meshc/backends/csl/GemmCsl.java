@@ -98,10 +98,7 @@ final class GemmCsl {
     c.line("}");
     c.line("}");
     c.blank();
-    c.line("@export_name(\"a\", [*]f16, true);");
-    c.line("@export_name(\"b\", [*]f16, true);");
-    c.line("@export_name(\"c\", [*]f16, false);");
-    c.line("@export_name(\"compute\", fn()void);");
+    c.kernelExports("a", "b", "c");
     c.line("}");
     return c.toString();
   }
@@ -266,26 +263,10 @@ final class GemmCsl {
     c.line("}");
     c.line("}");
     c.blank();
-    c.line("task on_a_sent() void {");
-    c.line("a_sent = true;");
-    c.line("advance();");
-    c.line("}");
-    c.blank();
-    c.line("task on_a_recv() void {");
-    c.line("a_recv = true;");
-    c.line("advance();");
-    c.line("}");
-    c.blank();
-    c.line("task on_b_sent() void {");
-    c.line("b_sent = true;");
-    c.line("advance();");
-    c.line("}");
-    c.blank();
-    c.line("task on_b_recv() void {");
-    c.line("b_recv = true;");
-    c.line("advance();");
-    c.line("}");
-    c.blank();
+    c.completionTask("a_sent");
+    c.completionTask("a_recv");
+    c.completionTask("b_sent");
+    c.completionTask("b_recv");
     c.line("// the host launches this on every PE (run.py) after writing a0 and b0");
     c.line("fn compute() void {");
     c.line("a_cur = &a0;");
@@ -303,10 +284,7 @@ final class GemmCsl {
     c.line("@bind_local_task(on_a_recv, a_recv_id);");
     c.line("@bind_local_task(on_b_sent, b_sent_id);");
     c.line("@bind_local_task(on_b_recv, b_recv_id);");
-    c.line("@export_symbol(a_ptr, \"a\");");
-    c.line("@export_symbol(b_ptr, \"b\");");
-    c.line("@export_symbol(c_ptr, \"c\");");
-    c.line("@export_symbol(compute);");
+    c.kernelSymbols("a", "b", "c");
     if (wse3) {
       c.line("// SDK 1.4 (WSE-3): every queue a fabric DSD uses is bound to its colour first");
       c.line("if (P > 1) {");

@@ -82,10 +82,7 @@ final class GemvCsl {
     c.line("}");
     c.line("}");
     c.blank();
-    c.line("@export_name(\"x\", [*]f16, true);");
-    c.line("@export_name(\"w\", [*]f16, true);");
-    c.line("@export_name(\"y\", [*]f16, false);");
-    c.line("@export_name(\"compute\", fn()void);");
+    c.kernelExports("x", "w", "y");
     c.line("}");
     return c.toString();
   }
@@ -216,10 +213,7 @@ final class GemvCsl {
     c.line("}");
     c.blank();
     c.line("comptime {");
-    c.line("@export_symbol(x_ptr, \"x\");");
-    c.line("@export_symbol(w_ptr, \"w\");");
-    c.line("@export_symbol(y_ptr, \"y\");");
-    c.line("@export_symbol(compute);");
+    c.kernelSymbols("x", "w", "y");
     if (wse3) {
       c.line("// SDK 1.4 (WSE-3): every queue a fabric DSD uses is bound to its colour first");
       queue(c, "i > start and i <= root", "p1_in_lo_q", "p1_lo_color");

@@ -7,6 +7,7 @@ import dev.meshc.ir.Module;
 import dev.meshc.ir.Placement;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
+import dev.meshc.ir.Value;
 import dev.meshc.ir.eval.ReferenceEvaluator;
 import dev.meshc.ir.eval.WeightStore;
 import dev.meshc.ir.machine.MachineSpec;
@@ -47,7 +48,6 @@ public final class MeshDecoder {
   private final WeightStore weights;
   private final MachineSpec machine;
   private final boolean fp32;
-  private final Map<Integer, List<Tensor[]>> cache = new HashMap<>();
   private final Map<Integer, MeshKvCache> rows = new HashMap<>();
   private final Map<String, Const> consts = new HashMap<>();
   private final int context;
@@ -134,7 +134,7 @@ public final class MeshDecoder {
           return List.of(MeshExecutor.fp16(attend(a, args.get(0), i, grid)));
         }
         // on the host: every position so far as [.., n, d]
-        args = List.of(args.get(0), concat(cache.get(i), 0), concat(cache.get(i), 1));
+        args = List.of(args.get(0), positions(a, rows.get(i), 0), positions(a, rows.get(i), 1));
       } else if (op instanceof LayerNorm || op instanceof RmsNorm) {
         int grid = gridOf(i);
         if (grid > 0) {
@@ -161,8 +161,6 @@ public final class MeshDecoder {
    * shift-based cache.
    */
   private void withCache(int op, List<Tensor> args) {
-    List<Tensor[]> kv = cache.computeIfAbsent(op, k -> new ArrayList<>());
-    kv.add(new Tensor[] {args.get(1), args.get(2)});
     int grid = Math.max(1, gridOf(op)); // the rows of the region that holds this attention's layer
     float[] k = args.get(1).floats();
     float[] v = args.get(2).floats();
@@ -178,22 +176,28 @@ public final class MeshDecoder {
         - java.util.stream.IntStream.of(o).min().orElse(0));
   }
 
-  /** Steps' [.., heads, 1, d] tensors joined along the sequence axis: [.., heads, n, d]. */
-  private static Tensor concat(List<Tensor[]> steps, int which) {
-    Tensor first = steps.get(0)[which];
-    long[] dims = first.shape().toArray();
+  /**
+   * K ({@code which} 0) or V (1) of every position so far, read from the cache's slots, as [..,
+   * heads, n, d]: what attention on the host takes.
+   */
+  private static Tensor positions(Attention a, MeshKvCache kc, int which) {
+    Value step = which == 0 ? a.k() : a.v();
+    long[] dims = step.shape().toArray();
     int d = (int) dims[dims.length - 1];
-    int heads = first.size() / d;
-    int n = steps.size();
+    int heads = (int) (step.shape().elements() / d);
+    int n = kc.policy().tokens();
+    int off = which == 0 ? 0 : (int) a.k().shape().elements(); // an entry holds K, then V
     dims[dims.length - 2] = n;
     float[] out = new float[heads * n * d];
-    for (int j = 0; j < n; j++) {
-      float[] s = steps.get(j)[which].floats();
-      for (int h = 0; h < heads; h++) {
-        System.arraycopy(s, h * d, out, (h * n + j) * d, d);
+    for (int y = 0; y < kc.rows(); y++) {
+      for (int slot = 0; slot < kc.extent(); slot++) {
+        int t = kc.token(y, slot);
+        for (int e = 0; t >= 0 && e < heads * d; e++) {
+          out[(e / d * n + t) * d + e % d] = kc.value(y, slot, off + e);
+        }
       }
     }
-    return Tensor.ofFloats(first.dtype(), Shape.of(dims), out);
+    return Tensor.ofFloats(step.dtype(), Shape.of(dims), out);
   }
 
   /**
@@ -223,9 +227,8 @@ public final class MeshDecoder {
     int heads = (int) a.heads();
     int kvHeads = (int) a.kvHeads();
     int d = (int) a.headDim();
-    Tensor[] first = cache.get(op).get(0);
-    int dv = (int) first[1].shape().dim(-1);
-    int kSize = first[0].size();
+    int dv = (int) a.v().shape().dim(-1);
+    int kSize = (int) a.k().shape().elements(); // an entry holds K, then V
     int batch = q.length / (heads * d);
     RowFn fn = RowFn.softmax(slots, a.scale(), false, 0, true);
     float[] out = new float[batch * heads * dv];

@@ -51,6 +51,11 @@ public final class MeshKvCache {
     return cache;
   }
 
+  /** Rows of the region the cache lies on. */
+  public int rows() {
+    return rows;
+  }
+
   /** Cycles the shifts took on the mesh so far. */
   public double cycles() {
     return cycles;
