@@ -83,6 +83,15 @@ final class InspectCommand implements Callable<Integer> {
       x.put("activation", l.activation());
       x.put("norm", l.norm());
       x.put("norm_position", l.normPosition());
+      x.put("residual", l.residual());
+      Map<String, Object> rope = null;
+      if (l.rope() != null) {
+        rope = new LinkedHashMap<>();
+        rope.put("rotary_dim", l.rope().rotaryDim());
+        rope.put("interleaved", l.rope().interleaved());
+        rope.put("theta", l.rope().theta());
+      }
+      x.put("rope", rope);
       x.put("width", l.width());
       x.put("ops", l.ops());
       return x;

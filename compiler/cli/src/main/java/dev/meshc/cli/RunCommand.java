@@ -15,6 +15,7 @@ import dev.meshc.ir.Layer;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Module;
 import dev.meshc.ir.Placement;
+import dev.meshc.ir.Resequence;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.machine.MachineSpec;
@@ -213,7 +214,7 @@ final class RunCommand implements Callable<Integer> {
     for (int step = 0; step < maxNewTokens; step++) {
       progress.step("token " + (step + 1) + " of " + maxNewTokens + " (prefill recomputed)");
       int len = ids.size();
-      Frontend f = Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, len})), limit.limits());
+      Frontend f = atLength(p, input, len);
       ModelShape shape = ModelShape.of(f.module());
       Planner planner = new Planner(shape, m, Workload.prefill(len), new Planner.Options(grid, 0, 5, 0.02, 1));
       Plan placed = planner.plan();
@@ -245,7 +246,7 @@ final class RunCommand implements Callable<Integer> {
    */
   private int decode(PlanDir.Loaded p, String input, Placement decodePlan, float[] theta) {
     MachineSpec m = MachineSpec.load(p.manifest().machine());
-    Frontend f = Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, 1})), limit.limits());
+    Frontend f = atLength(p, input, 1);
     Module step = f.module().withPlacements(List.of(decodePlan));
     long context = decodePlan.info().getInt("max_context", promptIds.length + maxNewTokens);
     if (promptIds.length + maxNewTokens > context) {
@@ -278,6 +279,24 @@ final class RunCommand implements Callable<Integer> {
     return report(p, generated, "decode on the mesh: MeshGEMVs alternating Y→X→Y (W_O and W_down pre-transposed), "
         + "norms and softmax as row all-reduces, activations, RoPE and residual adds local, K/V on the rows the "
         + "shift-based cache gives", d.meshCycles(), decodePlan.info().getInt("cycles", 0), m, d.occupancySpread(), chain);
+  }
+
+  /**
+   * The model at [1, len]: imported at that length when its export lets the sequence vary, else
+   * (a static export, fixed at the length it was traced with) the plan's module moved to it by
+   * {@link Resequence}, which lifting made possible by reading what the trace froze.
+   */
+  private Frontend atLength(PlanDir.Loaded p, String input, int len) {
+    try {
+      return Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, len})), limit.limits());
+    } catch (MeshcException dynamicFailed) {
+      Frontend f = Frontend.load(p.model(), p.manifest().inputs().stream().map(InputBinding::parse).toList(),
+          limit.limits());
+      if (Resequence.traced(f.module()) == len) {
+        return f;
+      }
+      return new Frontend(f.graph(), Resequence.at(f.module(), len), f.weights());
+    }
   }
 
   /** The index of the largest of v[from, to), counted from {@code from}. */

@@ -91,6 +91,7 @@ public final class Compilation {
 
   /** As above, reporting each stage (import, each phase's solve, writing) to {@code progress}. */
   public static Result run(Options o, Path output, Consumer<String> solverLog, Progress progress) {
+    // an encoder's "both" plans prefill alone: the bar may finish a step early, never overrun
     int phases = o.phase().equals("both") ? 2 : 1;
     progress.start("meshc compile", 1 + phases + (output != null ? 1 : 0));
     try {
@@ -110,11 +111,20 @@ public final class Compilation {
     MachineSpec m = MachineSpec.load(o.machine());
     progress.step("importing " + o.model().getFileName());
     Frontend f = Frontend.load(o.model(), o.bindings(), o.limits());
+    boolean generates = generates(f.module());
+    if (o.phase().equals("decode") && !generates) {
+      throw MeshcException.input("%s is an encoder (no causal attention), so it has no decode phase: compile it "
+          + "with --phase prefill", f.module().name());
+    }
+    if (o.emit().contains("csl") && !generates) {
+      throw MeshcException.input("--emit csl writes a decoder's decode plan; %s is an encoder (no causal "
+          + "attention), so there is none", f.module().name());
+    }
     List<Workload> loads = new ArrayList<>();
     if (!o.phase().equals("decode")) {
       loads.add(Workload.prefill(o.promptLen() != null ? o.promptLen() : tracedLength(f.module())));
     }
-    if (!o.phase().equals("prefill")) {
+    if (!o.phase().equals("prefill") && generates) { // "both" is every phase the model has
       loads.add(Workload.decode(o.maxContext()));
     }
     ModelShape shape = ModelShape.of(f.module());
@@ -190,6 +200,11 @@ public final class Compilation {
         Files.write(dir.resolve("wafer-" + p.workload().phase().label() + ".png"), PlanReport.png(p, m));
       }
     });
+  }
+
+  /** Whether the model generates token by token: some layer attends causally (a decoder). */
+  public static boolean generates(Module m) {
+    return m.layers().stream().anyMatch(l -> l.kind().equals("decoder"));
   }
 
   /** The sequence length of the token-id input (an integer input's last dim), or 512. */

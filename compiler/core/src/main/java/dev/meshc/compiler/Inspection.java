@@ -32,7 +32,10 @@ public record Inspection(String model, long irVersion, int opset, String produce
 
   /** One transformer layer as lifting recognised it. */
   public record LayerInfo(int index, String kind, long heads, long kvHeads, long headDim, long ffn, String activation,
-      String norm, String normPosition, long width, int ops) {}
+      String norm, String normPosition, String residual, Rope rope, long width, int ops) {}
+
+  /** A layer's rotary embedding: rotated channels per head, pair layout, θ (0 when the model gives tables). */
+  public record Rope(long rotaryDim, boolean interleaved, double theta) {}
 
   public static Inspection of(OnnxGraph g, Module m) {
     SortedMap<String, Integer> blocks = new TreeMap<>();
@@ -44,7 +47,10 @@ public record Inspection(String model, long irVersion, int opset, String produce
       Attrs a = l.info();
       layers.add(new LayerInfo(l.index(), l.kind(), a.getInt("heads", 0), a.getInt("kv_heads", 0),
           a.getInt("head_dim", 0), a.getInt("ffn", 0), a.getString("activation", "none"),
-          a.getString("norm", "none"), a.getString("norm_position", "pre"), a.getInt("width", 0), l.size()));
+          a.getString("norm", "none"), a.getString("norm_position", "pre"), a.getString("residual", "sequential"),
+          a.getInt("rotary_dim", 0) > 0 ? new Rope(a.getInt("rotary_dim", 0), a.getInt("rope_interleaved", 0) != 0,
+              a.getFloat("rope_theta", 0f)) : null,
+          a.getInt("width", 0), l.size()));
     }
     return new Inspection(g.name(), g.irVersion(), g.opset(), g.producer().trim(), g.nodesWritten(), g.nodes().size(),
         g.opHistogram(), blocks, infos(m.inputs()), infos(m.outputs()), layers, head(m), m.parameterCount(),
@@ -103,7 +109,13 @@ public record Inspection(String model, long irVersion, int opset, String produce
     if (l.ffn() > 0) {
       s.append(", FFN ").append(l.ffn()).append(' ').append(l.activation());
     }
-    return s.append(", ").append(l.norm()).append(" (").append(l.normPosition()).append("-norm)").toString();
+    if (l.rope() != null) {
+      s.append(", RoPE ").append(l.rope().rotaryDim() == l.headDim() ? "" : l.rope().rotaryDim() + " of " + l.headDim()
+          + " channels, ").append(l.rope().interleaved() ? "interleaved" : "half-split")
+          .append(l.rope().theta() > 0 ? String.format(Locale.ROOT, " θ %.0f", l.rope().theta()) : " (tables)");
+    }
+    s.append(", ").append(l.norm()).append(" (").append(l.normPosition()).append("-norm");
+    return s.append(l.residual().equals("parallel") ? ", parallel residual)" : ")").toString();
   }
 
   /** Bytes as a person reads them: 1.5 KiB, 86.2 MiB. */

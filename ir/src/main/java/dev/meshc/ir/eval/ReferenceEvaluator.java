@@ -256,7 +256,7 @@ public final class ReferenceEvaluator {
       cos = in.get(1).floats();
       sin = in.get(2).floats();
     } else {
-      float[][] t = Rope.tables(op.theta(), rd, s, 0);
+      float[][] t = op.tables(s, 0);
       cos = t[0];
       sin = t[1];
     }

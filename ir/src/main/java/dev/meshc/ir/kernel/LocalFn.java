@@ -23,7 +23,7 @@ public record LocalFn(Kind kind, Act act, long rotaryDim) {
   }
 
   public enum Act {
-    NONE, GELU_ERF, GELU_TANH, SILU
+    NONE, GELU_ERF, GELU_TANH, SILU, RELU
   }
 
   public LocalFn {
@@ -158,6 +158,7 @@ public record LocalFn(Kind kind, Act act, long rotaryDim) {
       case GELU_ERF -> MathFns.geluErf(x);
       case GELU_TANH -> MathFns.geluTanh(x);
       case SILU -> MathFns.silu(x);
+      case RELU -> MathFns.relu(x);
       case NONE -> throw new IllegalStateException("no activation");
     };
   }

@@ -33,7 +33,7 @@ final class ElementwiseOps {
     r.add(unary("Erf", MathFns::erf, null));
     r.add(unary("Tanh", Math::tanh, null));
     r.add(unary("Sigmoid", MathFns::sigmoid, null));
-    r.add(unary("Relu", x -> Math.max(x, 0), x -> Math.max(x, 0)));
+    r.add(unary("Relu", MathFns::relu, x -> Math.max(x, 0)));
     r.add(unary("Cos", Math::cos, null));
     r.add(unary("Sin", Math::sin, null));
     r.add(unary("Floor", Math::floor, null));

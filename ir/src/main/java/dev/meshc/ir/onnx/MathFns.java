@@ -76,4 +76,9 @@ public final class MathFns {
   public static double silu(double x) {
     return x * sigmoid(x);
   }
+
+  /** max(x, 0) (OPT's FFN). */
+  public static double relu(double x) {
+    return Math.max(x, 0);
+  }
 }

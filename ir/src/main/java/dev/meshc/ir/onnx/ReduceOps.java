@@ -234,6 +234,18 @@ final class ReduceOps {
     @Override
     public List<Sig> infer(List<Sig> in, Attrs a) {
       arity(in, 2, 3);
+      Shape x = in.get(0).shape();
+      int axis = axis(a.getInt("axis", -1), x.rank());
+      for (Sig p : in.subList(1, in.size())) { // scale and bias broadcast to the normalised dims x[axis:]
+        Shape s = p.shape();
+        boolean fits = s.rank() <= x.rank() - axis;
+        for (int i = 1; fits && i <= s.rank(); i++) {
+          fits = s.dim(-i) == 1 || s.dim(-i) == x.dim(-i);
+        }
+        if (!fits) {
+          throw error("scale or bias %s does not broadcast to the normalised dims of %s from axis %d", s, x, axis);
+        }
+      }
       return List.of(in.get(0));
     }
 

@@ -18,7 +18,7 @@ final class ShapeOps {
 
   static List<OnnxOp> all() {
     return List.of(new ShapeOf(), new Size(), new Reshape(), new Flatten(), new Squeeze(), new Unsqueeze(),
-        new Transpose(), new Concat(), new Slice(), new Split(), new Gather(), new GatherND(), new Expand(), new Tile(),
+        new Transpose(), new Concat(), new Slice(), new Split(), new Gather(), new GatherElements(), new GatherND(), new Expand(), new Tile(),
         new Range(), new ConstantOfShape(), new Trilu(), new CumSum());
   }
 
@@ -780,6 +780,75 @@ final class ShapeOps {
    * GatherND: each index tuple (the last axis of {@code indices}) picks a slice of {@code data};
    * exporters use it on constants for mask plumbing, which folds.
    */
+  /**
+   * GatherElements (opset 11+): out[i…] = data[i… with axis replaced by indices[i…]]; the indices
+   * have data's rank, and the result their shape.
+   */
+  static final class GatherElements extends Base {
+    GatherElements() {
+      super("GatherElements", LayoutRule.STANDARD);
+    }
+
+    @Override
+    public Normalized normalize(int opset, Attrs a, List<NodeInput> in, int outputs, String node) {
+      return new Normalized(Attrs.builder().put("axis", a.getInt("axis", 0)).build(), List.of(0, 1));
+    }
+
+    @Override
+    public List<Sig> infer(List<Sig> in, Attrs a) {
+      arity(in, 2, 2);
+      Shape data = in.get(0).shape();
+      Shape idx = in.get(1).shape();
+      if (in.get(1).dtype().isFloating() || idx.rank() != data.rank() || data.rank() == 0) {
+        throw error("indices %s must be integers of the rank of data %s", in.get(1), in.get(0));
+      }
+      axis(a, data.rank());
+      return List.of(new Sig(in.get(0).dtype(), idx));
+    }
+
+    private int axis(Attrs a, int rank) {
+      long ax = a.getInt("axis", 0);
+      if (ax < -rank || ax >= rank) {
+        throw error("axis %d out of range for rank %d", ax, rank);
+      }
+      return (int) (ax < 0 ? ax + rank : ax);
+    }
+
+    @Override
+    public List<Tensor> eval(List<Tensor> in, Attrs a) {
+      Tensor data = in.get(0);
+      Tensor idx = in.get(1);
+      infer(List.of(new Sig(data.dtype(), data.shape()), new Sig(idx.dtype(), idx.shape())), a);
+      int axis = axis(a, data.shape().rank());
+      long[] ds = data.shape().strides();
+      long[] is = idx.shape().strides();
+      long dim = data.shape().dim(axis);
+      int[] off = new int[idx.size()];
+      for (int e = 0; e < off.length; e++) {
+        long rest = e;
+        long at = 0;
+        for (int j = 0; j < is.length; j++) {
+          long c = rest / is[j];
+          rest %= is[j];
+          if (j == axis) {
+            c = idx.getLong(e);
+            if (c < 0) {
+              c += dim;
+            }
+            if (c < 0 || c >= dim) {
+              throw error("index %d out of range [0, %d)", idx.getLong(e), dim);
+            }
+          } else if (c >= data.shape().dim(j)) {
+            throw error("indices %s exceed data %s off the axis", idx.shape(), data.shape());
+          }
+          at += c * ds[j];
+        }
+        off[e] = (int) at;
+      }
+      return List.of(pick(data, off, idx.shape()));
+    }
+  }
+
   static final class GatherND extends Base {
     GatherND() {
       super("GatherND", LayoutRule.STANDARD);

@@ -16,7 +16,9 @@ public record Activation(Fn fn, Value x, Value out, Provenance loc) implements O
     /** 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) ({@code gelu_new}, GPT-2). */
     GELU_TANH("gelu_tanh", "geglu_tanh"),
     /** x · sigmoid(x) (LLaMA's SiLU). */
-    SILU("silu", "swiglu");
+    SILU("silu", "swiglu"),
+    /** max(x, 0) (OPT); gated, ReGLU. */
+    RELU("relu", "reglu");
 
     private final String irName;
     private final OpDef def;
@@ -59,7 +61,7 @@ public record Activation(Fn fn, Value x, Value out, Provenance loc) implements O
       return def;
     }
 
-    /** The gated form act(gate) · up: swiglu, geglu_erf, geglu_tanh. */
+    /** The gated form act(gate) · up: swiglu, geglu_erf, geglu_tanh, reglu. */
     public OpDef gatedDef() {
       return gatedDef;
     }
@@ -72,6 +74,16 @@ public record Activation(Fn fn, Value x, Value out, Provenance loc) implements O
       }
       throw new IllegalArgumentException(irName);
     }
+  }
+
+  /** Whether an IR op name is an activation, plain or gated. */
+  public static boolean named(String op) {
+    for (Fn f : Fn.values()) {
+      if (f.def.name().equals(op) || f.gatedDef.name().equals(op)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override

@@ -79,7 +79,7 @@ public final class GenericOpDef implements OpDef {
     boolean[] decided = new boolean[rank];
     for (TensorType t : in) {
       int off = rank - t.rank();
-      for (int i = 0; i < t.rank(); i++) {
+      for (int i = Math.max(0, -off); i < t.rank(); i++) { // an operand of higher rank (a norm's scale) adds no dims
         Axis a = t.layout().dim(i);
         if (!decided[off + i] && t.shape().dim(i) != 1 && a != Axis.REPLICATED && !r.contains(a)) {
           r.set(off + i, a);

@@ -51,10 +51,11 @@ public record Rope(Value x, Value cos, Value sin, float theta, long rotaryDim, b
   /**
    * The cos and sin tables [seqLen, rotaryDim] for θ, computed the way LLaMA's reference code does
    * it in fp32 (inverse frequencies 1/θ^(2i/rd), angle = position · frequency, rounded to fp32 at
-   * each step), so a model's own tables and these agree to the last bits. Channel i and i + rd/2
-   * share frequency i (the half-split layout).
+   * each step), so a model's own tables and these agree to the last bits. Channel c rotates at
+   * frequency c mod rd/2 in the half-split layout (c and c + rd/2 pair up), c / 2 when
+   * {@code interleaved} (2i and 2i+1 pair up, GPT-J).
    */
-  public static float[][] tables(float theta, int rotaryDim, int seqLen, int offset) {
+  public static float[][] tables(float theta, int rotaryDim, boolean interleaved, int seqLen, int offset) {
     int half = rotaryDim / 2;
     float[] inv = new float[half];
     for (int i = 0; i < half; i++) {
@@ -64,13 +65,18 @@ public record Rope(Value x, Value cos, Value sin, float theta, long rotaryDim, b
     float[] cos = new float[seqLen * rotaryDim];
     float[] sin = new float[seqLen * rotaryDim];
     for (int p = 0; p < seqLen; p++) {
-      for (int i = 0; i < rotaryDim; i++) {
-        float angle = (float) (p + offset) * inv[i % half];
-        cos[p * rotaryDim + i] = (float) Math.cos(angle);
-        sin[p * rotaryDim + i] = (float) Math.sin(angle);
+      for (int c = 0; c < rotaryDim; c++) {
+        float angle = (float) (p + offset) * inv[interleaved ? c / 2 : c % half];
+        cos[p * rotaryDim + c] = (float) Math.cos(angle);
+        sin[p * rotaryDim + c] = (float) Math.sin(angle);
       }
     }
     return new float[][] {cos, sin};
+  }
+
+  /** This op's tables from its θ, for positions offset … offset + seqLen − 1. */
+  public float[][] tables(int seqLen, int offset) {
+    return tables(theta, (int) rotaryDim, interleaved, seqLen, offset);
   }
 
   @Override

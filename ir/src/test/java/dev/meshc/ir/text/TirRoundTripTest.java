@@ -154,6 +154,8 @@ class TirRoundTripTest {
     b.op("silu", "a1", List.of(gate), Attrs.EMPTY);
     b.op("gelu_erf", "a2", List.of(gate), Attrs.EMPTY);
     b.op("gelu_tanh", "a3", List.of(gate), Attrs.EMPTY);
+    b.op("relu", "a4", List.of(gate), Attrs.EMPTY);
+    b.op("reglu", "rg", List.of(gate, up), Attrs.EMPTY);
     Value down = b.op("linear", "down", List.of(sw, wd), Attrs.EMPTY);
     Value r2 = b.op("Add", "r2", List.of(r, down), Attrs.EMPTY);
     b.endLayer();

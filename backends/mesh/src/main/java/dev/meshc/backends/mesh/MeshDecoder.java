@@ -21,6 +21,7 @@ import dev.meshc.ir.op.Attention;
 import dev.meshc.ir.op.LayerNorm;
 import dev.meshc.ir.op.RmsNorm;
 import dev.meshc.ir.op.Embedding;
+import dev.meshc.ir.op.Generic;
 import dev.meshc.ir.op.Linear;
 import dev.meshc.ir.op.Op;
 import dev.meshc.ir.op.Rope;
@@ -50,6 +51,7 @@ public final class MeshDecoder {
   private final boolean fp32;
   private final Map<Integer, MeshKvCache> rows = new HashMap<>();
   private final Map<String, Const> consts = new HashMap<>();
+  private final java.util.Set<String> weightNames;
   private final int context;
   private int position;
   private double meshCycles;
@@ -71,6 +73,7 @@ public final class MeshDecoder {
     this.machine = machine;
     this.fp32 = fp32;
     step.consts().forEach(c -> consts.put(c.value().name(), c));
+    this.weightNames = step.weightNames();
     this.context = context;
   }
 
@@ -118,14 +121,17 @@ public final class MeshDecoder {
         return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
       } else if (op instanceof Rope r) {
         float th = theta[rope[0]++];
-        float[][] t = Rope.tables(th > 0 ? th : r.theta(), (int) r.rotaryDim(), 1, position);
+        float[][] t = Rope.tables(th > 0 ? th : r.theta(), (int) r.rotaryDim(), r.interleaved(), 1, position);
         Shape s = Shape.of(1, r.rotaryDim());
         args = List.of(args.get(0), Tensor.ofFloats(DType.F32, s, t[0]), Tensor.ofFloats(DType.F32, s, t[1]));
       } else if (op instanceof Embedding e && consts.containsKey(e.ids().name())) {
-        // a constant index at one token is the position the trace froze: look up this step's
+        // a constant index at one token is the position the trace froze, position 0 plus the
+        // model's offset (OPT's learned positions start at 2): look up this step's
         Tensor ids = args.get(0);
         long[] at = new long[ids.size()];
-        java.util.Arrays.fill(at, position);
+        for (int k = 0; k < at.length; k++) {
+          at[k] = ids.getLong(k) + position;
+        }
         args = List.of(Tensor.ofLongs(ids.dtype(), ids.shape(), at), args.get(1));
       } else if (op instanceof Attention a) {
         int grid = gridOf(i);
@@ -135,6 +141,8 @@ public final class MeshDecoder {
         }
         // on the host: every position so far as [.., n, d]
         args = List.of(args.get(0), positions(a, rows.get(i), 0), positions(a, rows.get(i), 1));
+      } else if (op instanceof Generic g && g.type().equals("Slice") && weightNames.contains(g.operands().get(0).name())) {
+        return List.of(MeshExecutor.fp16(atPosition(g, args.get(0))));
       } else if (op instanceof LayerNorm || op instanceof RmsNorm) {
         int grid = gridOf(i);
         if (grid > 0) {
@@ -154,6 +162,26 @@ public final class MeshDecoder {
     });
     position++;
     return out;
+  }
+
+  /**
+   * A slice of a per-position weight table (a static export's folded learned positions, see
+   * {@link dev.meshc.ir.Resequence}): the trace's first rows, moved to this step's position.
+   */
+  private Tensor atPosition(Generic g, Tensor table) {
+    long[] starts = g.attrs().getInts("starts").clone();
+    long[] sizes = g.attrs().getInts("sizes");
+    int axis = (int) g.attrs().getInts("axes")[0];
+    long rows = table.shape().dim(axis);
+    if (starts[0] + position + sizes[0] > rows) {
+      throw MeshcException.input("position %d is past the %d positions of %s, which the export fixed: export the "
+          + "model with a dynamic sequence length (or a longer fixed one) to generate further", position, rows,
+          g.operands().get(0).name());
+    }
+    starts[0] += position;
+    Generic moved = new Generic(g.type(), g.operands(), g.attrs().toBuilder().put("starts", starts).build(),
+        g.results(), g.loc());
+    return ReferenceEvaluator.eval(moved, List.of(table)).get(0);
   }
 
   /**

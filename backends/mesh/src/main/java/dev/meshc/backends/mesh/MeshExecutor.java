@@ -173,7 +173,7 @@ public final class MeshExecutor {
       int rd = (int) r.rotaryDim();
       int s = (int) x.shape().dim(-2);
       float[][] t = args.size() == 3 ? new float[][] {args.get(1).floats(), args.get(2).floats()}
-          : Rope.tables(r.theta(), rd, s, 0);
+          : r.tables(s, 0);
       float[] cos = new float[rows * rd];
       float[] sin = new float[rows * rd];
       for (int row = 0; row < rows; row++) {

@@ -93,6 +93,11 @@ final class AttentionRewrite {
     Heads q = heads(g, qk.in(0), false, qs);
     Heads k = heads(g, qk.in(1), true, ks);
     Heads v = heads(g, n.in(1), false, new double[] {1});
+    if (q != null && k != null && v != null && k.heads() == 1 && v.heads() == 1 && k.group() == 1
+        && v.group() == 1) { // MQA by broadcast: one K/V head that the MatMuls broadcast over q's (Falcon)
+      k = new Heads(k.source(), 1, q.heads(), k.from());
+      v = new Heads(v.source(), 1, q.heads(), v.from());
+    }
     if (q == null || k == null || v == null || q.group() != 1 || k.group() != v.group()
         || k.heads() != v.heads() || q.heads() != k.heads() * k.group()) {
       return false;
@@ -108,8 +113,8 @@ final class AttentionRewrite {
     long sk = g.dims(k4)[2];
     String mask = sum(g, maskTerms, newNodes);
     boolean causal = false;
-    if (mask != null && g.constant(mask) != null) {
-      Tensor m = g.constant(mask);
+    if (mask != null && g.value(mask) != null) {
+      Tensor m = g.value(mask);
       if (isCausal(m, sq, sk)) {
         causal = true;
         mask = null;
@@ -160,7 +165,7 @@ final class AttentionRewrite {
     String zero = g.constant(Tensor.scalar(DType.F32, 0), "zero");
     String fillC = g.constant(Tensor.scalar(DType.F32, f), "fill");
     List<String> in = scoresWhenTrue ? List.of(w.in(0), zero, fillC) : List.of(w.in(0), fillC, zero);
-    Tensor cond = g.constant(w.in(0));
+    Tensor cond = g.value(w.in(0));
     if (cond != null) {
       Tensor m = OnnxOps.get("Where").eval(List.of(cond, g.constant(in.get(1)), g.constant(in.get(2))),
           Attrs.EMPTY).get(0);
@@ -178,8 +183,8 @@ final class AttentionRewrite {
     for (String t : terms) {
       if (acc == null) {
         acc = t;
-      } else if (g.constant(acc) != null && g.constant(t) != null) {
-        Tensor m = OnnxOps.get("Add").eval(List.of(g.constant(acc), g.constant(t)), Attrs.EMPTY).get(0);
+      } else if (g.value(acc) != null && g.value(t) != null) {
+        Tensor m = OnnxOps.get("Add").eval(List.of(g.value(acc), g.value(t)), Attrs.EMPTY).get(0);
         acc = g.constant(m, "mask");
       } else {
         String out = g.freshName("mask");

@@ -1,6 +1,7 @@
 package dev.meshc.compiler.lift;
 
 import dev.meshc.ir.Attrs;
+import dev.meshc.ir.op.Activation;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -54,55 +55,111 @@ final class Layers {
     return new Plan(order, layers, ranges);
   }
 
+  /**
+   * The layer around one attention, read off the dataflow: the residual stream h is the operand of
+   * an Add that the attention depends on (h feeds it, through a norm when pre-norm) while the other
+   * operand depends on the attention. When the FFN also sits inside that sum the layer is parallel
+   * (h + attn(ln₁ h) + mlp(ln₂ h): GPT-NeoX, GPT-J, Falcon) and ends there; otherwise a second
+   * residual Add over the attention's sum (or a reshape of it) closes the FFN. A norm right after
+   * an Add makes the layer post-norm (BERT).
+   */
   private static Found layer(LiftGraph g, LNode attn) {
+    Set<String> feeding = ancestors(g, attn.inputs());
     Set<String> fromAttn = descendants(g, Set.of(attn.out()));
-    LNode r1 = residual(g, fromAttn, null);
+    LNode r1 = residual(g, fromAttn, v -> feeding.contains(v) && g.producer(v) != null || g.inputs().contains(v));
     if (r1 == null) {
       return null;
     }
     String h = fromAttn.contains(r1.in(0)) ? r1.in(1) : r1.in(0);
+    Set<String> fromH = descendants(g, Set.of(h));
+    boolean parallel = ancestors(g, List.of(r1.out())).stream()
+        .map(g::producer)
+        .anyMatch(p -> p != null && Activation.named(p.op()) && fromH.contains(p.out())
+            && !fromAttn.contains(p.out()));
+    // pre-norm when the attention reads h through a norm; otherwise (BERT) the norm follows the Add
+    boolean pre = feeding.stream().filter(fromH::contains).map(g::producer)
+        .anyMatch(p -> p != null && (p.is("layer_norm") || p.is("rms_norm")));
     boolean post = false;
     String x1 = r1.out();
-    LNode n1 = Rewrites.soleUser(g, x1, "layer_norm");
-    n1 = n1 != null ? n1 : Rewrites.soleUser(g, x1, "rms_norm");
+    LNode n1 = pre ? null : Rewrites.soleUser(g, x1, "layer_norm");
+    n1 = n1 != null || pre ? n1 : Rewrites.soleUser(g, x1, "rms_norm");
     if (n1 != null) {
       post = true;
       x1 = n1.out();
     }
-    Set<String> fromX1 = descendants(g, Set.of(x1));
-    LNode r2 = residual(g, fromX1, x1);
     String end = x1;
-    if (r2 != null) {
-      end = r2.out();
-      LNode n2 = Rewrites.soleUser(g, end, post ? n1.op() : "-");
-      if (n2 != null) {
-        end = n2.out();
+    if (!parallel) {
+      Set<String> stream = reshapes(g, x1);
+      Set<String> fromX1 = descendants(g, stream);
+      fromX1.removeAll(stream);
+      LNode r2 = residual(g, fromX1, stream::contains);
+      if (r2 != null && !throughAttention(g, r2, fromX1)) {
+        end = r2.out();
+        LNode n2 = Rewrites.soleUser(g, end, post ? n1.op() : "-");
+        if (n2 != null) {
+          end = n2.out();
+        }
       }
     }
-    Set<String> fromH = descendants(g, Set.of(h));
     Set<LNode> body = new HashSet<>();
     collectAncestors(g, end, fromH, body);
     return new Found(body, attn.attrs().getInt("causal", 0) != 0 ? "decoder" : "encoder",
-        info(g, attn, body, h, post));
+        info(g, attn, body, h, post, parallel));
+  }
+
+  /** {@code v} and its reshapes (OPT flattens the stream to [B·S, E] around its FFN). */
+  private static Set<String> reshapes(LiftGraph g, String v) {
+    Set<String> r = new HashSet<>(Set.of(v));
+    List<String> work = new ArrayList<>(List.of(v));
+    while (!work.isEmpty()) {
+      for (LNode u : g.users(work.remove(work.size() - 1))) {
+        if ((u.is("Reshape") || u.is("Flatten") || u.is("Squeeze") || u.is("Unsqueeze")) && r.add(u.out())) {
+          work.add(u.out());
+        }
+      }
+    }
+    return r;
+  }
+
+  /** Whether the inside operand of residual {@code r} goes through another attention (the next layer's). */
+  private static boolean throughAttention(LiftGraph g, LNode r, Set<String> inside) {
+    String in = inside.contains(r.in(0)) ? r.in(0) : r.in(1);
+    return ancestors(g, List.of(in)).stream().filter(inside::contains).map(g::producer)
+        .anyMatch(p -> p != null && p.is("attention"));
   }
 
   /**
-   * The first Add (in node order) with one operand in {@code inside} and one outside it; with
-   * {@code stream} set, the outside operand must be that value.
+   * The first Add (in node order) with one operand in {@code inside} and one outside it that
+   * {@code outside} accepts.
    */
-  private static LNode residual(LiftGraph g, Set<String> inside, String stream) {
+  private static LNode residual(LiftGraph g, Set<String> inside, java.util.function.Predicate<String> outside) {
     for (LNode n : g.nodes()) {
       if (!n.is("Add") || !inside.contains(n.out())) {
         continue;
       }
       boolean a = inside.contains(n.in(0));
       boolean b = inside.contains(n.in(1));
-      String outside = a ? n.in(1) : n.in(0);
-      if (a != b && (stream == null || outside.equals(stream))) {
+      if (a != b && outside.test(a ? n.in(1) : n.in(0))) {
         return n;
       }
     }
     return null;
+  }
+
+  /** Values that {@code roots} depend on, the roots included. */
+  private static Set<String> ancestors(LiftGraph g, List<String> roots) {
+    Set<String> r = new HashSet<>();
+    List<String> work = new ArrayList<>(roots);
+    while (!work.isEmpty()) {
+      String v = work.remove(work.size() - 1);
+      if (r.add(v)) {
+        LNode p = g.producer(v);
+        if (p != null) {
+          work.addAll(p.inputs());
+        }
+      }
+    }
+    return r;
   }
 
   /** Values that depend on any of {@code roots} (not the roots themselves). */
@@ -134,24 +191,29 @@ final class Layers {
     }
   }
 
-  private static Attrs info(LiftGraph g, LNode attn, Set<LNode> body, String h, boolean post) {
+  private static Attrs info(LiftGraph g, LNode attn, Set<LNode> body, String h, boolean post, boolean parallel) {
     long[] q = g.dims(attn.in(0));
     long[] k = g.dims(attn.in(1));
     Attrs.Builder b = Attrs.builder()
         .put("heads", q[1]).put("kv_heads", k[1]).put("head_dim", q[3])
         .put("width", g.dims(h)[g.rank(h) - 1])
-        .put("norm_position", post ? "post" : "pre");
-    for (LNode n : body) {
-      switch (n.op()) {
-        case "layer_norm", "rms_norm" -> b.put("norm", n.op());
-        case "gelu_erf", "gelu_tanh", "silu", "swiglu", "geglu_erf", "geglu_tanh" -> {
-          b.put("activation", n.op());
-          LNode lin = g.producer(n.in(0), "linear");
-          if (lin != null) {
-            b.put("ffn", g.dims(lin.out())[g.rank(lin.out()) - 1]);
-          }
-        }
-        default -> { }
+        .put("norm_position", post ? "post" : "pre")
+        .put("residual", parallel ? "parallel" : "sequential");
+    for (LNode n : g.nodes()) { // in graph order, so the facts do not depend on hashing
+      if (!body.contains(n)) {
+        continue;
+      }
+      if (n.is("rope")) {
+        b.put("rotary_dim", n.attrs().requireInt("rotary_dim"));
+        b.put("rope_interleaved", n.attrs().getInt("interleaved", 0));
+        b.put("rope_theta", n.attrs().getFloat("theta", 0f));
+      } else if ((n.is("layer_norm") || n.is("rms_norm")) && g.rank(n.out()) == g.rank(h)) { // not a q/k norm
+        b.put("norm", n.op());
+      } else if (Activation.named(n.op())) {
+        // the FFN's hidden width is what the activation sees (the gate's, when gated), whether its
+        // input comes from a linear of its own or from a Split of a fused gate_up projection
+        b.put("activation", n.op());
+        b.put("ffn", g.dims(n.in(0))[g.rank(n.in(0)) - 1]);
       }
     }
     return b.build();

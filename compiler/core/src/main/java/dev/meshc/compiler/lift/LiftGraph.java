@@ -34,6 +34,8 @@ final class LiftGraph {
   /** Weight views: a name for an initializer read through a permutation (a transposed weight). */
   private final Map<String, WeightView> views = new LinkedHashMap<>();
   private final Map<String, LNode> producer = new HashMap<>();
+  /** Floating initializers read by {@link #value}, once each. */
+  private final Map<String, Tensor> read = new HashMap<>();
   private final Map<String, List<LNode>> users = new HashMap<>();
   private final Set<LNode> present = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
   private int fresh;
@@ -201,6 +203,73 @@ final class LiftGraph {
   /** The compile-time value of {@code v}, or null. */
   Tensor constant(String v) {
     return isWeight(v) ? null : consts.get(v);
+  }
+
+  /** The most elements a semantic constant may have for {@link #value} to read it (a 4096² mask is 2^24). */
+  static final long READABLE_SEMANTIC = 1L << 24;
+
+  /**
+   * The value of {@code v} where a pattern needs it to know what the model computes: a constant,
+   * or a floating initializer read now, on demand. Static exports fold the causal mask and the RoPE
+   * tables into initializers, which look like weights; only a rewrite that has found one where a
+   * mask or a table belongs reads it, so true weights stay unread. Null when the bytes are not
+   * here (external data absent) or too many.
+   */
+  Tensor value(String v) {
+    return value(v, 64);
+  }
+
+  /**
+   * As {@link #value(String)}, and when {@code v} is computed from such values alone by ONNX ops
+   * (GPT-J gathers its sin/cos rows from a table by constant positions, splits and repeats them),
+   * the result of evaluating them, at most {@code depth} ops deep.
+   */
+  private Tensor value(String v, int depth) {
+    Tensor t = constant(v);
+    if (t != null || views.containsKey(v)) {
+      return t;
+    }
+    if (read.containsKey(v)) {
+      return read.get(v);
+    }
+    LNode p = producer.get(v);
+    if (p != null) {
+      if (depth == 0 || dev.meshc.ir.onnx.OnnxOps.find(p.op()).isEmpty()) {
+        return null;
+      }
+      List<Tensor> in = new ArrayList<>();
+      for (String i : p.inputs()) {
+        Tensor x = value(i, depth - 1);
+        if (x == null) {
+          return null;
+        }
+        in.add(x);
+      }
+      List<Tensor> out;
+      try {
+        out = dev.meshc.ir.onnx.OnnxOps.get(p.op()).eval(in, p.attrs());
+      } catch (RuntimeException e) {
+        return null; // not evaluable here: the pattern cannot be confirmed
+      }
+      for (int k = 0; k < out.size(); k++) {
+        if (out.get(k).size() <= READABLE_SEMANTIC) {
+          read.put(p.outputs().get(k), out.get(k));
+        }
+      }
+      return read.get(v);
+    }
+    Initializer init = initializers.get(v);
+    if (init == null || init.shape().elements() > READABLE_SEMANTIC) {
+      return null;
+    }
+    if (init.storage() instanceof Initializer.External e && !java.nio.file.Files.isRegularFile(e.file())) {
+      return null;
+    }
+    try {
+      return read.computeIfAbsent(v, k -> dev.meshc.compiler.onnx.TensorData.read(init));
+    } catch (dev.meshc.ir.MeshcException e) {
+      return null; // unreadable (short external file): not a pattern this rewrite can confirm
+    }
   }
 
   /** The value of a constant whose elements are all equal (a scalar in any shape), or null. */

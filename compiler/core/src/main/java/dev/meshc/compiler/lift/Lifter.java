@@ -39,10 +39,12 @@ public final class Lifter {
       Rewrites::geluErf,
       Rewrites::geluTanh,
       Rewrites::silu,
+      Rewrites::relu,
       Rewrites::gated,
       Rewrites::splitHeads,
       Rewrites::mergeHeads,
       Rewrites::rope,
+      Rewrites::partialRope,
       AttentionRewrite::apply,
       Rewrites::mergeHeads);
 

@@ -343,19 +343,6 @@ final class Rewrites {
     return new Product(s, rest);
   }
 
-  /** The topmost Mul above {@code v} along single-use Mul readers. */
-  static LNode topMul(LiftGraph g, String v) {
-    LNode top = soleUser(g, v, "Mul");
-    while (top != null) {
-      LNode up = soleUser(g, top.out(), "Mul");
-      if (up == null) {
-        return top;
-      }
-      top = up;
-    }
-    return null;
-  }
-
   /** 1 + f where f is produced by an op of {@code type}; returns f's producer or null. */
   static LNode onePlus(LiftGraph g, String v, String type) {
     LNode add = g.producer(v, "Add");
@@ -411,23 +398,26 @@ final class Rewrites {
     return null;
   }
 
-  /** The product 0.5 · x · (1 + …) above {@code onePlus}, replaced by {@code fn}(x). */
+  /**
+   * The product 0.5 · x · (1 + …) above {@code onePlus}, replaced by {@code fn}(x): the lowest Mul
+   * on the chain of single-use Mul readers whose factors are exactly those. Not the topmost: in
+   * GeGLU the chain goes on into the gate's product with up, which is not GELU's.
+   */
   private static boolean gatedProduct(LiftGraph g, LNode onePlus, String x, String fn, List<LNode> inner) {
-    LNode top = topMul(g, onePlus.out());
-    if (top == null) {
-      return false;
+    for (LNode top = soleUser(g, onePlus.out(), "Mul"); top != null; top = soleUser(g, top.out(), "Mul")) {
+      List<LNode> muls = new ArrayList<>();
+      Product p = product(g, factors(g, top.out(), muls, true));
+      if (Math.abs(p.scale() - 0.5) > 1e-6 || p.rest().size() != 2 || !p.rest().contains(x)
+          || !p.rest().contains(onePlus.out())) {
+        continue;
+      }
+      List<LNode> from = new ArrayList<>(inner);
+      from.add(onePlus);
+      from.addAll(muls);
+      g.replace(top, List.of(node(fn, List.of(x), top.out(), Attrs.EMPTY, from)));
+      return true;
     }
-    List<LNode> muls = new ArrayList<>();
-    Product p = product(g, factors(g, top.out(), muls, true));
-    if (Math.abs(p.scale() - 0.5) > 1e-6 || p.rest().size() != 2 || !p.rest().contains(x)
-        || !p.rest().contains(onePlus.out())) {
-      return false;
-    }
-    List<LNode> from = new ArrayList<>(inner);
-    from.add(onePlus);
-    from.addAll(muls);
-    g.replace(top, List.of(node(fn, List.of(x), top.out(), Attrs.EMPTY, from)));
-    return true;
+    return false;
   }
 
   /**
@@ -496,6 +486,15 @@ final class Rewrites {
     return false;
   }
 
+  /** ReLU, the ONNX op: the relu activation (OPT's FFN). */
+  static boolean relu(LiftGraph g, LNode n) {
+    if (!n.is("Relu") || !g.floating(n.in(0))) {
+      return false;
+    }
+    g.replace(n, List.of(node("relu", n.inputs(), n.out(), Attrs.EMPTY, List.of(n))));
+    return true;
+  }
+
   /** Gated FFN activation: act(gate) · up, with act a lifted SiLU or GELU (SwiGLU, GeGLU). */
   static boolean gated(LiftGraph g, LNode n) {
     if (!n.is("Mul")) {
@@ -512,6 +511,7 @@ final class Rewrites {
         case "silu" -> "swiglu";
         case "gelu_erf" -> "geglu_erf";
         case "gelu_tanh" -> "geglu_tanh";
+        case "relu" -> "reglu";
         default -> null;
       };
       if (fn != null) {
@@ -532,8 +532,12 @@ final class Rewrites {
       return false;
     }
     for (Views.View v : Views.back(g, n.out())) {
-      if (v.chain().isEmpty() || g.rank(v.source()) != 3 || !g.floating(v.source())) {
-        continue;
+      // the flat source must be computed (a projection), not itself a view of heads: Falcon's
+      // MQA key goes [B, 1, S, D] → [B, S, D] → Transpose → [B, 1, D, S], one view chain for kᵀ
+      LNode p = g.producer(v.source());
+      if (v.chain().isEmpty() || g.rank(v.source()) != 3 || !g.floating(v.source())
+          || (p != null && Views.VIEW_OPS.contains(p.op())) || g.value(v.source()) != null) {
+        continue; // nor a table known at compile time (a static export's RoPE angles, unsqueezed)
       }
       long heads = headsOfFlat(v, false);
       if (heads > 0) {
@@ -558,8 +562,9 @@ final class Rewrites {
 
   /** A view chain from x [B, H, S, D] to [B, S, H·D]: merge_heads. */
   static boolean mergeHeads(LiftGraph g, LNode n) {
-    if (!Views.VIEW_OPS.contains(n.op()) || g.rank(n.out()) != 3) {
-      return false;
+    if (!Views.VIEW_OPS.contains(n.op()) || g.rank(n.out()) != 3
+        || (!g.users(n.out()).isEmpty() && g.users(n.out()).stream().allMatch(u -> Views.VIEW_OPS.contains(u.op())))) {
+      return false; // merged heads feed a projection (or are an output); a view of a view is still a view
     }
     for (Views.View v : Views.back(g, n.out())) {
       if (v.chain().isEmpty() || g.rank(v.source()) != 4 || !g.floating(v.source())) {
@@ -599,12 +604,49 @@ final class Rewrites {
           LNode cat = g.producer(m2.in(k), "Concat");
           String sin = m2.in(1 - k);
           if (cat != null && isRotateHalf(g, cat, x)) {
-            return emitRope(g, n, x, cos, sin, List.of(m1, m2, cat));
+            return emitRope(g, n, x, cos, sin, false, List.of(m1, m2, cat));
+          }
+          if (isRotateEveryTwo(g, m2.in(k), x) && emitRope(g, n, x, cos, sin, true, List.of(m1, m2))) {
+            return true;
           }
         }
       }
     }
     return false;
+  }
+
+  /**
+   * GPT-J's rotate_every_two(x): the pairs (2i, 2i+1) become (−x_{2i+1}, x_{2i}), written as
+   * Reshape(Concat(Unsqueeze(Neg(x[…, 1::2])), Unsqueeze(x[…, ::2])) on a new last axis).
+   */
+  private static boolean isRotateEveryTwo(LiftGraph g, String v, String x) {
+    int r = g.rank(x);
+    LNode reshape = g.producer(v, "Reshape");
+    LNode cat = reshape == null ? null : g.producer(reshape.in(0), "Concat");
+    if (cat == null || cat.inputs().size() != 2 || cat.attrs().getInt("axis", 0) != r
+        || !java.util.Arrays.equals(g.dims(v), g.dims(x))) {
+      return false;
+    }
+    LNode a = g.producer(cat.in(0), "Unsqueeze");
+    LNode b = g.producer(cat.in(1), "Unsqueeze");
+    if (a == null || b == null || !java.util.Arrays.equals(a.attrs().getInts("axes"), new long[] {r})
+        || !java.util.Arrays.equals(b.attrs().getInts("axes"), new long[] {r})) {
+      return false;
+    }
+    LNode neg = g.producer(a.in(0), "Neg");
+    long d = g.dims(x)[r - 1];
+    return neg != null && d % 2 == 0 && isStrided(g, g.producer(neg.in(0), "Slice"), x, 1, d / 2)
+        && isStrided(g, g.producer(b.in(0), "Slice"), x, 0, d / 2);
+  }
+
+  /** Whether {@code slice} takes every other channel of x's last axis from {@code start}, {@code size} of them. */
+  private static boolean isStrided(LiftGraph g, LNode slice, String x, long start, long size) {
+    if (slice == null || !slice.in(0).equals(x)) {
+      return false;
+    }
+    long[] ax = slice.attrs().getInts("axes");
+    return ax.length == 1 && ax[0] == g.rank(x) - 1 && slice.attrs().getInts("starts")[0] == start
+        && slice.attrs().getInts("sizes")[0] == size && slice.attrs().getInts("steps")[0] == 2;
   }
 
   private static boolean isRotateHalf(LiftGraph g, LNode cat, String x) {
@@ -620,6 +662,109 @@ final class Rewrites {
   }
 
   private static boolean isHalf(LiftGraph g, LNode slice, String x, long start) {
+    return isSlice(g, slice, x, start, g.dims(x)[g.rank(x) - 1] / 2);
+  }
+
+  /**
+   * rope(x) for the rotation found at {@code root}, in the pair layout its pattern showed. The op
+   * keeps θ alone when the tables follow it in that layout, else the tables themselves.
+   */
+  private static boolean emitRope(LiftGraph g, LNode root, String x, String cos, String sin, boolean interleaved,
+      List<LNode> inner) {
+    long[] xd = g.dims(x);
+    int r = xd.length;
+    // positions along dim r−2 ([B, H, S, D], tables [S, D]), or along dim 1 when the rotation runs
+    // before the heads move ([B, S, H, D], tables [1, S, 1, D]: GPT-J)
+    boolean bshd = r == 4 && isTable(g, cos, new long[] {1, xd[1], 1, xd[3]})
+        && isTable(g, sin, new long[] {1, xd[1], 1, xd[3]}) && xd[2] > 1;
+    long s = bshd ? xd[1] : xd[r - 2];
+    long d = xd[r - 1];
+    float[] c = bshd ? g.value(cos).floats() : table(g, cos, s, d);
+    float[] sn = bshd ? g.value(sin).floats() : table(g, sin, s, d);
+    if (c == null || sn == null) {
+      return false;
+    }
+    List<LNode> from = new ArrayList<>(inner);
+    from.add(root);
+    RopeTables.Fit fit = RopeTables.fit(c, sn, (int) s, (int) d, g.sig(cos).dtype());
+    Attrs.Builder a = Attrs.builder().put("rotary_dim", d).put("interleaved", interleaved ? 1 : 0);
+    List<String> in = new ArrayList<>();
+    if (fit != null && fit.interleaved() == interleaved) {
+      a.put("theta", fit.theta());
+    } else {
+      in.add(g.constant(Tensor.ofFloats(Shape.of(s, d), c), "rope.cos"));
+      in.add(g.constant(Tensor.ofFloats(Shape.of(s, d), sn), "rope.sin"));
+    }
+    if (!bshd) {
+      in.add(0, x);
+      g.replace(root, List.of(node("rope", in, root.out(), a.build(), from)));
+      return true;
+    }
+    Attrs swap = Attrs.builder().put("perm", new long[] {0, 2, 1, 3}).build();
+    LNode toHeads = node("Transpose", List.of(x), g.freshName("rope.heads"), swap, from);
+    g.type(toHeads);
+    in.add(0, toHeads.out());
+    LNode rope = node("rope", in, g.freshName("rope"), a.build(), from);
+    g.type(rope);
+    g.replace(root, List.of(toHeads, rope, node("Transpose", List.of(rope.out()), root.out(), swap, from)));
+    return true;
+  }
+
+  /** Whether {@code v} has a value of exactly these dims. */
+  private static boolean isTable(LiftGraph g, String v, long[] dims) {
+    return java.util.Arrays.equals(g.dims(v), dims) && g.floating(v) && g.value(v) != null;
+  }
+
+  /**
+   * Partial rotary (GPT-NeoX, StableLM, Phi): Concat(rope(x[…, :r]), x[…, r:]) on the last axis is
+   * rope(x) with rotary_dim r, which leaves channels r… as they are.
+   */
+  static boolean partialRope(LiftGraph g, LNode n) {
+    if (!n.is("Concat") || n.inputs().size() != 2) {
+      return false;
+    }
+    int r = g.rank(n.out());
+    if (n.attrs().getInt("axis", 0) != r - 1) {
+      return false;
+    }
+    // the rotated part as it reaches the Concat: rope(x[…, :r]), or a transposed rope when the
+    // rotation ran with the heads moved ahead of the positions (see emitRope)
+    LNode back = g.producer(n.in(0), "Transpose");
+    LNode rope = g.producer(back != null ? back.in(0) : n.in(0), "rope");
+    LNode ahead = rope == null || back == null ? null : g.producer(rope.in(0), "Transpose");
+    if (rope == null || g.uses(rope.out()) != 1 || (back != null && (ahead == null || g.uses(ahead.out()) != 1
+        || !back.attrs().equals(ahead.attrs())))) {
+      return false;
+    }
+    LNode rot = g.producer(ahead != null ? ahead.in(0) : rope.in(0), "Slice");
+    LNode pass = g.producer(n.in(1), "Slice");
+    if (rot == null || pass == null || !rot.in(0).equals(pass.in(0)) || g.uses(rot.out()) != 1) {
+      return false;
+    }
+    String x = rot.in(0);
+    long d = g.dims(x)[r - 1];
+    long rd = rope.attrs().requireInt("rotary_dim");
+    if (rd != g.dims(rope.in(0))[r - 1] || !isSlice(g, rot, x, 0, rd) || !isSlice(g, pass, x, rd, d - rd)) {
+      return false;
+    }
+    List<String> in = new ArrayList<>(rope.inputs());
+    List<LNode> from = List.of(rot, rope, pass, n);
+    if (ahead == null) {
+      in.set(0, x);
+      g.replace(n, List.of(node("rope", in, n.out(), rope.attrs(), from)));
+      return true;
+    }
+    LNode toHeads = node("Transpose", List.of(x), g.freshName("rope.heads"), ahead.attrs(), from);
+    g.type(toHeads);
+    in.set(0, toHeads.out());
+    LNode whole = node("rope", in, g.freshName("rope"), rope.attrs(), from);
+    g.type(whole);
+    g.replace(n, List.of(toHeads, whole, node("Transpose", List.of(whole.out()), n.out(), back.attrs(), from)));
+    return true;
+  }
+
+  /** Whether {@code slice} takes channels [start, start + size) of x's last axis, step 1. */
+  private static boolean isSlice(LiftGraph g, LNode slice, String x, long start, long size) {
     if (slice == null || !slice.in(0).equals(x)) {
       return false;
     }
@@ -627,40 +772,12 @@ final class Rewrites {
     long[] st = slice.attrs().getInts("starts");
     long[] sz = slice.attrs().getInts("sizes");
     long[] sp = slice.attrs().getInts("steps");
-    long d = g.dims(x)[g.rank(x) - 1];
-    return ax.length == 1 && ax[0] == g.rank(x) - 1 && st[0] == start && sz[0] == d / 2 && sp[0] == 1;
-  }
-
-  private static boolean emitRope(LiftGraph g, LNode root, String x, String cos, String sin, List<LNode> inner) {
-    long[] xd = g.dims(x);
-    int r = xd.length;
-    long s = xd[r - 2];
-    long d = xd[r - 1];
-    float[] c = table(g, cos, s, d);
-    float[] sn = table(g, sin, s, d);
-    if (c == null || sn == null) {
-      return false;
-    }
-    List<LNode> from = new ArrayList<>(inner);
-    from.add(root);
-    float theta = RopeTables.theta(c, sn, (int) s, (int) d);
-    LNode rope;
-    if (theta > 0) {
-      Attrs a = Attrs.builder().put("theta", theta).put("rotary_dim", d).put("interleaved", 0).build();
-      rope = node("rope", List.of(x), root.out(), a, from);
-    } else {
-      String ct = g.constant(Tensor.ofFloats(Shape.of(s, d), c), "rope.cos");
-      String st = g.constant(Tensor.ofFloats(Shape.of(s, d), sn), "rope.sin");
-      rope = node("rope", List.of(x, ct, st), root.out(), Attrs.builder().put("rotary_dim", d)
-          .put("interleaved", 0).build(), from);
-    }
-    g.replace(root, List.of(rope));
-    return true;
+    return ax.length == 1 && ax[0] == g.rank(x) - 1 && st[0] == start && sz[0] == size && sp[0] == 1;
   }
 
   /** A constant that broadcasts to [.., S, D] from [S, D] (leading dims 1): its [S, D] values. */
   private static float[] table(LiftGraph g, String v, long s, long d) {
-    Tensor t = g.constant(v);
+    Tensor t = g.value(v);
     if (t == null || !t.isFloating()) {
       return null;
     }

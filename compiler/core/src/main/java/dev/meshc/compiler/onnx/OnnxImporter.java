@@ -57,8 +57,9 @@ public final class OnnxImporter {
   public static final int MIN_OPSET = 11;
   public static final int MAX_OPSET = 21;
   /**
-   * Inline floating initializers up to this many elements are read when a node whose inputs are
-   * all known reads them (RoPE frequencies, scalars); a weight read by a runtime op never is.
+   * Inline floating vectors up to this many elements are read when a node whose inputs are all
+   * known reads them (RoPE frequencies, scalars); a weight read by a runtime op never is, and a
+   * matrix never is: folding Transpose(W) of a tiny model's W would turn the weight into a constant.
    */
   static final long READABLE_FLOATS = 1024;
   /** Inline integer initializers up to this many elements may be read to fold (shapes, indices). */
@@ -584,7 +585,12 @@ public final class OnnxImporter {
       return true;
     }
     Initializer init = inits.get(name);
-    return init != null && !init.isExternal() && init.shape().elements() <= READABLE_FLOATS;
+    return init != null && !init.isExternal() && vector(init.shape()) && init.shape().elements() <= READABLE_FLOATS;
+  }
+
+  /** At most one dimension above 1: a vector in any rank (RoPE's [1, d/2, 1] frequencies), never a matrix. */
+  private static boolean vector(Shape s) {
+    return java.util.Arrays.stream(s.toArray()).filter(d -> d > 1).count() <= 1;
   }
 
   /** The value folding uses: known, or the small floating initializer read now. */

@@ -5,6 +5,7 @@ import dev.meshc.ir.Attrs;
 import dev.meshc.ir.Layer;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Module;
+import dev.meshc.ir.op.Generic;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -50,13 +51,29 @@ public record ModelShape(String name, List<LayerShape> layers, Head head) {
           a.getInt("head_dim", 0), a.getInt("ffn", 0), act.equals("swiglu") || act.startsWith("geglu"),
           !a.getString("norm", "none").equals("none")));
       LayerShape s = layers.get(layers.size() - 1);
-      if (s.width() < 1 || s.heads() < 1 || s.headDim() < 1) {
-        throw MeshcException.input("%s: layer %d has no width or attention heads the planner can read", m.name(),
-            l.index());
+      if (s.width() < 1 || s.heads() < 1 || s.headDim() < 1 || s.kvHeads() < 1) {
+        throw MeshcException.input("%s: layer %d has no width or attention heads the planner can read (ONNX nodes "
+            + "%s)", m.name(), l.index(), unlifted(m, l));
+      }
+      if (s.ffn() < 1) {
+        throw MeshcException.input("%s: layer %d: no FFN recognised (expected linear → activation (GELU, SiLU, "
+            + "ReLU, or gated) → linear after the attention's residual add); ONNX nodes not lifted to a block: %s",
+            m.name(), l.index(), unlifted(m, l));
       }
     }
     Inspection.Head h = Inspection.head(m);
     return new ModelShape(m.name(), layers, h == null ? null : new Head(h.width(), h.vocab()));
+  }
+
+  /** The ONNX nodes of a layer's ops that lifting left generic, for an error message (the first few). */
+  private static String unlifted(Module m, Layer l) {
+    List<String> nodes = m.ops().subList(l.start(), l.end()).stream().filter(op -> op instanceof Generic)
+        .flatMap(op -> op.loc().nodes().stream()).distinct().toList();
+    if (nodes.isEmpty()) {
+      return "(none: every op is a block)";
+    }
+    return String.join(", ", nodes.subList(0, Math.min(6, nodes.size())))
+        + (nodes.size() > 6 ? ", … (" + nodes.size() + " in all)" : "");
   }
 
   /** The shape every layer fits in: equal to each layer when all are identical (the usual case). */

@@ -30,6 +30,10 @@ public final class FrontendBench {
       child(Path.of(args[1]), args[2], Integer.parseInt(args[3]));
       return;
     }
+    if (args.length > 0 && args[0].equals("--zoo")) {
+      zoo(Integer.parseInt(args[1]));
+      return;
+    }
     int iterations = args.length > 0 ? Integer.parseInt(args[0]) : 5;
     List<Case> cases = List.of(
         new Case("all-MiniLM-L6-v2 (637 nodes, 90 MB inline fp32)", TestModels.miniLm(), "input_ids=1x128"),
@@ -41,6 +45,36 @@ public final class FrontendBench {
     for (Case c : cases) {
       runChild(FrontendBench.class, c.label() + ", --input " + c.binding(), c.model().toString(), c.binding(),
           Integer.toString(iterations));
+    }
+    runZoo(iterations);
+  }
+
+  /** Milliseconds of {@code iterations} imports + lifts, sorted. */
+  private static double[] timed(Path model, List<InputBinding> b, int iterations) {
+    double[] ms = new double[iterations];
+    for (int i = 0; i < iterations; i++) {
+      long s = System.nanoTime();
+      Frontend.load(model, b);
+      ms[i] = (System.nanoTime() - s) / 1e6;
+    }
+    Arrays.sort(ms);
+    return ms;
+  }
+
+  /** Every zoo model (examples/zoo) at 1×16 in one JVM, one line each: median import + lift. */
+  private static void zoo(int iterations) throws Exception {
+    com.google.gson.JsonArray all = com.google.gson.JsonParser.parseString(
+        java.nio.file.Files.readString(TestModels.example("zoo/zoo.json"))).getAsJsonArray();
+    for (com.google.gson.JsonElement e : all) {
+      com.google.gson.JsonObject m = e.getAsJsonObject();
+      List<InputBinding> b = m.getAsJsonObject("inputs").keySet().stream()
+          .map(in -> InputBinding.parse(in + "=1x16")).toList();
+      Path model = TestModels.example("zoo/" + m.get("file").getAsString());
+      Frontend f = Frontend.load(model, b);
+      double[] ms = timed(model, b, iterations);
+      System.out.printf(Locale.ROOT, "%-20s median %5.1f ms  %4d ONNX nodes -> %4d tile ops, %d layers%n",
+          m.get("name").getAsString(), ms[ms.length / 2], f.graph().nodesWritten(), f.module().ops().size(),
+          f.module().layers().size());
     }
   }
 
@@ -62,6 +96,16 @@ public final class FrontendBench {
     }
   }
 
+  private static void runZoo(int iterations) throws Exception {
+    List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx4g", "-cp",
+        System.getProperty("java.class.path"), FrontendBench.class.getName(), "--zoo", Integer.toString(iterations));
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).inheritIO().start();
+    System.out.println("the model zoo (examples/zoo), each at 1x16, one JVM for all:");
+    if (p.waitFor() != 0) {
+      throw new IllegalStateException("zoo benchmark failed");
+    }
+  }
+
   /** Peak heap used over all heap pools since the JVM started (garbage included). */
   public static long peakHeap() {
     long peak = 0;
@@ -78,13 +122,7 @@ public final class FrontendBench {
     long t0 = System.nanoTime();
     Frontend f = Frontend.load(model, b);
     double first = (System.nanoTime() - t0) / 1e6;
-    double[] ms = new double[iterations];
-    for (int i = 0; i < iterations; i++) {
-      long s = System.nanoTime();
-      f = Frontend.load(model, b);
-      ms[i] = (System.nanoTime() - s) / 1e6;
-    }
-    Arrays.sort(ms);
+    double[] ms = timed(model, b, iterations);
     long peak = peakHeap();
     System.gc();
     long live = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
