@@ -232,7 +232,13 @@ public final class Comptime {
       run(c.comptimeBlock().block(), s);
     } else if (st instanceof CslParser.IfStmtContext i) {
       if (truth(eval(i.cond, s), i.cond)) {
-        run(i.then, s);
+        if (i.then != null) {
+          run(i.then, s);
+        } else if (i.bare.assign() != null) {
+          assign(i.bare.assign(), s);
+        } else {
+          eval(i.bare.expr(), s);
+        }
       } else if (i.elseIf != null) {
         exec(i.elseIf, s);
       }
@@ -325,7 +331,8 @@ public final class Comptime {
     if (e instanceof CslParser.PrimaryExprContext p) {
       return primary(p.primary(), s);
     } else if (e instanceof CslParser.IfExprContext i) {
-      return truth(eval(i.cond, s), i.cond) ? eval(i.then, s) : eval(i.other, s);
+      // without an 'else', a false condition gives void
+      return truth(eval(i.cond, s), i.cond) ? eval(i.then, s) : i.other == null ? null : eval(i.other, s);
     } else if (e instanceof CslParser.UnaryExprContext u) {
       Object v = eval(u.expr(), s);
       return switch (u.op.getText()) {
@@ -524,6 +531,8 @@ public final class Comptime {
         l.add(eval(e, s));
       }
       return l;
+    } else if (p instanceof CslParser.VoidLitContext) {
+      return null; // void, as a fn without a return value gives
     } else if (p instanceof CslParser.EnumLitContext e) {
       return new Opaque("." + e.ID().getText());
     } else if (p instanceof CslParser.TypeLitContext t) {

@@ -183,7 +183,7 @@ class CslGrammarTest {
                 + "PrimaryExpr(Name)))"),
         Arguments.of("fn(i16, i16) void",
             "PrimaryExpr(TypeLit(FnType(PrimaryExpr(Name),PrimaryExpr(Name),PrimaryExpr(Name))))"),
-        Arguments.of("enum(u16) { ADD, MAX }", "PrimaryExpr(TypeLit(EnumType(PrimaryExpr(Name))))"),
+        Arguments.of("enum(u16) { ADD, MAX }", "PrimaryExpr(TypeLit(EnumType(PrimaryExpr(Name),EnumMember,EnumMember)))"),
         Arguments.of("struct { lo: u16, hi: u16 = 0 }",
             "PrimaryExpr(TypeLit(StructType(StructField(PrimaryExpr(Name)),"
                 + "StructField(PrimaryExpr(Name),PrimaryExpr(IntLit)))))"),
