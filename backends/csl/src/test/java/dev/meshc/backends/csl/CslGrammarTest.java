@@ -57,7 +57,9 @@ class CslGrammarTest {
       "TensorAccessContext", "TypeLitContext", "ParensContext", "NameContext", "FieldInitContext",
       // types
       "ArrayTypeExprContext", "ManyPtrTypeContext", "FnTypeContext", "StructTypeContext",
-      "EnumTypeContext", "ArrayTypeContext", "StructFieldContext");
+      "EnumTypeContext", "ArrayTypeContext", "StructFieldContext",
+      // Zig's forms: braceless if bodies, {}, align(n), enum members with values
+      "BareStmtContext", "VoidLitContext", "ByteAlignContext", "EnumMemberContext");
 
   static Path corpusDir() throws URISyntaxException {
     URL url = CslGrammarTest.class.getResource("/corpus");
