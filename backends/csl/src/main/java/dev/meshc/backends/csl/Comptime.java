@@ -20,6 +20,10 @@ import org.antlr.v4.runtime.tree.ParseTree;
  * functions with {@code return}. Builtins it does not model yield an opaque value, and the layout
  * builtins ({@code @set_rectangle}, {@code @set_tile_code}, {@code @set_color_config}) go to a
  * {@link Hooks}. A step budget stops runaway loops.
+ *
+ * <p>Given {@link Modules}, {@code @import_module("file.csl", .{...})} evaluates that file with
+ * those params, and its consts and fns are read and called (a layout's routes are often set by a
+ * library file's fn); a library module ({@code "<memcpy/get_params>"}) stays a {@link ModuleVal}.
  */
 public final class Comptime {
   /** Where something was written: {@code file:line:col}. */
@@ -50,11 +54,32 @@ public final class Comptime {
   /** A value the checker does not model (a DSD, a task ID …). */
   public record Opaque(String what) {}
 
-  /** A function and the file scope it was declared in. */
-  record FnVal(CslParser.FnDeclContext decl, Scope scope) {}
+  /** A function, the file scope it was declared in, and the interpreter of that file (for its locations). */
+  record FnVal(CslParser.FnDeclContext decl, Scope scope, Comptime owner) {}
 
-  /** An imported module: its name and parameters. */
+  /** An imported library module the checker does not have: its name and parameters. */
   public record ModuleVal(String name, Map<String, Object> params) {}
+
+  /** An imported CSL file, evaluated with the params its importer gave: its top-level names. */
+  public record FileModule(String name, Scope scope, Comptime owner) {}
+
+  /** Reads the file {@code path} that {@code importer} imports (as written, relative to the importer). */
+  public interface Modules {
+    CslSource read(String importer, String path, Loc at);
+
+    /** Files on disk, relative to the importing file's folder, each parsed once and within {@code limits}. */
+    static Modules files(Limits limits) {
+      Map<java.nio.file.Path, CslSource> cache = new HashMap<>();
+      return (importer, path, at) -> {
+        java.nio.file.Path base = java.nio.file.Path.of(importer).toAbsolutePath().getParent();
+        java.nio.file.Path f = base.resolve(path).normalize();
+        if (!java.nio.file.Files.isRegularFile(f)) {
+          throw MeshcException.input("%s: @import_module(\"%s\"): no such file %s", at, path, f);
+        }
+        return cache.computeIfAbsent(f, k -> CslSource.read(k, limits));
+      };
+    }
+  }
 
   /** What the layout builtins do. */
   public interface Hooks {
@@ -75,12 +100,24 @@ public final class Comptime {
   private final String file;
   private final Hooks hooks;
   private final long budget;
-  private long steps;
+  private final Modules modules;
+  private final long[] steps; // shared with the interpreters of imported files: one budget in all
 
   public Comptime(String file, Hooks hooks, long budget) {
+    this(file, hooks, budget, null);
+  }
+
+  /** An interpreter that evaluates the files {@code @import_module} names, read through {@code modules}. */
+  public Comptime(String file, Hooks hooks, long budget, Modules modules) {
+    this(file, hooks, budget, modules, new long[1]);
+  }
+
+  private Comptime(String file, Hooks hooks, long budget, Modules modules, long[] steps) {
     this.file = file;
     this.hooks = hooks;
     this.budget = budget;
+    this.modules = modules;
+    this.steps = steps;
   }
 
   // ---- scopes -------------------------------------------------------------------------------------
@@ -115,7 +152,7 @@ public final class Comptime {
       } else if (d.varDecl() != null) {
         s.lazy.put(d.varDecl().ID().getText(), d.varDecl());
       } else if (d.fnDecl() != null) {
-        s.values.put(d.fnDecl().ID().getText(), new FnVal(d.fnDecl(), s));
+        s.values.put(d.fnDecl().ID().getText(), new FnVal(d.fnDecl(), s, this));
       }
     }
     return s;
@@ -182,7 +219,7 @@ public final class Comptime {
   }
 
   private void step(ParserRuleContext at) {
-    if (++steps > budget) {
+    if (++steps[0] > budget) {
       throw Limits.exceeded(loc(at), "comptime evaluation's step count", "more than "
           + String.format(java.util.Locale.ROOT, "%,d", budget), "comptime-steps", budget);
     }
@@ -232,7 +269,13 @@ public final class Comptime {
       run(c.comptimeBlock().block(), s);
     } else if (st instanceof CslParser.IfStmtContext i) {
       if (truth(eval(i.cond, s), i.cond)) {
-        run(i.then, s);
+        if (i.then != null) {
+          run(i.then, s);
+        } else if (i.bare.assign() != null) {
+          assign(i.bare.assign(), s);
+        } else {
+          eval(i.bare.expr(), s);
+        }
       } else if (i.elseIf != null) {
         exec(i.elseIf, s);
       }
@@ -325,7 +368,8 @@ public final class Comptime {
     if (e instanceof CslParser.PrimaryExprContext p) {
       return primary(p.primary(), s);
     } else if (e instanceof CslParser.IfExprContext i) {
-      return truth(eval(i.cond, s), i.cond) ? eval(i.then, s) : eval(i.other, s);
+      // without an 'else', a false condition gives void
+      return truth(eval(i.cond, s), i.cond) ? eval(i.then, s) : i.other == null ? null : eval(i.other, s);
     } else if (e instanceof CslParser.UnaryExprContext u) {
       Object v = eval(u.expr(), s);
       return switch (u.op.getText()) {
@@ -411,6 +455,13 @@ public final class Comptime {
         if (target instanceof ModuleVal m) {
           return moduleCall(m, f.ID().getText(), args);
         }
+        if (target instanceof FileModule m) {
+          Object fn = member(m, f.ID().getText(), f);
+          if (!(fn instanceof FnVal fv)) {
+            throw error(f, "%s.%s is not a fn", m.name(), f.ID().getText());
+          }
+          return call(fv, args, call);
+        }
       }
       Object fn = eval(p.expr(), s);
       if (fn instanceof FnVal f) {
@@ -430,6 +481,9 @@ public final class Comptime {
       if (v instanceof ModuleVal m) {
         return new Opaque(m.name() + "." + name);
       }
+      if (v instanceof FileModule m) {
+        return member(m, name, f);
+      }
       return new Opaque("." + name);
     }
     if (op instanceof CslParser.IndexContext ix) {
@@ -445,7 +499,34 @@ public final class Comptime {
     return new Opaque("deref");
   }
 
+  /** A top-level name of an imported file, evaluated (in that file) when first read. */
+  private Object member(FileModule m, String name, ParserRuleContext at) {
+    if (!m.scope().values.containsKey(name) && !m.scope().lazy.containsKey(name)) {
+      throw error(at, "%s declares no '%s'", m.name(), name);
+    }
+    return m.owner().value(m.scope(), name);
+  }
+
+  /** Evaluates the file {@code path} as a module with {@code params}: its names, read lazily. */
+  private FileModule importFile(String path, Map<String, Object> params, Loc at) {
+    CslSource src = modules.read(file, path, at);
+    Comptime ct = new Comptime(src.name(), hooks, budget, modules, steps);
+    return new FileModule(path, ct.fileScope(src.tree(), params), ct);
+  }
+
+  /**
+   * A call into a library module: the few pure fns layouts compute with are modelled ({@code
+   * <math>}'s floor, {@code <directions>}'s flip); any other call is recorded as its module, fn and
+   * args (memcpy's get_params gives a tile its params that way).
+   */
   private Object moduleCall(ModuleVal m, String fn, List<Object> args) {
+    if (m.name().equals("<math>") && (fn.equals("floor_f16") || fn.equals("floor_f32")) && args.size() == 1
+        && args.get(0) instanceof Number x) {
+      return Math.floor(x.doubleValue());
+    }
+    if (m.name().equals("<directions>") && fn.equals("flip") && args.size() == 1 && args.get(0) instanceof Dir d) {
+      return d.opposite();
+    }
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("module", m.name());
     r.put("fn", fn);
@@ -465,7 +546,7 @@ public final class Comptime {
     }
     try {
       for (CslParser.StmtContext st : d.block().stmt()) {
-        exec(st, body);
+        f.owner().exec(st, body); // the body runs in its own file: locations name that file
       }
     } catch (Return r) {
       return r.value;
@@ -524,6 +605,8 @@ public final class Comptime {
         l.add(eval(e, s));
       }
       return l;
+    } else if (p instanceof CslParser.VoidLitContext) {
+      return null; // void, as a fn without a return value gives
     } else if (p instanceof CslParser.EnumLitContext e) {
       return new Opaque("." + e.ID().getText());
     } else if (p instanceof CslParser.TypeLitContext t) {
@@ -572,7 +655,7 @@ public final class Comptime {
         }
         yield new ColorVal(id.intValue(), at);
       }
-      case "@as" -> args.size() == 2 ? args.get(1) : new Opaque("@as");
+      case "@as" -> args.size() == 2 ? as(args.get(0), args.get(1), b) : new Opaque("@as");
       case "@concat_structs" -> {
         Map<String, Object> m = new LinkedHashMap<>();
         for (Object a : args) {
@@ -587,7 +670,8 @@ public final class Comptime {
         if (args.size() > 1 && args.get(1) instanceof Map<?, ?> m) {
           m.forEach((k, v) -> ps.put((String) k, v));
         }
-        yield new ModuleVal(args.isEmpty() ? "?" : String.valueOf(args.get(0)), ps);
+        String path = args.isEmpty() ? "?" : String.valueOf(args.get(0));
+        yield modules != null && !path.startsWith("<") ? importFile(path, ps, at) : new ModuleVal(path, ps);
       }
       case "@range" -> {
         long start = 0;
@@ -614,6 +698,20 @@ public final class Comptime {
       case "@zeros", "@constants" -> args.isEmpty() ? new Opaque(name) : args.get(0);
       default -> new Opaque(name);
     };
+  }
+
+  /** {@code @as(T, v)} for a number: an integer type takes a whole float, a float type any number. */
+  private Object as(Object type, Object v, ParserRuleContext at) {
+    if (!(type instanceof TypeVal t) || !(v instanceof Number n)) {
+      return v;
+    }
+    if (t.name().matches("[iu][0-9]+") && v instanceof Double d) {
+      if (d != Math.rint(d) || Double.isInfinite(d)) {
+        throw error(at, "@as(%s, %s) would lose the fraction", t.name(), d);
+      }
+      return (long) d.doubleValue();
+    }
+    return t.name().matches("f[0-9]+|bf16|comptime_float") ? (Object) n.doubleValue() : v;
   }
 
   private boolean truth(Object v, ParserRuleContext at) {

@@ -79,7 +79,7 @@ public final class CslCheck {
     }
     Layout layout;
     try {
-      layout = Layout.evaluate(layoutSrc, man.params(), limits.comptimeSteps());
+      layout = Layout.evaluate(layoutSrc, man.params(), limits.comptimeSteps(), Comptime.Modules.files(limits));
     } catch (StackOverflowError e) {
       throw MeshcException.input("%s: comptime calls nest too deeply to evaluate (unbounded recursion?)",
           layoutSrc.name());

@@ -42,6 +42,11 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
 
   /** Evaluates {@code src}'s layout block with the given top-level params ({@code --params}). */
   public static Layout evaluate(CslSource src, Map<String, Object> params, long budget) {
+    return evaluate(src, params, budget, Comptime.Modules.files(dev.meshc.ir.Limits.DEFAULTS));
+  }
+
+  /** As above, reading the CSL files the layout imports through {@code modules}. */
+  public static Layout evaluate(CslSource src, Map<String, Object> params, long budget, Comptime.Modules modules) {
     int[] rect = {-1, -1};
     Map<Long, Tile> tiles = new LinkedHashMap<>();
     List<RouteEntry> routes = new ArrayList<>();
@@ -85,7 +90,7 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
       case "@export_name", "@comptime_assert" -> Boolean.TRUE;
       default -> null;
     };
-    ct[0] = new Comptime(src.name(), hooks, budget);
+    ct[0] = new Comptime(src.name(), hooks, budget, modules);
     Comptime.Scope scope = ct[0].fileScope(src.tree(), params);
     CslParser.LayoutBlockContext block = null;
     for (CslParser.TopDeclContext d : src.tree().topDecl()) {

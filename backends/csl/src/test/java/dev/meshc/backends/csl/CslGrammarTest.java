@@ -57,7 +57,9 @@ class CslGrammarTest {
       "TensorAccessContext", "TypeLitContext", "ParensContext", "NameContext", "FieldInitContext",
       // types
       "ArrayTypeExprContext", "ManyPtrTypeContext", "FnTypeContext", "StructTypeContext",
-      "EnumTypeContext", "ArrayTypeContext", "StructFieldContext");
+      "EnumTypeContext", "ArrayTypeContext", "StructFieldContext",
+      // Zig's forms: braceless if bodies, {}, align(n), enum members with values
+      "BareStmtContext", "VoidLitContext", "ByteAlignContext", "EnumMemberContext");
 
   static Path corpusDir() throws URISyntaxException {
     URL url = CslGrammarTest.class.getResource("/corpus");
@@ -183,7 +185,7 @@ class CslGrammarTest {
                 + "PrimaryExpr(Name)))"),
         Arguments.of("fn(i16, i16) void",
             "PrimaryExpr(TypeLit(FnType(PrimaryExpr(Name),PrimaryExpr(Name),PrimaryExpr(Name))))"),
-        Arguments.of("enum(u16) { ADD, MAX }", "PrimaryExpr(TypeLit(EnumType(PrimaryExpr(Name))))"),
+        Arguments.of("enum(u16) { ADD, MAX }", "PrimaryExpr(TypeLit(EnumType(PrimaryExpr(Name),EnumMember,EnumMember)))"),
         Arguments.of("struct { lo: u16, hi: u16 = 0 }",
             "PrimaryExpr(TypeLit(StructType(StructField(PrimaryExpr(Name)),"
                 + "StructField(PrimaryExpr(Name),PrimaryExpr(IntLit)))))"),
