@@ -22,6 +22,9 @@ import java.util.Map;
 public final class Resequence {
   private Resequence() {}
 
+  /** The name prefix of the slices this pass inserts. */
+  private static final String PREFIX = "resequence.";
+
   /** The sequence length of the token-id input (an integer input's last dim), or -1 when none. */
   public static long traced(Module m) {
     for (Value v : m.inputs()) {
@@ -101,6 +104,22 @@ public final class Resequence {
     return r;
   }
 
+  /**
+   * How many positions a resequenced module can step through: the rows of the per-position tables
+   * it reads through slices (the export fixed them), or {@link Long#MAX_VALUE} when it reads none.
+   */
+  public static long positions(Module m) {
+    java.util.Set<String> weights = m.weightNames();
+    long rows = Long.MAX_VALUE;
+    for (Op op : m.ops()) {
+      if (op instanceof Generic g && g.type().equals("Slice") && g.results().get(0).name().startsWith(PREFIX)
+          && weights.contains(g.operands().get(0).name())) {
+        rows = Math.min(rows, g.operands().get(0).shape().dim((int) g.attrs().getInts("axes")[0]));
+      }
+    }
+    return rows;
+  }
+
   /** The type with its sequence dim (the one along Y, of length t) at n. */
   private static TensorType retype(TensorType ty, long t, long n) {
     int y = ty.layout().dims().indexOf(Layout.Axis.Y);
@@ -131,7 +150,7 @@ public final class Resequence {
     Attrs a = Attrs.builder().put("axes", new long[] {axis}).put("starts", new long[] {0})
         .put("sizes", new long[] {n}).put("steps", new long[] {1}).build();
     OpDef slice = Ops.find("Slice").orElseThrow();
-    Value out = new Value("resequence." + name, slice.infer(List.of(v.type()), a).get(0));
+    Value out = new Value(PREFIX + name, slice.infer(List.of(v.type()), a).get(0));
     ops.add(slice.build(List.of(v), a, List.of(out), loc));
     return out;
   }

@@ -253,6 +253,12 @@ final class RunCommand implements Callable<Integer> {
       throw MeshcException.input("%d prompt and %d new tokens exceed the plan's --max-context %d", promptIds.length,
           maxNewTokens, context);
     }
+    long fixed = Resequence.positions(step);
+    if (promptIds.length + maxNewTokens - 1 > fixed) {
+      throw MeshcException.input("%d prompt and %d new tokens need %d positions, but %s's export fixed its position "
+          + "table at %d: export it with a dynamic sequence length (or a longer fixed one) to generate further",
+          promptIds.length, maxNewTokens, promptIds.length + maxNewTokens - 1, p.module().name(), fixed);
+    }
     MeshDecoder d = new MeshDecoder(step, theta, f.weights(), m, accumulate.fp32(), (int) context);
     List<Long> generated = new ArrayList<>();
     long next = -1;

@@ -66,7 +66,8 @@ final class Layers {
   private static Found layer(LiftGraph g, LNode attn) {
     Set<String> feeding = ancestors(g, attn.inputs());
     Set<String> fromAttn = descendants(g, Set.of(attn.out()));
-    LNode r1 = residual(g, fromAttn, v -> feeding.contains(v) && g.producer(v) != null || g.inputs().contains(v));
+    // the stream is computed (or a graph input), never a weight or constant that also feeds the attention
+    LNode r1 = residual(g, fromAttn, v -> feeding.contains(v) && (g.producer(v) != null || g.inputs().contains(v)));
     if (r1 == null) {
       return null;
     }
@@ -81,8 +82,11 @@ final class Layers {
         .anyMatch(p -> p != null && (p.is("layer_norm") || p.is("rms_norm")));
     boolean post = false;
     String x1 = r1.out();
-    LNode n1 = pre ? null : Rewrites.soleUser(g, x1, "layer_norm");
-    n1 = n1 != null || pre ? n1 : Rewrites.soleUser(g, x1, "rms_norm");
+    LNode n1 = null;
+    if (!pre) {
+      n1 = Rewrites.soleUser(g, x1, "layer_norm");
+      n1 = n1 != null ? n1 : Rewrites.soleUser(g, x1, "rms_norm");
+    }
     if (n1 != null) {
       post = true;
       x1 = n1.out();

@@ -205,6 +205,13 @@ final class LiftGraph {
     return isWeight(v) ? null : consts.get(v);
   }
 
+  /** RoPE fits by table pair: every layer reads the same tables, fitted once. */
+  private final Map<String, java.util.Optional<RopeTables.Fit>> ropeFits = new HashMap<>();
+
+  RopeTables.Fit ropeFit(String cos, String sin, java.util.function.Supplier<RopeTables.Fit> fit) {
+    return ropeFits.computeIfAbsent(cos + "\u0000" + sin, k -> java.util.Optional.ofNullable(fit.get())).orElse(null);
+  }
+
   /** The most elements a semantic constant may have for {@link #value} to read it (a 4096² mask is 2^24). */
   static final long READABLE_SEMANTIC = 1L << 24;
 

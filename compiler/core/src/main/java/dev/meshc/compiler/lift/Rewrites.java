@@ -686,7 +686,7 @@ final class Rewrites {
     }
     List<LNode> from = new ArrayList<>(inner);
     from.add(root);
-    RopeTables.Fit fit = RopeTables.fit(c, sn, (int) s, (int) d, g.sig(cos).dtype());
+    RopeTables.Fit fit = g.ropeFit(cos, sin, () -> RopeTables.fit(c, sn, (int) s, (int) d, g.sig(cos).dtype()));
     Attrs.Builder a = Attrs.builder().put("rotary_dim", d).put("interleaved", interleaved ? 1 : 0);
     List<String> in = new ArrayList<>();
     if (fit != null && fit.interleaved() == interleaved) {

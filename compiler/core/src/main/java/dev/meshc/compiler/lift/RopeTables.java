@@ -82,11 +82,14 @@ final class RopeTables {
   private static boolean matches(float theta, float[] cos, float[] sin, int s, int d, boolean interleaved,
       DType dtype) {
     float[][] t = Rope.tables(theta, d, interleaved, s, 0);
+    double[] f = new double[d];
+    for (int c = 0; c < d; c++) {
+      f[c] = Math.pow(theta, -2.0 * (interleaved ? c / 2 : c % (d / 2)) / d);
+    }
     for (int p = 0; p < s; p++) {
       for (int c = 0; c < d; c++) {
         int i = p * d + c;
-        double f = Math.pow(theta, -2.0 * (interleaved ? c / 2 : c % (d / 2)) / d);
-        double tol = tolerance(s, dtype, p, f);
+        double tol = tolerance(s, dtype, p, f[c]);
         if (Math.abs(t[0][i] - cos[i]) > tol || Math.abs(t[1][i] - sin[i]) > tol) {
           return false;
         }
