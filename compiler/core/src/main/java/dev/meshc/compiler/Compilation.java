@@ -15,7 +15,6 @@ import dev.meshc.ir.Limits;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Module;
 import dev.meshc.ir.Placement;
-import dev.meshc.ir.Value;
 import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.ir.text.TirPrinter;
 import java.nio.charset.StandardCharsets;
@@ -209,11 +208,7 @@ public final class Compilation {
 
   /** The sequence length of the token-id input (an integer input's last dim), or 512. */
   public static long tracedLength(Module m) {
-    for (Value v : m.inputs()) {
-      if (!v.dtype().isFloating() && v.shape().rank() >= 2) {
-        return v.shape().dim(-1);
-      }
-    }
-    return 512;
+    long t = dev.meshc.ir.Resequence.traced(m);
+    return t > 0 ? t : 512;
   }
 }

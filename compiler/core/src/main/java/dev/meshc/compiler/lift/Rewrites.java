@@ -635,18 +635,8 @@ final class Rewrites {
     }
     LNode neg = g.producer(a.in(0), "Neg");
     long d = g.dims(x)[r - 1];
-    return neg != null && d % 2 == 0 && isStrided(g, g.producer(neg.in(0), "Slice"), x, 1, d / 2)
-        && isStrided(g, g.producer(b.in(0), "Slice"), x, 0, d / 2);
-  }
-
-  /** Whether {@code slice} takes every other channel of x's last axis from {@code start}, {@code size} of them. */
-  private static boolean isStrided(LiftGraph g, LNode slice, String x, long start, long size) {
-    if (slice == null || !slice.in(0).equals(x)) {
-      return false;
-    }
-    long[] ax = slice.attrs().getInts("axes");
-    return ax.length == 1 && ax[0] == g.rank(x) - 1 && slice.attrs().getInts("starts")[0] == start
-        && slice.attrs().getInts("sizes")[0] == size && slice.attrs().getInts("steps")[0] == 2;
+    return neg != null && d % 2 == 0 && isSlice(g, g.producer(neg.in(0), "Slice"), x, 1, d / 2, 2)
+        && isSlice(g, g.producer(b.in(0), "Slice"), x, 0, d / 2, 2);
   }
 
   private static boolean isRotateHalf(LiftGraph g, LNode cat, String x) {
@@ -662,7 +652,7 @@ final class Rewrites {
   }
 
   private static boolean isHalf(LiftGraph g, LNode slice, String x, long start) {
-    return isSlice(g, slice, x, start, g.dims(x)[g.rank(x) - 1] / 2);
+    return isSlice(g, slice, x, start, g.dims(x)[g.rank(x) - 1] / 2, 1);
   }
 
   /**
@@ -744,7 +734,7 @@ final class Rewrites {
     String x = rot.in(0);
     long d = g.dims(x)[r - 1];
     long rd = rope.attrs().requireInt("rotary_dim");
-    if (rd != g.dims(rope.in(0))[r - 1] || !isSlice(g, rot, x, 0, rd) || !isSlice(g, pass, x, rd, d - rd)) {
+    if (rd != g.dims(rope.in(0))[r - 1] || !isSlice(g, rot, x, 0, rd, 1) || !isSlice(g, pass, x, rd, d - rd, 1)) {
       return false;
     }
     List<String> in = new ArrayList<>(rope.inputs());
@@ -763,16 +753,14 @@ final class Rewrites {
     return true;
   }
 
-  /** Whether {@code slice} takes channels [start, start + size) of x's last axis, step 1. */
-  private static boolean isSlice(LiftGraph g, LNode slice, String x, long start, long size) {
+  /** Whether {@code slice} takes {@code size} channels of x's last axis from {@code start}, every {@code step}th. */
+  private static boolean isSlice(LiftGraph g, LNode slice, String x, long start, long size, long step) {
     if (slice == null || !slice.in(0).equals(x)) {
       return false;
     }
     long[] ax = slice.attrs().getInts("axes");
-    long[] st = slice.attrs().getInts("starts");
-    long[] sz = slice.attrs().getInts("sizes");
-    long[] sp = slice.attrs().getInts("steps");
-    return ax.length == 1 && ax[0] == g.rank(x) - 1 && st[0] == start && sz[0] == size && sp[0] == 1;
+    return ax.length == 1 && ax[0] == g.rank(x) - 1 && slice.attrs().getInts("starts")[0] == start
+        && slice.attrs().getInts("sizes")[0] == size && slice.attrs().getInts("steps")[0] == step;
   }
 
   /** A constant that broadcasts to [.., S, D] from [S, D] (leading dims 1): its [S, D] values. */
