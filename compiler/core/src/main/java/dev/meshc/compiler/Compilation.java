@@ -112,8 +112,11 @@ public final class Compilation {
     Frontend f = Frontend.load(o.model(), o.bindings(), o.limits());
     boolean generates = generates(f.module());
     if (o.phase().equals("decode") && !generates) {
-      throw MeshcException.input("%s is an encoder (no causal attention), so it has no decode phase: compile it "
-          + "with --phase prefill", f.module().name());
+      throw MeshcException.input(biased(f.module())
+          ? "%s adds a constant position bias to its attention scores (ALiBi), which decode steps do not move to "
+              + "each position yet: compile it with --phase prefill (run --prompt-ids then recomputes the prefill)"
+          : "%s is an encoder (no causal attention), so it has no decode phase: compile it with --phase prefill",
+          f.module().name());
     }
     if (o.emit().contains("csl") && !generates) {
       throw MeshcException.input("--emit csl writes a decoder's decode plan; %s is an encoder (no causal "
@@ -201,9 +204,18 @@ public final class Compilation {
     });
   }
 
-  /** Whether the model generates token by token: some layer attends causally (a decoder). */
+  /**
+   * Whether the model can be planned token by token: some layer attends causally (a decoder) and
+   * no attention adds a constant bias that a decode step would have to move to its position.
+   */
   public static boolean generates(Module m) {
-    return m.layers().stream().anyMatch(l -> l.kind().equals("decoder"));
+    return m.layers().stream().anyMatch(l -> l.kind().equals("decoder")) && !biased(m);
+  }
+
+  private static boolean biased(Module m) {
+    return m.ops().stream().anyMatch(op -> op instanceof dev.meshc.ir.op.Attention a && a.causal() && a.mask() != null
+        && !a.mask().dtype().equals(dev.meshc.ir.DType.BOOL) && m.consts().stream()
+            .anyMatch(c -> c.value().equals(a.mask())));
   }
 
   /** The sequence length of the token-id input (an integer input's last dim), or 512. */

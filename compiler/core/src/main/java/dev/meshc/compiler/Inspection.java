@@ -68,8 +68,16 @@ public record Inspection(String model, long irVersion, int opset, String produce
         table = sources.get(e.table().name());
       }
     }
+    java.util.Set<Value> outs = new java.util.HashSet<>(m.outputs());
+    for (int i = m.ops().size() - 1; i >= after; i--) { // outputs reached through a scalar scale (Granite's logits)
+      Op op = m.ops().get(i);
+      if (op instanceof dev.meshc.ir.op.Generic g && (g.type().equals("Mul") || g.type().equals("Div"))
+          && outs.contains(g.results().get(0)) && g.operands().get(1).shape().elements() == 1) {
+        outs.add(g.operands().get(0));
+      }
+    }
     for (int i = m.ops().size() - 1; i >= after; i--) {
-      if (m.ops().get(i) instanceof dev.meshc.ir.op.Linear l && m.outputs().contains(l.out())) {
+      if (m.ops().get(i) instanceof dev.meshc.ir.op.Linear l && outs.contains(l.out())) {
         return new Head(l.w().shape().dim(0), l.w().shape().dim(1),
             table != null && table.equals(sources.get(l.w().name())));
       }

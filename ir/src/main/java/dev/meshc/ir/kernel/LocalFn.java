@@ -23,7 +23,7 @@ public record LocalFn(Kind kind, Act act, long rotaryDim) {
   }
 
   public enum Act {
-    NONE, GELU_ERF, GELU_TANH, SILU, RELU
+    NONE, GELU_ERF, GELU_TANH, SILU, RELU, RELU2
   }
 
   public LocalFn {
@@ -159,6 +159,7 @@ public record LocalFn(Kind kind, Act act, long rotaryDim) {
       case GELU_TANH -> MathFns.geluTanh(x);
       case SILU -> MathFns.silu(x);
       case RELU -> MathFns.relu(x);
+      case RELU2 -> MathFns.relu2(x);
       case NONE -> throw new IllegalStateException("no activation");
     };
   }

@@ -81,4 +81,10 @@ public final class MathFns {
   public static double relu(double x) {
     return Math.max(x, 0);
   }
+
+  /** max(x, 0)², squared ReLU (Nemotron, Persimmon). */
+  public static double relu2(double x) {
+    double r = relu(x);
+    return r * r;
+  }
 }

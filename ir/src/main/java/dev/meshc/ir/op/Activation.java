@@ -18,7 +18,9 @@ public record Activation(Fn fn, Value x, Value out, Provenance loc) implements O
     /** x · sigmoid(x) (LLaMA's SiLU). */
     SILU("silu", "swiglu"),
     /** max(x, 0) (OPT); gated, ReGLU. */
-    RELU("relu", "reglu");
+    RELU("relu", "reglu"),
+    /** max(x, 0)² (Nemotron, Persimmon: squared ReLU). */
+    RELU2("relu2", "reglu2");
 
     private final String irName;
     private final OpDef def;
@@ -61,7 +63,7 @@ public record Activation(Fn fn, Value x, Value out, Provenance loc) implements O
       return def;
     }
 
-    /** The gated form act(gate) · up: swiglu, geglu_erf, geglu_tanh, reglu. */
+    /** The gated form act(gate) · up: swiglu, geglu_erf, geglu_tanh, reglu, reglu2. */
     public OpDef gatedDef() {
       return gatedDef;
     }

@@ -156,6 +156,8 @@ class TirRoundTripTest {
     b.op("gelu_tanh", "a3", List.of(gate), Attrs.EMPTY);
     b.op("relu", "a4", List.of(gate), Attrs.EMPTY);
     b.op("reglu", "rg", List.of(gate, up), Attrs.EMPTY);
+    b.op("relu2", "a5", List.of(gate), Attrs.EMPTY);
+    b.op("reglu2", "rg2", List.of(gate, up), Attrs.EMPTY);
     Value down = b.op("linear", "down", List.of(sw, wd), Attrs.EMPTY);
     Value r2 = b.op("Add", "r2", List.of(r, down), Attrs.EMPTY);
     b.endLayer();

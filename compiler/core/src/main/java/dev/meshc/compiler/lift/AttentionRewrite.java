@@ -120,6 +120,9 @@ final class AttentionRewrite {
         mask = null;
       } else if (allZero(m)) {
         mask = null;
+      } else if (hidesCausally(m, sq, sk)) { // causal plus a finite position bias (MPT's ALiBi)
+        causal = true;
+        mask = g.constant(causalPart(m, sq, sk), "bias");
       }
     }
     List<String> in = new ArrayList<>(List.of(q4, k4, v4));
@@ -221,6 +224,35 @@ final class AttentionRewrite {
       }
     }
     return true;
+  }
+
+  /** Whether mask hides exactly the keys after each query, whatever finite values it adds to the others. */
+  static boolean hidesCausally(Tensor m, long sq, long sk) {
+    long[] d = m.shape().toArray();
+    int r = d.length;
+    if (r < 2 || d[r - 1] != sk || d[r - 2] != sq) {
+      return false;
+    }
+    long off = sk - sq;
+    for (int e = 0; e < m.size(); e++) {
+      long i = (e / sk) % sq;
+      long j = e % sk;
+      double v = m.getDouble(e);
+      if ((j > i + off) != (v <= HIDDEN) || Double.isNaN(v)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The mask with its causally hidden entries zeroed: what is left once {@code causal} hides them. */
+  private static Tensor causalPart(Tensor m, long sq, long sk) {
+    float[] b = new float[m.size()];
+    long off = sk - sq;
+    for (int e = 0; e < b.length; e++) {
+      b[e] = (e % sk) > (e / sk) % sq + off ? 0f : (float) m.getDouble(e);
+    }
+    return Tensor.ofFloats(m.shape(), b);
   }
 
   private static boolean allZero(Tensor m) {

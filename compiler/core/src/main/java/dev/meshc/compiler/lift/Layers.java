@@ -92,6 +92,17 @@ final class Layers {
       x1 = n1.out();
     }
     String end = x1;
+    if (!parallel && !post) { // (h + attn) + mlp, the other grouping of a parallel layer (Cohere)
+      for (LNode u : g.users(r1.out())) {
+        String m = u.is("Add") ? Rewrites.other(u, r1.out()) : null;
+        if (m != null && fromH.contains(m) && !fromAttn.contains(m) && ancestors(g, List.of(m)).stream()
+            .map(g::producer).anyMatch(p -> p != null && Activation.named(p.op()) && fromH.contains(p.out()))) {
+          parallel = true;
+          end = u.out();
+          break;
+        }
+      }
+    }
     if (!parallel) {
       Set<String> stream = reshapes(g, x1);
       Set<String> fromX1 = descendants(g, stream);

@@ -40,6 +40,7 @@ public final class Lifter {
       Rewrites::geluTanh,
       Rewrites::silu,
       Rewrites::relu,
+      Rewrites::relu2,
       Rewrites::gated,
       Rewrites::splitHeads,
       Rewrites::mergeHeads,

@@ -495,6 +495,20 @@ final class Rewrites {
     return true;
   }
 
+  /** Squared ReLU: Pow(relu(x), 2) or relu(x)·relu(x), the relu read by nothing else. */
+  static boolean relu2(LiftGraph g, LNode n) {
+    if (!n.is("Pow") && !n.is("Mul")) {
+      return false;
+    }
+    String r = squared(g, n.out());
+    LNode relu = r == null ? null : g.producer(r, "relu");
+    if (relu == null || g.uses(r) != n.inputs().stream().filter(r::equals).count()) {
+      return false;
+    }
+    g.replace(n, List.of(node("relu2", relu.inputs(), n.out(), Attrs.EMPTY, List.of(relu, n))));
+    return true;
+  }
+
   /** Gated FFN activation: act(gate) · up, with act a lifted SiLU or GELU (SwiGLU, GeGLU). */
   static boolean gated(LiftGraph g, LNode n) {
     if (!n.is("Mul")) {
@@ -512,6 +526,7 @@ final class Rewrites {
         case "gelu_erf" -> "geglu_erf";
         case "gelu_tanh" -> "geglu_tanh";
         case "relu" -> "reglu";
+        case "relu2" -> "reglu2";
         default -> null;
       };
       if (fn != null) {
