@@ -214,21 +214,34 @@ final class RunCommand implements Callable<Integer> {
     for (int step = 0; step < maxNewTokens; step++) {
       progress.step("token " + (step + 1) + " of " + maxNewTokens + " (prefill recomputed)");
       int len = ids.size();
-      Frontend f = atLength(p, input, len);
+      Frontend f;
+      try {
+        f = atLength(p, input, len);
+      } catch (MeshcException fixedGraph) {
+        // a static export whose module cannot move (a constant bias over the traced positions):
+        // run it at its own length, the ids right-padded; causal attention keeps the first len exact
+        f = Frontend.load(p.model(), p.manifest().inputs().stream().map(InputBinding::parse).toList(), limit.limits());
+        if (Resequence.traced(f.module()) < len) {
+          throw MeshcException.input("%s: %d tokens do not fit the %d positions its export fixed (%s): export it "
+              + "with a dynamic sequence length to generate further", p.module().name(), len,
+              Resequence.traced(f.module()), fixedGraph.getMessage());
+        }
+      }
+      int width = (int) Resequence.traced(f.module());
       ModelShape shape = ModelShape.of(f.module());
-      Planner planner = new Planner(shape, m, Workload.prefill(len), new Planner.Options(grid, 0, 5, 0.02, 1));
+      Planner planner = new Planner(shape, m, Workload.prefill(width), new Planner.Options(grid, 0, 5, 0.02, 1));
       Plan placed = planner.plan();
       if (!placed.feasible()) {
         throw new MeshcException(MeshcException.Kind.NO_PLAN, "no plan at length " + len + ": "
             + placed.explanation());
       }
       Module module = f.module().withPlacements(List.of(Placements.of(placed, shape, planner.costModel())));
-      long[] tokens = ids.stream().mapToLong(Long::longValue).toArray();
-      MeshExecutor.Result r = MeshExecutor.prefill(module, Map.of(input, Tensor.ofLongs(Shape.of(1, len), tokens)),
+      long[] tokens = java.util.Arrays.copyOf(ids.stream().mapToLong(Long::longValue).toArray(), width);
+      MeshExecutor.Result r = MeshExecutor.prefill(module, Map.of(input, Tensor.ofLongs(Shape.of(1, width), tokens)),
           f.weights(), m, accumulate.fp32(), null, (op, res) -> { });
       meshCycles += r.meshCycles();
       float[] logits = r.outputs().values().iterator().next().floats();
-      int vocab = logits.length / len;
+      int vocab = logits.length / width;
       long best = argmax(logits, (len - 1) * vocab, len * vocab);
       ids.add(best);
       generated.add(best);

@@ -79,7 +79,7 @@ class ZooMutationTest {
     int refused = 0;
     for (int t = 0; t < TRIES; t++) {
       JsonObject e = zoo.get(r.nextInt(zoo.size()));
-      ModelProto m = ModelProto.parseFrom(Files.readAllBytes(ZooTest.zoo(e.get("file").getAsString())));
+      ModelProto m = ModelProto.parseFrom(Files.readAllBytes(ZooTest.zoo(e, e.get("file").getAsString())));
       Mutant mutant = mutate(m, r);
       Path file = dir.resolve("mutant.onnx");
       Files.write(file, mutant.model().toByteArray());
