@@ -20,6 +20,9 @@ Regenerate from the repository root with:
     python3 examples/scripts/make_zoo.py            # every model
     python3 examples/scripts/make_zoo.py llama gpt2 # some families only
                                                     # (zoo.json is then left as it is)
+    python3 examples/scripts/make_zoo.py --out /tmp/zoo2 --families phi,mpt
+        # into another folder, with a zoo.json of just those models; the
+        # EXTRA_FAMILIES (phi, gpt_bigcode, ..., albert) are made only if named
 Deterministic: fixed configs, seeds from a fixed scan, fixed inputs.
 """
 import json
@@ -266,6 +269,192 @@ FAMILIES = [
 # (family, export) of the fp16 models: weights of the fp32 family's seed, halved
 FP16 = [("llama", "static"), ("qwen2", "dynamic")]
 
+# ---------------------------------------------------------------------------
+# More families, NOT part of the default run (examples/zoo stays as it is):
+# build them with --families (and --out DIR for a separate folder and a
+# zoo.json of just them), e.g.
+#     python3 examples/scripts/make_zoo.py --out /tmp/zoo2 --families phi,mpt
+# Same recipe, seeds from 1800 on. `expect` keys are those of FAMILIES; values
+# with no counterpart there: activation "relu2" (relu(x)^2, Nemotron and
+# Persimmon), norm_position "pre_post" (Gemma-2: RMSNorm before AND after both
+# attention and MLP). Not expressed in `expect` (see the comments per family):
+# Gemma-2's logit soft-capping and sliding window, Granite's multipliers,
+# Cohere's logit_scale, OLMo's parameter-free LayerNorm, MPT's bias-free LayerNorm,
+# ELECTRA/ALBERT's embedding_size < width, ALBERT's layer sharing.
+
+EXTRA_FAMILIES = [
+    # Phi-1/1.5/2: one LayerNorm, attention and MLP in parallel, partial rotary
+    # (half-split) on 8 of 16 dims, q/k/v/dense/fc biases, lm_head bias
+    dec("phi", "PhiForCausalLM", "PhiConfig",
+        E(vocab_size=VOCAB, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+          num_attention_heads=4, num_key_value_heads=4, hidden_act="gelu_new",
+          max_position_embeddings=MAX_POS, partial_rotary_factor=0.5, rope_theta=10000.0,
+          layer_norm_eps=1e-5, tie_word_embeddings=False, bos_token_id=0, eos_token_id=0),
+        E(layers=2, width=64, heads=4, kv_heads=4, head_dim=16, ffn=256, activation="gelu_tanh",
+          norm="layer_norm", norm_eps=1e-5, norm_position="pre", residual="parallel",
+          **rope_expect(8, False, 10000.0), tied_embeddings=False, qkv="separate",
+          qkv_bias=True, qk_norm=False, embed_scale=None, embed_norm=False,
+          lm_head_bias=True),
+        seed_start=1800),
+    # SantaCoder / StarCoder-1: multi-query attention, fused c_attn [64+2*16, 64]
+    # split (64, 16, 16), learned positions, GPT-2-style block with nn.Linear
+    dec("gpt_bigcode", "GPTBigCodeForCausalLM", "GPTBigCodeConfig",
+        E(vocab_size=VOCAB, n_positions=MAX_POS, n_embd=64, n_layer=2, n_head=4, n_inner=256,
+          activation_function="gelu_pytorch_tanh", layer_norm_epsilon=1e-5, multi_query=True,
+          bos_token_id=0, eos_token_id=0),
+        E(layers=2, width=64, heads=4, kv_heads=1, head_dim=16, ffn=256, activation="gelu_tanh",
+          norm="layer_norm", norm_eps=1e-5, norm_position="pre", residual="sequential",
+          positions="learned", **NO_ROPE, tied_embeddings=True, qkv="fused", qkv_bias=True,
+          qk_norm=False, embed_scale=None, embed_norm=False, lm_head_bias=False),
+        seed_start=1900),
+    # StarCoder-2: LayerNorm, GQA, RoPE, biases everywhere, plain gelu MLP, tied
+    dec("starcoder2", "Starcoder2ForCausalLM", "Starcoder2Config",
+        E(vocab_size=VOCAB, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+          num_attention_heads=4, num_key_value_heads=2, hidden_act="gelu_pytorch_tanh",
+          max_position_embeddings=MAX_POS, rope_theta=100000.0, norm_epsilon=1e-5,
+          use_bias=True, sliding_window=None, tie_word_embeddings=True, bos_token_id=0,
+          eos_token_id=0),
+        E(layers=2, width=64, heads=4, kv_heads=2, head_dim=16, ffn=256, activation="gelu_tanh",
+          norm="layer_norm", norm_eps=1e-5, norm_position="pre", residual="sequential",
+          **rope_expect(16, False, 100000.0), tied_embeddings=True, qkv="separate",
+          qkv_bias=True, qk_norm=False, embed_scale=None, embed_norm=False,
+          lm_head_bias=False),
+        seed_start=2000),
+    # OLMo-1: LayerNorm WITHOUT weight or bias (F.layer_norm(x, None, None),
+    # eps fixed at 1e-5 in the code), SwiGLU, no biases, clip_qkv off
+    dec("olmo", "OlmoForCausalLM", "OlmoConfig",
+        E(vocab_size=VOCAB, hidden_size=64, intermediate_size=176, num_hidden_layers=2,
+          num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=MAX_POS,
+          rope_theta=10000.0, tie_word_embeddings=False, pad_token_id=1, bos_token_id=None,
+          eos_token_id=0),
+        E(layers=2, width=64, heads=4, kv_heads=4, head_dim=16, ffn=176, activation="swiglu",
+          norm="layer_norm", norm_eps=1e-5, norm_position="pre", residual="sequential",
+          **rope_expect(16, False, 10000.0), tied_embeddings=False, qkv="separate",
+          qkv_bias=False, qk_norm=False, embed_scale=None, embed_norm=False,
+          lm_head_bias=False),
+        seed_start=2100),
+    # Command-R: one LayerNorm without bias (mean/var written out, not
+    # F.layer_norm), attention and SwiGLU MLP in parallel, INTERLEAVED rotary
+    # (cos/sin repeat_interleave'd, rotate pairs), tied, logits * logit_scale
+    # (0.25 here; Command-R 0.0625 would put every margin below 0.01)
+    dec("cohere", "CohereForCausalLM", "CohereConfig",
+        E(vocab_size=VOCAB, hidden_size=64, intermediate_size=176, num_hidden_layers=2,
+          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=MAX_POS,
+          rope_theta=10000.0, layer_norm_eps=1e-5, logit_scale=0.25, use_qk_norm=False,
+          tie_word_embeddings=True, pad_token_id=0, bos_token_id=0, eos_token_id=0),
+        E(layers=2, width=64, heads=4, kv_heads=2, head_dim=16, ffn=176, activation="swiglu",
+          norm="layer_norm", norm_eps=1e-5, norm_position="pre", residual="parallel",
+          **rope_expect(16, True, 10000.0), tied_embeddings=True, qkv="separate",
+          qkv_bias=False, qk_norm=False, embed_scale=None, embed_norm=False,
+          lm_head_bias=False),
+        seed_start=2200),
+    # Gemma-2: (1 + w) RMSNorm before and after attention and MLP, GeGLU,
+    # embedding * 8, tied, attention logits soft-capped (tanh(x/50)*50) and
+    # final logits (tanh(x/30)*30); layer 0 sliding window 8 (layer_types
+    # default: sliding, full), query_pre_attn_scalar = head_dim. Eager
+    # attention: transformers' sdpa path ignores the attention soft-cap.
+    dec("gemma2", "Gemma2ForCausalLM", "Gemma2Config",
+        E(vocab_size=VOCAB, hidden_size=64, intermediate_size=192, num_hidden_layers=2,
+          num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+          hidden_activation="gelu_pytorch_tanh", max_position_embeddings=MAX_POS,
+          rope_theta=10000.0, rms_norm_eps=1e-6, query_pre_attn_scalar=16, sliding_window=8,
+          attn_logit_softcapping=50.0, final_logit_softcapping=30.0,
+          attn_implementation="eager", tie_word_embeddings=True, pad_token_id=0,
+          bos_token_id=0, eos_token_id=0),
+        E(layers=2, width=64, heads=4, kv_heads=2, head_dim=16, ffn=192,
+          activation="geglu_tanh", norm="rms_norm", norm_eps=1e-6, norm_position="pre_post",
+          residual="sequential", **rope_expect(16, False, 10000.0), tied_embeddings=True,
+          qkv="separate", qkv_bias=False, qk_norm=False, embed_scale=8.0, embed_norm=False,
+          lm_head_bias=False),
+        seed_start=2300, rescale={"model.embed_tokens.weight": 0.125}),
+    # Granite-3: LLaMA with multipliers: embedding * 4, attention scale 1/16
+    # (attention_multiplier instead of head_dim^-0.5), residual branches * 0.5,
+    # logits / 2 (logits_scaling)
+    dec("granite", "GraniteForCausalLM", "GraniteConfig",
+        E(vocab_size=VOCAB, hidden_size=64, intermediate_size=176, num_hidden_layers=2,
+          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=MAX_POS,
+          rope_theta=10000.0, rms_norm_eps=1e-6, embedding_multiplier=4.0,
+          attention_multiplier=0.0625, residual_multiplier=0.5, logits_scaling=2.0,
+          tie_word_embeddings=False, bos_token_id=0, eos_token_id=0),
+        E(layers=2, width=64, heads=4, kv_heads=2, head_dim=16, ffn=176, activation="swiglu",
+          norm="rms_norm", norm_eps=1e-6, norm_position="pre", residual="sequential",
+          **rope_expect(16, False, 10000.0), tied_embeddings=False, qkv="separate",
+          qkv_bias=False, qk_norm=False, embed_scale=4.0, embed_norm=False,
+          lm_head_bias=False),
+        seed_start=2400),
+    # Nemotron-4/Minitron: LayerNorm1P (F.layer_norm with weight + 1, bias),
+    # relu^2 MLP without gate (up_proj, down_proj), partial rotary 8 of 16, GQA
+    dec("nemotron", "NemotronForCausalLM", "NemotronConfig",
+        E(vocab_size=VOCAB, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+          num_attention_heads=4, num_key_value_heads=2, head_dim=16, hidden_act="relu2",
+          max_position_embeddings=MAX_POS, partial_rotary_factor=0.5, rope_theta=10000.0,
+          norm_eps=1e-5, tie_word_embeddings=False, bos_token_id=0, eos_token_id=0),
+        E(layers=2, width=64, heads=4, kv_heads=2, head_dim=16, ffn=256, activation="relu2",
+          norm="layer_norm", norm_eps=1e-5, norm_position="pre", residual="sequential",
+          **rope_expect(8, False, 10000.0), tied_embeddings=False, qkv="separate",
+          qkv_bias=False, qk_norm=False, embed_scale=None, embed_norm=False,
+          lm_head_bias=False),
+        seed_start=2500),
+    # Persimmon/Fuyu: fused per-head query_key_value, q/k LayerNorm per head,
+    # partial rotary 8 of 16, relu^2, biases
+    dec("persimmon", "PersimmonForCausalLM", "PersimmonConfig",
+        E(vocab_size=VOCAB, hidden_size=64, intermediate_size=256, num_hidden_layers=2,
+          num_attention_heads=4, hidden_act="relu2", max_position_embeddings=MAX_POS,
+          partial_rotary_factor=0.5, rope_theta=10000.0, layer_norm_eps=1e-5,
+          qk_layernorm=True, tie_word_embeddings=False, bos_token_id=0, eos_token_id=0),
+        E(layers=2, width=64, heads=4, kv_heads=4, head_dim=16, ffn=256, activation="relu2",
+          norm="layer_norm", norm_eps=1e-5, norm_position="pre", residual="sequential",
+          **rope_expect(8, False, 10000.0), tied_embeddings=False, qkv="fused",
+          qkv_bias=True, qk_norm=True, embed_scale=None, embed_norm=False,
+          lm_head_bias=False),
+        seed_start=2600),
+    # MPT: ALiBi (MPT's slopes, bias_max 8), fused Wqkv chunked in 3, no biases,
+    # LayerNorm without bias, gelu (erf), ffn 4 * width, tied, eager-only class
+    dec("mpt", "MptForCausalLM", "MptConfig",
+        E(vocab_size=VOCAB, d_model=64, n_heads=4, n_layers=2, expansion_ratio=4,
+          max_seq_len=MAX_POS, layer_norm_epsilon=1e-5, no_bias=True),
+        E(layers=2, width=64, heads=4, kv_heads=4, head_dim=16, ffn=256, activation="gelu_erf",
+          norm="layer_norm", norm_eps=1e-5, norm_position="pre", residual="sequential",
+          positions="alibi", **NO_ROPE, tied_embeddings=True, qkv="fused", qkv_bias=False,
+          qk_norm=False, embed_scale=None, embed_norm=False, lm_head_bias=False),
+        seed_start=2700),
+    # ELECTRA discriminator body: BERT with embedding_size 32 < width 64
+    # (embeddings and their LayerNorm at 32, then embeddings_project 32 -> 64)
+    enc("electra", "ElectraModel", "ElectraConfig",
+        E(vocab_size=VOCAB, embedding_size=32, hidden_size=64, num_hidden_layers=2,
+          num_attention_heads=4, intermediate_size=256, hidden_act="gelu",
+          max_position_embeddings=MAX_POS, type_vocab_size=2, layer_norm_eps=1e-12),
+        E(layers=2, width=64, heads=4, kv_heads=4, head_dim=16, ffn=256, activation="gelu_erf",
+          norm="layer_norm", norm_eps=1e-12, norm_position="post", residual="sequential",
+          positions="learned", **NO_ROPE, tied_embeddings=False, qkv="separate", qkv_bias=True,
+          qk_norm=False, embed_scale=None, embed_norm=True, lm_head_bias=False),
+        seed_start=2800),
+    # XLM-RoBERTa: RoBERTa's architecture (positions from the ids, 66 rows)
+    enc("xlm-roberta", "XLMRobertaModel", "XLMRobertaConfig",
+        E(vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+          intermediate_size=256, hidden_act="gelu", max_position_embeddings=MAX_POS + 2,
+          type_vocab_size=1, layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0,
+          eos_token_id=2),
+        E(layers=2, width=64, heads=4, kv_heads=4, head_dim=16, ffn=256, activation="gelu_erf",
+          norm="layer_norm", norm_eps=1e-5, norm_position="post", residual="sequential",
+          positions="learned", **NO_ROPE, tied_embeddings=False, qkv="separate", qkv_bias=True,
+          qk_norm=False, embed_scale=None, embed_norm=True, lm_head_bias=False),
+        seed_start=2900, model_kwargs=dict(add_pooling_layer=False)),
+    # ALBERT: embedding_size 32 (embedding LayerNorm at 32, then
+    # embedding_hidden_mapping_in 32 -> 64), ONE layer's weights used by both
+    # of the 2 layers (num_hidden_groups 1), gelu_new, post-norm
+    enc("albert", "AlbertModel", "AlbertConfig",
+        E(vocab_size=VOCAB, embedding_size=32, hidden_size=64, num_hidden_layers=2,
+          num_hidden_groups=1, inner_group_num=1, num_attention_heads=4, intermediate_size=256,
+          hidden_act="gelu_new", max_position_embeddings=MAX_POS, type_vocab_size=2,
+          layer_norm_eps=1e-12, pad_token_id=0, bos_token_id=2, eos_token_id=3),
+        E(layers=2, width=64, heads=4, kv_heads=4, head_dim=16, ffn=256, activation="gelu_tanh",
+          norm="layer_norm", norm_eps=1e-12, norm_position="post", residual="sequential",
+          positions="learned", **NO_ROPE, tied_embeddings=False, qkv="separate", qkv_bias=True,
+          qk_norm=False, embed_scale=None, embed_norm=True, lm_head_bias=False),
+        seed_start=3000, model_kwargs=dict(add_pooling_layer=False)),
+]
+
 
 # ---------------------------------------------------------------------------
 # model building and random weights
@@ -274,6 +463,10 @@ def build(spec):
     cfg = getattr(transformers, spec["cfg"])(**spec["config"])
     model = getattr(transformers, spec["cls"])(cfg, **spec.get("model_kwargs", {}))
     return model.eval()
+
+
+# norms whose forward scales by (1 + weight)
+ONE_PLUS_NORMS = ("GemmaRMSNorm", "Gemma2RMSNorm", "NemotronLayerNorm1P")
 
 
 def randomize_(model, seed):
@@ -296,7 +489,7 @@ def randomize_(model, seed):
             if name.endswith("bias"):
                 p.copy_(0.02 * noise)
             elif p.dim() == 1:
-                if type(mod).__name__ == "GemmaRMSNorm":
+                if type(mod).__name__ in ONE_PLUS_NORMS:
                     p.copy_(0.1 * noise)
                 else:
                     p.copy_(1.0 + 0.1 * noise)
@@ -461,7 +654,9 @@ def check_expect(spec, model):
     tied = out is not None and out.weight is model.get_input_embeddings().weight
     assert x["tied_embeddings"] == tied, (fam, tied)
     assert x["lm_head_bias"] == (out is not None and out.bias is not None), fam
-    assert x["width"] == c.hidden_size == model.get_input_embeddings().weight.shape[1], fam
+    emb = getattr(c, "embedding_size", None) or c.hidden_size  # ELECTRA, ALBERT: < width
+    assert x["width"] == c.hidden_size, fam
+    assert model.get_input_embeddings().weight.shape[1] == emb, fam
     assert x["layers"] == c.num_hidden_layers, fam
     assert x["heads"] == c.num_attention_heads, fam
     kv = 1 if getattr(c, "multi_query", False) else \
@@ -471,7 +666,8 @@ def check_expect(spec, model):
                              c.hidden_size // c.num_attention_heads), fam
     ffn = next(getattr(c, k) for k in ("intermediate_size", "ffn_dim", "hidden_dim",
                                        "ffn_hidden_size", "n_inner")
-               if getattr(c, k, None) is not None) if fam != "bloom" else 4 * c.hidden_size
+               if getattr(c, k, None) is not None) if fam not in ("bloom", "mpt") \
+        else 4 * c.hidden_size
     assert x["ffn"] == ffn, fam
     rp = getattr(c, "rope_parameters", None)
     if x["positions"] == "rope":
@@ -586,7 +782,31 @@ def make_family(spec, ids, mask, log, half_exports=()):
     return entries
 
 
+def parse_args(argv):
+    """Families as positional names (as before) or --families a,b,c; --out DIR
+    writes into DIR (created) instead of examples/zoo, and then always writes
+    a zoo.json listing just the models made. Without --out, a subset leaves
+    examples/zoo/zoo.json as it is; no arguments = every model of FAMILIES
+    and zoo.json (the committed zoo). EXTRA_FAMILIES are made only if named."""
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("names", nargs="*", help="families to make (default: all of FAMILIES)")
+    ap.add_argument("--families", default="", help="comma-separated families")
+    ap.add_argument("--out", default=None, help="output folder (default examples/zoo)")
+    a = ap.parse_args(argv)
+    names = list(a.names) + [f for f in a.families.split(",") if f]
+    known = [s["family"] for s in FAMILIES + EXTRA_FAMILIES]
+    unknown = [f for f in names if f not in known]
+    if unknown:
+        ap.error(f"unknown families {unknown}; known: {', '.join(known)}")
+    return names, a.out
+
+
 def main(argv):
+    global OUT_DIR
+    names, out = parse_args(argv)
+    if out is not None:
+        OUT_DIR = os.path.abspath(out)
     os.makedirs(OUT_DIR, exist_ok=True)
     torch.set_num_threads(1)
     t0 = time.time()
@@ -599,9 +819,9 @@ def main(argv):
         f"onnxscript {onnxscript.__version__}, numpy {np.__version__}")
     ids = np.random.default_rng(7).integers(0, VOCAB, (1, SEQ)).astype(np.int64)
     mask = np.ones((1, SEQ), dtype=np.int64)
-    wanted = argv or [s["family"] for s in FAMILIES]
+    wanted = names or [s["family"] for s in FAMILIES]
     entries, failed = [], {}
-    for spec in FAMILIES:
+    for spec in FAMILIES + EXTRA_FAMILIES:
         fam = spec["family"]
         if fam not in wanted:
             continue
@@ -612,7 +832,7 @@ def main(argv):
         except Exception as ex:  # record and go on with the next family
             failed[fam] = f"{type(ex).__name__}: {ex}"
             log(f"FAILED {fam}: {failed[fam]}")
-    if argv:
+    if names and out is None:
         log("some families only: zoo.json not rewritten")
     else:
         write_json(os.path.join(OUT_DIR, "zoo.json"), entries)
