@@ -36,9 +36,13 @@ class SdkRuntime:
     def __init__(self, bindir, cmaddr=None, **kwargs):
         if cmaddr:
             raise SimulatorError(f"cmaddr={cmaddr}: meshc's simulator runs no CS system; drop --cmaddr")
-        if not os.path.isfile(_JAR):
+        if os.environ.get("MESHC_CLASSPATH"):  # tests: meshc's classes without the jar
+            java = ["java", "-cp", os.environ["MESHC_CLASSPATH"], "dev.meshc.cli.Main"]
+        elif os.path.isfile(_JAR):
+            java = ["java", "-jar", _JAR]
+        else:
             raise SimulatorError(f"{_JAR} is not built: run mvn -B -q install -DskipTests")
-        self._proc = subprocess.Popen(["java", "-jar", _JAR, "sim", "--serve", str(bindir)],
+        self._proc = subprocess.Popen(java + ["sim", "--serve", str(bindir)],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         hello = self._read()
         self._symbols = hello["symbols"]

@@ -115,6 +115,13 @@ public final class Simulator {
       if (n instanceof CslParser.BuiltinCallContext b && !PeInterp.BUILTINS.contains(b.BUILTIN().getText())) {
         throw MeshcException.input("%s: %s is not modelled yet", at(src, b), b.BUILTIN().getText());
       }
+      // a DSD op's trailing struct asks for asynchrony (.async, .activate, .unblock): microthreads come later
+      if (n instanceof CslParser.BuiltinCallContext b && b.BUILTIN().getText().matches("@f[a-z]+[sh]")
+          && b.args() != null && b.args().expr(b.args().expr().size() - 1) instanceof CslParser.PrimaryExprContext p
+          && p.primary() instanceof CslParser.StructLitContext) {
+        throw MeshcException.input("%s: %s with options (.async, .activate, .unblock) is not modelled yet", at(src, b),
+            b.BUILTIN().getText());
+      }
     });
   }
 
@@ -148,7 +155,7 @@ public final class Simulator {
 
   /** Loads every PE: its program's top-level declarations (memory) and comptime blocks (exports). */
   private void load() {
-    Path dir = config.layout().toAbsolutePath().getParent();
+    Path dir = config.layout().toAbsolutePath().normalize().getParent();
     Map<String, CslSource> programs = new HashMap<>();
     for (int y = 0; y < layout.height(); y++) {
       for (int x = 0; x < layout.width(); x++) {
