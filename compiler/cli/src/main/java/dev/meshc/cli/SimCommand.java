@@ -115,12 +115,15 @@ final class SimCommand implements Callable<Integer> {
       Map<String, String> ps = new LinkedHashMap<>();
       c.params().forEach((k, v) -> ps.put(k, String.valueOf(v))); // the SDK writes params as strings
       j.put("params", ps);
-      j.put("fabric", Map.of("dims", List.of(dims[0], dims[1]), "offsets", List.of(offsets[0], offsets[1])));
+      Map<String, Object> fabric = new LinkedHashMap<>();
+      fabric.put("dims", List.of(dims[0], dims[1]));
+      fabric.put("offsets", List.of(offsets[0], offsets[1]));
+      j.put("fabric", fabric);
       j.put("arch", arch);
       j.put("memcpy", memcpy);
       j.put("channels", channels);
       j.put("compiler", NOT_SDK);
-      Gson g = new GsonBuilder().setPrettyPrinting().create();
+      Gson g = new GsonBuilder().setPrettyPrinting().disableHtmlEscaping().create();
       Files.writeString(out.resolve("out.json"), g.toJson(j) + "\n", StandardCharsets.UTF_8);
       return Main.OK;
     }
@@ -129,7 +132,7 @@ final class SimCommand implements Callable<Integer> {
   /** The host protocol: a hello with the symbols, then one reply per command. */
   static final class Server {
     private final PrintWriter out;
-    private final Gson gson = new Gson();
+    private final Gson gson = new GsonBuilder().disableHtmlEscaping().create();
 
     Server(PrintWriter out) {
       this.out = out;
