@@ -17,7 +17,7 @@ import picocli.CommandLine.IVersionProvider;
  */
 @Command(name = "meshc", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Compiles ONNX transformer models for wafer-scale meshes of cores (the WaferLLM PLMR model).",
-    subcommands = {InspectCommand.class, CompileCommand.class, RunCommand.class, EvalCommand.class, CheckTirCommand.class, CheckCslCommand.class, KernelCommand.class,
+    subcommands = {InspectCommand.class, CompileCommand.class, RunCommand.class, EvalCommand.class, CheckTirCommand.class, CheckCslCommand.class, KernelCommand.class, SimCommand.class,
         CommandLine.HelpCommand.class},
     footer = {"", "Exit codes: 0 done, 1 no plan, 2 bad input or usage, 3 internal error.",
         "Example:", "  meshc inspect examples/models/tiny-llama.onnx --input input_ids=1x16"})

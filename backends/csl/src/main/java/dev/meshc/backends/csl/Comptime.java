@@ -25,7 +25,7 @@ import org.antlr.v4.runtime.tree.ParseTree;
  * those params, and its consts and fns are read and called (a layout's routes are often set by a
  * library file's fn); a library module ({@code "<memcpy/get_params>"}) stays a {@link ModuleVal}.
  */
-public final class Comptime {
+public class Comptime {
   /** Where something was written: {@code file:line:col}. */
   public record Loc(String file, int line, int col) {
     @Override
@@ -55,7 +55,7 @@ public final class Comptime {
   public record Opaque(String what) {}
 
   /** A function, the file scope it was declared in, and the interpreter of that file (for its locations). */
-  record FnVal(CslParser.FnDeclContext decl, Scope scope, Comptime owner) {}
+  public record FnVal(CslParser.FnDeclContext decl, Scope scope, Comptime owner) {}
 
   /** An imported library module the checker does not have: its name and parameters. */
   public record ModuleVal(String name, Map<String, Object> params) {}
@@ -128,8 +128,13 @@ public final class Comptime {
     final Map<String, Object> values = new HashMap<>();
     final Map<String, ParserRuleContext> lazy = new HashMap<>();
 
-    Scope(Scope parent) {
+    public Scope(Scope parent) {
       this.parent = parent;
+    }
+
+    /** Binds {@code name} in this scope (a loop capture, a fn argument). */
+    public void define(String name, Object v) {
+      values.put(name, v);
     }
   }
 
@@ -168,7 +173,7 @@ public final class Comptime {
     return null;
   }
 
-  private Object lookup(Scope scope, String name, ParserRuleContext at) {
+  protected Object lookup(Scope scope, String name, ParserRuleContext at) {
     for (Scope s = scope; s != null; s = s.parent) {
       if (s.values.containsKey(name)) {
         return s.values.get(name);
@@ -191,7 +196,7 @@ public final class Comptime {
     throw error(at, "'%s' is not defined", name);
   }
 
-  private Object declValue(Scope s, ParserRuleContext d) {
+  protected Object declValue(Scope s, ParserRuleContext d) {
     if (d instanceof CslParser.ParamDeclContext p) {
       if (p.value == null) {
         throw error(p, "param '%s' has no value: it is not set by the importer and has no default", p.ID().getText());
@@ -214,7 +219,7 @@ public final class Comptime {
     return new Loc(file, c.getStart().getLine(), c.getStart().getCharPositionInLine() + 1);
   }
 
-  MeshcException error(ParserRuleContext at, String fmt, Object... args) {
+  protected MeshcException error(ParserRuleContext at, String fmt, Object... args) {
     return MeshcException.input("%s: %s", loc(at), String.format(java.util.Locale.ROOT, fmt, args));
   }
 
@@ -256,7 +261,7 @@ public final class Comptime {
     }
   }
 
-  private void exec(CslParser.StmtContext st, Scope s) {
+  protected void exec(CslParser.StmtContext st, Scope s) {
     step(st);
     if (st instanceof CslParser.ConstStmtContext c) {
       s.values.put(c.constDecl().ID().getText(), eval(c.constDecl().value, s));
@@ -340,7 +345,7 @@ public final class Comptime {
     }
   }
 
-  private void assign(CslParser.AssignContext a, Scope s) {
+  protected void assign(CslParser.AssignContext a, Scope s) {
     if (!(a.target instanceof CslParser.PrimaryExprContext p && p.primary() instanceof CslParser.NameContext n)) {
       eval(a.value, s); // assignments into memory are run-time matters
       return;
@@ -391,7 +396,7 @@ public final class Comptime {
         eval((CslParser.ExprContext) e.getChild(2), s), e);
   }
 
-  private Object binary(String op, Object a, Object b, ParserRuleContext at) {
+  protected Object binary(String op, Object a, Object b, ParserRuleContext at) {
     if (op.equals("==") || op.equals("!=")) {
       boolean eq = a instanceof ColorVal ca && b instanceof ColorVal cb ? ca.id() == cb.id()
           : java.util.Objects.equals(a, b);
@@ -444,7 +449,7 @@ public final class Comptime {
     return new Opaque(op);
   }
 
-  private Object postfix(CslParser.PostfixExprContext p, Scope s) {
+  protected Object postfix(CslParser.PostfixExprContext p, Scope s) {
     CslParser.PostfixContext op = p.postfix();
     if (op instanceof CslParser.CallContext call) {
       List<Object> args = args(call.args(), s);
@@ -453,7 +458,7 @@ public final class Comptime {
           && inner.postfix() instanceof CslParser.FieldContext f) {
         Object target = eval(inner.expr(), s);
         if (target instanceof ModuleVal m) {
-          return moduleCall(m, f.ID().getText(), args);
+          return moduleCall(m, f.ID().getText(), args, call);
         }
         if (target instanceof FileModule m) {
           Object fn = member(m, f.ID().getText(), f);
@@ -510,8 +515,18 @@ public final class Comptime {
   /** Evaluates the file {@code path} as a module with {@code params}: its names, read lazily. */
   private FileModule importFile(String path, Map<String, Object> params, Loc at) {
     CslSource src = modules.read(file, path, at);
-    Comptime ct = new Comptime(src.name(), hooks, budget, modules, steps);
+    Comptime ct = imported(src.name());
     return new FileModule(path, ct.fileScope(src.tree(), params), ct);
+  }
+
+  /** The interpreter for a file this one imports: same hooks, modules and step budget (a subclass keeps its kind). */
+  protected Comptime imported(String name) {
+    return new Comptime(name, hooks, budget, modules, steps);
+  }
+
+  /** A sibling interpreter for {@code name} sharing this one's hooks, modules and step count. */
+  protected Comptime(Comptime parent, String name) {
+    this(name, parent.hooks, parent.budget, parent.modules, parent.steps);
   }
 
   /**
@@ -519,7 +534,7 @@ public final class Comptime {
    * <math>}'s floor, {@code <directions>}'s flip); any other call is recorded as its module, fn and
    * args (memcpy's get_params gives a tile its params that way).
    */
-  private Object moduleCall(ModuleVal m, String fn, List<Object> args) {
+  protected Object moduleCall(ModuleVal m, String fn, List<Object> args, ParserRuleContext at) {
     if (m.name().equals("<math>") && (fn.equals("floor_f16") || fn.equals("floor_f32")) && args.size() == 1
         && args.get(0) instanceof Number x) {
       return Math.floor(x.doubleValue());
@@ -534,7 +549,7 @@ public final class Comptime {
     return r;
   }
 
-  private Object call(FnVal f, List<Object> args, ParserRuleContext at) {
+  protected Object call(FnVal f, List<Object> args, ParserRuleContext at) {
     CslParser.FnDeclContext d = f.decl();
     List<CslParser.FnParamContext> ps = d.params() == null ? List.of() : d.params().fnParam();
     if (ps.size() != args.size()) {
@@ -554,7 +569,7 @@ public final class Comptime {
     return null;
   }
 
-  private List<Object> args(CslParser.ArgsContext a, Scope s) {
+  protected List<Object> args(CslParser.ArgsContext a, Scope s) {
     List<Object> r = new ArrayList<>();
     if (a != null) {
       for (CslParser.ExprContext e : a.expr()) {
@@ -564,7 +579,7 @@ public final class Comptime {
     return r;
   }
 
-  private Object primary(CslParser.PrimaryContext p, Scope s) {
+  protected Object primary(CslParser.PrimaryContext p, Scope s) {
     if (p instanceof CslParser.IntLitContext i) {
       String t = i.INT().getText().replace("_", "");
       try {
@@ -623,7 +638,9 @@ public final class Comptime {
     if (t instanceof CslParser.ArrayTypeExprContext a) {
       return arrayType(a.arrayType(), s);
     }
-    return new TypeVal(t.getStart().getText(), 0); // pointers, fn types, structs and enums take no array memory
+    // pointers, fn types, structs and enums take no array memory; the name is the type as written
+    // ("[*]f32", "fn()void"), so @export_name's types can be compared with what a PE exports
+    return new TypeVal(t.getText(), 0);
   }
 
   private Object arrayType(CslParser.ArrayTypeContext a, Scope s) {
@@ -638,7 +655,7 @@ public final class Comptime {
     return new ArrayTypeVal(dims, primary(a.elem, s));
   }
 
-  private Object builtin(CslParser.BuiltinCallContext b, Scope s) {
+  protected Object builtin(CslParser.BuiltinCallContext b, Scope s) {
     String name = b.BUILTIN().getText();
     List<Object> args = args(b.args(), s);
     Loc at = loc(b);
@@ -714,14 +731,14 @@ public final class Comptime {
     return t.name().matches("f[0-9]+|bf16|comptime_float") ? (Object) n.doubleValue() : v;
   }
 
-  private boolean truth(Object v, ParserRuleContext at) {
+  protected boolean truth(Object v, ParserRuleContext at) {
     if (v instanceof Boolean b) {
       return b;
     }
     throw error(at, "a condition must be a bool known at comptime, not %s", describe(v));
   }
 
-  static String describe(Object v) {
+  public static String describe(Object v) {
     if (v == null) {
       return "void";
     }

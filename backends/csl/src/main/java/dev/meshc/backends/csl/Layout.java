@@ -47,11 +47,17 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
 
   /** As above, reading the CSL files the layout imports through {@code modules}. */
   public static Layout evaluate(CslSource src, Map<String, Object> params, long budget, Comptime.Modules modules) {
+    return evaluate(src, params, budget, modules, (name, args, loc) -> null);
+  }
+
+  /** As above, {@code first} seeing every builtin call before the layout's own handling (the simulator's @export_name). */
+  public static Layout evaluate(CslSource src, Map<String, Object> params, long budget, Comptime.Modules modules,
+      Comptime.Hooks first) {
     int[] rect = {-1, -1};
     Map<Long, Tile> tiles = new LinkedHashMap<>();
     List<RouteEntry> routes = new ArrayList<>();
     Comptime[] ct = new Comptime[1];
-    Comptime.Hooks hooks = (name, args, loc) -> switch (name) {
+    Comptime.Hooks own = (name, args, loc) -> switch (name) {
       case "@set_rectangle" -> {
         rect[0] = intArg(args, 0, name, loc);
         rect[1] = intArg(args, 1, name, loc);
@@ -89,6 +95,10 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
       }
       case "@export_name", "@comptime_assert" -> Boolean.TRUE;
       default -> null;
+    };
+    Comptime.Hooks hooks = (name, args, loc) -> {
+      Object r = first.builtin(name, args, loc);
+      return r != null ? r : own.builtin(name, args, loc);
     };
     ct[0] = new Comptime(src.name(), hooks, budget, modules);
     Comptime.Scope scope = ct[0].fileScope(src.tree(), params);

@@ -1,0 +1,1 @@
+"""meshc's stand-in for the Cerebras SDK's Python package (not the Cerebras SDK)."""

@@ -1,0 +1,146 @@
+package dev.meshc.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The SDK stand-ins end to end on a program written for this test: backends/csl/sdk/bin/cslc builds
+ * it, cs_python runs a host script whose NumPy result it checks. Skipped without NumPy.
+ */
+class SimCliTest {
+  @TempDir
+  Path dir;
+
+  static final Path BIN = Path.of("").toAbsolutePath().getParent().getParent().resolve("backends/csl/sdk/bin");
+
+  static final String LAYOUT = """
+      param n: i16;
+      const memcpy = @import_module("<memcpy/get_params>", .{ .width = 2, .height = 1 });
+      layout {
+        @set_rectangle(2, 1);
+        @set_tile_code(0, 0, "pe.csl", .{ .memcpy_params = memcpy.get_params(0), .n = n, .scale = 2 });
+        @set_tile_code(1, 0, "pe.csl", .{ .memcpy_params = memcpy.get_params(1), .n = n, .scale = 3 });
+        @export_name("v", [*]f32, true);
+        @export_name("r", [*]f32, false);
+        @export_name("scale_by", fn()void);
+      }
+      """;
+
+  static final String PE = """
+      param memcpy_params: comptime_struct;
+      param n: i16;
+      param scale: i16;
+      const sys_mod = @import_module("<memcpy/memcpy>", memcpy_params);
+      var v: [n]f32;
+      var r = @zeros([n]f32);
+      var v_ptr: [*]f32 = &v;
+      const r_ptr: [*]f32 = &r;
+      const v_dsd = @get_dsd(mem1d_dsd, .{ .base_address = &v, .extent = n });
+      const r_dsd = @get_dsd(mem1d_dsd, .{ .base_address = &r, .extent = n });
+      fn scale_by() void {
+        @fmuls(r_dsd, v_dsd, @as(f32, scale));
+        sys_mod.unblock_cmd_stream();
+      }
+      comptime { @export_symbol(v_ptr, "v"); @export_symbol(r_ptr, "r"); @export_symbol(scale_by); }
+      """;
+
+  static final String RUN = """
+      import argparse, json
+      import numpy as np
+      from cerebras.sdk.runtime.sdkruntimepybind import SdkRuntime, MemcpyDataType, MemcpyOrder
+      p = argparse.ArgumentParser(); p.add_argument('--name'); a = p.parse_args()
+      n = int(json.load(open(f"{a.name}/out.json"))['params']['n'])
+      v = np.arange(2 * n, dtype=np.float32) * 0.5
+      rt = SdkRuntime(a.name)
+      v_id, r_id = rt.get_id('v'), rt.get_id('r')
+      rt.load(); rt.run()
+      rt.memcpy_h2d(v_id, v, 0, 0, 2, 1, n, streaming=False, order=MemcpyOrder.ROW_MAJOR,
+                    data_type=MemcpyDataType.MEMCPY_32BIT, nonblock=False)
+      rt.launch('scale_by', nonblock=False)
+      r = np.zeros(2 * n, dtype=np.float32)
+      rt.memcpy_d2h(r, r_id, 0, 0, 2, 1, n, streaming=False, order=MemcpyOrder.ROW_MAJOR,
+                    data_type=MemcpyDataType.MEMCPY_32BIT, nonblock=False)
+      WRITE_READ_ONLY
+      rt.stop()
+      expected = v * np.repeat(np.array([2, 3], dtype=np.float32), n)
+      np.testing.assert_array_equal(r, expected)
+      print("SUCCESS!")
+      """;
+
+  private static boolean numpy() {
+    try {
+      Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
+      p.getInputStream().readAllBytes();
+      return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  /** Runs a stand-in with meshc's classes (the jar is not built under mvn test); returns {exit code, output}. */
+  private Object[] run(String tool, String... args) throws Exception {
+    List<String> cmd = new java.util.ArrayList<>(List.of(BIN.resolve(tool).toString()));
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+    pb.environment().put("MESHC_CLASSPATH", System.getProperty("java.class.path"));
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(120, TimeUnit.SECONDS), tool + " did not finish");
+    return new Object[] {p.exitValue(), out};
+  }
+
+  @Test
+  void cslcAndCsPythonRunAHostScript() throws Exception {
+    Assumptions.assumeTrue(numpy(), "python3 with NumPy is not installed");
+    Files.writeString(dir.resolve("layout.csl"), LAYOUT);
+    Files.writeString(dir.resolve("pe.csl"), PE);
+    Files.writeString(dir.resolve("run.py"), RUN.replace("WRITE_READ_ONLY", ""));
+    Object[] c = run("cslc", "--arch=wse3", "./layout.csl", "--fabric-dims=9,3", "--fabric-offsets=4,1",
+        "--params=n:5", "-o", "out", "--memcpy", "--channels", "1");
+    assertEquals(0, c[0], (String) c[1]);
+    assertTrue(Files.readString(dir.resolve("out/out.json")).contains("\"n\": \"5\""));
+    Object[] r = run("cs_python", "run.py", "--name", "out");
+    assertEquals(0, r[0], (String) r[1]);
+    assertTrue(((String) r[1]).contains("SUCCESS!"), (String) r[1]);
+
+    // a host writing a read-only symbol: one line, exit 2, no traceback
+    Files.writeString(dir.resolve("run.py"), RUN.replace("WRITE_READ_ONLY", "rt.memcpy_h2d(r_id, r, 0, 0, 2, 1, n)"));
+    r = run("cs_python", "run.py", "--name", "out");
+    assertEquals(2, r[0], (String) r[1]);
+    assertTrue(((String) r[1]).startsWith("cs_python: error: memcpy_h2d into 'r'"), (String) r[1]);
+    assertFalse(((String) r[1]).contains("Traceback"), (String) r[1]);
+  }
+
+  @Test
+  void cslcRefusesWhatIsNotModelledAndSaysWhatItIs() throws Exception {
+    Files.writeString(dir.resolve("layout.csl"), LAYOUT);
+    Files.writeString(dir.resolve("pe.csl"), PE.replace("@fmuls(r_dsd, v_dsd, @as(f32, scale));",
+        "@fmuls(r_dsd, v_dsd, @as(f32, scale), .{ .async = true });"));
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = Main.execute(new String[] {"sim", "cslc", dir.resolve("layout.csl").toString(), "--fabric-dims=9,3",
+        "--fabric-offsets=4,1", "--params=n:5", "-o", dir.resolve("out").toString(), "--memcpy"},
+        new PrintStream(out), new PrintStream(err));
+    assertEquals(2, code);
+    // the option struct is refused when the program is loaded, at the call, in one line
+    String e = err.toString(StandardCharsets.UTF_8).strip();
+    assertTrue(e.matches("meshc: error: .*pe\\.csl:12:3: @fmuls with options .* is not modelled yet"), e);
+    assertFalse(Files.exists(dir.resolve("out/out.json")));
+
+    out.reset();
+    assertEquals(0, Main.execute(new String[] {"sim", "cslc", "--version"}, new PrintStream(out), new PrintStream(err)));
+    assertTrue(out.toString(StandardCharsets.UTF_8).contains("not the Cerebras SDK"));
+  }
+}
