@@ -81,7 +81,8 @@ class SimCliTest {
 
   private static boolean numpy() {
     try {
-      Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
+      String py = System.getenv().getOrDefault("MESHC_PYTHON", "python3"); // the interpreter cs_python runs
+      Process p = new ProcessBuilder(py, "-c", "import numpy").redirectErrorStream(true).start();
       p.getInputStream().readAllBytes();
       return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
     } catch (Exception e) {
@@ -103,7 +104,7 @@ class SimCliTest {
 
   @Test
   void cslcAndCsPythonRunAHostScript() throws Exception {
-    Assumptions.assumeTrue(numpy(), "python3 with NumPy is not installed");
+    Assumptions.assumeTrue(numpy(), "python3 (or $MESHC_PYTHON) with NumPy is not installed");
     Files.writeString(dir.resolve("layout.csl"), LAYOUT);
     Files.writeString(dir.resolve("pe.csl"), PE);
     Files.writeString(dir.resolve("run.py"), RUN.replace("WRITE_READ_ONLY", ""));
