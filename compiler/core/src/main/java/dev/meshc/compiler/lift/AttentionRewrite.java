@@ -205,25 +205,7 @@ final class AttentionRewrite {
    * and empty at once, and causal keeps a decoder a decoder when traced with one token.
    */
   static boolean isCausal(Tensor m, long sq, long sk) {
-    long[] d = m.shape().toArray();
-    int r = d.length;
-    if (r < 2 || d[r - 1] != sk || d[r - 2] != sq) {
-      return false;
-    }
-    long off = sk - sq;
-    int slices = (int) (m.size() / (sq * sk));
-    for (int s = 0; s < slices; s++) { // every batch and head slice must be the same triangle
-      for (int i = 0; i < sq; i++) {
-        for (int j = 0; j < sk; j++) {
-          double v = m.getDouble((int) ((s * sq + i) * sk + j));
-          boolean hidden = j > i + off;
-          if (hidden ? !(v <= HIDDEN) : v != 0) {
-            return false;
-          }
-        }
-      }
-    }
-    return true;
+    return hidesCausally(m, sq, sk) && allZero(causalPart(m, sq, sk));
   }
 
   /** Whether mask hides exactly the keys after each query, whatever finite values it adds to the others. */
