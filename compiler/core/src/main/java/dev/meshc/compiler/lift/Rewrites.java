@@ -693,26 +693,36 @@ final class Rewrites {
     from.add(root);
     RopeTables.Fit fit = g.ropeFit(cos, sin, () -> RopeTables.fit(c, sn, (int) s, (int) d, g.sig(cos).dtype()));
     Attrs.Builder a = Attrs.builder().put("rotary_dim", d).put("interleaved", interleaved ? 1 : 0);
-    List<String> in = new ArrayList<>();
+    List<String> tables = new ArrayList<>();
     if (fit != null && fit.interleaved() == interleaved) {
       a.put("theta", fit.theta());
     } else {
-      in.add(g.constant(Tensor.ofFloats(Shape.of(s, d), c), "rope.cos"));
-      in.add(g.constant(Tensor.ofFloats(Shape.of(s, d), sn), "rope.sin"));
+      tables.add(g.constant(Tensor.ofFloats(Shape.of(s, d), c), "rope.cos"));
+      tables.add(g.constant(Tensor.ofFloats(Shape.of(s, d), sn), "rope.sin"));
     }
-    if (!bshd) {
+    replaceByRope(g, root, x, tables, a.build(), bshd ? Attrs.builder().put("perm", new long[] {0, 2, 1, 3}).build() : null,
+        from);
+    return true;
+  }
+
+  /**
+   * Replaces {@code root} by rope(x, tables…); with {@code swap} set, the rope runs on
+   * Transpose(x, swap) and its result is transposed back (a rotation written on [B, S, H, D]).
+   */
+  private static void replaceByRope(LiftGraph g, LNode root, String x, List<String> tables, Attrs a, Attrs swap,
+      List<LNode> from) {
+    List<String> in = new ArrayList<>(tables);
+    if (swap == null) {
       in.add(0, x);
-      g.replace(root, List.of(node("rope", in, root.out(), a.build(), from)));
-      return true;
+      g.replace(root, List.of(node("rope", in, root.out(), a, from)));
+      return;
     }
-    Attrs swap = Attrs.builder().put("perm", new long[] {0, 2, 1, 3}).build();
     LNode toHeads = node("Transpose", List.of(x), g.freshName("rope.heads"), swap, from);
     g.type(toHeads);
     in.add(0, toHeads.out());
-    LNode rope = node("rope", in, g.freshName("rope"), a.build(), from);
+    LNode rope = node("rope", in, g.freshName("rope"), a, from);
     g.type(rope);
     g.replace(root, List.of(toHeads, rope, node("Transpose", List.of(rope.out()), root.out(), swap, from)));
-    return true;
   }
 
   /** Whether {@code v} has a value of exactly these dims. */
@@ -752,19 +762,8 @@ final class Rewrites {
     if (rd != g.dims(rope.in(0))[r - 1] || !isSlice(g, rot, x, 0, rd, 1) || !isSlice(g, pass, x, rd, d - rd, 1)) {
       return false;
     }
-    List<String> in = new ArrayList<>(rope.inputs());
-    List<LNode> from = List.of(rot, rope, pass, n);
-    if (ahead == null) {
-      in.set(0, x);
-      g.replace(n, List.of(node("rope", in, n.out(), rope.attrs(), from)));
-      return true;
-    }
-    LNode toHeads = node("Transpose", List.of(x), g.freshName("rope.heads"), ahead.attrs(), from);
-    g.type(toHeads);
-    in.set(0, toHeads.out());
-    LNode whole = node("rope", in, g.freshName("rope"), rope.attrs(), from);
-    g.type(whole);
-    g.replace(n, List.of(toHeads, whole, node("Transpose", List.of(whole.out()), n.out(), back.attrs(), from)));
+    replaceByRope(g, n, x, rope.inputs().subList(1, rope.inputs().size()), rope.attrs(),
+        ahead == null ? null : ahead.attrs(), List.of(rot, rope, pass, n));
     return true;
   }
 
