@@ -78,8 +78,6 @@ class SdkRuntime:
         return MemcpyDataType(data_type).value if not isinstance(data_type, MemcpyDataType) else data_type.value
 
     def _check(self, streaming, sym, order):
-        if streaming:
-            raise SimulatorError("streaming memcpy is not modelled yet (the simulator has copy mode)")
         if not isinstance(sym, int):
             raise SimulatorError(f"symbol {sym!r} is not one get_id gave")
         return MemcpyOrder(order).value
@@ -97,13 +95,15 @@ class SdkRuntime:
             raise SimulatorError(f"memcpy_h2d: a host array of {a.dtype} with MEMCPY_{bits}BIT; "
                                  "the host passes 32-bit words")
         self._send(op="h2d", sym=dest, x=px, y=py, w=w, h=h, elems=elem_per_pe, order=o, bits=bits,
+                   streaming=bool(streaming), nonblock=bool(nonblock),
                    data=base64.b64encode(words.astype("<u4").tobytes()).decode("ascii"))
 
     def memcpy_d2h(self, dest, src, px, py, w, h, elem_per_pe, streaming=False,
                    data_type=MemcpyDataType.MEMCPY_32BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False):
         o = self._check(streaming, src, order)
         bits = self._bits(data_type)
-        r = self._send(op="d2h", sym=src, x=px, y=py, w=w, h=h, elems=elem_per_pe, order=o, bits=bits)
+        r = self._send(op="d2h", sym=src, x=px, y=py, w=w, h=h, elems=elem_per_pe, order=o, bits=bits,
+                       streaming=bool(streaming), nonblock=bool(nonblock))
         words = np.frombuffer(base64.b64decode(r["data"]), dtype="<u4")
         if not isinstance(dest, np.ndarray) or not dest.flags.c_contiguous:
             raise SimulatorError("memcpy_d2h: the destination is a contiguous NumPy array")

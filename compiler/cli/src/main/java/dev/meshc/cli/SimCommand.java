@@ -96,16 +96,21 @@ final class SimCommand implements Callable<Integer> {
     @Option(names = "--channels", defaultValue = "1", description = "memcpy's I/O channels")
     int channels;
 
-    @Option(names = {"--width-west-buf", "--width-east-buf"}, defaultValue = "0", description = "buffer columns (0)")
-    int buffers;
+    @Option(names = "--width-west-buf", defaultValue = "0",
+        description = "memcpy buffer columns west of the kernel (accepted; the simulator's memcpy needs none)")
+    int westBuffers;
+
+    @Option(names = "--width-east-buf", defaultValue = "0",
+        description = "memcpy buffer columns east of the kernel (accepted; the simulator's memcpy needs none)")
+    int eastBuffers;
 
     @Override
     public Integer call() throws IOException {
       if (dims.length != 2 || offsets.length != 2) {
         throw MeshcException.input("--fabric-dims and --fabric-offsets take two integers W,H");
       }
-      if (buffers != 0) {
-        throw MeshcException.input("--width-west-buf/--width-east-buf other than 0 are not modelled yet");
+      if (westBuffers < 0 || eastBuffers < 0) {
+        throw MeshcException.input("--width-west-buf and --width-east-buf count columns: 0 or more");
       }
       Simulator.Config c = new Simulator.Config(layout, arch, Simulator.parseParams(params), dims, offsets, memcpy,
           channels);
@@ -161,8 +166,12 @@ final class SimCommand implements Callable<Integer> {
           String op = cmd.get("op").getAsString();
           switch (op) {
             case "load" -> { }
-            case "run" -> running = true;
+            case "run" -> {
+              running = true;
+              sim.run();
+            }
             case "stop" -> {
+              sim.stop();
               reply(r);
               return Main.OK;
             }
@@ -178,7 +187,13 @@ final class SimCommand implements Callable<Integer> {
               int n = cmd.get("elems").getAsInt();
               Simulator.Order order = Simulator.Order.valueOf(cmd.get("order").getAsString());
               int bits = cmd.get("bits").getAsInt();
-              if (op.equals("h2d")) {
+              boolean streaming = cmd.has("streaming") && cmd.get("streaming").getAsBoolean();
+              boolean nonblock = cmd.has("nonblock") && cmd.get("nonblock").getAsBoolean();
+              if (streaming && op.equals("h2d")) {
+                sim.h2dStream(id, words(cmd.get("data").getAsString()), x, y, w, h, n, order, nonblock);
+              } else if (streaming) {
+                r.put("data", base64(sim.d2hStream(id, x, y, w, h, n, order)));
+              } else if (op.equals("h2d")) {
                 sim.h2d(id, words(cmd.get("data").getAsString()), x, y, w, h, n, order, bits);
               } else {
                 r.put("data", base64(sim.d2h(id, x, y, w, h, n, order, bits)));

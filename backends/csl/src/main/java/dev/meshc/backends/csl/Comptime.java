@@ -232,7 +232,7 @@ public class Comptime {
 
   // ---- statements ---------------------------------------------------------------------------------
 
-  private static final class Return extends RuntimeException {
+  protected static final class Return extends RuntimeException {
     final Object value;
 
     Return(Object value) {
@@ -515,13 +515,18 @@ public class Comptime {
   /** Evaluates the file {@code path} as a module with {@code params}: its names, read lazily. */
   private FileModule importFile(String path, Map<String, Object> params, Loc at) {
     CslSource src = modules.read(file, path, at);
-    Comptime ct = imported(src.name());
-    return new FileModule(path, ct.fileScope(src.tree(), params), ct);
+    Comptime ct = imported(src);
+    return ct.loaded(new FileModule(path, ct.fileScope(src.tree(), params), ct), src);
   }
 
   /** The interpreter for a file this one imports: same hooks, modules and step budget (a subclass keeps its kind). */
-  protected Comptime imported(String name) {
-    return new Comptime(name, hooks, budget, modules, steps);
+  protected Comptime imported(CslSource src) {
+    return new Comptime(src.name(), hooks, budget, modules, steps);
+  }
+
+  /** An imported file, its scope made: a subclass that runs programs loads its declarations here. */
+  protected FileModule loaded(FileModule m, CslSource src) {
+    return m;
   }
 
   /** A sibling interpreter for {@code name} sharing this one's hooks, modules and step count. */
@@ -546,6 +551,7 @@ public class Comptime {
     r.put("module", m.name());
     r.put("fn", fn);
     r.put("args", List.copyOf(args));
+    r.put("module_params", m.params()); // memcpy's colours (.MEMCPYH2D_1, ...) reach the PE's sys_mod this way
     return r;
   }
 
@@ -643,7 +649,7 @@ public class Comptime {
     return new TypeVal(t.getText(), 0);
   }
 
-  private Object arrayType(CslParser.ArrayTypeContext a, Scope s) {
+  protected Object arrayType(CslParser.ArrayTypeContext a, Scope s) {
     List<Long> dims = new ArrayList<>();
     for (CslParser.ExprContext e : a.expr()) {
       Object d = eval(e, s);

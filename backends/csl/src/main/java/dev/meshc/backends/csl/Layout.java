@@ -31,7 +31,8 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
   public record Tile(int x, int y, String file, Map<String, Object> params, Comptime.Loc loc) {}
 
   /** {@code @set_color_config(x, y, color, .{ .routes = .{ .rx, .tx } })}. */
-  public record RouteEntry(int x, int y, Comptime.ColorVal color, Set<Dir> rx, Set<Dir> tx, Comptime.Loc loc) {}
+  public record RouteEntry(int x, int y, Comptime.ColorVal color, Set<Dir> rx, Set<Dir> tx, Comptime.Loc loc,
+      Map<?, ?> config) {}
 
   /** The largest rectangle the evaluator accepts (a WSE fabric is under a million PEs). */
   static final long MAX_PES = dev.meshc.ir.Limits.MAX_LAYOUT_PES;
@@ -90,7 +91,7 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
         if (r == null) {
           throw MeshcException.input("%s: @set_color_config without .routes", loc);
         }
-        routes.add(new RouteEntry(x, y, c, dirs(r.get("rx"), loc), dirs(r.get("tx"), loc), loc));
+        routes.add(new RouteEntry(x, y, c, dirs(r.get("rx"), loc), dirs(r.get("tx"), loc), loc, cfg));
         yield Boolean.TRUE;
       }
       case "@export_name", "@comptime_assert" -> Boolean.TRUE;
@@ -130,7 +131,7 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
             Set<Dir> rx = dirs(r.get("rx"), t.loc());
             Set<Dir> tx = dirs(r.get("tx"), t.loc());
             if (!(rx.equals(Set.of(Dir.RAMP)) && tx.equals(Set.of(Dir.RAMP)))) {
-              list.add(new RouteEntry(t.x(), t.y(), color, rx, tx, t.loc()));
+              list.add(new RouteEntry(t.x(), t.y(), color, rx, tx, t.loc(), Map.of("routes", r)));
             }
           }
         }
@@ -156,7 +157,8 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
     return v.intValue();
   }
 
-  private static Set<Dir> dirs(Object v, Comptime.Loc loc) {
+  /** A route's {@code .rx} or {@code .tx}: one direction or a list of them. */
+  public static Set<Dir> dirs(Object v, Comptime.Loc loc) {
     EnumSet<Dir> s = EnumSet.noneOf(Dir.class);
     if (v instanceof Dir d) {
       s.add(d);

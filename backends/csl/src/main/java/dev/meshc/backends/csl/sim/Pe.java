@@ -14,6 +14,37 @@ public final class Pe {
   /** {@code @export_symbol(value, "name")}, with whether the exported name was declared {@code const}. */
   public record Export(String name, Object value, boolean declaredConst, Comptime.Loc loc) {}
 
+  /** What a task ID names: a local or control task by number, a data task by colour (WSE-2) or input queue (WSE-3). */
+  enum TaskKind { LOCAL, DATA, CONTROL }
+
+  /** {@code @get_local_task_id(n)}, {@code @get_data_task_id(color or queue)}, {@code @get_control_task_id(n)}. */
+  record TaskId(TaskKind kind, int id) {
+    @Override
+    public String toString() {
+      return kind.name().toLowerCase(java.util.Locale.ROOT) + " task " + id;
+    }
+  }
+
+  /** {@code @get_input_queue(n)} / {@code @get_output_queue(n)}. */
+  record Queue(boolean input, int id) {}
+
+  /** A bound task: activated (local, control) and blocked flags as @activate, @block and @unblock set them. */
+  static final class Task {
+    final TaskId id;
+    final PeInterp.TaskVal fn;
+    boolean active;
+    boolean blocked;
+
+    Task(TaskId id, PeInterp.TaskVal fn) {
+      this.id = id;
+      this.fn = fn;
+    }
+
+    String name() {
+      return fn.decl().ID().getText();
+    }
+  }
+
   public final int x;
   public final int y;
   public final Layout.Tile tile;
@@ -23,11 +54,43 @@ public final class Pe {
   long cycles;
   long bytes;
   boolean cmdStreamUnblocked;
-
+  /** Bound tasks in ID order (the order the simulator picks among ready ones). */
+  final java.util.TreeMap<Integer, Task> tasks = new java.util.TreeMap<>();
+  /** Tasks activated or blocked at comptime before they were bound, by task key. */
+  final Map<Integer, Task> unbound = new java.util.HashMap<>();
+  /** WSE-3: the colour each queue was bound to by @initialize_queue. */
+  final Map<Queue, Integer> queueColors = new LinkedHashMap<>();
+  /** Async operations in flight, oldest first. */
+  final java.util.List<Op> ops = new java.util.ArrayList<>();
+  private final java.util.ArrayDeque<Fabric.Wavelet>[] inbox;
+  /** The thread running this PE's task or launched fn, made at its first. */
+  Strand strand;
+  /** The synchronous operation the running task waits in, or null. */
+  Op waiting;
+  /** The task or fn running, for reports. */
+  String running;
+  /** {@code @set_local_color_config(color, cfg)} of the program, applied to the fabric at load. */
+  final Map<Integer, Map<?, ?>> localColors = new java.util.TreeMap<>();
+  final Map<Integer, Comptime.Loc> localColorLocs = new java.util.HashMap<>();
   Pe(int x, int y, Layout.Tile tile) {
     this.x = x;
     this.y = y;
     this.tile = tile;
+    @SuppressWarnings("unchecked")
+    java.util.ArrayDeque<Fabric.Wavelet>[] q = new java.util.ArrayDeque[Fabric.COLORS];
+    for (int c = 0; c < q.length; c++) {
+      q[c] = new java.util.ArrayDeque<>();
+    }
+    this.inbox = q;
+  }
+
+  /** Wavelets that reached this PE's ramp on {@code color} and wait to be taken. */
+  java.util.ArrayDeque<Fabric.Wavelet> inbox(int color) {
+    return inbox[color];
+  }
+
+  boolean busy() {
+    return strand != null && strand.busy;
   }
 
   /** Cycles this PE has spent since the program loaded (a DSD op its length, a statement one). */

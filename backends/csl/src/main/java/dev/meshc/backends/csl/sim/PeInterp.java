@@ -3,6 +3,7 @@ package dev.meshc.backends.csl.sim;
 import dev.meshc.backends.csl.Comptime;
 import dev.meshc.backends.csl.CslSource;
 import dev.meshc.grammar.CslParser;
+import dev.meshc.ir.MeshcException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,10 +23,13 @@ final class PeInterp extends Comptime {
       "@zeros", "@constants", "@get_dsd", "@increment_dsd_offset", "@set_dsd_base_addr", "@set_dsd_length",
       "@set_dsd_stride", "@export_symbol", "@comptime_assert", "@assert", "@is_arch", "@get_rectangle",
       "@fmacs", "@fmach", "@fadds", "@faddh", "@fsubs", "@fsubh", "@fmuls", "@fmulh", "@fmovs", "@fmovh",
-      "@fnegs", "@fnegh", "@fmaxs", "@fmaxh");
+      "@fnegs", "@fnegh", "@fmaxs", "@fmaxh", "@mov16", "@mov32", "@add16", "@map", "@bitcast",
+      "@get_input_queue", "@get_output_queue", "@get_local_task_id", "@get_data_task_id", "@get_control_task_id",
+      "@bind_local_task", "@bind_data_task", "@bind_control_task", "@activate", "@block", "@unblock",
+      "@initialize_queue", "@allocate_fifo", "@set_local_color_config", "@type_of", "@is_same_type");
 
   /** Libraries a PE program may import: memcpy's copy mode and launch. */
-  static final Set<String> LIBRARIES = Set.of("<memcpy/memcpy>");
+  static final Set<String> LIBRARIES = Set.of("<memcpy/memcpy>", "<layout>", "<control>", "<math>");
 
   private final Pe pe;
   private final CslSource src;
@@ -33,8 +37,11 @@ final class PeInterp extends Comptime {
   /** True while a launched fn runs: @range then yields numbers of its type, not comptime integers. */
   boolean running;
 
+  private final long budget;
+
   PeInterp(CslSource src, Pe pe, Simulator sim, long budget) {
     super(src.name(), null, budget, Modules.files(dev.meshc.ir.Limits.DEFAULTS));
+    this.budget = budget;
     this.src = src;
     this.pe = pe;
     this.sim = sim;
@@ -58,11 +65,8 @@ final class PeInterp extends Comptime {
       if (t == null) {
         throw error(at, "arrays of %s are not modelled yet", Comptime.describe(a.elem()));
       }
-      long n = 1;
-      for (long dim : a.dims()) {
-        n *= dim;
-      }
-      Buffer b = new Buffer(name, t, Math.toIntExact(n), false);
+      int[] dims = a.dims().stream().mapToInt(Math::toIntExact).toArray();
+      Buffer b = new Buffer(name, t, dims, false);
       if (init instanceof Buffer from) {
         if (from.length() != b.length()) {
           throw error(at, "'%s' has %d elements; its initializer %d", name, b.length(), from.length());
@@ -94,6 +98,10 @@ final class PeInterp extends Comptime {
 
   private Buffer held(Buffer b) {
     pe.bytes += b.bytes();
+    if (running && pe.bytes > sim.machine().bytesPerPe()) {
+      throw MeshcException.input("%s: %s's variables take %,d bytes with '%s', more than the %,d of a PE on %s",
+          src.name(), pe, pe.bytes, b.name, sim.machine().bytesPerPe(), sim.machine().name());
+    }
     return b;
   }
 
@@ -162,11 +170,19 @@ final class PeInterp extends Comptime {
   }
 
   private Ptr indexed(Object base, CslParser.IndexContext ix, Scope s) {
-    if (ix.expr().size() != 1) {
-      throw error(ix, "indexing with %d indices is not modelled yet", ix.expr().size());
+    int[] idx = new int[ix.expr().size()];
+    for (int k = 0; k < idx.length; k++) {
+      idx[k] = toInt(eval(ix.expr(k), s), ix.expr(k));
     }
-    int i = toInt(eval(ix.expr(0), s), ix.expr(0));
-    Ptr p = base instanceof Buffer b ? new Ptr(b, i) : base instanceof Ptr q ? new Ptr(q.buffer(), q.offset() + i) : null;
+    if (idx.length > 1 && !(base instanceof Buffer)) {
+      throw error(ix, "indexing %s with %d indices", Comptime.describe(base), idx.length);
+    }
+    int i = base instanceof Buffer b ? b.index(idx) : idx[0];
+    if (i < 0) {
+      throw error(ix, "%s is outside the array's dimensions", java.util.Arrays.toString(idx));
+    }
+    Ptr p = base instanceof Buffer b ? new Ptr(b, i, true)
+        : base instanceof Ptr q ? new Ptr(q.buffer(), q.offset() + i, true) : null;
     if (p == null) {
       throw error(ix, "indexing %s at run time is not modelled yet", Comptime.describe(base));
     }
@@ -238,6 +254,9 @@ final class PeInterp extends Comptime {
     if (p instanceof CslParser.TensorAccessContext t) {
       return new Access(t, s);
     }
+    if (p instanceof CslParser.ArrayLitContext lit) {
+      return arrayLiteral(lit, s);
+    }
     return super.primary(p, s);
   }
 
@@ -262,13 +281,23 @@ final class PeInterp extends Comptime {
       if (!(eval(p.expr(), s) instanceof Ptr ptr)) {
         throw error(p, "%s is not a pointer", p.expr().getText());
       }
-      if (ptr.buffer().cell) {
+      if (ptr.buffer().cell || ptr.element()) {
         return element(ptr, p);
       }
       if (ptr.offset() != 0) {
         throw error(p, "dereferencing a pointer into the middle of '%s' is not modelled yet", ptr.buffer().name);
       }
       return ptr.buffer();
+    }
+    if (op instanceof CslParser.FieldContext f) {
+      Object target = eval(p.expr(), s);
+      if (target instanceof ModuleVal m) {
+        return moduleField(m, f.ID().getText(), f);
+      }
+      if (target instanceof Map<?, ?> rec && "<memcpy/get_params>".equals(rec.get("module"))
+          && f.ID().getText().startsWith("MEMCPY") && rec.get("module_params") instanceof Map<?, ?> mp) {
+        return mp.get(f.ID().getText()); // a colour memcpy was not given is void, as the SDK's params default
+      }
     }
     Object r = super.postfix(p, s);
     if (op instanceof CslParser.CallContext && r instanceof Opaque) {
@@ -381,16 +410,282 @@ final class PeInterp extends Comptime {
 
   @Override
   protected Object moduleCall(ModuleVal m, String fn, List<Object> args, ParserRuleContext at) {
-    if (m.name().equals("<memcpy/memcpy>") && fn.equals("unblock_cmd_stream")) {
-      pe.cmdStreamUnblocked = true;
-      return null;
+    switch (m.name()) {
+      case "<memcpy/memcpy>":
+        if (fn.equals("unblock_cmd_stream")) {
+          pe.cmdStreamUnblocked = true;
+          return null;
+        }
+        break;
+      case "<layout>":
+        if (fn.equals("get_x_coord") || fn.equals("get_y_coord")) {
+          return new Num(Scalar.U16, fn.equals("get_x_coord") ? pe.x : pe.y);
+        }
+        break;
+      case "<control>":
+        return control(fn, args, at);
+      case "<math>":
+        return math(fn, args, at);
+      default:
+        break;
     }
     throw error(at, "%s's %s is not modelled yet", m.name(), fn);
   }
 
+  /** A library module's names that are not fns: memcpy's streaming colours, <control>'s opcodes, <math>'s fns. */
+  private Object moduleField(ModuleVal m, String name, ParserRuleContext at) {
+    if (m.name().equals("<memcpy/memcpy>") && m.params().get("module_params") instanceof Map<?, ?> mp
+        && name.startsWith("MEMCPY")) {
+      return mp.get(name);
+    }
+    if (m.name().equals("<control>") && name.equals("opcode")) {
+      return OPCODES;
+    }
+    if (m.name().equals("<math>")) {
+      return new LibFn(m.name(), name);
+    }
+    throw error(at, "%s.%s is not modelled yet", m.name(), name);
+  }
+
   @Override
-  protected Comptime imported(String name) {
-    throw new IllegalStateException("unreachable: PE programs importing CSL files are refused at load");
+  protected Comptime imported(CslSource file) {
+    Simulator.refuse(file);
+    PeInterp in = new PeInterp(file, pe, sim, budget);
+    in.running = running;
+    return in;
+  }
+
+  @Override
+  protected FileModule loaded(FileModule m, CslSource file) {
+    ((PeInterp) m.owner()).load(m.scope(), file.tree());
+    return m;
+  }
+
+  /**
+   * Loads a file's declarations into the PE: its tasks are named and its comptime blocks run
+   * (bindings, exports, local colour configs). Consts and vars are made when first reached, so a
+   * PE holds only the variables its program uses, as the SDK's compiler drops the rest.
+   */
+  void load(Scope scope, CslParser.FileContext tree) {
+    for (CslParser.TopDeclContext d : tree.topDecl()) {
+      if (d.taskDecl() != null) {
+        scope.define(d.taskDecl().ID().getText(), new TaskVal(d.taskDecl(), scope, this));
+      }
+    }
+    for (CslParser.TopDeclContext d : tree.topDecl()) {
+      if (d.constDecl() != null && d.constDecl().value.getText().startsWith("@import_module(")) {
+        value(scope, d.constDecl().ID().getText()); // an imported file's comptime runs whether or not it is used
+      } else if (d.comptimeBlock() != null) {
+        run(d.comptimeBlock().block(), scope);
+      }
+    }
+  }
+
+  /** {@code [n]T{a, b, ...}} of a sized T: an array in the PE's memory (a const one too: DSDs read it). */
+  private Object arrayLiteral(CslParser.ArrayLitContext lit, Scope s) {
+    Object t = arrayType(lit.arrayType(), s);
+    if (!(t instanceof ArrayTypeVal a && a.elem() instanceof TypeVal e && Scalar.of(e.name()) != null)) {
+      return super.primary(lit, s);
+    }
+    int[] dims = a.dims().stream().mapToInt(Math::toIntExact).toArray();
+    Buffer b = new Buffer("[" + lit.getText().length() + "]" + e.name(), Scalar.of(e.name()), dims, false);
+    if (lit.expr().size() != b.length()) {
+      throw error(lit, "the array literal has %d elements; its type %d", lit.expr().size(), b.length());
+    }
+    for (int i = 0; i < b.length(); i++) {
+      b.store(i, number(eval(lit.expr(i), s), lit.expr(i)));
+    }
+    return held(b);
+  }
+
+  /** The name of a value's type, as @type_of gives it (void for {}, the empty param default). */
+  private static String typeName(Object v) {
+    if (v == null) {
+      return "void";
+    }
+    if (v instanceof Num n) {
+      return n.type().csl();
+    }
+    if (v instanceof ColorVal) {
+      return "color";
+    }
+    if (v instanceof Boolean) {
+      return "bool";
+    }
+    if (v instanceof Long) {
+      return "comptime_int";
+    }
+    if (v instanceof Double) {
+      return "comptime_float";
+    }
+    if (v instanceof dev.meshc.ir.kernel.Dir) {
+      return "direction";
+    }
+    if (v instanceof Map<?, ?>) {
+      return "comptime_struct";
+    }
+    return v.getClass().getSimpleName();
+  }
+
+  /** The source file this PE's program is. */
+  String file() {
+    return src.name();
+  }
+
+  // ---- tasks ---------------------------------------------------------------------------------------
+
+  /** A {@code task} declaration, as its name evaluates. */
+  record TaskVal(CslParser.TaskDeclContext decl, Scope scope, PeInterp owner) {}
+
+  /** Runs a bound task's body; a data task's wavelet is its argument, read as its parameter's type. */
+  void runTask(Pe.Task t, List<Object> args) {
+    CslParser.TaskDeclContext d = t.fn.decl();
+    List<CslParser.FnParamContext> ps = d.params() == null ? List.of() : d.params().fnParam();
+    Scope body = new Scope(t.fn.scope());
+    if (!args.isEmpty()) {
+      Fabric.Wavelet w = (Fabric.Wavelet) args.get(0);
+      if (ps.size() == 1) {
+        body.define(ps.get(0).ID().getText(), wavelet(w.data(), 0, ps.get(0), t, 32));
+      } else if (ps.size() == 2) { // two 16-bit halves: the low one first
+        for (int i = 0; i < 2; i++) {
+          body.define(ps.get(i).ID().getText(), wavelet(w.data() >>> (16 * i), i, ps.get(i), t, 16));
+        }
+      } else if (!ps.isEmpty()) {
+        throw error(d, "a data task takes its wavelet as one 32-bit or two 16-bit parameters");
+      }
+    } else if (!ps.isEmpty()) {
+      throw error(d, "%s takes parameters, but %s passes none", d.ID().getText(), t.id);
+    }
+    try {
+      for (CslParser.StmtContext st : d.block().stmt()) {
+        t.fn.owner().exec(st, body);
+      }
+    } catch (Return r) {
+      // a task returns nothing
+    }
+  }
+
+  /** A data task's parameter: the wavelet's bits as the parameter's type (a 16-bit type reads the low half). */
+  private Num wavelet(int bits, int i, CslParser.FnParamContext p, Pe.Task t, int most) {
+    Object ty = t.fn.owner().eval(p.expr(), t.fn.scope());
+    Scalar sc = ty instanceof TypeVal tv ? Scalar.of(tv.name()) : null;
+    if (sc == null || sc == Scalar.BOOL || sc.bits > most) {
+      throw error(p, "a data task's parameter of %s is not modelled yet", Comptime.describe(ty));
+    }
+    return new Num(sc, sc.fromBits(bits));
+  }
+
+  private Pe.TaskId taskId(Object v, ParserRuleContext at) {
+    if (v instanceof Pe.TaskId id) {
+      return id;
+    }
+    if (v instanceof TaskVal tv) {
+      for (Pe.Task t : pe.tasks.values()) {
+        if (t.fn.decl() == tv.decl()) {
+          return t.id;
+        }
+      }
+      throw error(at, "task %s is not bound to a task ID", tv.decl().ID().getText());
+    }
+    throw error(at, "%s is not a task ID", Comptime.describe(v));
+  }
+
+  private static int key(Pe.TaskId id) {
+    return id.id() * 4 + id.kind().ordinal();
+  }
+
+  private Pe.Task task(Object v, ParserRuleContext at, Comptime.Loc loc) {
+    Pe.TaskId id = taskId(v, at);
+    Pe.Task t = pe.tasks.get(key(id));
+    if (t == null && !running) {
+      return pe.unbound.computeIfAbsent(key(id), k -> new Pe.Task(id, null));
+    }
+    if (t == null) {
+      throw MeshcException.input("%s: no task is bound to %s on %s", loc, id, pe);
+    }
+    return t;
+  }
+
+  /** {@code @activate(id)} or an operation's {@code .activate}. */
+  void activate(Object id, Comptime.Loc loc) {
+    Pe.Task t = task(id, null, loc);
+    if (t.id.kind() == Pe.TaskKind.DATA) {
+      throw MeshcException.input("%s: @activate of %s: a data task runs when its wavelets arrive", loc, t.id);
+    }
+    t.active = true;
+  }
+
+  /** {@code @block(id)}, {@code @unblock(id)} or an operation's {@code .unblock}. */
+  void setBlocked(Object id, boolean blocked, Comptime.Loc loc) {
+    task(id, null, loc).blocked = blocked;
+  }
+
+  /** A control wavelet reached this PE's ramp on {@code color}: one that names a control task activates it. */
+  void control(Fabric.Wavelet w, int color) {
+    int bits = w.data();
+    if ((bits & ENTRY) != 0) {
+      int id = (bits >>> 16) & 0x3f;
+      Pe.Task t = pe.tasks.get(key(new Pe.TaskId(Pe.TaskKind.CONTROL, id)));
+      if (t == null) {
+        throw MeshcException.input("%s: a control wavelet on colour %d names control task %d, which %s does not bind",
+            src.name(), color, id, pe);
+      }
+      t.active = true;
+    }
+  }
+
+  // meshc's encoding of a control wavelet's payload (the SDK does not publish one): opcode in bits
+  // 24-26, a task entry point in bits 16-21 with bit 22 saying there is one, data in the low 16 bits
+  static final int ENTRY = 1 << 22;
+  static final Map<String, Object> OPCODES = Map.of("NOP", 0L, "SWITCH_ADV", 1L, "SWITCH_RST", 2L, "TEARDOWN", 3L);
+
+  static boolean advancesSwitches(int bits) {
+    return ((bits >>> 24) & 7) == 1;
+  }
+
+  private Object control(String fn, List<Object> a, ParserRuleContext at) {
+    switch (fn) {
+      case "encode_single_payload": {
+        if (a.size() != 4) {
+          throw error(at, "encode_single_payload(opcode, ce, entrypoint, data) takes 4 arguments");
+        }
+        long op = (long) number(a.get(0), at);
+        int entry = a.get(2) == null ? 0 : ENTRY | ((taskId(a.get(2), at).id() & 0x3f) << 16);
+        return new Num(Scalar.U32, (op << 24) | entry | ((long) number(a.get(3), at) & 0xffff));
+      }
+      case "encode_control_task_payload":
+        if (a.size() != 1) {
+          throw error(at, "encode_control_task_payload(task_id) takes 1 argument");
+        }
+        return new Num(Scalar.U32, ENTRY | ((taskId(a.get(0), at).id() & 0x3f) << 16));
+      default:
+        throw error(at, "<control>'s %s is not modelled yet", fn);
+    }
+  }
+
+  /** A fn of a library module, as {@code @map} takes it. */
+  record LibFn(String module, String name) {}
+
+  private Object math(String fn, List<Object> a, ParserRuleContext at) {
+    Scalar t = fn.endsWith("_f16") ? Scalar.F16 : fn.endsWith("_f32") ? Scalar.F32 : null;
+    String f = t == null ? fn : fn.substring(0, fn.length() - 4);
+    if (t == null || a.size() != 1) {
+      throw error(at, "<math>'s %s is not modelled yet (the simulator has sqrt, invsqrt, exp, log, tanh, abs, "
+          + "floor, ceil _f16 and _f32 of one argument)", fn);
+    }
+    double x = t.round(number(a.get(0), at));
+    double r = switch (f) {
+      case "sqrt" -> Math.sqrt(x);
+      case "invsqrt" -> 1 / Math.sqrt(x);
+      case "exp" -> Math.exp(x);
+      case "log" -> Math.log(x);
+      case "tanh" -> Math.tanh(x);
+      case "abs" -> Math.abs(x);
+      case "floor" -> Math.floor(x);
+      case "ceil" -> Math.ceil(x);
+      default -> throw error(at, "<math>'s %s is not modelled yet", fn);
+    };
+    return new Num(t, r);
   }
 
   // ---- builtins ------------------------------------------------------------------------------------
@@ -407,9 +702,8 @@ final class PeInterp extends Comptime {
     if (name.equals("@import_module")) {
       List<Object> a = args(b.args(), s);
       String lib = a.isEmpty() ? "?" : String.valueOf(a.get(0));
-      if (!LIBRARIES.contains(lib)) {
-        throw error(b, "%s %s", lib, lib.startsWith("<") ? "is not modelled yet (the simulator has <memcpy/memcpy>)"
-            : "is a CSL file: importing files from a PE program is not modelled yet");
+      if (lib.startsWith("<") && !LIBRARIES.contains(lib)) {
+        throw error(b, "%s is not modelled yet (the simulator has %s)", lib, String.join(", ", new java.util.TreeSet<>(LIBRARIES)));
       }
       return super.builtin(b, s);
     }
@@ -472,6 +766,112 @@ final class PeInterp extends Comptime {
         return sim.arch().equals(a.isEmpty() ? null : a.get(0));
       case "@get_rectangle":
         return Map.of("width", (long) sim.layout().width(), "height", (long) sim.layout().height());
+      case "@get_input_queue":
+      case "@get_output_queue": {
+        int q = toInt(a.isEmpty() ? null : a.get(0), b);
+        int max = sim.arch().equals("wse2") ? 7 : 7;
+        if (q < 0 || q > max) {
+          throw error(b, "%s(%d): queues are numbered 0 to %d", name, q, max);
+        }
+        return new Pe.Queue(name.equals("@get_input_queue"), q);
+      }
+      case "@get_local_task_id":
+      case "@get_control_task_id": {
+        int id = toInt(a.isEmpty() ? null : a.get(0), b);
+        if (id < 0 || id > 63) {
+          throw error(b, "%s(%d): task IDs are 0 to 63", name, id);
+        }
+        return new Pe.TaskId(name.equals("@get_local_task_id") ? Pe.TaskKind.LOCAL : Pe.TaskKind.CONTROL, id);
+      }
+      case "@get_data_task_id": {
+        Object v = a.isEmpty() ? null : a.get(0);
+        if (sim.arch().equals("wse2") && v instanceof ColorVal c) {
+          return new Pe.TaskId(Pe.TaskKind.DATA, c.id());
+        }
+        if (sim.arch().equals("wse3") && v instanceof Pe.Queue q && q.input()) {
+          return new Pe.TaskId(Pe.TaskKind.DATA, q.id());
+        }
+        throw error(b, "@get_data_task_id takes %s on %s, not %s", sim.arch().equals("wse2") ? "a colour" : "an input queue",
+            sim.arch(), Comptime.describe(v));
+      }
+      case "@bind_local_task":
+      case "@bind_data_task":
+      case "@bind_control_task": {
+        if (a.size() != 2 || !(a.get(0) instanceof TaskVal tv) || !(a.get(1) instanceof Pe.TaskId id)) {
+          throw error(b, "%s takes a task and a task ID", name);
+        }
+        Pe.TaskKind want = name.equals("@bind_local_task") ? Pe.TaskKind.LOCAL
+            : name.equals("@bind_data_task") ? Pe.TaskKind.DATA : Pe.TaskKind.CONTROL;
+        if (id.kind() != want) {
+          throw error(b, "%s of %s: it needs a %s task ID", name, id, want.name().toLowerCase(java.util.Locale.ROOT));
+        }
+        Pe.Task t = new Pe.Task(id, tv);
+        Pe.Task early = pe.unbound.remove(key(id));
+        if (early != null) {
+          t.active = early.active;
+          t.blocked = early.blocked;
+        }
+        if (pe.tasks.putIfAbsent(key(id), t) != null) {
+          throw error(b, "%s is bound twice", id);
+        }
+        return null;
+      }
+      case "@activate":
+        activate(a.isEmpty() ? null : a.get(0), loc(b));
+        return null;
+      case "@block":
+      case "@unblock":
+        setBlocked(a.isEmpty() ? null : a.get(0), name.equals("@block"), loc(b));
+        return null;
+      case "@initialize_queue": {
+        if (!sim.arch().equals("wse3")) {
+          throw error(b, "@initialize_queue is WSE-3's: on WSE-2 a queue takes its colour from the DSD that uses it");
+        }
+        if (a.size() != 2 || !(a.get(0) instanceof Pe.Queue q) || !(a.get(1) instanceof Map<?, ?> cfg)
+            || !(cfg.get("color") instanceof ColorVal c)) {
+          throw error(b, "@initialize_queue takes a queue and .{ .color = c }");
+        }
+        Integer was = pe.queueColors.put(q, c.id());
+        if (was != null && was != c.id()) {
+          throw error(b, "%s queue %d is bound to colour %d and now to colour %d: on WSE-3 a queue serves one colour",
+              q.input() ? "input" : "output", q.id(), was, c.id());
+        }
+        return null;
+      }
+      case "@allocate_fifo":
+        if (a.size() != 1 || !(a.get(0) instanceof Buffer buf) || buf.cell) {
+          throw error(b, "@allocate_fifo takes an array");
+        }
+        return new Fifo(buf);
+      case "@set_local_color_config": {
+        if (a.size() != 2 || !(a.get(0) instanceof ColorVal c) || !(a.get(1) instanceof Map<?, ?> cfg)) {
+          throw error(b, "@set_local_color_config takes a colour and a config");
+        }
+        pe.localColors.put(c.id(), cfg);
+        pe.localColorLocs.put(c.id(), loc(b));
+        return null;
+      }
+      case "@bitcast": {
+        if (a.size() != 2 || !(a.get(0) instanceof TypeVal tv) || Scalar.of(tv.name()) == null
+            || !(a.get(1) instanceof Num n)) {
+          throw error(b, "@bitcast takes a sized type and a number of a sized type");
+        }
+        Scalar to = Scalar.of(tv.name());
+        if (to.bits != n.type().bits) {
+          throw error(b, "@bitcast(%s, %s): the sizes differ", to.csl(), n.type().csl());
+        }
+        return new Num(to, to.fromBits(n.type().toBits(n.value())));
+      }
+      case "@map":
+        map(a, b);
+        return null;
+      case "@type_of":
+        return new TypeVal(typeName(a.isEmpty() ? null : a.get(0)), 0);
+      case "@is_same_type":
+        if (a.size() != 2 || !(a.get(0) instanceof TypeVal x) || !(a.get(1) instanceof TypeVal y)) {
+          throw error(b, "@is_same_type takes two types");
+        }
+        return x.name().equals(y.name());
       default:
         return dsdOp(name, a, b);
     }
@@ -481,11 +881,8 @@ final class PeInterp extends Comptime {
     Object t = a.isEmpty() ? null : a.get(0);
     double v = name.equals("@constants") ? number(a.size() > 1 ? a.get(1) : null, at) : 0;
     if (t instanceof ArrayTypeVal arr && arr.elem() instanceof TypeVal e && Scalar.of(e.name()) != null) {
-      long n = 1;
-      for (long d : arr.dims()) {
-        n *= d;
-      }
-      Buffer buf = new Buffer(name, Scalar.of(e.name()), Math.toIntExact(n), false);
+      Buffer buf = new Buffer(name, Scalar.of(e.name()), arr.dims().stream().mapToInt(Math::toIntExact).toArray(),
+          false);
       buf.fill(v);
       return buf;
     }
@@ -528,11 +925,14 @@ final class PeInterp extends Comptime {
   private Object getDsd(CslParser.BuiltinCallContext b, Scope s) {
     List<CslParser.ExprContext> es = b.args() == null ? List.of() : b.args().expr();
     String kind = es.isEmpty() ? "?" : es.get(0).getText();
-    if (!kind.equals("mem1d_dsd")) {
-      throw error(b, "@get_dsd(%s, ...) is not modelled yet (the simulator has mem1d_dsd)", kind);
+    if (!kind.equals("mem1d_dsd") && !kind.equals("fabin_dsd") && !kind.equals("fabout_dsd")) {
+      throw error(b, "@get_dsd(%s, ...) is not modelled yet (the simulator has mem1d_dsd, fabin_dsd, fabout_dsd)", kind);
     }
     if (es.size() < 2 || !(eval(es.get(1), s) instanceof Map<?, ?> f)) {
-      throw error(b, "@get_dsd(mem1d_dsd, .{ ... }) takes a struct of fields");
+      throw error(b, "@get_dsd(%s, .{ ... }) takes a struct of fields", kind);
+    }
+    if (!kind.equals("mem1d_dsd")) {
+      return fabric(kind.equals("fabin_dsd"), f, b);
     }
     if (f.get("tensor_access") instanceof Access acc) {
       return fromAccess(acc, b);
@@ -543,6 +943,8 @@ final class PeInterp extends Comptime {
     int extent = toInt(f.get("extent"), b);
     int offset = f.containsKey("offset") ? toInt(f.get("offset"), b) : 0;
     int stride = f.containsKey("stride") ? toInt(f.get("stride"), b) : 1;
+    checkLength(extent, b);
+    checkStride(stride, b);
     return new Dsd(p.buffer(), p.offset() + offset, extent, stride);
   }
 
@@ -556,14 +958,22 @@ final class PeInterp extends Comptime {
     int extent = toInt(eval(es.get(0), acc.scope()), es.get(0));
     CslParser.ExprContext target = strip(es.get(es.size() - 1));
     if (!(target instanceof CslParser.PostfixExprContext p && p.postfix() instanceof CslParser.IndexContext ix
-        && ix.expr().size() == 1 && eval(p.expr(), acc.scope()) instanceof Buffer base)) {
+        && eval(p.expr(), acc.scope()) instanceof Buffer base)) {
       throw error(target, "a tensor access reads an array element, A[f(i)]");
     }
     String var = t.ID(0).getText();
     java.util.function.IntUnaryOperator f = i -> {
       Scope c = new Scope(acc.scope());
       c.define(var, (long) i);
-      return toInt(eval(ix.expr(0), c), ix.expr(0));
+      int[] idx = new int[ix.expr().size()];
+      for (int k = 0; k < idx.length; k++) {
+        idx[k] = toInt(eval(ix.expr(k), c), ix.expr(k));
+      }
+      int el = base.index(idx);
+      if (el < 0) {
+        throw error(ix, "the tensor access reaches %s, outside '%s'", java.util.Arrays.toString(idx), base.name);
+      }
+      return el;
     };
     int o = f.applyAsInt(0);
     int stride = extent > 1 ? f.applyAsInt(1) - o : 1;
@@ -572,71 +982,218 @@ final class PeInterp extends Comptime {
         throw error(ix, "the tensor access is not affine in %s: a mem1d_dsd cannot walk it", var);
       }
     }
+    checkLength(extent, t);
+    checkStride(stride, t);
     return new Dsd(base, o, extent, stride);
   }
 
+  /** A {@code fabin_dsd} or {@code fabout_dsd} from its fields. */
+  private Op.Fab fabric(boolean in, Map<?, ?> f, ParserRuleContext at) {
+    for (Object key : f.keySet()) {
+      if (!String.valueOf(key).matches("extent|fabric_color|input_queue|output_queue|control")) {
+        throw error(at, "%s field .%s is not modelled yet", in ? "fabin_dsd" : "fabout_dsd", key);
+      }
+    }
+    if (f.get("fabric_color") == null) { // void, as an unset param is: an error only where an operation uses it
+      return new Op.Fab(in, -1, -1, 0, false, loc(at));
+    }
+    if (!(f.get("fabric_color") instanceof ColorVal c)) {
+      throw error(at, "a %s needs .fabric_color", in ? "fabin_dsd" : "fabout_dsd");
+    }
+    String qf = in ? "input_queue" : "output_queue";
+    if (!(f.get(qf) instanceof Pe.Queue q) || q.input() != in) {
+      throw error(at, "a %s needs .%s = @get_%s(n)", in ? "fabin_dsd" : "fabout_dsd", qf, qf);
+    }
+    int extent = toInt(f.get("extent"), at);
+    checkLength(extent, at);
+    if (sim.arch().equals("wse3")) {
+      Integer bound = pe.queueColors.get(q);
+      if (bound != null && bound != c.id()) {
+        throw error(at, "%s queue %d is initialized for colour %d, but this DSD sends on colour %d", in ? "input" : "output",
+            q.id(), bound, c.id());
+      }
+    }
+    return new Op.Fab(in, c.id(), q.id(), extent, Boolean.TRUE.equals(f.get("control")), loc(at));
+  }
+
   /**
-   * {@code @fmacs(dst, a, b, c)}: dst = a + b·c; {@code @fadds}, {@code @fsubs}, {@code @fmuls},
-   * {@code @fmaxs} (dst, a, b); {@code @fmovs}, {@code @fnegs} (dst, a); the h forms on f16. Operands
-   * are DSDs of the op's type or scalars; the multiply is rounded before the add (not fused).
+   * DSD fields the hardware holds in fixed widths: a length in 16 bits, a stride in a signed byte.
+   * (SDK documentation, "Data Structure Descriptors": extent is a u16, stride an i8 in words.)
+   */
+  private void checkLength(int extent, ParserRuleContext at) {
+    if (extent < 0 || extent > 0xffff) {
+      throw error(at, "a DSD's length is 16 bits (0 to 65535), not %d", extent);
+    }
+  }
+
+  private void checkStride(int stride, ParserRuleContext at) {
+    if (stride < -128 || stride > 127) {
+      throw error(at, "a DSD's stride is a signed byte (-128 to 127), not %d", stride);
+    }
+  }
+
+  /**
+   * The DSD operations: {@code @fmacs(dst, a, b, c)}: dst = a + b·c; {@code @fadds}, {@code @fsubs},
+   * {@code @fmuls}, {@code @fmaxs} (dst, a, b); {@code @fmovs}, {@code @fnegs} (dst, a); the h forms on
+   * f16; {@code @mov16}, {@code @mov32} and {@code @add16} on raw 16- and 32-bit words. Operands are
+   * memory DSDs, fabric DSDs, FIFOs or scalars; a trailing {@code .{ .async, .activate, .unblock }}
+   * runs it on a microthread. The multiply of fmac is rounded before the add (not fused).
    */
   private Object dsdOp(String name, List<Object> a, CslParser.BuiltinCallContext at) {
-    if (!a.isEmpty() && a.get(a.size() - 1) instanceof Map<?, ?>) {
-      throw error(at, "%s with options (.async, .activate, .unblock) is not modelled yet", name);
+    Map<?, ?> opts = !a.isEmpty() && a.get(a.size() - 1) instanceof Map<?, ?> m ? m : null;
+    List<Object> ops = opts == null ? a : a.subList(0, a.size() - 1);
+    Op.Kind kind;
+    Scalar t;
+    if (name.matches("@f[a-z]+[sh]")) {
+      t = name.endsWith("h") ? Scalar.F16 : Scalar.F32;
+      kind = switch (name.substring(2, name.length() - 1)) {
+        case "mov" -> Op.Kind.MOV;
+        case "neg" -> Op.Kind.NEG;
+        case "add" -> Op.Kind.ADD;
+        case "sub" -> Op.Kind.SUB;
+        case "mul" -> Op.Kind.MUL;
+        case "max" -> Op.Kind.MAX;
+        default -> Op.Kind.MAC;
+      };
+    } else {
+      int bits = name.endsWith("32") ? 32 : 16;
+      kind = name.startsWith("@add") ? Op.Kind.ADD : Op.Kind.MOV;
+      t = bits == 32 ? Scalar.U32 : Scalar.U16;
+      for (Object o : ops) { // raw words: the memory operand's own type reads and writes them
+        if (o instanceof Dsd d && d.buffer().type.bits == bits && d.buffer().type != Scalar.BOOL) {
+          t = d.buffer().type;
+        }
+      }
     }
-    Scalar t = name.endsWith("h") ? Scalar.F16 : Scalar.F32;
-    String op = name.substring(2, name.length() - 1);
-    int arity = switch (op) {
-      case "mov", "neg" -> 2;
-      case "mac" -> 4;
-      default -> 3;
-    };
-    if (a.size() != arity) {
-      throw error(at, "%s takes %d operands, not %d", name, arity, a.size());
+    if (ops.size() != kind.arity) {
+      throw error(at, "%s takes %d operands, not %d", name, kind.arity, ops.size());
     }
-    if (!(a.get(0) instanceof Dsd dst)) {
-      throw error(at, "%s with a destination other than a mem1d_dsd is not modelled yet", name);
+    Object dst = ops.get(0);
+    if (!(dst instanceof Dsd || dst instanceof Op.Fab f && !f.in() || dst instanceof Fifo)) {
+      throw error(at, "%s's destination is a mem1d_dsd, a fabout_dsd or a FIFO, not %s", name, Comptime.describe(dst));
     }
-    int n = dst.length();
-    for (Object o : a) {
+    int n = -1;
+    List<Object> operands = new ArrayList<>();
+    List<Integer> threads = new ArrayList<>();
+    for (int i = 0; i < ops.size(); i++) {
+      Object o = ops.get(i);
+      int len = -1;
       if (o instanceof Dsd d) {
-        if (d.buffer().type != t) {
+        if (name.startsWith("@f") && d.buffer().type != t) {
           throw error(at, "%s works on %s; a DSD here walks '%s', an array of %s", name, t.csl(), d.buffer().name,
               d.buffer().type.csl());
         }
-        if (d.length() != n) {
-          throw error(at, "%s: the destination has %d elements, an operand %d", name, n, d.length());
+        if (d.buffer().type.bits != t.bits) {
+          throw error(at, "%s moves %d-bit words; a DSD here walks '%s', an array of %s", name, t.bits,
+              d.buffer().name, d.buffer().type.csl());
         }
-        for (int k : new int[] {0, n - 1}) {
-          if (n > 0 && (d.at(k) < 0 || d.at(k) >= d.buffer().length())) {
+        checkStride(d.stride(), at);
+        len = d.length();
+        for (int k : new int[] {0, len - 1}) {
+          if (len > 0 && (d.at(k) < 0 || d.at(k) >= d.buffer().length())) {
             throw error(at, "%s: the DSD over '%s' reaches element %d, outside its %d", name, d.buffer().name,
                 d.at(k), d.buffer().length());
           }
         }
-      } else if (!(o instanceof Num || o instanceof Number)) {
+      } else if (o instanceof Op.Fab f) {
+        if (f.color() < 0) {
+          throw error(at, "%s: the %s defined at %s has no .fabric_color (void)", name, f.in() ? "fabin_dsd" : "fabout_dsd",
+              f.loc());
+        }
+        if (i > 0 && !f.in()) {
+          throw error(at, "%s: a fabout_dsd is only a destination", name);
+        }
+        len = f.extent();
+        threads.add(f.queue());
+      } else if (o instanceof Fifo) {
+        if (!(i == 0 || opts != null)) {
+          // a synchronous read of a FIFO works too; nothing to check
+        }
+      } else if (o instanceof Num || o instanceof Number) {
+        if (i == 0) {
+          throw error(at, "%s's destination cannot be a number", name);
+        }
+        o = t.round(number(o, at));
+      } else {
         throw error(at, "%s: an operand that is %s is not modelled yet", name, Comptime.describe(o));
       }
+      if (len >= 0) {
+        if (n >= 0 && len != n) {
+          throw error(at, "%s: one operand has %d elements, another %d", name, n, len);
+        }
+        n = len;
+      }
+      operands.add(o);
     }
-    for (int k = 0; k < n; k++) {
-      double x = operand(a, 1, k, t, at);
-      double r = switch (op) {
-        case "mov" -> x;
-        case "neg" -> -x;
-        case "add" -> x + operand(a, 2, k, t, at);
-        case "sub" -> x - operand(a, 2, k, t, at);
-        case "mul" -> x * operand(a, 2, k, t, at);
-        case "max" -> Math.max(x, operand(a, 2, k, t, at));
-        default -> x + t.round(operand(a, 2, k, t, at) * operand(a, 3, k, t, at));
-      };
-      dst.buffer().store(dst.at(k), r);
+    if (n < 0) {
+      throw error(at, "%s needs at least one DSD operand to take its length from", name);
     }
-    pe.cycles += n; // one element per cycle: MachineSpec's link moves one 32-bit wavelet a cycle too
+    boolean async = false;
+    Object activate = null;
+    Object unblock = null;
+    if (opts != null) {
+      for (Map.Entry<?, ?> e : opts.entrySet()) {
+        switch (String.valueOf(e.getKey())) {
+          case "async" -> async = Boolean.TRUE.equals(e.getValue());
+          case "activate" -> activate = taskId(e.getValue(), at);
+          case "unblock" -> unblock = taskId(e.getValue(), at);
+          default -> throw error(at, "%s option .%s is not modelled yet", name, e.getKey());
+        }
+      }
+      if (!async && (activate != null || unblock != null)) {
+        throw error(at, "%s: .activate and .unblock take effect when an .async operation ends; add .async = true", name);
+      }
+    }
+    if (!async) {
+      threads.clear();
+    } else if (threads.isEmpty()) {
+      threads.add(-1); // memory and FIFOs only: the microthread is not a queue's
+    }
+    sim.start(new Op(name, kind, t, List.copyOf(operands), n, pe, loc(at), activate, unblock, List.copyOf(threads),
+        async));
     return null;
   }
 
-  private double operand(List<Object> a, int i, int k, Scalar t, ParserRuleContext at) {
-    Object o = a.get(i);
-    return o instanceof Dsd d ? d.buffer().load(d.at(k)) : t.round(number(o, at));
+  /**
+   * {@code @map(fn, in..., out)}: fn of each element of the input DSDs (scalars and pointers passed
+   * as they are) written to the output DSD, or to the element an output pointer names.
+   */
+  private void map(List<Object> a, ParserRuleContext at) {
+    if (a.size() < 2) {
+      throw error(at, "@map takes a fn, its inputs and an output");
+    }
+    Object fn = a.get(0);
+    Object out = a.get(a.size() - 1);
+    int n = -1;
+    for (Object o : a.subList(1, a.size())) {
+      if (o instanceof Dsd d) {
+        if (n >= 0 && d.length() != n) {
+          throw error(at, "@map: one DSD has %d elements, another %d", n, d.length());
+        }
+        n = d.length();
+      }
+    }
+    if (n < 0) {
+      throw error(at, "@map needs a DSD to walk");
+    }
+    for (int k = 0; k < n; k++) {
+      List<Object> args = new ArrayList<>();
+      for (Object o : a.subList(1, a.size() - 1)) {
+        args.add(o instanceof Dsd d ? element(new Ptr(d.buffer(), d.at(k)), at) : o);
+      }
+      Object r = fn instanceof FnVal f ? call(f, args, at)
+          : fn instanceof LibFn l ? moduleCall(new ModuleVal(l.module(), Map.of()), l.name(), args, at)
+          : null;
+      if (r == null) {
+        throw error(at, "@map's first argument is a fn that returns a value, not %s", Comptime.describe(fn));
+      }
+      Ptr to = out instanceof Dsd d ? new Ptr(d.buffer(), d.at(k)) : out instanceof Ptr p ? p : null;
+      if (to == null) {
+        throw error(at, "@map's output is a DSD or a pointer, not %s", Comptime.describe(out));
+      }
+      checked(to, at).buffer().store(to.offset(), number(r, at));
+      pe.cycles++;
+    }
   }
 
   /** Calls exported fn {@code f} with the host's arguments (launch). */

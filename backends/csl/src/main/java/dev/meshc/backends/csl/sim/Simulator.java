@@ -41,12 +41,21 @@ public final class Simulator {
   private final Layout layout;
   private final List<Symbol> symbols;
   private final Map<Long, Pe> pes = new LinkedHashMap<>();
+  private final Fabric fabric;
+  /** Colours memcpy streams into PEs (h2d) and out of them to the host (d2h). */
+  private final java.util.Set<Integer> h2dColors = new java.util.TreeSet<>();
+  private final java.util.Set<Integer> d2hColors = new java.util.TreeSet<>();
+  /** What PEs streamed to the host, per PE and colour, not yet read by memcpy_d2h. */
+  private final Map<Long, java.util.ArrayDeque<Integer>> toHost = new HashMap<>();
+  /** Streaming memcpy_h2d not yet delivered: per PE and colour, the words still to go. */
+  private final Map<Long, java.util.ArrayDeque<Integer>> fromHost = new LinkedHashMap<>();
 
   private Simulator(Config config, MachineSpec machine, Layout layout, List<Symbol> symbols) {
     this.config = config;
     this.machine = machine;
     this.layout = layout;
     this.symbols = symbols;
+    this.fabric = new Fabric(layout.width(), layout.height());
   }
 
   /** Evaluates the layout, checks the SDK's rules, and loads every PE's program (what cslc checks). */
@@ -109,18 +118,17 @@ public final class Simulator {
     });
   }
 
+  /** A PE program or a file it imports: libraries and builtins the simulator does not model are refused at load. */
+  static void refuse(CslSource src) {
+    refuseLibraries(src, Layoutlibs.PE);
+    refuseBuiltins(src);
+  }
+
   /** Builtins the interpreter does not run are refused when the program is built, not when it reaches them. */
   private static void refuseBuiltins(CslSource src) {
     walk(src.tree(), n -> {
       if (n instanceof CslParser.BuiltinCallContext b && !PeInterp.BUILTINS.contains(b.BUILTIN().getText())) {
         throw MeshcException.input("%s: %s is not modelled yet", at(src, b), b.BUILTIN().getText());
-      }
-      // a DSD op's trailing struct asks for asynchrony (.async, .activate, .unblock): microthreads come later
-      if (n instanceof CslParser.BuiltinCallContext b && b.BUILTIN().getText().matches("@f[a-z]+[sh]")
-          && b.args() != null && b.args().expr(b.args().expr().size() - 1) instanceof CslParser.PrimaryExprContext p
-          && p.primary() instanceof CslParser.StructLitContext) {
-        throw MeshcException.input("%s: %s with options (.async, .activate, .unblock) is not modelled yet", at(src, b),
-            b.BUILTIN().getText());
       }
     });
   }
@@ -165,31 +173,48 @@ public final class Simulator {
         }
         CslSource src = programs.computeIfAbsent(tile.file(), f -> {
           CslSource s = CslSource.read(dir.resolve(f));
-          refuseLibraries(s, Layoutlibs.PE);
-          refuseBuiltins(s);
+          refuse(s);
           return s;
         });
         Pe pe = new Pe(x, y, tile);
         pe.interp = new PeInterp(src, pe, this, STEPS);
         pe.scope = pe.interp.fileScope(src.tree(), tile.params());
-        for (CslParser.TopDeclContext d : src.tree().topDecl()) {
-          if (d.constDecl() != null) {
-            pe.interp.value(pe.scope, d.constDecl().ID().getText());
-          } else if (d.varDecl() != null) {
-            pe.interp.value(pe.scope, d.varDecl().ID().getText());
-          } else if (d.comptimeBlock() != null) {
-            pe.interp.run(d.comptimeBlock().block(), pe.scope);
-          } else if (d.taskDecl() != null) {
-            throw MeshcException.input("%s: tasks are not modelled yet", at(src, d.taskDecl()));
-          }
-        }
+        pe.interp.load(pe.scope, src.tree());
         if (pe.bytes > machine.bytesPerPe()) {
           throw MeshcException.input("%s: %s's variables take %,d bytes, more than the %,d of a PE on %s", src.name(), pe,
               pe.bytes, machine.bytesPerPe(), machine.name());
         }
         checkExports(pe, src);
         pe.cycles = 0;
+        pe.interp.running = true; // from here on the PE's code runs: @range yields its type's numbers
         pes.put(Layout.key(x, y), pe);
+      }
+    }
+    for (Layout.RouteEntry r : layout.routes()) {
+      fabric.configure(r.x(), r.y(), r.color().id(), r.config(), r.loc());
+    }
+    for (Pe pe : pes.values()) {
+      for (Map.Entry<Integer, Map<?, ?>> e : pe.localColors.entrySet()) {
+        fabric.configure(pe.x, pe.y, e.getKey(), e.getValue(), pe.localColorLocs.get(e.getKey()));
+      }
+      memcpyColors(pe.tile.params());
+    }
+  }
+
+  /** The colours memcpy streams on (.MEMCPYH2D_n, .MEMCPYD2H_n of the layout's get_params), found in a tile's params. */
+  private void memcpyColors(Map<String, Object> params) {
+    for (Object v : params.values()) {
+      if (v instanceof Map<?, ?> m && "<memcpy/get_params>".equals(m.get("module"))
+          && m.get("module_params") instanceof Map<?, ?> mp) {
+        mp.forEach((k, c) -> {
+          if (c instanceof Comptime.ColorVal color) {
+            if (String.valueOf(k).startsWith("MEMCPYH2D_")) {
+              h2dColors.add(color.id());
+            } else if (String.valueOf(k).startsWith("MEMCPYD2H_")) {
+              d2hColors.add(color.id());
+            }
+          }
+        });
       }
     }
   }
@@ -333,34 +358,367 @@ public final class Simulator {
   }
 
   /**
-   * {@code launch(fn, *args)}: runs exported fn {@code name} on every PE that has code. Each must
-   * call {@code sys_mod.unblock_cmd_stream()}: on the SDK the next command waits for it forever.
+   * {@code launch(fn, *args)}: runs exported fn {@code name} on every PE that has code, then the
+   * fabric until every PE has called {@code sys_mod.unblock_cmd_stream()}: on the SDK the next
+   * command waits for it.
    */
   public void launch(String name, List<Object> args) {
     Symbol s = symbol(name);
     if (!s.isFn()) {
       throw MeshcException.input("launch('%s'): it is data, not a fn", name);
     }
+    settle("launch('" + name + "')");
     for (Pe pe : pes.values()) {
       Pe.Export e = pe.exports.get(name);
       if (e == null) {
         throw MeshcException.input("launch('%s'): %s does not export it (@export_symbol)", name, pe);
       }
-      Comptime.FnVal f = (Comptime.FnVal) e.value();
       pe.cmdStreamUnblocked = false;
-      pe.interp.running = true;
-      try {
-        pe.interp.invoke(f, args);
-      } catch (StackOverflowError ex) {
-        throw MeshcException.input("%s: launch('%s') on %s: calls nest too deeply", e.loc(), name, pe);
-      } finally {
-        pe.interp.running = false;
-      }
-      if (!pe.cmdStreamUnblocked) {
-        throw MeshcException.input("%s: launch('%s'): %s returned without sys_mod.unblock_cmd_stream(); on the SDK the "
-            + "next memcpy or launch would wait forever", e.loc(), name, pe);
+    }
+    for (Pe pe : pes.values()) {
+      Comptime.FnVal f = (Comptime.FnVal) pe.exports.get(name).value();
+      runOn(pe, name, () -> pe.interp.invoke(f, args));
+    }
+    launched = name;
+    settle("launch('" + name + "')");
+  }
+
+  /** The fn launched last, whose PEs must all release the command stream before the next command. */
+  private String launched;
+
+  /** {@code run()}: the tasks the programs activated at comptime run until the fabric is quiet. */
+  public void run() {
+    settle("run()");
+  }
+
+  /** {@code stop()}: the fabric runs until it is quiet; the last launch must have released the command stream. */
+  public void stop() {
+    settle("stop()");
+    for (Pe pe : pes.values()) {
+      if (pe.strand != null) {
+        pe.strand.close();
       }
     }
+  }
+
+  /**
+   * Streaming {@code memcpy_h2d} into colour {@code color}: each PE of the rectangle receives its
+   * {@code n} words on its ramp, as memcpy's routes deliver them. With {@code nonblock} the host goes
+   * on at once; else the fabric runs until every word is taken.
+   */
+  public void h2dStream(int color, int[] words, int x0, int y0, int w, int h, int n, Order order, boolean nonblock) {
+    if (!h2dColors.contains(color)) {
+      throw MeshcException.input("streaming memcpy_h2d into colour %d: the layout's memcpy params stream h2d on %s",
+          color, h2dColors.isEmpty() ? "no colour (.MEMCPYH2D_1 = ...)" : "colours " + h2dColors);
+    }
+    rectangle("memcpy_h2d (streaming)", x0, y0, w, h, words.length, n);
+    for (int py = 0; py < h; py++) {
+      for (int px = 0; px < w; px++) {
+        Pe pe = pes.get(Layout.key(x0 + px, y0 + py));
+        java.util.ArrayDeque<Integer> q = fromHost.computeIfAbsent(port(pe, color), k -> new java.util.ArrayDeque<>());
+        for (int k = 0; k < n; k++) {
+          q.add(words[order == Order.ROW_MAJOR ? (py * w + px) * n + k : py + px * h + k * h * w]);
+        }
+      }
+    }
+    if (!nonblock) {
+      settleUntil(() -> fromHost.values().stream().allMatch(java.util.ArrayDeque::isEmpty), "memcpy_h2d (streaming)");
+    }
+  }
+
+  /** Streaming {@code memcpy_d2h} from colour {@code color}: the fabric runs until each PE of the rectangle has sent {@code n} words. */
+  public int[] d2hStream(int color, int x0, int y0, int w, int h, int n, Order order) {
+    if (!d2hColors.contains(color)) {
+      throw MeshcException.input("streaming memcpy_d2h from colour %d: the layout's memcpy params stream d2h on %s",
+          color, d2hColors.isEmpty() ? "no colour (.MEMCPYD2H_1 = ...)" : "colours " + d2hColors);
+    }
+    int[] words = new int[Math.multiplyExact(Math.multiplyExact(w, h), n)];
+    rectangle("memcpy_d2h (streaming)", x0, y0, w, h, words.length, n);
+    List<java.util.ArrayDeque<Integer>> qs = new ArrayList<>();
+    for (int py = 0; py < h; py++) {
+      for (int px = 0; px < w; px++) {
+        qs.add(toHost.computeIfAbsent(port(pes.get(Layout.key(x0 + px, y0 + py)), color),
+            k -> new java.util.ArrayDeque<>()));
+      }
+    }
+    settleUntil(() -> qs.stream().allMatch(q -> q.size() >= n), "memcpy_d2h (streaming) of " + n + " words a PE");
+    for (int py = 0; py < h; py++) {
+      for (int px = 0; px < w; px++) {
+        java.util.ArrayDeque<Integer> q = qs.get(py * w + px);
+        for (int k = 0; k < n; k++) {
+          words[order == Order.ROW_MAJOR ? (py * w + px) * n + k : py + px * h + k * h * w] = q.poll();
+        }
+      }
+    }
+    return words;
+  }
+
+  private void rectangle(String what, int x0, int y0, int w, int h, int have, int n) {
+    if (x0 < 0 || y0 < 0 || w < 1 || h < 1 || x0 + w > layout.width() || y0 + h > layout.height()) {
+      throw MeshcException.input("%s: the rectangle (%d, %d) %dx%d is not inside the %dx%d kernel", what, x0, y0, w, h,
+          layout.width(), layout.height());
+    }
+    if (have < (long) w * h * n) {
+      throw MeshcException.input("%s: the host array has %d elements, the rectangle takes %d", what, have,
+          (long) w * h * n);
+    }
+    for (int py = 0; py < h; py++) {
+      for (int px = 0; px < w; px++) {
+        if (pes.get(Layout.key(x0 + px, y0 + py)) == null) {
+          throw MeshcException.input("%s: PE (%d, %d) has no code", what, x0 + px, y0 + py);
+        }
+      }
+    }
+  }
+
+  private static long port(Pe pe, int color) {
+    return Layout.key(pe.x, pe.y) * Fabric.COLORS + color;
+  }
+
+  // ---- the engine: PEs, their tasks and operations, the fabric between them -------------------------
+
+  /** Wavelets a ramp holds for its PE before the fabric behind it stalls (input queue and router buffers). */
+  static final int RAMP_CAPACITY = 64;
+
+  /** Before a host command: the fabric runs until it is quiet and the last launch released the command stream. */
+  private void settle(String command) {
+    settleUntil(() -> launched == null || pes.values().stream().allMatch(p -> p.cmdStreamUnblocked), command);
+    launched = null;
+  }
+
+  /** Runs every PE until {@code goal} holds and nothing moves; a standstill before the goal is a deadlock. */
+  private void settleUntil(java.util.function.BooleanSupplier goal, String command) {
+    while (true) {
+      boolean moved = false;
+      for (Map.Entry<Long, java.util.ArrayDeque<Integer>> e : fromHost.entrySet()) {
+        java.util.ArrayDeque<Integer> q = e.getValue();
+        Pe pe = pes.get(e.getKey() / Fabric.COLORS);
+        java.util.ArrayDeque<Fabric.Wavelet> in = pe.inbox((int) (e.getKey() % Fabric.COLORS));
+        while (!q.isEmpty() && in.size() < RAMP_CAPACITY) {
+          in.add(new Fabric.Wavelet(q.poll(), false, pe.cycles));
+          moved = true;
+        }
+      }
+      for (Pe pe : pes.values()) {
+        moved |= step(pe);
+      }
+      if (!moved) {
+        if (goal.getAsBoolean()) {
+          return;
+        }
+        throw deadlock(command);
+      }
+    }
+  }
+
+  /** One turn of a PE: its async operations move, its waiting task resumes, or a ready task starts. */
+  private boolean step(Pe pe) {
+    boolean moved = false;
+    for (int i = 0; i < pe.ops.size(); i++) {
+      Op op = pe.ops.get(i);
+      moved |= op.advance(this);
+      if (op.finished()) {
+        pe.ops.remove(i--);
+        finish(op);
+        moved = true;
+      }
+    }
+    for (int c = 0; c < Fabric.COLORS; c++) {
+      Fabric.Wavelet w = pe.inbox(c).peek();
+      if (w != null && w.control()) {
+        pe.inbox(c).poll();
+        pe.interp.control(w, c);
+        moved = true;
+      }
+    }
+    if (pe.waiting != null) {
+      moved |= pe.waiting.advance(this);
+      if (pe.waiting.finished()) {
+        Op op = pe.waiting;
+        pe.waiting = null;
+        finish(op);
+        pe.strand.resume();
+        moved = true;
+      }
+    } else if (!pe.busy()) {
+      Pe.Task t = ready(pe);
+      if (t != null) {
+        List<Object> args = new ArrayList<>();
+        if (t.id.kind() == Pe.TaskKind.DATA) {
+          Fabric.Wavelet w = pe.inbox(dataColor(pe, t)).poll();
+          pe.cycles = Math.max(pe.cycles, w.time());
+          args.add(w);
+        } else {
+          t.active = false;
+        }
+        runOn(pe, t.name(), () -> pe.interp.runTask(t, args));
+        moved = true;
+      }
+    }
+    return moved;
+  }
+
+  /** The bound task with the lowest ID that can run: activated (local, control) or with a data wavelet, and not blocked. */
+  private Pe.Task ready(Pe pe) {
+    for (Pe.Task t : pe.tasks.values()) {
+      if (t.blocked) {
+        continue;
+      }
+      if (t.id.kind() == Pe.TaskKind.DATA) {
+        int c = dataColor(pe, t);
+        Fabric.Wavelet w = c < 0 ? null : pe.inbox(c).peek();
+        if (w != null && !w.control() && !readByOp(pe, c)) {
+          return t;
+        }
+      } else if (t.active) {
+        return t;
+      }
+    }
+    return null;
+  }
+
+  /** The colour a data task takes its wavelets from: its ID on WSE-2, its input queue's colour on WSE-3 (-1: unbound). */
+  int dataColor(Pe pe, Pe.Task t) {
+    if (arch().equals("wse2")) {
+      return t.id.id();
+    }
+    Integer c = pe.queueColors.get(new Pe.Queue(true, t.id.id()));
+    return c == null ? -1 : c;
+  }
+
+  private static boolean readByOp(Pe pe, int color) {
+    for (Op op : pe.ops) {
+      for (Object o : op.operands.subList(1, op.operands.size())) {
+        if (o instanceof Op.Fab f && f.color() == color) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Starts {@code job} on the PE's strand; it runs until it returns or waits in a synchronous operation. */
+  private void runOn(Pe pe, String what, Runnable job) {
+    if (pe.strand == null) {
+      pe.strand = new Strand("meshc-sim " + pe);
+    }
+    pe.running = what;
+    pe.cycles += 1; // a task switch
+    pe.strand.start(job);
+  }
+
+  /** An operation is done: its .activate and .unblock take effect. */
+  private void finish(Op op) {
+    if (op.activate != null) {
+      op.pe.interp.activate(op.activate, op.loc);
+    }
+    if (op.unblock != null) {
+      op.pe.interp.setBlocked(op.unblock, false, op.loc);
+    }
+  }
+
+  /** Called from a PE's strand: a synchronous operation waits until it is done; an async one joins the PE's. */
+  void start(Op op) {
+    Pe pe = op.pe;
+    if (op.async) {
+      for (Op other : pe.ops) {
+        for (int t : op.threads) {
+          if (t >= 0 && other.threads.contains(t)) {
+            throw MeshcException.input("%s: %s .async on microthread %d while %s still runs on it: %s", op.loc, op.name,
+                t, other, arch().equals("wse2")
+                    ? "on WSE-2 an async operation runs on the microthread of its fabric queue's ID, so two at once "
+                        + "need queues with different IDs"
+                    : "give each concurrent async operation its own .ut_id");
+          }
+        }
+      }
+    }
+    op.advance(this);
+    if (op.finished()) {
+      finish(op);
+    } else if (!op.async) {
+      pe.waiting = op;
+      pe.strand.park();
+    } else {
+      pe.ops.add(op);
+    }
+  }
+
+  /** Whether PE {@code pe} can put a wavelet on {@code f}'s colour now: every ramp it reaches has room. */
+  boolean canSend(Pe pe, Op.Fab f) {
+    if (toHostColor(pe, f.color())) {
+      return true;
+    }
+    for (Fabric.Hit hit : fabric.trace(pe.x, pe.y, f.color(), new Fabric.Wavelet(0, f.control(), 0), f.loc())) {
+      Pe to = pes.get(Layout.key(hit.x(), hit.y()));
+      if (to == null) {
+        throw MeshcException.input("%s: a wavelet on colour %d sent by %s reaches PE (%d, %d), which has no code",
+            f.loc(), f.color(), pe, hit.x(), hit.y());
+      }
+      if (to.inbox(f.color()).size() >= RAMP_CAPACITY) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Sends one wavelet on {@code f}'s colour from PE {@code pe} (its room checked by {@link #canSend}). */
+  void send(Pe pe, Op.Fab f, int bits, Comptime.Loc at) {
+    if (toHostColor(pe, f.color())) {
+      toHost.computeIfAbsent(port(pe, f.color()), k -> new java.util.ArrayDeque<>()).add(bits);
+      return;
+    }
+    Fabric.Wavelet w = new Fabric.Wavelet(bits, f.control(), 0);
+    for (Fabric.Hit hit : fabric.trace(pe.x, pe.y, f.color(), w, at)) {
+      pes.get(Layout.key(hit.x(), hit.y())).inbox(f.color()).add(
+          new Fabric.Wavelet(bits, f.control(), pe.cycles + (long) Math.ceil(hit.hops() * Math.max(1, machine.alpha()))));
+    }
+    fabric.commit(pe.x, pe.y, f.color(), w, f.control() && PeInterp.advancesSwitches(bits), at);
+  }
+
+  /** A d2h streaming colour that the PE has no route for goes to the host, as memcpy routes it. */
+  private boolean toHostColor(Pe pe, int color) {
+    return d2hColors.contains(color) && fabric.route(pe.x, pe.y, color) == null;
+  }
+
+  /** No PE can move and the host waits: who waits on what, in one line. */
+  private MeshcException deadlock(String command) {
+    List<String> waits = new ArrayList<>();
+    Comptime.Loc first = null;
+    for (Pe pe : pes.values()) {
+      if (pe.waiting != null) {
+        waits.add(pe + " in " + pe.running + " waits in " + pe.waiting + " for " + pe.waiting.waitingFor(this));
+        first = first == null ? pe.waiting.loc : first;
+      }
+      for (Op op : pe.ops) {
+        waits.add(pe + ": " + op + " waits for " + op.waitingFor(this));
+        first = first == null ? op.loc : first;
+      }
+      for (Pe.Task t : pe.tasks.values()) {
+        int c = t.id.kind() == Pe.TaskKind.DATA ? dataColor(pe, t) : -1;
+        if (t.blocked && (t.active || (c >= 0 && !pe.inbox(c).isEmpty()))) {
+          waits.add(pe + ": " + t.name() + " (" + t.id + ") is blocked with work waiting and nothing left to unblock it");
+          first = first == null ? loc(pe, t) : first;
+        }
+      }
+      if (launched != null && !pe.cmdStreamUnblocked) {
+        waits.add(pe + " has not called sys_mod.unblock_cmd_stream() since launch('" + launched + "')");
+      }
+    }
+    for (Map.Entry<Long, java.util.ArrayDeque<Integer>> e : fromHost.entrySet()) {
+      if (!e.getValue().isEmpty()) {
+        Pe pe = pes.get(e.getKey() / Fabric.COLORS);
+        waits.add(pe + " does not take the " + e.getValue().size() + " streamed words left on colour "
+            + e.getKey() % Fabric.COLORS);
+      }
+    }
+    return MeshcException.input("%s%s waits forever: no PE can move (deadlock); %s", first == null ? "" : first + ": ",
+        command, waits.isEmpty() ? "every PE is idle and nothing is in flight" : String.join("; ", waits));
+  }
+
+  private static Comptime.Loc loc(Pe pe, Pe.Task t) {
+    return new Comptime.Loc(pe.interp.file(), t.fn.decl().getStart().getLine(),
+        t.fn.decl().getStart().getCharPositionInLine() + 1);
   }
 
   // ---- the compile output folder -------------------------------------------------------------------

@@ -223,12 +223,13 @@ class CslSimTest {
     String exp = "@export_name(\"x\", [*]f32, true); @export_name(\"go\", fn()void);";
     String x = "var x: [4]f32;\nvar x_ptr: [*]f32 = &x;\n";
     String both = "comptime { @export_symbol(x_ptr, \"x\"); @export_symbol(go); }\n";
-    String m = fails(exp, x + "fn go() void { @mov32(1, 2); sys_mod.unblock_cmd_stream(); }\n" + both);
-    assertTrue(m.endsWith("pe.csl:5:16: @mov32 is not modelled yet"), m);
+    String m = fails(exp, x + "fn go() void { @set_teardown_handler(go); sys_mod.unblock_cmd_stream(); }\n" + both);
+    assertTrue(m.endsWith("pe.csl:5:16: @set_teardown_handler is not modelled yet"), m);
     m = fails(exp, x.replace("var x_ptr", "const x_ptr") + go + both);
     assertTrue(m.contains("pe.csl:6:") && m.contains("declared const") && m.contains("mutability true"), m);
     m = fails(exp, x + "fn go() void { }\n" + both);
-    assertTrue(m.contains("without sys_mod.unblock_cmd_stream()"), m);
+    assertTrue(m.contains("launch('go') waits forever") && m.contains("PE (0, 0) has not called sys_mod.unblock_cmd_stream()"),
+        m);
     m = fails(exp.replace("true", "false"), x.replace("var x_ptr", "const x_ptr") + go + both);
     assertTrue(m.contains("memcpy_h2d into 'x'") && m.contains("read-only"), m);
     m = fails(exp, "const t = @import_module(\"<time>\");\n" + x + go + both);

@@ -1,0 +1,28 @@
+"""The SDK's host helpers that the examples import, for meshc's CSL simulator (NOT the Cerebras SDK).
+
+Written from their documented behaviour: memcpy moves 32-bit words, and 16-bit data travels in the
+low half of each word.
+"""
+import numpy as np
+
+
+def input_array_to_u32(np_arr, sentinel, fast_dim_sz):
+    """A host array as the 32-bit words memcpy sends: 32-bit data as is, 16-bit data zero-extended
+    into the low half of each word (``sentinel`` 1 says the data is 16-bit, 0 that it is 32-bit)."""
+    a = np.ascontiguousarray(np_arr).reshape(-1)
+    if a.dtype.itemsize == 4:
+        return a.view(np.uint32).copy()
+    if a.dtype.itemsize == 2:
+        return a.view(np.uint16).astype(np.uint32)
+    raise ValueError(f"input_array_to_u32: {a.dtype} is neither 16- nor 32-bit")
+
+
+def memcpy_view(arr, dtype):
+    """The 32-bit words ``arr`` seen as ``dtype``: a 16-bit dtype reads the low half of each word."""
+    dtype = np.dtype(dtype)
+    a = np.ascontiguousarray(arr)
+    if dtype.itemsize == 4:
+        return a.view(dtype)
+    if dtype.itemsize == 2:
+        return a.view(np.uint16)[..., ::2].view(dtype) if a.dtype.itemsize == 4 else a.view(dtype)
+    raise ValueError(f"memcpy_view: {dtype} is neither 16- nor 32-bit")

@@ -1,0 +1,185 @@
+package dev.meshc.backends.csl.sim;
+
+import dev.meshc.backends.csl.Comptime;
+import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.kernel.Dir;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The routers of the kernel rectangle: per PE and colour the route {@code @set_color_config} (or a
+ * PE's {@code @set_local_color_config}) gave it, with its switch positions and its ramp filter. A
+ * wavelet is routed when it is sent, hop by hop through the routes as they stand, so a control
+ * wavelet that advances a switch changes the route for the wavelets behind it.
+ */
+final class Fabric {
+  /** One 32-bit wavelet; {@code time} is the cycle it reaches the ramp it is delivered to. */
+  record Wavelet(int data, boolean control, long time) {}
+
+  /** A PE whose ramp receives a wavelet, and the hops it took to get there. */
+  record Hit(int x, int y, int hops) {}
+
+  /** A route position: where it receives from and sends to. */
+  record Pos(Set<Dir> rx, Set<Dir> tx) {}
+
+  /** A range filter (the kind the tutorials use): the ramp takes wavelets whose upper 16 bits are in [min, max]. */
+  record Filter(int min, int max) {}
+
+  /** A colour's route on one router: position 0 is {@code .routes}, 1–3 the switch's {@code .posN}. */
+  static final class Route {
+    final List<Pos> positions;
+    final boolean ring;
+    final Filter filter;
+    final Comptime.Loc loc;
+    int pos;
+
+    Route(List<Pos> positions, int pos, boolean ring, Filter filter, Comptime.Loc loc) {
+      this.positions = positions;
+      this.pos = pos;
+      this.ring = ring;
+      this.filter = filter;
+      this.loc = loc;
+    }
+
+    Pos now() {
+      return positions.get(pos);
+    }
+
+    /** A control wavelet that carries SWITCH_ADV has passed: the next position (the first again in ring mode). */
+    void advance() {
+      if (positions.size() > 1) {
+        pos = pos + 1 < positions.size() ? pos + 1 : ring ? 0 : pos;
+      }
+    }
+  }
+
+  /** Routable colours of the WSE-2 and WSE-3 router. */
+  static final int COLORS = 24;
+
+  private final int width;
+  private final int height;
+  private final Route[] routes;
+
+  Fabric(int width, int height) {
+    this.width = width;
+    this.height = height;
+    this.routes = new Route[width * height * COLORS];
+  }
+
+  Route route(int x, int y, int color) {
+    return routes[(y * width + x) * COLORS + color];
+  }
+
+  /** Sets PE (x, y)'s route for {@code color} from a color config struct ({@code .routes}, {@code .switches}, {@code .filter}). */
+  void configure(int x, int y, int color, Map<?, ?> cfg, Comptime.Loc loc) {
+    if (color < 0 || color >= COLORS) {
+      throw MeshcException.input("%s: colour %d is not one of the router's %d", loc, color, COLORS);
+    }
+    Map<?, ?> r = cfg.get("routes") instanceof Map<?, ?> m ? m : null;
+    if (r == null) {
+      throw MeshcException.input("%s: a colour config without .routes", loc);
+    }
+    Pos base = new Pos(dirs(r.get("rx"), loc), dirs(r.get("tx"), loc));
+    List<Pos> positions = new ArrayList<>(List.of(base));
+    int current = 0;
+    boolean ring = false;
+    if (cfg.get("switches") instanceof Map<?, ?> sw) {
+      for (int p = 1; p <= 3; p++) {
+        if (sw.get("pos" + p) instanceof Map<?, ?> pm) {
+          positions.add(new Pos(pm.containsKey("rx") ? dirs(pm.get("rx"), loc) : base.rx(),
+              pm.containsKey("tx") ? dirs(pm.get("tx"), loc) : base.tx()));
+        }
+      }
+      current = sw.get("current_switch_pos") instanceof Long l ? l.intValue() : 0;
+      ring = Boolean.TRUE.equals(sw.get("ring_mode"));
+      if (current < 0 || current >= positions.size()) {
+        throw MeshcException.input("%s: .current_switch_pos = %d, but the switch has positions 0 to %d", loc, current,
+            positions.size() - 1);
+      }
+      for (Object k : sw.keySet()) {
+        if (!String.valueOf(k).matches("pos[123]|current_switch_pos|ring_mode")) {
+          throw MeshcException.input("%s: switch option .%s is not modelled yet", loc, k);
+        }
+      }
+    }
+    Filter filter = null;
+    if (cfg.get("filter") instanceof Map<?, ?> f) {
+      if (!(f.get("kind") instanceof Map<?, ?> kind && Boolean.TRUE.equals(kind.get("range")))) {
+        throw MeshcException.input("%s: only range filters (.kind = .{ .range = true }) are modelled yet", loc);
+      }
+      filter = new Filter(intOf(f.get("min_idx"), "min_idx", loc), intOf(f.get("max_idx"), "max_idx", loc));
+    }
+    for (Object k : cfg.keySet()) {
+      if (!String.valueOf(k).matches("routes|switches|filter")) {
+        throw MeshcException.input("%s: colour config option .%s is not modelled yet", loc, k);
+      }
+    }
+    routes[(y * width + x) * COLORS + color] = new Route(List.copyOf(positions), current, ring, filter, loc);
+  }
+
+  /**
+   * The ramps a wavelet sent by PE (x, y) on {@code color} reaches, routes as they stand. A router
+   * it reaches that does not receive from where it came loses it, and so does the rectangle's edge:
+   * both are errors at {@code at}, the operation that sent it.
+   */
+  List<Hit> trace(int x, int y, int color, Fabric.Wavelet w, Comptime.Loc at) {
+    List<Hit> hits = new ArrayList<>();
+    walk(x, y, color, Dir.RAMP, 0, w, at, hits, false, x, y, new java.util.HashSet<>());
+    return hits;
+  }
+
+  /** Routes the wavelet again, this time letting a SWITCH_ADV control wavelet advance each switch it passes. */
+  void commit(int x, int y, int color, Fabric.Wavelet w, boolean advances, Comptime.Loc at) {
+    walk(x, y, color, Dir.RAMP, 0, w, at, new ArrayList<>(), advances, x, y, new java.util.HashSet<>());
+  }
+
+  private void walk(int x, int y, int color, Dir from, int hops, Fabric.Wavelet w, Comptime.Loc at, List<Hit> hits,
+      boolean advance, int sx, int sy, Set<Long> seen) {
+    if (!seen.add(((long) y * width + x) * 8 + from.ordinal())) {
+      return; // a route that loops back on itself: each router forwards a wavelet once
+    }
+    Route r = route(x, y, color);
+    if (r == null || !r.now().rx().contains(from)) {
+      throw MeshcException.input("%s: a wavelet on colour %d sent by PE (%d, %d) reaches PE (%d, %d)%s, whose router "
+          + "has no route for colour %d that receives from %s: the wavelet is lost", at, color, sx, sy, x, y,
+          from == Dir.RAMP ? " from its own ramp" : " from the " + from.name(), color, from);
+    }
+    Set<Dir> tx = r.now().tx();
+    if (advance && w.control()) {
+      r.advance();
+    }
+    for (Dir d : tx) {
+      if (d == Dir.RAMP) {
+        if (w.control() || r.filter == null || inRange(r.filter, w.data() >>> 16)) {
+          hits.add(new Hit(x, y, hops));
+        }
+        continue;
+      }
+      int nx = x + d.dx();
+      int ny = y + d.dy();
+      if (nx < 0 || ny < 0 || nx >= width || ny >= height) {
+        throw MeshcException.input("%s: a wavelet on colour %d sent by PE (%d, %d) leaves the kernel rectangle at PE "
+            + "(%d, %d) going %s (route at %s): the wavelet is lost", at, color, sx, sy, x, y, d, r.loc);
+      }
+      walk(nx, ny, color, d.opposite(), hops + 1, w, at, hits, advance, sx, sy, seen);
+    }
+  }
+
+  private static boolean inRange(Filter f, int idx) {
+    return idx >= f.min() && idx <= f.max();
+  }
+
+  private static int intOf(Object v, String what, Comptime.Loc loc) {
+    if (v instanceof Long l) {
+      return l.intValue();
+    }
+    throw MeshcException.input("%s: filter .%s must be an integer known at comptime", loc, what);
+  }
+
+  static Set<Dir> dirs(Object v, Comptime.Loc loc) {
+    return v == null ? EnumSet.noneOf(Dir.class) : dev.meshc.backends.csl.Layout.dirs(v, loc);
+  }
+}
