@@ -44,6 +44,9 @@ import picocli.CommandLine.Spec;
 final class SimCommand implements Callable<Integer> {
   static final String NOT_SDK = "meshc's CSL simulator, not the Cerebras SDK";
 
+  @Option(names = "--verbose", description = "show stack traces on errors")
+  boolean verbose;
+
   @Option(names = "--serve", paramLabel = "OUT", description = "run the program cslc wrote to OUT for a host on stdin/stdout")
   Path serve;
 
@@ -72,6 +75,9 @@ final class SimCommand implements Callable<Integer> {
       description = {"Checks a CSL program and writes the compile output folder (out.json and what the simulator "
           + "needs). This is " + NOT_SDK + "."})
   static final class Cslc implements Callable<Integer> {
+    @Option(names = "--verbose", description = "show stack traces on errors")
+    boolean verbose;
+
     @Parameters(index = "0", paramLabel = "LAYOUT", description = "the top-level layout file")
     Path layout;
 

@@ -19,11 +19,14 @@ final class Fabric {
   /** One 32-bit wavelet; {@code time} is the cycle it reaches the ramp it is delivered to. */
   record Wavelet(int data, boolean control, long time) {}
 
-  /** A PE whose ramp receives a wavelet, and the hops it took to get there. */
-  record Hit(int x, int y, int hops) {}
+  /** A PE whose ramp receives a wavelet, the hops it took to get there, and its colour there (swaps change it). */
+  record Hit(int x, int y, int hops, int color) {}
 
-  /** A route position: where it receives from and sends to. */
-  record Pos(Set<Dir> rx, Set<Dir> tx) {}
+  /**
+   * A route position: where it receives from and sends to, and whether a wavelet leaving east or
+   * west ({@code .color_swap_x}) or north or south ({@code .color_swap_y}) flips its colour's lowest bit.
+   */
+  record Pos(Set<Dir> rx, Set<Dir> tx, boolean swapX, boolean swapY) {}
 
   /** A range filter (the kind the tutorials use): the ramp takes wavelets whose upper 16 bits are in [min, max]. */
   record Filter(int min, int max) {}
@@ -62,10 +65,12 @@ final class Fabric {
   private final int width;
   private final int height;
   private final Route[] routes;
+  private final boolean wse2;
 
-  Fabric(int width, int height) {
+  Fabric(int width, int height, boolean wse2) {
     this.width = width;
     this.height = height;
+    this.wse2 = wse2;
     this.routes = new Route[width * height * COLORS];
   }
 
@@ -82,7 +87,17 @@ final class Fabric {
     if (r == null) {
       throw MeshcException.input("%s: a colour config without .routes", loc);
     }
-    Pos base = new Pos(dirs(r.get("rx"), loc), dirs(r.get("tx"), loc));
+    for (Object k : r.keySet()) {
+      if (!String.valueOf(k).matches("rx|tx|color_swap_x|color_swap_y")) {
+        throw MeshcException.input("%s: route option .%s is not modelled yet", loc, k);
+      }
+    }
+    boolean swapX = Boolean.TRUE.equals(r.get("color_swap_x"));
+    boolean swapY = Boolean.TRUE.equals(r.get("color_swap_y"));
+    if ((swapX || swapY) && !wse2) {
+      throw MeshcException.input("%s: colour swap is WSE-2's (the SDK does not support it on WSE-3)", loc);
+    }
+    Pos base = new Pos(dirs(r.get("rx"), loc), dirs(r.get("tx"), loc), swapX, swapY);
     List<Pos> positions = new ArrayList<>(List.of(base));
     int current = 0;
     boolean ring = false;
@@ -90,7 +105,7 @@ final class Fabric {
       for (int p = 1; p <= 3; p++) {
         if (sw.get("pos" + p) instanceof Map<?, ?> pm) {
           positions.add(new Pos(pm.containsKey("rx") ? dirs(pm.get("rx"), loc) : base.rx(),
-              pm.containsKey("tx") ? dirs(pm.get("tx"), loc) : base.tx()));
+              pm.containsKey("tx") ? dirs(pm.get("tx"), loc) : base.tx(), swapX, swapY));
         }
       }
       current = sw.get("current_switch_pos") instanceof Long l ? l.intValue() : 0;
@@ -138,7 +153,7 @@ final class Fabric {
 
   private void walk(int x, int y, int color, Dir from, int hops, Fabric.Wavelet w, Comptime.Loc at, List<Hit> hits,
       boolean advance, int sx, int sy, Set<Long> seen) {
-    if (!seen.add(((long) y * width + x) * 8 + from.ordinal())) {
+    if (!seen.add((((long) y * width + x) * 8 + from.ordinal()) * COLORS + color)) {
       return; // a route that loops back on itself: each router forwards a wavelet once
     }
     Route r = route(x, y, color);
@@ -154,7 +169,7 @@ final class Fabric {
     for (Dir d : tx) {
       if (d == Dir.RAMP) {
         if (w.control() || r.filter == null || inRange(r.filter, w.data() >>> 16)) {
-          hits.add(new Hit(x, y, hops));
+          hits.add(new Hit(x, y, hops, color));
         }
         continue;
       }
@@ -164,7 +179,8 @@ final class Fabric {
         throw MeshcException.input("%s: a wavelet on colour %d sent by PE (%d, %d) leaves the kernel rectangle at PE "
             + "(%d, %d) going %s (route at %s): the wavelet is lost", at, color, sx, sy, x, y, d, r.loc);
       }
-      walk(nx, ny, color, d.opposite(), hops + 1, w, at, hits, advance, sx, sy, seen);
+      boolean swap = d == Dir.EAST || d == Dir.WEST ? r.now().swapX() : r.now().swapY();
+      walk(nx, ny, swap ? color ^ 1 : color, d.opposite(), hops + 1, w, at, hits, advance, sx, sy, seen);
     }
   }
 

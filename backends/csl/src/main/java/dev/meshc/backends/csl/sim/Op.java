@@ -73,7 +73,7 @@ final class Op {
         } else if (o instanceof Fifo q) {
           v[i] = q.pop();
         } else if (o instanceof Dsd d) {
-          v[i] = d.buffer().load(d.at(done));
+          v[i] = narrow(d.buffer(), d.buffer().load(d.at(done)));
         } else {
           v[i] = (Double) o;
         }
@@ -96,12 +96,18 @@ final class Op {
         q.push(r);
       } else {
         Dsd d = (Dsd) dst;
-        d.buffer().store(d.at(done), r);
+        Buffer b = d.buffer();
+        b.store(d.at(done), b.type.bits > type.bits ? b.type.fromBits(type.toBits(type.round(r))) : r);
       }
       done++;
       moved = true;
     }
     return moved;
+  }
+
+  /** A 16-bit operation on a 32-bit array reads the low half of each element (meshc's model). */
+  private double narrow(Buffer b, double v) {
+    return b.type.bits > type.bits ? type.fromBits(b.type.toBits(v)) : v;
   }
 
   /** Every fabric input has a data wavelet waiting, every FIFO input a value, and the output has room. */
@@ -118,7 +124,7 @@ final class Op {
       }
     }
     Object dst = operands.get(0);
-    return dst instanceof Fab f ? sim.canSend(pe, f) : !(dst instanceof Fifo q) || !q.full();
+    return dst instanceof Fab f ? sim.canSend(pe, f, loc) : !(dst instanceof Fifo q) || !q.full();
   }
 
   /** What it waits for, for a deadlock report. */

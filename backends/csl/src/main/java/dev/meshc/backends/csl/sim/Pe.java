@@ -25,6 +25,9 @@ public final class Pe {
     }
   }
 
+  /** {@code @get_ut_id(n)} (WSE-3). */
+  record Ut(int id) {}
+
   /** {@code @get_input_queue(n)} / {@code @get_output_queue(n)}. */
   record Queue(boolean input, int id) {}
 
@@ -34,6 +37,10 @@ public final class Pe {
     final PeInterp.TaskVal fn;
     boolean active;
     boolean blocked;
+    /** Where it was last blocked, for a deadlock report. */
+    Comptime.Loc blockedAt;
+    /** A control task's data: the low 16 bits of the control wavelet that activated it. */
+    int data;
 
     Task(TaskId id, PeInterp.TaskVal fn) {
       this.id = id;
@@ -54,6 +61,12 @@ public final class Pe {
   long cycles;
   long bytes;
   boolean cmdStreamUnblocked;
+  /** {@code <time>}'s counter: running, its zero, and what it read when stopped. */
+  boolean tscOn;
+  long tscBase;
+  long tscFrozen;
+  /** {@code <random>}'s xorshift32 state. */
+  int prng;
   /** Bound tasks in ID order (the order the simulator picks among ready ones). */
   final java.util.TreeMap<Integer, Task> tasks = new java.util.TreeMap<>();
   /** Tasks activated or blocked at comptime before they were bound, by task key. */
@@ -87,6 +100,16 @@ public final class Pe {
   /** Wavelets that reached this PE's ramp on {@code color} and wait to be taken. */
   java.util.ArrayDeque<Fabric.Wavelet> inbox(int color) {
     return inbox[color];
+  }
+
+  int nextRandom() {
+    if (prng == 0) {
+      prng = (x * 73856093) ^ (y * 19349663) | 1;
+    }
+    prng ^= prng << 13;
+    prng ^= prng >>> 17;
+    prng ^= prng << 5;
+    return prng;
   }
 
   boolean busy() {

@@ -26,10 +26,11 @@ final class PeInterp extends Comptime {
       "@fnegs", "@fnegh", "@fmaxs", "@fmaxh", "@mov16", "@mov32", "@add16", "@map", "@bitcast",
       "@get_input_queue", "@get_output_queue", "@get_local_task_id", "@get_data_task_id", "@get_control_task_id",
       "@bind_local_task", "@bind_data_task", "@bind_control_task", "@activate", "@block", "@unblock",
-      "@initialize_queue", "@allocate_fifo", "@set_local_color_config", "@type_of", "@is_same_type");
+      "@initialize_queue", "@allocate_fifo", "@set_local_color_config", "@type_of", "@is_same_type", "@get_ut_id");
 
   /** Libraries a PE program may import: memcpy's copy mode and launch. */
-  static final Set<String> LIBRARIES = Set.of("<memcpy/memcpy>", "<layout>", "<control>", "<math>");
+  static final Set<String> LIBRARIES = Set.of("<memcpy/memcpy>", "<layout>", "<control>", "<math>", "<time>",
+      "<random>");
 
   private final Pe pe;
   private final CslSource src;
@@ -426,6 +427,10 @@ final class PeInterp extends Comptime {
         return control(fn, args, at);
       case "<math>":
         return math(fn, args, at);
+      case "<time>":
+        return time(fn, args, at);
+      case "<random>":
+        return random(fn, args, at);
       default:
         break;
     }
@@ -443,6 +448,9 @@ final class PeInterp extends Comptime {
     }
     if (m.name().equals("<math>")) {
       return new LibFn(m.name(), name);
+    }
+    if (m.name().equals("<time>") && name.equals("tsc_size_words")) {
+      return 3L;
     }
     throw error(at, "%s.%s is not modelled yet", m.name(), name);
   }
@@ -553,6 +561,8 @@ final class PeInterp extends Comptime {
       } else if (!ps.isEmpty()) {
         throw error(d, "a data task takes its wavelet as one 32-bit or two 16-bit parameters");
       }
+    } else if (t.id.kind() == Pe.TaskKind.CONTROL && ps.size() == 1) { // the control wavelet's 16 data bits
+      body.define(ps.get(0).ID().getText(), wavelet(t.data, 0, ps.get(0), t, 16));
     } else if (!ps.isEmpty()) {
       throw error(d, "%s takes parameters, but %s passes none", d.ID().getText(), t.id);
     }
@@ -576,8 +586,19 @@ final class PeInterp extends Comptime {
   }
 
   private Pe.TaskId taskId(Object v, ParserRuleContext at) {
+    return taskId(v, loc(at));
+  }
+
+  /** A task ID, a bound task's name, or (for @block and @unblock) the colour or input queue of a data task. */
+  private Pe.TaskId taskId(Object v, Comptime.Loc at) {
     if (v instanceof Pe.TaskId id) {
       return id;
+    }
+    if (v instanceof ColorVal c && sim.arch().equals("wse2")) {
+      return new Pe.TaskId(Pe.TaskKind.DATA, c.id());
+    }
+    if (v instanceof Pe.Queue q && q.input() && sim.arch().equals("wse3")) {
+      return new Pe.TaskId(Pe.TaskKind.DATA, q.id());
     }
     if (v instanceof TaskVal tv) {
       for (Pe.Task t : pe.tasks.values()) {
@@ -585,19 +606,20 @@ final class PeInterp extends Comptime {
           return t.id;
         }
       }
-      throw error(at, "task %s is not bound to a task ID", tv.decl().ID().getText());
+      throw MeshcException.input("%s: task %s is not bound to a task ID", at, tv.decl().ID().getText());
     }
-    throw error(at, "%s is not a task ID", Comptime.describe(v));
+    throw MeshcException.input("%s: %s is not a task ID", at, Comptime.describe(v));
   }
 
   private static int key(Pe.TaskId id) {
     return id.id() * 4 + id.kind().ordinal();
   }
 
-  private Pe.Task task(Object v, ParserRuleContext at, Comptime.Loc loc) {
-    Pe.TaskId id = taskId(v, at);
+  private Pe.Task task(Object v, Comptime.Loc loc) {
+    Pe.TaskId id = taskId(v, loc);
     Pe.Task t = pe.tasks.get(key(id));
-    if (t == null && !running) {
+    if (t == null && (!running || id.kind() == Pe.TaskKind.DATA)) {
+      // comptime: the binding may come later; a colour with no data task: blocking it only holds its wavelets
       return pe.unbound.computeIfAbsent(key(id), k -> new Pe.Task(id, null));
     }
     if (t == null) {
@@ -608,7 +630,7 @@ final class PeInterp extends Comptime {
 
   /** {@code @activate(id)} or an operation's {@code .activate}. */
   void activate(Object id, Comptime.Loc loc) {
-    Pe.Task t = task(id, null, loc);
+    Pe.Task t = task(id, loc);
     if (t.id.kind() == Pe.TaskKind.DATA) {
       throw MeshcException.input("%s: @activate of %s: a data task runs when its wavelets arrive", loc, t.id);
     }
@@ -617,11 +639,13 @@ final class PeInterp extends Comptime {
 
   /** {@code @block(id)}, {@code @unblock(id)} or an operation's {@code .unblock}. */
   void setBlocked(Object id, boolean blocked, Comptime.Loc loc) {
-    task(id, null, loc).blocked = blocked;
+    Pe.Task t = task(id, loc);
+    t.blocked = blocked;
+    t.blockedAt = blocked ? loc : null;
   }
 
   /** A control wavelet reached this PE's ramp on {@code color}: one that names a control task activates it. */
-  void control(Fabric.Wavelet w, int color) {
+  boolean control(Fabric.Wavelet w, int color) {
     int bits = w.data();
     if ((bits & ENTRY) != 0) {
       int id = (bits >>> 16) & 0x3f;
@@ -630,8 +654,13 @@ final class PeInterp extends Comptime {
         throw MeshcException.input("%s: a control wavelet on colour %d names control task %d, which %s does not bind",
             src.name(), color, id, pe);
       }
+      if (t.active) {
+        return false; // the task has not run for the last one yet: this one waits in the queue
+      }
       t.active = true;
+      t.data = bits & 0xffff;
     }
+    return true;
   }
 
   // meshc's encoding of a control wavelet's payload (the SDK does not publish one): opcode in bits
@@ -660,6 +689,67 @@ final class PeInterp extends Comptime {
         return new Num(Scalar.U32, ENTRY | ((taskId(a.get(0), at).id() & 0x3f) << 16));
       default:
         throw error(at, "<control>'s %s is not modelled yet", fn);
+    }
+  }
+
+  /**
+   * {@code <time>}: the PE's timestamp counter is its cycle count, 48 bits in three 16-bit words,
+   * lowest first ({@code tsc_size_words} is 3). {@code enable_tsc} starts it, {@code disable_tsc}
+   * stops it (a stopped counter reads what it last had).
+   */
+  private Object time(String fn, List<Object> a, ParserRuleContext at) {
+    switch (fn) {
+      case "enable_tsc":
+        pe.tscOn = true;
+        return null;
+      case "disable_tsc":
+        pe.tscFrozen = pe.cycles;
+        pe.tscOn = false;
+        return null;
+      case "reset_tsc_counter":
+        pe.tscBase = pe.cycles;
+        return null;
+      case "get_timestamp": {
+        if (a.size() != 1 || !(a.get(0) instanceof Ptr p) || p.buffer().type.bits != 16
+            || p.offset() + 3 > p.buffer().length()) {
+          throw error(at, "get_timestamp takes a pointer to three 16-bit words ([3]u16)");
+        }
+        long t = pe.tscOn ? pe.cycles - pe.tscBase : pe.tscFrozen;
+        for (int i = 0; i < 3; i++) {
+          p.buffer().store(p.offset() + i, (t >>> (16 * i)) & 0xffff);
+        }
+        return null;
+      }
+      default:
+        throw error(at, "<time>'s %s is not modelled yet (the simulator has enable_tsc, disable_tsc, "
+            + "reset_tsc_counter, get_timestamp, tsc_size_words)", fn);
+    }
+  }
+
+  /**
+   * {@code <random>}: a PE's generator, xorshift32 seeded from the PE's coordinates unless
+   * {@code set_global_prng_seed} gives the seed (meshc's generator: the SDK does not publish its own,
+   * so the numbers differ from a wafer's, their range does not).
+   */
+  private Object random(String fn, List<Object> a, ParserRuleContext at) {
+    switch (fn) {
+      case "set_global_prng_seed":
+        pe.prng = (int) number(a.isEmpty() ? null : a.get(0), at) | 1;
+        return null;
+      case "random_f32":
+      case "random_f16": {
+        Scalar t = fn.endsWith("f32") ? Scalar.F32 : Scalar.F16;
+        double lo = a.size() == 2 ? number(a.get(0), at) : 0;
+        double hi = a.size() == 2 ? number(a.get(1), at) : 1;
+        return new Num(t, lo + (hi - lo) * ((pe.nextRandom() >>> 8) / (double) (1 << 24)));
+      }
+      case "random_u16":
+        return new Num(Scalar.U16, pe.nextRandom() >>> 16);
+      case "random_u32":
+        return new Num(Scalar.U32, pe.nextRandom() & 0xffffffffL);
+      default:
+        throw error(at, "<random>'s %s is not modelled yet (the simulator has set_global_prng_seed, random_f32, "
+            + "random_f16, random_u16, random_u32)", fn);
     }
   }
 
@@ -766,12 +856,22 @@ final class PeInterp extends Comptime {
         return sim.arch().equals(a.isEmpty() ? null : a.get(0));
       case "@get_rectangle":
         return Map.of("width", (long) sim.layout().width(), "height", (long) sim.layout().height());
+      case "@get_ut_id": {
+        // WSE-3 exposes microthread IDs 0 to 7 apart from queues (csl-examples tutorials/topic-15-wse3-microthreads)
+        if (!sim.arch().equals("wse3")) {
+          throw error(b, "@get_ut_id is WSE-3's: on WSE-2 an async operation runs on its fabric queue's microthread");
+        }
+        int u = toInt(a.isEmpty() ? null : a.get(0), b);
+        if (u < 0 || u > 7) {
+          throw error(b, "@get_ut_id(%d): microthreads are numbered 0 to 7", u);
+        }
+        return new Pe.Ut(u);
+      }
       case "@get_input_queue":
       case "@get_output_queue": {
         int q = toInt(a.isEmpty() ? null : a.get(0), b);
-        int max = sim.arch().equals("wse2") ? 7 : 7;
-        if (q < 0 || q > max) {
-          throw error(b, "%s(%d): queues are numbered 0 to %d", name, q, max);
+        if (q < 0 || q > 7) {
+          throw error(b, "%s(%d): queues are numbered 0 to 7", name, q);
         }
         return new Pe.Queue(name.equals("@get_input_queue"), q);
       }
@@ -1083,7 +1183,7 @@ final class PeInterp extends Comptime {
           throw error(at, "%s works on %s; a DSD here walks '%s', an array of %s", name, t.csl(), d.buffer().name,
               d.buffer().type.csl());
         }
-        if (d.buffer().type.bits != t.bits) {
+        if (d.buffer().type.bits < t.bits) {
           throw error(at, "%s moves %d-bit words; a DSD here walks '%s', an array of %s", name, t.bits,
               d.buffer().name, d.buffer().type.csl());
         }
@@ -1137,6 +1237,13 @@ final class PeInterp extends Comptime {
           case "async" -> async = Boolean.TRUE.equals(e.getValue());
           case "activate" -> activate = taskId(e.getValue(), at);
           case "unblock" -> unblock = taskId(e.getValue(), at);
+          case "ut_id" -> {
+            if (!(e.getValue() instanceof Pe.Ut ut)) {
+              throw error(at, "%s: .ut_id takes @get_ut_id(n)", name);
+            }
+            threads.clear(); // WSE-3: the operation runs on the microthread named, whatever its queues
+            threads.add(ut.id());
+          }
           default -> throw error(at, "%s option .%s is not modelled yet", name, e.getKey());
         }
       }

@@ -55,7 +55,7 @@ public final class Simulator {
     this.machine = machine;
     this.layout = layout;
     this.symbols = symbols;
-    this.fabric = new Fabric(layout.width(), layout.height());
+    this.fabric = new Fabric(layout.width(), layout.height(), config.arch().equals("wse2"));
   }
 
   /** Evaluates the layout, checks the SDK's rules, and loads every PE's program (what cslc checks). */
@@ -305,12 +305,14 @@ public final class Simulator {
       throw MeshcException.input("memcpy_h2d into '%s': the layout exports it read-only (@export_name at %s, "
           + "mutability false)", s.name(), s.loc());
     }
+    settle("memcpy_h2d");
     copy("memcpy_h2d", s, words, x0, y0, w, h, n, order, bits, true);
   }
 
   /** {@code memcpy_d2h}: symbol {@code id}'s first {@code n} elements on each PE of the rectangle, as words. */
   public int[] d2h(int id, int x0, int y0, int w, int h, int n, Order order, int bits) {
     int[] words = new int[Math.multiplyExact(Math.multiplyExact(w, h), n)];
+    settle("memcpy_d2h");
     copy("memcpy_d2h", symbol(id), words, x0, y0, w, h, n, order, bits, false);
     return words;
   }
@@ -525,9 +527,8 @@ public final class Simulator {
     }
     for (int c = 0; c < Fabric.COLORS; c++) {
       Fabric.Wavelet w = pe.inbox(c).peek();
-      if (w != null && w.control()) {
+      if (w != null && w.control() && pe.interp.control(w, c)) {
         pe.inbox(c).poll();
-        pe.interp.control(w, c);
         moved = true;
       }
     }
@@ -645,17 +646,17 @@ public final class Simulator {
   }
 
   /** Whether PE {@code pe} can put a wavelet on {@code f}'s colour now: every ramp it reaches has room. */
-  boolean canSend(Pe pe, Op.Fab f) {
+  boolean canSend(Pe pe, Op.Fab f, Comptime.Loc at) {
     if (toHostColor(pe, f.color())) {
       return true;
     }
-    for (Fabric.Hit hit : fabric.trace(pe.x, pe.y, f.color(), new Fabric.Wavelet(0, f.control(), 0), f.loc())) {
+    for (Fabric.Hit hit : fabric.trace(pe.x, pe.y, f.color(), new Fabric.Wavelet(0, f.control(), 0), at)) {
       Pe to = pes.get(Layout.key(hit.x(), hit.y()));
       if (to == null) {
         throw MeshcException.input("%s: a wavelet on colour %d sent by %s reaches PE (%d, %d), which has no code",
-            f.loc(), f.color(), pe, hit.x(), hit.y());
+            at, f.color(), pe, hit.x(), hit.y());
       }
-      if (to.inbox(f.color()).size() >= RAMP_CAPACITY) {
+      if (to.inbox(hit.color()).size() >= RAMP_CAPACITY) {
         return false;
       }
     }
@@ -670,7 +671,7 @@ public final class Simulator {
     }
     Fabric.Wavelet w = new Fabric.Wavelet(bits, f.control(), 0);
     for (Fabric.Hit hit : fabric.trace(pe.x, pe.y, f.color(), w, at)) {
-      pes.get(Layout.key(hit.x(), hit.y())).inbox(f.color()).add(
+      pes.get(Layout.key(hit.x(), hit.y())).inbox(hit.color()).add(
           new Fabric.Wavelet(bits, f.control(), pe.cycles + (long) Math.ceil(hit.hops() * Math.max(1, machine.alpha()))));
     }
     fabric.commit(pe.x, pe.y, f.color(), w, f.control() && PeInterp.advancesSwitches(bits), at);
@@ -685,6 +686,16 @@ public final class Simulator {
   private MeshcException deadlock(String command) {
     List<String> waits = new ArrayList<>();
     Comptime.Loc first = null;
+    for (Pe pe : pes.values()) { // a task blocked with work waiting is most often the cause: it leads
+      for (Pe.Task t : pe.tasks.values()) {
+        int c = t.id.kind() == Pe.TaskKind.DATA ? dataColor(pe, t) : -1;
+        if (t.blocked && (t.active || (c >= 0 && !pe.inbox(c).isEmpty()))) {
+          waits.add(pe + ": " + t.name() + " (" + t.id + ") is blocked" + (t.blockedAt == null ? ""
+              : " (by " + t.blockedAt + ")") + " with work waiting, and nothing left to unblock it");
+          first = first == null ? (t.blockedAt != null ? t.blockedAt : loc(pe, t)) : first;
+        }
+      }
+    }
     for (Pe pe : pes.values()) {
       if (pe.waiting != null) {
         waits.add(pe + " in " + pe.running + " waits in " + pe.waiting + " for " + pe.waiting.waitingFor(this));
@@ -693,13 +704,6 @@ public final class Simulator {
       for (Op op : pe.ops) {
         waits.add(pe + ": " + op + " waits for " + op.waitingFor(this));
         first = first == null ? op.loc : first;
-      }
-      for (Pe.Task t : pe.tasks.values()) {
-        int c = t.id.kind() == Pe.TaskKind.DATA ? dataColor(pe, t) : -1;
-        if (t.blocked && (t.active || (c >= 0 && !pe.inbox(c).isEmpty()))) {
-          waits.add(pe + ": " + t.name() + " (" + t.id + ") is blocked with work waiting and nothing left to unblock it");
-          first = first == null ? loc(pe, t) : first;
-        }
       }
       if (launched != null && !pe.cmdStreamUnblocked) {
         waits.add(pe + " has not called sys_mod.unblock_cmd_stream() since launch('" + launched + "')");
