@@ -3,6 +3,7 @@
 A simulator error (the program did something the SDK forbids, or the simulator does not model)
 is one line on stderr and exit status 2, not a traceback.
 """
+import os
 import runpy
 import sys
 
@@ -14,6 +15,7 @@ def main():
         print("usage: cs_python SCRIPT [ARGS...]", file=sys.stderr)
         return 2
     sys.argv = sys.argv[1:]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))  # as python SCRIPT puts the script's folder first
     try:
         runpy.run_path(sys.argv[0], run_name="__main__")
     except SimulatorError as e:

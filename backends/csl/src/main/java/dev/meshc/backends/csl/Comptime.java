@@ -645,14 +645,23 @@ public class Comptime {
       return arrayType(a.arrayType(), s);
     }
     // pointers, fn types, structs and enums take no array memory; the name is the type as written
-    // ("[*]f32", "fn()void"), so @export_name's types can be compared with what a PE exports
+    // ("[*]f32", "fn()void"), so @export_name's types can be compared with what a PE exports; a
+    // pointer's element named by a type param or const is written as what it names
+    if (t instanceof CslParser.ManyPtrTypeContext mp && eval(mp.expr(), s) instanceof TypeVal e) {
+      return new TypeVal("[*]" + (mp.getText().startsWith("[*]const") ? "const " : "") + e.name(), 0);
+    }
     return new TypeVal(t.getText(), 0);
+  }
+
+  /** A value known at comptime as an integer (a subclass's sized integers too), else the value itself. */
+  protected Object integer(Object v) {
+    return v;
   }
 
   protected Object arrayType(CslParser.ArrayTypeContext a, Scope s) {
     List<Long> dims = new ArrayList<>();
     for (CslParser.ExprContext e : a.expr()) {
-      Object d = eval(e, s);
+      Object d = integer(eval(e, s));
       if (!(d instanceof Long l) || l < 0) {
         throw error(e, "an array dimension must be a non-negative integer, not %s", describe(d));
       }

@@ -1,7 +1,5 @@
 package dev.meshc.backends.csl.sim;
 
-import java.util.Arrays;
-
 /**
  * A PE's storage for one variable: {@code length} elements of one type, each store rounded to it.
  * A scalar {@code var} is a buffer of one that reads as its value ({@link #cell}), so {@code &x}
@@ -14,6 +12,8 @@ public final class Buffer {
   /** The array's dimensions (row-major), for a tensor access that indexes it with several indices. */
   public final int[] dims;
   private final double[] data;
+  /** For a view ({@code @ptrcast} to another type of the same width): the buffer whose bits it reads. */
+  private final Buffer base;
 
   public Buffer(String name, Scalar type, int length, boolean cell) {
     this(name, type, new int[] {length}, cell);
@@ -29,32 +29,56 @@ public final class Buffer {
       n = Math.multiplyExact(n, d);
     }
     this.data = new double[n];
+    this.base = null;
+  }
+
+  private Buffer(Buffer base, Scalar type) {
+    this.name = base.name;
+    this.type = type;
+    this.cell = base.cell;
+    this.dims = base.dims;
+    this.data = null;
+    this.base = base;
+  }
+
+  /** The same memory read as {@code t}, of the same width: each element's bits reinterpreted. */
+  public Buffer view(Scalar t) {
+    Buffer root = base == null ? this : base;
+    return t == root.type ? root : new Buffer(root, t);
   }
 
   public int length() {
-    return data.length;
+    return base != null ? base.length() : data.length;
   }
 
   public long bytes() {
-    return (long) data.length * type.bytes();
+    return (long) length() * type.bytes();
   }
 
   public double load(int i) {
-    return data[i];
+    return base != null ? type.fromBits(base.type.toBits(base.load(i))) : data[i];
   }
 
   public void store(int i, double v) {
-    data[i] = type.round(v);
+    if (base != null) {
+      base.store(i, base.type.fromBits(type.toBits(type.round(v))));
+    } else {
+      data[i] = type.round(v);
+    }
   }
 
   public void fill(double v) {
-    Arrays.fill(data, type.round(v));
+    for (int i = 0; i < length(); i++) {
+      store(i, v);
+    }
   }
 
   /** A new buffer named {@code name} with this one's elements (a var initialized with @zeros or @constants). */
   public Buffer copy(String name) {
     Buffer b = new Buffer(name, type, dims, cell);
-    System.arraycopy(data, 0, b.data, 0, data.length);
+    for (int i = 0; i < length(); i++) {
+      b.data[i] = load(i);
+    }
     return b;
   }
 
@@ -81,11 +105,11 @@ public final class Buffer {
     if (!cell) {
       return this;
     }
-    return type == Scalar.BOOL ? (Object) (data[0] != 0) : new Num(type, data[0]);
+    return type == Scalar.BOOL ? (Object) (load(0) != 0) : new Num(type, load(0));
   }
 
   @Override
   public String toString() {
-    return name + ": [" + data.length + "]" + type.csl();
+    return name + ": [" + length() + "]" + type.csl();
   }
 }

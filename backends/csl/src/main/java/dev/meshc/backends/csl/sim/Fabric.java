@@ -19,8 +19,33 @@ final class Fabric {
   /** One 32-bit wavelet; {@code time} is the cycle it reaches the ramp it is delivered to. */
   record Wavelet(int data, boolean control, long time) {}
 
-  /** A PE whose ramp receives a wavelet, the hops it took to get there, and its colour there (swaps change it). */
-  record Hit(int x, int y, int hops, int color) {}
+  /**
+   * A PE whose ramp receives a wavelet, the hops it took to get there, its colour there (swaps change
+   * it) and its bits there (a control wavelet's commands are popped on the way).
+   */
+  record Hit(int x, int y, int hops, int color, int bits) {}
+
+  // A control wavelet's payload carries two router commands, 3 bits each from bit 22: an opcode in
+  // the low 2 bits (NOP 0, SWITCH_ADV 1, SWITCH_RST 2, TEARDOWN 3) and NO_CE in bit 2; a task ID in
+  // bits 16-21 and 16 data bits. The layout is the one csl-examples' benchmarks/cholesky writes by
+  // hand ("(5 << 22) | (4 << 25)": ADV + NO_CE, then NOP + NO_CE); the rest is meshc's model: a
+  // router with switches applies the first command, and pops it (the second moves up) when its
+  // .pop_mode says so.
+  static final int CMD_SHIFT = 22;
+  static final int NOP = 0;
+  static final int SWITCH_ADV = 1;
+  static final int SWITCH_RST = 2;
+
+  static int command(int bits) {
+    return (bits >>> CMD_SHIFT) & 7;
+  }
+
+  /** The payload with its first command popped: the second takes its place, a NOP (keeping NO_CE) the second's. */
+  static int popped(int bits) {
+    int second = (bits >>> (CMD_SHIFT + 3)) & 7;
+    int rest = bits & ~(0x3f << CMD_SHIFT);
+    return rest | (second << CMD_SHIFT) | ((second & 4) << (CMD_SHIFT + 3));
+  }
 
   /**
    * A route position: where it receives from and sends to, and whether a wavelet leaving east or
@@ -37,14 +62,25 @@ final class Fabric {
     final boolean ring;
     final Filter filter;
     final Comptime.Loc loc;
+    /** {@code .pop_mode}: a control wavelet ends at this router always, or when it advances the switch. */
+    final boolean alwaysPop;
+    final boolean popOnAdvance;
     int pos;
 
-    Route(List<Pos> positions, int pos, boolean ring, Filter filter, Comptime.Loc loc) {
+    Route(List<Pos> positions, int pos, boolean ring, Filter filter, Comptime.Loc loc, boolean alwaysPop,
+        boolean popOnAdvance) {
       this.positions = positions;
       this.pos = pos;
       this.ring = ring;
       this.filter = filter;
       this.loc = loc;
+      this.alwaysPop = alwaysPop;
+      this.popOnAdvance = popOnAdvance;
+    }
+
+    /** Whether a SWITCH_ADV control wavelet moves this switch. */
+    boolean moves() {
+      return positions.size() > 1 && (pos + 1 < positions.size() || ring);
     }
 
     Pos now() {
@@ -101,7 +137,18 @@ final class Fabric {
     List<Pos> positions = new ArrayList<>(List.of(base));
     int current = 0;
     boolean ring = false;
+    boolean alwaysPop = false;
+    boolean popOnAdvance = false;
     if (cfg.get("switches") instanceof Map<?, ?> sw) {
+      if (sw.get("pop_mode") instanceof Map<?, ?> pm) {
+        alwaysPop = Boolean.TRUE.equals(pm.get("always_pop"));
+        popOnAdvance = Boolean.TRUE.equals(pm.get("pop_on_advance"));
+        for (Object k : pm.keySet()) {
+          if (!String.valueOf(k).matches("always_pop|pop_on_advance|no_pop")) {
+            throw MeshcException.input("%s: pop mode .%s is not modelled yet", loc, k);
+          }
+        }
+      }
       for (int p = 1; p <= 3; p++) {
         if (sw.get("pos" + p) instanceof Map<?, ?> pm) {
           positions.add(new Pos(pm.containsKey("rx") ? dirs(pm.get("rx"), loc) : base.rx(),
@@ -115,7 +162,7 @@ final class Fabric {
             positions.size() - 1);
       }
       for (Object k : sw.keySet()) {
-        if (!String.valueOf(k).matches("pos[123]|current_switch_pos|ring_mode")) {
+        if (!String.valueOf(k).matches("pos[123]|current_switch_pos|ring_mode|pop_mode")) {
           throw MeshcException.input("%s: switch option .%s is not modelled yet", loc, k);
         }
       }
@@ -132,7 +179,8 @@ final class Fabric {
         throw MeshcException.input("%s: colour config option .%s is not modelled yet", loc, k);
       }
     }
-    routes[(y * width + x) * COLORS + color] = new Route(List.copyOf(positions), current, ring, filter, loc);
+    routes[(y * width + x) * COLORS + color] = new Route(List.copyOf(positions), current, ring, filter, loc, alwaysPop,
+        popOnAdvance);
   }
 
   /**
@@ -142,17 +190,17 @@ final class Fabric {
    */
   List<Hit> trace(int x, int y, int color, Fabric.Wavelet w, Comptime.Loc at) {
     List<Hit> hits = new ArrayList<>();
-    walk(x, y, color, Dir.RAMP, 0, w, at, hits, false, x, y, new java.util.HashSet<>());
+    walk(x, y, color, Dir.RAMP, 0, w, w.data(), at, hits, false, x, y, new java.util.HashSet<>());
     return hits;
   }
 
-  /** Routes the wavelet again, this time letting a SWITCH_ADV control wavelet advance each switch it passes. */
-  void commit(int x, int y, int color, Fabric.Wavelet w, boolean advances, Comptime.Loc at) {
-    walk(x, y, color, Dir.RAMP, 0, w, at, new ArrayList<>(), advances, x, y, new java.util.HashSet<>());
+  /** Routes the wavelet again, this time letting a control wavelet's commands move the switches it passes. */
+  void commit(int x, int y, int color, Fabric.Wavelet w, Comptime.Loc at) {
+    walk(x, y, color, Dir.RAMP, 0, w, w.data(), at, new ArrayList<>(), true, x, y, new java.util.HashSet<>());
   }
 
-  private void walk(int x, int y, int color, Dir from, int hops, Fabric.Wavelet w, Comptime.Loc at, List<Hit> hits,
-      boolean advance, int sx, int sy, Set<Long> seen) {
+  private void walk(int x, int y, int color, Dir from, int hops, Fabric.Wavelet w, int bits, Comptime.Loc at,
+      List<Hit> hits, boolean commit, int sx, int sy, Set<Long> seen) {
     if (!seen.add((((long) y * width + x) * 8 + from.ordinal()) * COLORS + color)) {
       return; // a route that loops back on itself: each router forwards a wavelet once
     }
@@ -163,13 +211,26 @@ final class Fabric {
           from == Dir.RAMP ? " from its own ramp" : " from the " + from.name(), color, from);
     }
     Set<Dir> tx = r.now().tx();
-    if (advance && w.control()) {
-      r.advance();
+    if (w.control() && r.positions.size() > 1) {
+      int op = command(bits) & 3;
+      boolean moves = op == SWITCH_ADV && r.moves() || op == SWITCH_RST && r.pos != 0;
+      if (commit && moves) {
+        if (op == SWITCH_ADV) {
+          r.advance();
+        } else {
+          r.pos = 0;
+        }
+      }
+      if (r.alwaysPop || r.popOnAdvance && moves) {
+        bits = popped(bits);
+      }
+    } else if (w.control() && r.alwaysPop) {
+      bits = popped(bits);
     }
     for (Dir d : tx) {
       if (d == Dir.RAMP) {
         if (w.control() || r.filter == null || inRange(r.filter, w.data() >>> 16)) {
-          hits.add(new Hit(x, y, hops, color));
+          hits.add(new Hit(x, y, hops, color, bits));
         }
         continue;
       }
@@ -180,7 +241,7 @@ final class Fabric {
             + "(%d, %d) going %s (route at %s): the wavelet is lost", at, color, sx, sy, x, y, d, r.loc);
       }
       boolean swap = d == Dir.EAST || d == Dir.WEST ? r.now().swapX() : r.now().swapY();
-      walk(nx, ny, swap ? color ^ 1 : color, d.opposite(), hops + 1, w, at, hits, advance, sx, sy, seen);
+      walk(nx, ny, swap ? color ^ 1 : color, d.opposite(), hops + 1, w, bits, at, hits, commit, sx, sy, seen);
     }
   }
 

@@ -26,11 +26,11 @@ final class PeInterp extends Comptime {
       "@fnegs", "@fnegh", "@fmaxs", "@fmaxh", "@mov16", "@mov32", "@add16", "@map", "@bitcast",
       "@get_input_queue", "@get_output_queue", "@get_local_task_id", "@get_data_task_id", "@get_control_task_id",
       "@bind_local_task", "@bind_data_task", "@bind_control_task", "@activate", "@block", "@unblock",
-      "@initialize_queue", "@allocate_fifo", "@set_local_color_config", "@type_of", "@is_same_type", "@get_ut_id");
+      "@initialize_queue", "@allocate_fifo", "@set_local_color_config", "@type_of", "@is_same_type", "@get_ut_id", "@ptrcast");
 
   /** Libraries a PE program may import: memcpy's copy mode and launch. */
   static final Set<String> LIBRARIES = Set.of("<memcpy/memcpy>", "<layout>", "<control>", "<math>", "<time>",
-      "<random>");
+      "<random>", "<directions>");
 
   private final Pe pe;
   private final CslSource src;
@@ -300,6 +300,10 @@ final class PeInterp extends Comptime {
         return mp.get(f.ID().getText()); // a colour memcpy was not given is void, as the SDK's params default
       }
     }
+    if (op instanceof CslParser.CallContext call && !(p.expr() instanceof CslParser.PostfixExprContext q
+        && q.postfix() instanceof CslParser.FieldContext) && eval(p.expr(), s) instanceof LibFn l) {
+      return moduleCall(new ModuleVal(l.module(), Map.of()), l.name(), args(call.args(), s), call);
+    }
     Object r = super.postfix(p, s);
     if (op instanceof CslParser.CallContext && r instanceof Opaque) {
       throw error(p, "calling %s is not modelled yet", p.expr().getText());
@@ -431,6 +435,8 @@ final class PeInterp extends Comptime {
         return time(fn, args, at);
       case "<random>":
         return random(fn, args, at);
+      case "<directions>":
+        return super.moduleCall(m, fn, args, at); // flip, as layouts use it
       default:
         break;
     }
@@ -446,8 +452,8 @@ final class PeInterp extends Comptime {
     if (m.name().equals("<control>") && name.equals("opcode")) {
       return OPCODES;
     }
-    if (m.name().equals("<math>")) {
-      return new LibFn(m.name(), name);
+    if (m.name().equals("<math>") || m.name().equals("<memcpy/memcpy>") && name.equals("unblock_cmd_stream")) {
+      return new LibFn(m.name(), name); // a library fn as a value: @map's fn, a module's callback param
     }
     if (m.name().equals("<time>") && name.equals("tsc_size_words")) {
       return 3L;
@@ -506,6 +512,39 @@ final class PeInterp extends Comptime {
     return held(b);
   }
 
+  /**
+   * {@code @get_input_queue(n)}, {@code @get_output_queue(n)}, {@code @get_local_task_id(n)},
+   * {@code @get_control_task_id(n)}, {@code @get_data_task_id(colour or queue)}: the same values in a
+   * layout (passed to PEs as params) and in a PE program.
+   */
+  static Object ids(String name, List<Object> a, String arch, Comptime.Loc at) {
+    Object v = a.size() == 1 ? a.get(0) : null;
+    long n = v instanceof Long l ? l : v instanceof Num x && !x.type().isFloat ? (long) x.value() : -1;
+    switch (name) {
+      case "@get_input_queue":
+      case "@get_output_queue":
+        if (n < 0 || n > 7) {
+          throw MeshcException.input("%s: %s(%s): queues are numbered 0 to 7", at, name, Comptime.describe(v));
+        }
+        return new Pe.Queue(name.equals("@get_input_queue"), (int) n);
+      case "@get_local_task_id":
+      case "@get_control_task_id":
+        if (n < 0 || n > 63) {
+          throw MeshcException.input("%s: %s(%s): task IDs are 0 to 63", at, name, Comptime.describe(v));
+        }
+        return new Pe.TaskId(name.equals("@get_local_task_id") ? Pe.TaskKind.LOCAL : Pe.TaskKind.CONTROL, (int) n);
+      default:
+        if (arch.equals("wse2") && v instanceof ColorVal c) {
+          return new Pe.TaskId(Pe.TaskKind.DATA, c.id());
+        }
+        if (arch.equals("wse3") && v instanceof Pe.Queue q && q.input()) {
+          return new Pe.TaskId(Pe.TaskKind.DATA, q.id());
+        }
+        throw MeshcException.input("%s: @get_data_task_id takes %s on %s, not %s", at,
+            arch.equals("wse2") ? "a colour" : "an input queue", arch, Comptime.describe(v));
+    }
+  }
+
   /** The name of a value's type, as @type_of gives it (void for {}, the empty param default). */
   private static String typeName(Object v) {
     if (v == null) {
@@ -533,6 +572,11 @@ final class PeInterp extends Comptime {
       return "comptime_struct";
     }
     return v.getClass().getSimpleName();
+  }
+
+  @Override
+  protected Object integer(Object v) {
+    return v instanceof Num n && !n.type().isFloat ? (Object) (long) n.value() : v;
   }
 
   /** The source file this PE's program is. */
@@ -644,33 +688,27 @@ final class PeInterp extends Comptime {
     t.blockedAt = blocked ? loc : null;
   }
 
-  /** A control wavelet reached this PE's ramp on {@code color}: one that names a control task activates it. */
+  /**
+   * A control wavelet reached this PE's ramp on {@code color}: it activates the control task its
+   * task ID names if the PE binds one (a wavelet that only moves switches names none). False when
+   * that task has not yet run for the last one: this one waits.
+   */
   boolean control(Fabric.Wavelet w, int color) {
-    int bits = w.data();
-    if ((bits & ENTRY) != 0) {
-      int id = (bits >>> 16) & 0x3f;
-      Pe.Task t = pe.tasks.get(key(new Pe.TaskId(Pe.TaskKind.CONTROL, id)));
-      if (t == null) {
-        throw MeshcException.input("%s: a control wavelet on colour %d names control task %d, which %s does not bind",
-            src.name(), color, id, pe);
-      }
-      if (t.active) {
-        return false; // the task has not run for the last one yet: this one waits in the queue
-      }
-      t.active = true;
-      t.data = bits & 0xffff;
+    int id = (w.data() >>> 16) & 0x3f;
+    Pe.Task t = pe.tasks.get(key(new Pe.TaskId(Pe.TaskKind.CONTROL, id)));
+    if (t == null) {
+      return true;
     }
+    if (t.active) {
+      return false;
+    }
+    t.active = true;
+    t.data = w.data() & 0xffff;
     return true;
   }
 
-  // meshc's encoding of a control wavelet's payload (the SDK does not publish one): opcode in bits
-  // 24-26, a task entry point in bits 16-21 with bit 22 saying there is one, data in the low 16 bits
-  static final int ENTRY = 1 << 22;
-  static final Map<String, Object> OPCODES = Map.of("NOP", 0L, "SWITCH_ADV", 1L, "SWITCH_RST", 2L, "TEARDOWN", 3L);
-
-  static boolean advancesSwitches(int bits) {
-    return ((bits >>> 24) & 7) == 1;
-  }
+  static final Map<String, Object> OPCODES = Map.of("NOP", (long) Fabric.NOP, "SWITCH_ADV", (long) Fabric.SWITCH_ADV,
+      "SWITCH_RST", (long) Fabric.SWITCH_RST, "TEARDOWN", 3L);
 
   private Object control(String fn, List<Object> a, ParserRuleContext at) {
     switch (fn) {
@@ -678,15 +716,18 @@ final class PeInterp extends Comptime {
         if (a.size() != 4) {
           throw error(at, "encode_single_payload(opcode, ce, entrypoint, data) takes 4 arguments");
         }
-        long op = (long) number(a.get(0), at);
-        int entry = a.get(2) == null ? 0 : ENTRY | ((taskId(a.get(2), at).id() & 0x3f) << 16);
-        return new Num(Scalar.U32, (op << 24) | entry | ((long) number(a.get(3), at) & 0xffff));
+        long op = (long) number(a.get(0), at) & 3;
+        long noCe = Boolean.TRUE.equals(a.get(1)) ? 0 : 4;
+        long entry = a.get(2) == null ? 0 : taskId(a.get(2), at).id() & 0x3f;
+        // the first command, then a NOP; the same NO_CE on both
+        return new Num(Scalar.U32, ((noCe | op) << Fabric.CMD_SHIFT) | (noCe << (Fabric.CMD_SHIFT + 3)) | (entry << 16)
+            | ((long) number(a.get(3), at) & 0xffff));
       }
       case "encode_control_task_payload":
         if (a.size() != 1) {
           throw error(at, "encode_control_task_payload(task_id) takes 1 argument");
         }
-        return new Num(Scalar.U32, ENTRY | ((taskId(a.get(0), at).id() & 0x3f) << 16));
+        return new Num(Scalar.U32, (long) (taskId(a.get(0), at).id() & 0x3f) << 16);
       default:
         throw error(at, "<control>'s %s is not modelled yet", fn);
     }
@@ -868,32 +909,11 @@ final class PeInterp extends Comptime {
         return new Pe.Ut(u);
       }
       case "@get_input_queue":
-      case "@get_output_queue": {
-        int q = toInt(a.isEmpty() ? null : a.get(0), b);
-        if (q < 0 || q > 7) {
-          throw error(b, "%s(%d): queues are numbered 0 to 7", name, q);
-        }
-        return new Pe.Queue(name.equals("@get_input_queue"), q);
-      }
+      case "@get_output_queue":
       case "@get_local_task_id":
-      case "@get_control_task_id": {
-        int id = toInt(a.isEmpty() ? null : a.get(0), b);
-        if (id < 0 || id > 63) {
-          throw error(b, "%s(%d): task IDs are 0 to 63", name, id);
-        }
-        return new Pe.TaskId(name.equals("@get_local_task_id") ? Pe.TaskKind.LOCAL : Pe.TaskKind.CONTROL, id);
-      }
-      case "@get_data_task_id": {
-        Object v = a.isEmpty() ? null : a.get(0);
-        if (sim.arch().equals("wse2") && v instanceof ColorVal c) {
-          return new Pe.TaskId(Pe.TaskKind.DATA, c.id());
-        }
-        if (sim.arch().equals("wse3") && v instanceof Pe.Queue q && q.input()) {
-          return new Pe.TaskId(Pe.TaskKind.DATA, q.id());
-        }
-        throw error(b, "@get_data_task_id takes %s on %s, not %s", sim.arch().equals("wse2") ? "a colour" : "an input queue",
-            sim.arch(), Comptime.describe(v));
-      }
+      case "@get_control_task_id":
+      case "@get_data_task_id":
+        return ids(name, a, sim.arch(), loc(b));
       case "@bind_local_task":
       case "@bind_data_task":
       case "@bind_control_task": {
@@ -965,6 +985,17 @@ final class PeInterp extends Comptime {
       case "@map":
         map(a, b);
         return null;
+      case "@ptrcast": {
+        if (a.size() != 2 || !(a.get(0) instanceof TypeVal tv) || !(a.get(1) instanceof Ptr p)) {
+          throw error(b, "@ptrcast takes a pointer type and a pointer");
+        }
+        Scalar to = Scalar.of(tv.name().replaceAll("^\\[\\*\\](const )?|^\\*(const )?", ""));
+        if (to == null || to.bits != p.buffer().type.bits) {
+          throw error(b, "@ptrcast(%s, ...) of a pointer to %s: only to a pointer of another type of the same width "
+              + "is modelled", tv.name(), p.buffer().type.csl());
+        }
+        return new Ptr(p.buffer().view(to), p.offset(), p.element());
+      }
       case "@type_of":
         return new TypeVal(typeName(a.isEmpty() ? null : a.get(0)), 0);
       case "@is_same_type":
@@ -973,7 +1004,7 @@ final class PeInterp extends Comptime {
         }
         return x.name().equals(y.name());
       default:
-        return dsdOp(name, a, b);
+        return name.matches("@f[a-z]+[sh]|@(mov|add)(16|32)") ? dsdOp(name, a, b) : super.builtin(b, s);
     }
   }
 
@@ -1172,7 +1203,16 @@ final class PeInterp extends Comptime {
     if (!(dst instanceof Dsd || dst instanceof Op.Fab f && !f.in() || dst instanceof Fifo)) {
       throw error(at, "%s's destination is a mem1d_dsd, a fabout_dsd or a FIFO, not %s", name, Comptime.describe(dst));
     }
+    // the operation's length is its destination's; a FIFO destination takes the first source's
     int n = -1;
+    for (Object o : dst instanceof Fifo ? ops.subList(1, ops.size()) : ops.subList(0, 1)) {
+      if (n < 0 && (o instanceof Dsd || o instanceof Op.Fab)) {
+        n = o instanceof Dsd d ? d.length() : ((Op.Fab) o).extent();
+      }
+    }
+    if (n < 0) {
+      throw error(at, "%s needs a DSD to take its length from", name);
+    }
     List<Object> operands = new ArrayList<>();
     List<Integer> threads = new ArrayList<>();
     for (int i = 0; i < ops.size(); i++) {
@@ -1189,8 +1229,8 @@ final class PeInterp extends Comptime {
         }
         checkStride(d.stride(), at);
         len = d.length();
-        for (int k : new int[] {0, len - 1}) {
-          if (len > 0 && (d.at(k) < 0 || d.at(k) >= d.buffer().length())) {
+        for (int k : new int[] {0, n - 1}) {
+          if (n > 0 && (d.at(k) < 0 || d.at(k) >= d.buffer().length())) {
             throw error(at, "%s: the DSD over '%s' reaches element %d, outside its %d", name, d.buffer().name,
                 d.at(k), d.buffer().length());
           }
@@ -1205,28 +1245,18 @@ final class PeInterp extends Comptime {
         }
         len = f.extent();
         threads.add(f.queue());
-      } else if (o instanceof Fifo) {
-        if (!(i == 0 || opts != null)) {
-          // a synchronous read of a FIFO works too; nothing to check
-        }
       } else if (o instanceof Num || o instanceof Number) {
         if (i == 0) {
           throw error(at, "%s's destination cannot be a number", name);
         }
         o = t.round(number(o, at));
-      } else {
+      } else if (!(o instanceof Fifo)) {
         throw error(at, "%s: an operand that is %s is not modelled yet", name, Comptime.describe(o));
       }
-      if (len >= 0) {
-        if (n >= 0 && len != n) {
-          throw error(at, "%s: one operand has %d elements, another %d", name, n, len);
-        }
-        n = len;
+      if (len >= 0 && len < n) {
+        throw error(at, "%s: the destination takes %d elements, but an operand has only %d", name, n, len);
       }
       operands.add(o);
-    }
-    if (n < 0) {
-      throw error(at, "%s needs at least one DSD operand to take its length from", name);
     }
     boolean async = false;
     Object activate = null;

@@ -69,6 +69,9 @@ public final class Simulator {
     List<Symbol> symbols = new ArrayList<>();
     Layout layout = Layout.evaluate(src, c.params(), Limits.DEFAULTS.comptimeSteps(),
         Comptime.Modules.files(Limits.DEFAULTS), (name, args, loc) -> {
+          if (name.matches("@get_(input_queue|output_queue|local_task_id|control_task_id|data_task_id)")) {
+            return PeInterp.ids(name, args, c.arch(), loc); // a layout passes these to its PEs as params
+          }
           if (name.equals("@export_name")) {
             if (args.size() < 2 || !(args.get(0) instanceof String n) || !(args.get(1) instanceof Comptime.TypeVal t)) {
               throw MeshcException.input("%s: @export_name takes a name, a type and (for data) its mutability", loc);
@@ -95,7 +98,7 @@ public final class Simulator {
 
   /** The libraries a file may import: the layout's memcpy params, a PE program's memcpy runtime. */
   enum Layoutlibs {
-    LAYOUT(java.util.Set.of("<memcpy/get_params>")), PE(PeInterp.LIBRARIES);
+    LAYOUT(java.util.Set.of("<memcpy/get_params>", "<directions>")), PE(PeInterp.LIBRARIES);
 
     final java.util.Set<String> allowed;
 
@@ -650,6 +653,7 @@ public final class Simulator {
     if (toHostColor(pe, f.color())) {
       return true;
     }
+    // a control wavelet's payload is not known yet: room is checked as for a NOP (the ramps the routes reach now)
     for (Fabric.Hit hit : fabric.trace(pe.x, pe.y, f.color(), new Fabric.Wavelet(0, f.control(), 0), at)) {
       Pe to = pes.get(Layout.key(hit.x(), hit.y()));
       if (to == null) {
@@ -671,10 +675,10 @@ public final class Simulator {
     }
     Fabric.Wavelet w = new Fabric.Wavelet(bits, f.control(), 0);
     for (Fabric.Hit hit : fabric.trace(pe.x, pe.y, f.color(), w, at)) {
-      pes.get(Layout.key(hit.x(), hit.y())).inbox(hit.color()).add(
-          new Fabric.Wavelet(bits, f.control(), pe.cycles + (long) Math.ceil(hit.hops() * Math.max(1, machine.alpha()))));
+      pes.get(Layout.key(hit.x(), hit.y())).inbox(hit.color()).add(new Fabric.Wavelet(hit.bits(), f.control(),
+          pe.cycles + (long) Math.ceil(hit.hops() * Math.max(1, machine.alpha()))));
     }
-    fabric.commit(pe.x, pe.y, f.color(), w, f.control() && PeInterp.advancesSwitches(bits), at);
+    fabric.commit(pe.x, pe.y, f.color(), w, at);
   }
 
   /** A d2h streaming colour that the PE has no route for goes to the host, as memcpy routes it. */
