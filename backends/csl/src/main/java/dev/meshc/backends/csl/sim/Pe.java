@@ -37,6 +37,8 @@ public final class Pe {
     final PeInterp.TaskVal fn;
     boolean active;
     boolean blocked;
+    /** Where it was bound. */
+    Comptime.Loc boundAt;
     /** Where it was last blocked, for a deadlock report. */
     Comptime.Loc blockedAt;
     /** A control task's data: the low 16 bits of the control wavelet that activated it. */
@@ -61,6 +63,8 @@ public final class Pe {
   long cycles;
   long bytes;
   boolean cmdStreamUnblocked;
+  /** The DSRs the program named, by kind and number. */
+  final Map<String, PeInterp.Dsr> dsrs = new java.util.HashMap<>();
   /** {@code <time>}'s counter: running, its zero, and what it read when stopped. */
   boolean tscOn;
   long tscBase;

@@ -26,7 +26,8 @@ final class PeInterp extends Comptime {
       "@fnegs", "@fnegh", "@fmaxs", "@fmaxh", "@mov16", "@mov32", "@add16", "@map", "@bitcast",
       "@get_input_queue", "@get_output_queue", "@get_local_task_id", "@get_data_task_id", "@get_control_task_id",
       "@bind_local_task", "@bind_data_task", "@bind_control_task", "@activate", "@block", "@unblock",
-      "@initialize_queue", "@allocate_fifo", "@set_local_color_config", "@type_of", "@is_same_type", "@get_ut_id", "@ptrcast");
+      "@initialize_queue", "@allocate_fifo", "@set_local_color_config", "@type_of", "@is_same_type", "@get_ut_id", "@ptrcast", "@get_dsr",
+      "@load_to_dsr", "@rpc");
 
   /** Libraries a PE program may import: memcpy's copy mode and launch. */
   static final Set<String> LIBRARIES = Set.of("<memcpy/memcpy>", "<layout>", "<control>", "<math>", "<time>",
@@ -449,6 +450,9 @@ final class PeInterp extends Comptime {
         && name.startsWith("MEMCPY")) {
       return mp.get(name);
     }
+    if (m.name().equals("<memcpy/memcpy>") && name.equals("LAUNCH")) {
+      return LAUNCH; // the colour memcpy launches fns on; the simulator's launch calls them directly
+    }
     if (m.name().equals("<control>") && name.equals("opcode")) {
       return OPCODES;
     }
@@ -717,6 +721,9 @@ final class PeInterp extends Comptime {
           throw error(at, "encode_single_payload(opcode, ce, entrypoint, data) takes 4 arguments");
         }
         long op = (long) number(a.get(0), at) & 3;
+        if (op == 3) {
+          throw error(at, "a TEARDOWN control wavelet is not modelled yet");
+        }
         long noCe = Boolean.TRUE.equals(a.get(1)) ? 0 : 4;
         long entry = a.get(2) == null ? 0 : taskId(a.get(2), at).id() & 0x3f;
         // the first command, then a NOP; the same NO_CE on both
@@ -794,6 +801,24 @@ final class PeInterp extends Comptime {
     }
   }
 
+  /**
+   * A data structure register ({@code @get_dsr(dsr_dest, n)}): the DSD {@code @load_to_dsr} put in
+   * it, which an operation given the DSR uses; with {@code .save_address} the register then holds
+   * the address the operation ended at.
+   */
+  static final class Dsr {
+    final String name;
+    Object dsd;
+    boolean save;
+
+    Dsr(String name) {
+      this.name = name;
+    }
+  }
+
+  /** memcpy's launch colour (a stand-in ID above the routable ones), whose data task {@code @rpc} names. */
+  static final ColorVal LAUNCH = new ColorVal(Fabric.COLORS + 4, null);
+
   /** A fn of a library module, as {@code @map} takes it. */
   record LibFn(String module, String name) {}
 
@@ -826,6 +851,15 @@ final class PeInterp extends Comptime {
     String name = b.BUILTIN().getText();
     if (!BUILTINS.contains(name)) {
       throw error(b, "%s is not modelled yet", name);
+    }
+    if (name.equals("@get_dsr")) {
+      List<CslParser.ExprContext> es = b.args() == null ? List.of() : b.args().expr();
+      String kind = es.isEmpty() ? "?" : es.get(0).getText();
+      if (es.size() != 2 || !kind.matches("dsr_(dest|src0|src1)")) {
+        throw error(b, "@get_dsr takes dsr_dest, dsr_src0 or dsr_src1 and a number");
+      }
+      int n = toInt(eval(es.get(1), s), es.get(1));
+      return pe.dsrs.computeIfAbsent(kind + n, k -> new Dsr(k));
     }
     if (name.equals("@get_dsd")) {
       return getDsd(b, s);
@@ -926,6 +960,7 @@ final class PeInterp extends Comptime {
           throw error(b, "%s of %s: it needs a %s task ID", name, id, want.name().toLowerCase(java.util.Locale.ROOT));
         }
         Pe.Task t = new Pe.Task(id, tv);
+        t.boundAt = loc(b);
         Pe.Task early = pe.unbound.remove(key(id));
         if (early != null) {
           t.active = early.active;
@@ -944,16 +979,13 @@ final class PeInterp extends Comptime {
         setBlocked(a.isEmpty() ? null : a.get(0), name.equals("@block"), loc(b));
         return null;
       case "@initialize_queue": {
-        if (!sim.arch().equals("wse3")) {
-          throw error(b, "@initialize_queue is WSE-3's: on WSE-2 a queue takes its colour from the DSD that uses it");
-        }
         if (a.size() != 2 || !(a.get(0) instanceof Pe.Queue q) || !(a.get(1) instanceof Map<?, ?> cfg)
             || !(cfg.get("color") instanceof ColorVal c)) {
           throw error(b, "@initialize_queue takes a queue and .{ .color = c }");
         }
         Integer was = pe.queueColors.put(q, c.id());
         if (was != null && was != c.id()) {
-          throw error(b, "%s queue %d is bound to colour %d and now to colour %d: on WSE-3 a queue serves one colour",
+          throw error(b, "%s queue %d is bound to colour %d and now to colour %d: a queue serves one colour",
               q.input() ? "input" : "output", q.id(), was, c.id());
         }
         return null;
@@ -985,6 +1017,29 @@ final class PeInterp extends Comptime {
       case "@map":
         map(a, b);
         return null;
+      case "@rpc":
+        // older memcpy: exported fns are launched through the data task of memcpy's LAUNCH colour;
+        // the simulator's launch calls them directly, so the binding only has to name that task
+        if (a.size() != 1 || !(a.get(0) instanceof Pe.TaskId id) || id.kind() != Pe.TaskKind.DATA
+            || id.id() != LAUNCH.id()) {
+          throw error(b, "@rpc takes @get_data_task_id(sys_mod.LAUNCH)");
+        }
+        return null;
+      case "@load_to_dsr": {
+        if (a.size() < 2 || !(a.get(0) instanceof Dsr r) || !(a.get(1) instanceof Dsd || a.get(1) instanceof Op.Fab)) {
+          throw error(b, "@load_to_dsr takes a DSR and a DSD");
+        }
+        r.dsd = a.get(1);
+        r.save = a.size() > 2 && a.get(2) instanceof Map<?, ?> o && Boolean.TRUE.equals(o.get("save_address"));
+        if (a.size() > 2 && a.get(2) instanceof Map<?, ?> o) {
+          for (Object k : o.keySet()) { // .async, .activate, .unblock: the operation that uses the DSR says them too
+            if (!String.valueOf(k).matches("save_address|async|activate|unblock")) {
+              throw error(b, "@load_to_dsr option .%s is not modelled yet", k);
+            }
+          }
+        }
+        return null;
+      }
       case "@ptrcast": {
         if (a.size() != 2 || !(a.get(0) instanceof TypeVal tv) || !(a.get(1) instanceof Ptr p)) {
           throw error(b, "@ptrcast takes a pointer type and a pointer");
@@ -1121,7 +1176,8 @@ final class PeInterp extends Comptime {
   /** A {@code fabin_dsd} or {@code fabout_dsd} from its fields. */
   private Op.Fab fabric(boolean in, Map<?, ?> f, ParserRuleContext at) {
     for (Object key : f.keySet()) {
-      if (!String.valueOf(key).matches("extent|fabric_color|input_queue|output_queue|control")) {
+      // .simd_mode sets how many words a cycle the DSD moves, not what arrives: values are modelled as sent
+      if (!String.valueOf(key).matches("extent|fabric_color|input_queue|output_queue|control|simd_mode")) {
         throw error(at, "%s field .%s is not modelled yet", in ? "fabin_dsd" : "fabout_dsd", key);
       }
     }
@@ -1137,12 +1193,10 @@ final class PeInterp extends Comptime {
     }
     int extent = toInt(f.get("extent"), at);
     checkLength(extent, at);
-    if (sim.arch().equals("wse3")) {
-      Integer bound = pe.queueColors.get(q);
-      if (bound != null && bound != c.id()) {
-        throw error(at, "%s queue %d is initialized for colour %d, but this DSD sends on colour %d", in ? "input" : "output",
-            q.id(), bound, c.id());
-      }
+    Integer bound = pe.queueColors.get(q);
+    if (bound != null && bound != c.id()) {
+      throw error(at, "%s queue %d is initialized for colour %d, but this DSD uses colour %d", in ? "input" : "output",
+          q.id(), bound, c.id());
     }
     return new Op.Fab(in, c.id(), q.id(), extent, Boolean.TRUE.equals(f.get("control")), loc(at));
   }
@@ -1172,7 +1226,19 @@ final class PeInterp extends Comptime {
    */
   private Object dsdOp(String name, List<Object> a, CslParser.BuiltinCallContext at) {
     Map<?, ?> opts = !a.isEmpty() && a.get(a.size() - 1) instanceof Map<?, ?> m ? m : null;
-    List<Object> ops = opts == null ? a : a.subList(0, a.size() - 1);
+    List<Object> ops = new ArrayList<>(opts == null ? a : a.subList(0, a.size() - 1));
+    List<Dsr> saved = new ArrayList<>();
+    for (int i = 0; i < ops.size(); i++) {
+      if (ops.get(i) instanceof Dsr r) {
+        if (r.dsd == null) {
+          throw error(at, "%s: DSR %s was never loaded (@load_to_dsr)", name, r.name);
+        }
+        ops.set(i, r.dsd);
+        if (r.save) {
+          saved.add(r);
+        }
+      }
+    }
     Op.Kind kind;
     Scalar t;
     if (name.matches("@f[a-z]+[sh]")) {
@@ -1245,6 +1311,10 @@ final class PeInterp extends Comptime {
         }
         len = f.extent();
         threads.add(f.queue());
+        if (sim.arch().equals("wse3") && !pe.queueColors.containsKey(new Pe.Queue(f.in(), f.queue()))) {
+          throw error(at, "%s: on WSE-3 %s queue %d needs @initialize_queue(q, .{ .color = ... }) before an operation "
+              + "uses it (the DSD at %s)", name, f.in() ? "input" : "output", f.queue(), f.loc());
+        }
       } else if (o instanceof Num || o instanceof Number) {
         if (i == 0) {
           throw error(at, "%s's destination cannot be a number", name);
@@ -1288,6 +1358,11 @@ final class PeInterp extends Comptime {
     }
     sim.start(new Op(name, kind, t, List.copyOf(operands), n, pe, loc(at), activate, unblock, List.copyOf(threads),
         async));
+    for (Dsr r : saved) { // .save_address: the DSR keeps the address the operation ended at
+      if (r.dsd instanceof Dsd d) {
+        r.dsd = d.moved(n * d.stride());
+      }
+    }
     return null;
   }
 
@@ -1299,8 +1374,15 @@ final class PeInterp extends Comptime {
     if (a.size() < 2) {
       throw error(at, "@map takes a fn, its inputs and an output");
     }
+    a = new ArrayList<>(a);
+    for (int i = 1; i < a.size(); i++) {
+      a.set(i, a.get(i) instanceof Dsr r ? r.dsd : a.get(i));
+    }
     Object fn = a.get(0);
-    Object out = a.get(a.size() - 1);
+    // a fn that returns void is called for its effect: every argument is an input
+    boolean effect = fn instanceof FnVal f && f.decl().ret.getText().equals("void");
+    Object out = effect ? null : a.get(a.size() - 1);
+    List<Object> ins = a.subList(1, effect ? a.size() : a.size() - 1);
     int n = -1;
     for (Object o : a.subList(1, a.size())) {
       if (o instanceof Dsd d) {
@@ -1315,12 +1397,16 @@ final class PeInterp extends Comptime {
     }
     for (int k = 0; k < n; k++) {
       List<Object> args = new ArrayList<>();
-      for (Object o : a.subList(1, a.size() - 1)) {
+      for (Object o : ins) {
         args.add(o instanceof Dsd d ? element(new Ptr(d.buffer(), d.at(k)), at) : o);
       }
       Object r = fn instanceof FnVal f ? call(f, args, at)
           : fn instanceof LibFn l ? moduleCall(new ModuleVal(l.module(), Map.of()), l.name(), args, at)
           : null;
+      pe.cycles++;
+      if (effect) {
+        continue;
+      }
       if (r == null) {
         throw error(at, "@map's first argument is a fn that returns a value, not %s", Comptime.describe(fn));
       }
@@ -1329,9 +1415,9 @@ final class PeInterp extends Comptime {
         throw error(at, "@map's output is a DSD or a pointer, not %s", Comptime.describe(out));
       }
       checked(to, at).buffer().store(to.offset(), number(r, at));
-      pe.cycles++;
     }
   }
+
 
   /** Calls exported fn {@code f} with the host's arguments (launch). */
   void invoke(FnVal f, List<Object> args) {

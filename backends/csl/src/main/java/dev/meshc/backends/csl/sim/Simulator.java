@@ -188,6 +188,12 @@ public final class Simulator {
               pe.bytes, machine.bytesPerPe(), machine.name());
         }
         checkExports(pe, src);
+        for (Pe.Task t : pe.tasks.values()) {
+          if (t.id.kind() == Pe.TaskKind.DATA && dataColor(pe, t) < 0) {
+            throw MeshcException.input("%s: %s is bound to input queue %d, which no @initialize_queue gives a colour: "
+                + "on WSE-3 it would never run", t.boundAt, t.name(), t.id.id());
+          }
+        }
         pe.cycles = 0;
         pe.interp.running = true; // from here on the PE's code runs: @range yields its type's numbers
         pes.put(Layout.key(x, y), pe);
@@ -711,6 +717,10 @@ public final class Simulator {
       }
       if (launched != null && !pe.cmdStreamUnblocked) {
         waits.add(pe + " has not called sys_mod.unblock_cmd_stream() since launch('" + launched + "')");
+        if (first == null && pe.exports.get(launched) != null) {
+          CslParser.FnDeclContext d = ((Comptime.FnVal) pe.exports.get(launched).value()).decl();
+          first = new Comptime.Loc(pe.interp.file(), d.getStart().getLine(), d.getStart().getCharPositionInLine() + 1);
+        }
       }
     }
     for (Map.Entry<Long, java.util.ArrayDeque<Integer>> e : fromHost.entrySet()) {
