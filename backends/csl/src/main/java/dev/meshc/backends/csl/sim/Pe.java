@@ -63,6 +63,8 @@ public final class Pe {
   long cycles;
   long bytes;
   boolean cmdStreamUnblocked;
+  /** Fabric DSDs without a queue (WSE-2 picks one): how many so far. */
+  int anonymousQueues;
   /** The DSRs the program named, by kind and number. */
   final Map<String, PeInterp.Dsr> dsrs = new java.util.HashMap<>();
   /** {@code <time>}'s counter: running, its zero, and what it read when stopped. */

@@ -810,6 +810,7 @@ final class PeInterp extends Comptime {
     final String name;
     Object dsd;
     boolean save;
+    Integer ut;
 
     Dsr(String name) {
       this.name = name;
@@ -1004,6 +1005,10 @@ final class PeInterp extends Comptime {
         return null;
       }
       case "@bitcast": {
+        if (a.size() == 2 && a.get(0) instanceof TypeVal tv && Scalar.of(tv.name()) != null && a.get(1) instanceof Long l
+            && !Scalar.of(tv.name()).isFloat) { // a comptime integer takes the type's width
+          return new Num(Scalar.of(tv.name()), Scalar.of(tv.name()).fromBits((int) (long) l));
+        }
         if (a.size() != 2 || !(a.get(0) instanceof TypeVal tv) || Scalar.of(tv.name()) == null
             || !(a.get(1) instanceof Num n)) {
           throw error(b, "@bitcast takes a sized type and a number of a sized type");
@@ -1031,9 +1036,13 @@ final class PeInterp extends Comptime {
         }
         r.dsd = a.get(1);
         r.save = a.size() > 2 && a.get(2) instanceof Map<?, ?> o && Boolean.TRUE.equals(o.get("save_address"));
+        r.ut = null;
         if (a.size() > 2 && a.get(2) instanceof Map<?, ?> o) {
-          for (Object k : o.keySet()) { // .async, .activate, .unblock: the operation that uses the DSR says them too
-            if (!String.valueOf(k).matches("save_address|async|activate|unblock")) {
+          for (Map.Entry<?, ?> e : o.entrySet()) { // .async, .activate, .unblock: the operation says them too
+            String k = String.valueOf(e.getKey());
+            if (k.equals("ut_id") && e.getValue() instanceof Pe.Ut ut) {
+              r.ut = ut.id();
+            } else if (!k.matches("save_address|async|activate|unblock")) {
               throw error(b, "@load_to_dsr option .%s is not modelled yet", k);
             }
           }
@@ -1188,7 +1197,13 @@ final class PeInterp extends Comptime {
       throw error(at, "a %s needs .fabric_color", in ? "fabin_dsd" : "fabout_dsd");
     }
     String qf = in ? "input_queue" : "output_queue";
-    if (!(f.get(qf) instanceof Pe.Queue q) || q.input() != in) {
+    Pe.Queue q;
+    if (f.get(qf) == null && sim.arch().equals("wse2")) {
+      // WSE-2 lets the compiler pick the queue: one of its own, apart from the program's 0-7
+      q = new Pe.Queue(in, 8 + pe.anonymousQueues++);
+    } else if (f.get(qf) instanceof Pe.Queue given && given.input() == in) {
+      q = given;
+    } else {
       throw error(at, "a %s needs .%s = @get_%s(n)", in ? "fabin_dsd" : "fabout_dsd", qf, qf);
     }
     int extent = toInt(f.get("extent"), at);
@@ -1228,8 +1243,10 @@ final class PeInterp extends Comptime {
     Map<?, ?> opts = !a.isEmpty() && a.get(a.size() - 1) instanceof Map<?, ?> m ? m : null;
     List<Object> ops = new ArrayList<>(opts == null ? a : a.subList(0, a.size() - 1));
     List<Dsr> saved = new ArrayList<>();
+    Integer[] utOf = new Integer[ops.size()]; // a DSR loaded with .ut_id runs its operations on that microthread
     for (int i = 0; i < ops.size(); i++) {
       if (ops.get(i) instanceof Dsr r) {
+        utOf[i] = r.ut;
         if (r.dsd == null) {
           throw error(at, "%s: DSR %s was never loaded (@load_to_dsr)", name, r.name);
         }
@@ -1310,7 +1327,7 @@ final class PeInterp extends Comptime {
           throw error(at, "%s: a fabout_dsd is only a destination", name);
         }
         len = f.extent();
-        threads.add(f.queue());
+        threads.add(utOf[i] != null ? utOf[i] : f.queue());
         if (sim.arch().equals("wse3") && !pe.queueColors.containsKey(new Pe.Queue(f.in(), f.queue()))) {
           throw error(at, "%s: on WSE-3 %s queue %d needs @initialize_queue(q, .{ .color = ... }) before an operation "
               + "uses it (the DSD at %s)", name, f.in() ? "input" : "output", f.queue(), f.loc());

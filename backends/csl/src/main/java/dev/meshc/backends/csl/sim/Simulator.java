@@ -98,7 +98,7 @@ public final class Simulator {
 
   /** The libraries a file may import: the layout's memcpy params, a PE program's memcpy runtime. */
   enum Layoutlibs {
-    LAYOUT(java.util.Set.of("<memcpy/get_params>", "<directions>")), PE(PeInterp.LIBRARIES);
+    LAYOUT(java.util.Set.of("<memcpy/get_params>", "<directions>", "<math>")), PE(PeInterp.LIBRARIES);
 
     final java.util.Set<String> allowed;
 
