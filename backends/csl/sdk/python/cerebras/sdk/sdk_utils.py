@@ -7,13 +7,17 @@ import numpy as np
 
 
 def input_array_to_u32(np_arr, sentinel, fast_dim_sz):
-    """A host array as the 32-bit words memcpy sends: 32-bit data as is, 16-bit data zero-extended
-    into the low half of each word (``sentinel`` 1 says the data is 16-bit, 0 that it is 32-bit)."""
+    """A host array as the 32-bit words memcpy sends: 32-bit data as is; 16-bit data in the low half
+    of each word, the high half zero when ``sentinel`` is None, else the element's index along the
+    fastest dimension (of ``fast_dim_sz``) -- as csl-examples' topic-03 run.py describes the SDK's."""
     a = np.ascontiguousarray(np_arr).reshape(-1)
     if a.dtype.itemsize == 4:
         return a.view(np.uint32).copy()
     if a.dtype.itemsize == 2:
-        return a.view(np.uint16).astype(np.uint32)
+        words = a.view(np.uint16).astype(np.uint32)
+        if sentinel is not None:
+            words |= (np.arange(a.size, dtype=np.uint32) % np.uint32(max(1, int(fast_dim_sz)))) << np.uint32(16)
+        return words
     raise ValueError(f"input_array_to_u32: {a.dtype} is neither 16- nor 32-bit")
 
 

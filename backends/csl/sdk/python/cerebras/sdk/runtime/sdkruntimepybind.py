@@ -135,3 +135,20 @@ def _number(a):
     if not isinstance(v, (int, float, bool)):
         raise SimulatorError(f"launch argument {a!r}: the simulator passes numbers")
     return v
+
+
+class _NotModelled:
+    """The SDK's Python layout API (SdkLayout and its kin): not modelled by meshc's simulator."""
+    _what = "this part of the SDK"
+
+    def __init__(self, *args, **kwargs):
+        raise SimulatorError(f"{self._what} is not modelled by meshc's simulator (it runs CSL layouts "
+                             "compiled with cslc)")
+
+
+def __getattr__(name):
+    """Any other name of the SDK's runtime module (SdkLayout, SdkTarget, SimfabConfig, ...): importing
+    it works, using it says in one line that meshc's simulator does not model it."""
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return type(name, (_NotModelled,), {"_what": f"{name} (of the SDK's runtime module)"})

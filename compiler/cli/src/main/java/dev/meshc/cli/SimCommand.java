@@ -93,6 +93,9 @@ final class SimCommand implements Callable<Integer> {
     @Option(names = "--params", paramLabel = "NAME:VALUE,...", description = "the layout's params (repeatable)")
     List<String> params = new ArrayList<>();
 
+    @Option(names = "--colors", paramLabel = "NAME:ID,...", description = "the layout's colour params (repeatable)")
+    List<String> colors = new ArrayList<>();
+
     @Option(names = "-o", defaultValue = "out", paramLabel = "OUT", description = "the output folder (default out)")
     Path out;
 
@@ -119,13 +122,16 @@ final class SimCommand implements Callable<Integer> {
         throw MeshcException.input("--width-west-buf and --width-east-buf count columns: 0 or more");
       }
       Simulator.Config c = new Simulator.Config(layout, arch, Simulator.parseParams(params), dims, offsets, memcpy,
-          channels);
+          channels, Simulator.parseParams(colors));
       Simulator.build(c); // checks the program: nothing is written for one the simulator refuses
       Simulator.writeConfig(c, out);
       Map<String, Object> j = new LinkedHashMap<>();
       Map<String, String> ps = new LinkedHashMap<>();
       c.params().forEach((k, v) -> ps.put(k, String.valueOf(v))); // the SDK writes params as strings
       j.put("params", ps);
+      Map<String, String> cs = new LinkedHashMap<>();
+      c.colors().forEach((k, v) -> cs.put(k, String.valueOf(v))); // like params, as strings
+      j.put("colors", cs);
       Map<String, Object> fabric = new LinkedHashMap<>();
       fabric.put("dims", List.of(dims[0], dims[1]));
       fabric.put("offsets", List.of(offsets[0], offsets[1]));

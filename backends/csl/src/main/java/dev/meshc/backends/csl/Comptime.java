@@ -95,7 +95,8 @@ public class Comptime {
       Map.entry("comptime_struct", 0L), Map.entry("type", 0L), Map.entry("direction", 0L),
       Map.entry("imported_module", 0L), Map.entry("local_task_id", 0L), Map.entry("data_task_id", 0L),
       Map.entry("control_task_id", 0L), Map.entry("input_queue", 0L), Map.entry("output_queue", 0L),
-      Map.entry("ut_id", 0L));
+      Map.entry("ut_id", 0L), Map.entry("mem1d_dsd", 0L), Map.entry("mem4d_dsd", 0L), Map.entry("fabin_dsd", 0L),
+      Map.entry("fabout_dsd", 0L), Map.entry("dsr_dest", 0L), Map.entry("dsr_src0", 0L), Map.entry("dsr_src1", 0L));
 
   private final String file;
   private final Hooks hooks;

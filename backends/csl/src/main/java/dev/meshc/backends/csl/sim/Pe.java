@@ -63,6 +63,8 @@ public final class Pe {
   long cycles;
   long bytes;
   boolean cmdStreamUnblocked;
+  /** True once the program is loaded: its code runs, so @range yields numbers of its type, not comptime integers. */
+  boolean started;
   /** Fabric DSDs without a queue (WSE-2 picks one): how many so far. */
   int anonymousQueues;
   /** The DSRs the program named, by kind and number. */

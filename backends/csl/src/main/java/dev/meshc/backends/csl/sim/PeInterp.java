@@ -36,8 +36,6 @@ final class PeInterp extends Comptime {
   private final Pe pe;
   private final CslSource src;
   private final Simulator sim;
-  /** True while a launched fn runs: @range then yields numbers of its type, not comptime integers. */
-  boolean running;
 
   private final long budget;
 
@@ -100,7 +98,7 @@ final class PeInterp extends Comptime {
 
   private Buffer held(Buffer b) {
     pe.bytes += b.bytes();
-    if (running && pe.bytes > sim.machine().bytesPerPe()) {
+    if (pe.started && pe.bytes > sim.machine().bytesPerPe()) {
       throw MeshcException.input("%s: %s's variables take %,d bytes with '%s', more than the %,d of a PE on %s",
           src.name(), pe, pe.bytes, b.name, sim.machine().bytesPerPe(), sim.machine().name());
     }
@@ -122,7 +120,7 @@ final class PeInterp extends Comptime {
       Object type = eval(c.constDecl().type, s);
       Object v = eval(c.constDecl().value, s);
       Scalar t = type instanceof TypeVal tv ? Scalar.of(tv.name()) : null;
-      s.define(c.constDecl().ID().getText(), t != null && (running || v instanceof Num) ? new Num(t, number(v, c)) : v);
+      s.define(c.constDecl().ID().getText(), t != null && (pe.started || v instanceof Num) ? new Num(t, number(v, c)) : v);
       return;
     }
     super.exec(st, s);
@@ -469,7 +467,6 @@ final class PeInterp extends Comptime {
   protected Comptime imported(CslSource file) {
     Simulator.refuse(file);
     PeInterp in = new PeInterp(file, pe, sim, budget);
-    in.running = running;
     return in;
   }
 
@@ -666,7 +663,7 @@ final class PeInterp extends Comptime {
   private Pe.Task task(Object v, Comptime.Loc loc) {
     Pe.TaskId id = taskId(v, loc);
     Pe.Task t = pe.tasks.get(key(id));
-    if (t == null && (!running || id.kind() == Pe.TaskKind.DATA)) {
+    if (t == null && (!pe.started || id.kind() == Pe.TaskKind.DATA)) {
       // comptime: the binding may come later; a colour with no data task: blocking it only holds its wavelets
       return pe.unbound.computeIfAbsent(key(id), k -> new Pe.Task(id, null));
     }
@@ -878,12 +875,12 @@ final class PeInterp extends Comptime {
       case "@as":
         if (a.size() == 2 && a.get(0) instanceof TypeVal t && Scalar.of(t.name()) != null
             && (a.get(1) instanceof Num || a.get(1) instanceof Double
-                || (a.get(1) instanceof Long && (running || Scalar.of(t.name()).isFloat)))) {
+                || (a.get(1) instanceof Long && (pe.started || Scalar.of(t.name()).isFloat)))) {
           return new Num(Scalar.of(t.name()), number(a.get(1), b));
         }
         return super.builtin(b, s);
       case "@range":
-        if (running && !a.isEmpty() && a.get(0) instanceof TypeVal t && Scalar.of(t.name()) != null) {
+        if (pe.started && !a.isEmpty() && a.get(0) instanceof TypeVal t && Scalar.of(t.name()) != null) {
           long start = a.size() > 2 ? (long) number(a.get(1), b) : 0;
           long stop = (long) number(a.get(a.size() > 2 ? 2 : 1), b);
           long step = a.size() > 3 ? (long) number(a.get(3), b) : 1;

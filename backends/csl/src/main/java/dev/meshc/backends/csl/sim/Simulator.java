@@ -24,7 +24,19 @@ import org.antlr.v4.runtime.tree.ParseTree;
 public final class Simulator {
   /** What {@code cslc} was given: the layout file, --arch, --params, --fabric-dims/-offsets, --memcpy, --channels. */
   public record Config(Path layout, String arch, Map<String, Object> params, int[] fabricDims, int[] fabricOffsets,
-      boolean memcpy, int channels) {}
+      boolean memcpy, int channels, Map<String, Object> colors) {
+    public Config(Path layout, String arch, Map<String, Object> params, int[] fabricDims, int[] fabricOffsets,
+        boolean memcpy, int channels) {
+      this(layout, arch, params, fabricDims, fabricOffsets, memcpy, channels, Map.of());
+    }
+
+    /** The layout's params: --params' integers and --colors' colours (cslc's {@code --colors=name:id}). */
+    Map<String, Object> layoutParams() {
+      Map<String, Object> m = new LinkedHashMap<>(params);
+      colors.forEach((k, v) -> m.put(k, new Comptime.ColorVal(((Long) v).intValue(), null)));
+      return m;
+    }
+  }
 
   /** {@code @export_name(name, type, mutable)} of the layout: the host's symbol {@code id}. */
   public record Symbol(int id, String name, String type, boolean mutable, Comptime.Loc loc) {
@@ -67,7 +79,7 @@ public final class Simulator {
     CslSource src = CslSource.read(c.layout());
     refuseLibraries(src, Layoutlibs.LAYOUT);
     List<Symbol> symbols = new ArrayList<>();
-    Layout layout = Layout.evaluate(src, c.params(), Limits.DEFAULTS.comptimeSteps(),
+    Layout layout = Layout.evaluate(src, c.layoutParams(), Limits.DEFAULTS.comptimeSteps(),
         Comptime.Modules.files(Limits.DEFAULTS), (name, args, loc) -> {
           if (name.matches("@get_(input_queue|output_queue|local_task_id|control_task_id|data_task_id)")) {
             return PeInterp.ids(name, args, c.arch(), loc); // a layout passes these to its PEs as params
@@ -195,7 +207,7 @@ public final class Simulator {
           }
         }
         pe.cycles = 0;
-        pe.interp.running = true; // from here on the PE's code runs: @range yields its type's numbers
+        pe.started = true;
         pes.put(Layout.key(x, y), pe);
       }
     }
@@ -748,10 +760,13 @@ public final class Simulator {
   public static void writeConfig(Config c, Path out) throws java.io.IOException {
     StringBuilder params = new StringBuilder();
     c.params().forEach((k, v) -> params.append(params.length() == 0 ? "" : ",").append(k).append(':').append(v));
+    StringBuilder colors = new StringBuilder();
+    c.colors().forEach((k, v) -> colors.append(colors.length() == 0 ? "" : ",").append(k).append(':').append(v));
     String text = "# meshc's CSL simulator (not the Cerebras SDK): what cs_python rebuilds the program from\n"
         + "layout=" + c.layout().toAbsolutePath().normalize() + "\n"
         + "arch=" + c.arch() + "\n"
         + "params=" + params + "\n"
+        + "colors=" + colors + "\n"
         + "fabric_dims=" + c.fabricDims()[0] + "," + c.fabricDims()[1] + "\n"
         + "fabric_offsets=" + c.fabricOffsets()[0] + "," + c.fabricOffsets()[1] + "\n"
         + "memcpy=" + c.memcpy() + "\n"
@@ -775,7 +790,7 @@ public final class Simulator {
     return build(new Config(Path.of(p.getProperty("layout")), p.getProperty("arch"),
         parseParams(List.of(p.getProperty("params", ""))), pair(p.getProperty("fabric_dims"), "fabric_dims"),
         pair(p.getProperty("fabric_offsets"), "fabric_offsets"), Boolean.parseBoolean(p.getProperty("memcpy")),
-        Integer.parseInt(p.getProperty("channels", "1"))));
+        Integer.parseInt(p.getProperty("channels", "1")), parseParams(List.of(p.getProperty("colors", "")))));
   }
 
   /** cslc's {@code --params=a:1,b:2} (repeatable): integer values, as the examples pass them. */
