@@ -37,12 +37,24 @@ final class CslText {
     return line("@set_color_config(%s, %s, .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } });", at, colour, rx, tx);
   }
 
-  /** A kernel's host interface in layout.csl: two input arrays, the output array, and {@code compute}. */
+  /**
+   * A kernel's host interface in layout.csl: two input arrays the host writes, the output array it
+   * only reads, and {@code compute}. The mutability given here is the one {@link #kernelPointers}
+   * declares: the SDK exports a {@code var} as host-writable, a {@code const} as read-only
+   * (csl-examples tutorials/gemv-01-complete-program, "host can read y, but not write to it").
+   */
   CslText kernelExports(String in1, String in2, String out) {
     line("@export_name(\"%s\", [*]f16, true);", in1);
     line("@export_name(\"%s\", [*]f16, true);", in2);
     line("@export_name(\"%s\", [*]f16, false);", out);
     return line("@export_name(\"compute\", fn()void);");
+  }
+
+  /** The PE program's pointers to those arrays ({@code name_ptr = &array}): the inputs {@code var}, the output {@code const}. */
+  CslText kernelPointers(String in1, String array1, String in2, String array2, String out, String array3) {
+    line("var %s_ptr: [*]f16 = &%s;", in1, array1);
+    line("var %s_ptr: [*]f16 = &%s;", in2, array2);
+    return line("const %s_ptr: [*]f16 = &%s;", out, array3);
   }
 
   /** The same interface as the PE program exports it: each array by its {@code _ptr}, then {@code compute}. */

@@ -135,9 +135,7 @@ final class GemmCsl {
     c.line("var b0: [Kt * Nt]f16 = @zeros([Kt * Nt]f16);");
     c.line("var b1: [Kt * Nt]f16 = @zeros([Kt * Nt]f16);");
     c.line("var c: [Mt * Nt]f16 = @zeros([Mt * Nt]f16);");
-    c.line("var a_ptr: [*]f16 = &a0;");
-    c.line("var b_ptr: [*]f16 = &b0;");
-    c.line("var c_ptr: [*]f16 = &c;");
+    c.kernelPointers("a", "a0", "b", "b0", "c", "c");
     c.line("var a_cur: [*]f16 = &a0;");
     c.line("var a_nxt: [*]f16 = &a1;");
     c.line("var b_cur: [*]f16 = &b0;");

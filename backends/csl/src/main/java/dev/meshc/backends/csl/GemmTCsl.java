@@ -132,9 +132,7 @@ final class GemmTCsl {
     c.line("var b1: [Nt * Kt]f16 = @zeros([Nt * Kt]f16);");
     c.line("var t: [Mt * Nt]f16 = @zeros([Mt * Nt]f16);");
     c.line("var c: [Mt * Nt]f16 = @zeros([Mt * Nt]f16);");
-    c.line("var a_ptr: [*]f16 = &a;");
-    c.line("var b_ptr: [*]f16 = &b0;");
-    c.line("var c_ptr: [*]f16 = &c;");
+    c.kernelPointers("a", "a", "b", "b0", "c", "c");
     c.line("var b_cur: [*]f16 = &b0;");
     c.line("var b_nxt: [*]f16 = &b1;");
     c.blank();

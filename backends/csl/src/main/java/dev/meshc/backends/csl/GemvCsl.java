@@ -112,9 +112,7 @@ final class GemvCsl {
     c.line("var x: [Kt]f16 = @zeros([Kt]f16);");
     c.line("var w: [Kt * Nt]f16 = @zeros([Kt * Nt]f16);");
     c.line("var y: [Nt]f16 = @zeros([Nt]f16);");
-    c.line("var x_ptr: [*]f16 = &x;");
-    c.line("var w_ptr: [*]f16 = &w;");
-    c.line("var y_ptr: [*]f16 = &y;");
+    c.kernelPointers("x", "x", "w", "w", "y", "y");
     c.blank();
     c.line("// this PE's place on the K-tree, by the rules layout.csl routes with");
     c.line("const groups: i16 = (H + g - 1) / g;");

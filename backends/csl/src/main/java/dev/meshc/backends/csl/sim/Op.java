@@ -38,6 +38,12 @@ final class Op {
   final List<Integer> threads;
   final boolean async;
   int done;
+  /**
+   * The op's own time: it starts at the cycle it is issued and moves one element a cycle, waiting for
+   * wavelets that arrive later. An async op's time is its microthread's; a synchronous one's becomes
+   * the PE's when it ends.
+   */
+  long clock;
 
   Op(String name, Kind kind, Scalar type, List<Object> operands, int length, Pe pe, Comptime.Loc loc, Object activate,
       Object unblock, List<Integer> threads, boolean async) {
@@ -52,6 +58,7 @@ final class Op {
     this.unblock = unblock;
     this.threads = threads;
     this.async = async;
+    this.clock = pe.cycles;
   }
 
   boolean finished() {
@@ -63,7 +70,7 @@ final class Op {
     boolean moved = false;
     while (done < length && ready(sim)) {
       double[] v = new double[operands.size()];
-      long at = pe.cycles;
+      long at = clock;
       for (int i = 1; i < operands.size(); i++) {
         Object o = operands.get(i);
         if (o instanceof Fab f) {
@@ -88,10 +95,10 @@ final class Op {
         // the product is rounded to the type before the add (the SDK does not document a fused fmac)
         case MAC -> v[1] + type.round(v[2] * v[3]);
       };
-      pe.cycles = at + 1;
+      clock = at + 1;
       Object dst = operands.get(0);
       if (dst instanceof Fab f) {
-        sim.send(pe, f, type.toBits(type.round(r)), loc);
+        sim.send(pe, f, type.toBits(type.round(r)), clock, loc);
       } else if (dst instanceof Fifo q) {
         q.push(r);
       } else {

@@ -65,6 +65,10 @@ public final class Pe {
   boolean cmdStreamUnblocked;
   /** True once the program is loaded: its code runs, so @range yields numbers of its type, not comptime integers. */
   boolean started;
+  /** The cycle each microthread is free from: its last async operation's end. */
+  final Map<Integer, Long> threadFree = new java.util.HashMap<>();
+  /** The latest end of an operation that activated or unblocked a task: tasks start after it. */
+  long readyAt;
   /** Fabric DSDs without a queue (WSE-2 picks one): how many so far. */
   int anonymousQueues;
   /** The DSRs the program named, by kind and number. */

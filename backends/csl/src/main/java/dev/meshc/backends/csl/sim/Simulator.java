@@ -625,12 +625,20 @@ public final class Simulator {
       pe.strand = new Strand("meshc-sim " + pe);
     }
     pe.running = what;
-    pe.cycles += 1; // a task switch
+    pe.cycles = Math.max(pe.cycles, pe.readyAt) + 1; // a task switch, after what made it ready
     pe.strand.start(job);
   }
 
   /** An operation is done: its .activate and .unblock take effect. */
   private void finish(Op op) {
+    if (op.async) {
+      for (int t : op.threads) {
+        op.pe.threadFree.merge(t, op.clock, Math::max);
+      }
+    } else {
+      op.pe.cycles = Math.max(op.pe.cycles, op.clock);
+    }
+    op.pe.readyAt = Math.max(op.pe.readyAt, op.clock); // what it activates or unblocks starts after it
     if (op.activate != null) {
       op.pe.interp.activate(op.activate, op.loc);
     }
@@ -643,6 +651,16 @@ public final class Simulator {
   void start(Op op) {
     Pe pe = op.pe;
     if (op.async) {
+      for (int t : op.threads) {
+        Long free = pe.threadFree.get(t);
+        if (t >= 0 && free != null && free > pe.cycles) { // done in the model already, but not yet in time
+          throw MeshcException.input("%s: %s .async on microthread %d at cycle %d, while the operation before it on "
+              + "that microthread runs until cycle %d: %s", op.loc, op.name, t, pe.cycles, free, arch().equals("wse2")
+                  ? "on WSE-2 an async operation runs on the microthread of its fabric queue's ID, so two at once need "
+                      + "queues with different IDs"
+                  : "give each concurrent async operation its own .ut_id");
+        }
+      }
       for (Op other : pe.ops) {
         for (int t : op.threads) {
           if (t >= 0 && other.threads.contains(t)) {
@@ -686,7 +704,7 @@ public final class Simulator {
   }
 
   /** Sends one wavelet on {@code f}'s colour from PE {@code pe} (its room checked by {@link #canSend}). */
-  void send(Pe pe, Op.Fab f, int bits, Comptime.Loc at) {
+  void send(Pe pe, Op.Fab f, int bits, long time, Comptime.Loc at) {
     if (toHostColor(pe, f.color())) {
       toHost.computeIfAbsent(port(pe, f.color()), k -> new java.util.ArrayDeque<>()).add(bits);
       return;
@@ -694,7 +712,7 @@ public final class Simulator {
     Fabric.Wavelet w = new Fabric.Wavelet(bits, f.control(), 0);
     for (Fabric.Hit hit : fabric.trace(pe.x, pe.y, f.color(), w, at)) {
       pes.get(Layout.key(hit.x(), hit.y())).inbox(hit.color()).add(new Fabric.Wavelet(hit.bits(), f.control(),
-          pe.cycles + (long) Math.ceil(hit.hops() * Math.max(1, machine.alpha()))));
+          time + (long) Math.ceil(hit.hops() * Math.max(1, machine.alpha()))));
     }
     fabric.commit(pe.x, pe.y, f.color(), w, at);
   }
