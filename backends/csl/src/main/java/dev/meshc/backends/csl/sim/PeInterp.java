@@ -748,7 +748,7 @@ final class PeInterp extends Comptime {
         pe.tscOn = true;
         return null;
       case "disable_tsc":
-        pe.tscFrozen = pe.cycles;
+        pe.tscFrozen = pe.tscOn ? pe.cycles - pe.tscBase : pe.tscFrozen;
         pe.tscOn = false;
         return null;
       case "reset_tsc_counter":
@@ -786,7 +786,8 @@ final class PeInterp extends Comptime {
         Scalar t = fn.endsWith("f32") ? Scalar.F32 : Scalar.F16;
         double lo = a.size() == 2 ? number(a.get(0), at) : 0;
         double hi = a.size() == 2 ? number(a.get(1), at) : 1;
-        return new Num(t, lo + (hi - lo) * ((pe.nextRandom() >>> 8) / (double) (1 << 24)));
+        double r = t.round(lo + (hi - lo) * ((pe.nextRandom() >>> 8) / (double) (1 << 24)));
+        return new Num(t, r >= hi ? lo : r); // rounding to the type can reach hi: [lo, hi) holds
       }
       case "random_u16":
         return new Num(Scalar.U16, pe.nextRandom() >>> 16);
@@ -909,6 +910,11 @@ final class PeInterp extends Comptime {
         return new Dsd(p.buffer(), p.offset(), d.length(), d.stride());
       }
       case "@set_dsd_length": {
+        if (!a.isEmpty() && a.get(0) instanceof Op.Fab f) { // a fabric DSD's length is its extent
+          int n = toInt(a.size() > 1 ? a.get(1) : null, b);
+          checkLength(n, b);
+          return new Op.Fab(f.in(), f.color(), f.queue(), n, f.control(), f.loc());
+        }
         Dsd d = dsd(a, 0, b);
         return new Dsd(d.buffer(), d.offset(), toInt(a.size() > 1 ? a.get(1) : null, b), d.stride());
       }

@@ -705,6 +705,9 @@ public final class Simulator {
 
   /** Sends one wavelet on {@code f}'s colour from PE {@code pe} (its room checked by {@link #canSend}). */
   void send(Pe pe, Op.Fab f, int bits, long time, Comptime.Loc at) {
+    if (f.control() && (Fabric.command(bits) & 3) == 3) {
+      throw MeshcException.input("%s: a TEARDOWN control wavelet is not modelled yet", at);
+    }
     if (toHostColor(pe, f.color())) {
       toHost.computeIfAbsent(port(pe, f.color()), k -> new java.util.ArrayDeque<>()).add(bits);
       return;
