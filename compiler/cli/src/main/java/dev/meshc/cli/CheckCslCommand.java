@@ -2,6 +2,8 @@ package dev.meshc.cli;
 
 import dev.meshc.compiler.io.Json;
 import dev.meshc.backends.csl.CslCheck;
+import dev.meshc.backends.csl.Comptime;
+import dev.meshc.backends.csl.sim.Simulator;
 import dev.meshc.backends.csl.CslChecker;
 import dev.meshc.ir.MeshcException;
 import java.io.PrintWriter;
@@ -22,7 +24,9 @@ import picocli.CommandLine.Spec;
         + "meshc-project.properties) it also evaluates the comptime layout, rebuilds every PE's routes and checks: "
         + "colours routable, not reserved and within the budget per PE; every colour that leaves a PE is received "
         + "or forwarded by its neighbour and none leaves the mesh; each PE's arrays fit its memory; the routes are "
-        + "the kernel template's."},
+        + "the kernel template's. Then it loads every PE program in meshc's CSL simulator, which holds them to the "
+        + "SDK's rules: exports and their mutability, the libraries and builtins, DSD field ranges, queues and "
+        + "task bindings, memory (projects up to 16,384 PEs on wse2/wse3)."},
     footer = {"", "Examples:", "  meshc check-csl out/gemv8", "  meshc check-csl --parse-only my_kernel.csl"})
 final class CheckCslCommand implements Callable<Integer> {
   @Parameters(arity = "1..*", paramLabel = "PATH", description = ".csl files or project folders")
@@ -42,7 +46,7 @@ final class CheckCslCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    CslCheck.Report r = CslCheck.check(paths, parseOnly, limit.limits());
+    CslCheck.Report r = CslCheck.check(paths, parseOnly, limit.limits(), CheckCslCommand::programs);
     PrintWriter out = spec.commandLine().getOut();
     if (common.json) {
       Map<String, Object> j = new LinkedHashMap<>();
@@ -64,5 +68,31 @@ final class CheckCslCommand implements Callable<Integer> {
       throw MeshcException.input("%d problem%s in the CSL", r.findings().size(), r.findings().size() == 1 ? "" : "s");
     }
     return Main.OK;
+  }
+
+  /** Projects this big are checked by their layout alone: the simulator loads every PE's program. */
+  static final int SIMULATED_PES = 16_384;
+
+  /**
+   * The SDK's rules on every PE program, as meshc's CSL simulator loads them (exports and their
+   * mutability, libraries and builtins it models, memory, task and queue bindings): a refusal is a
+   * finding at its place. Projects for machines other than wse2/wse3, or over {@value #SIMULATED_PES}
+   * PEs, are checked by their layout only.
+   */
+  static List<CslChecker.Finding> programs(Path layout, String machine, Map<String, Object> params, int w, int h) {
+    if (!machine.equals("wse2") && !machine.equals("wse3") || (long) w * h > SIMULATED_PES) {
+      return List.of();
+    }
+    try {
+      Simulator.build(new Simulator.Config(layout, machine, params, new int[] {w + 7, h + 2}, new int[] {4, 1}, true,
+          1)).stop();
+      return List.of();
+    } catch (MeshcException e) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile("^(.+?):(\\d+):(\\d+): (.*)$").matcher(e.getMessage());
+      return List.of(m.matches()
+          ? new CslChecker.Finding(new Comptime.Loc(m.group(1), Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))),
+              m.group(4))
+          : new CslChecker.Finding(new Comptime.Loc(layout.toString(), 1, 1), e.getMessage()));
+    }
   }
 }

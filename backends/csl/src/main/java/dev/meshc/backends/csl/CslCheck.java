@@ -25,12 +25,27 @@ public final class CslCheck {
   /** What was read and what is wrong. */
   public record Report(int files, int projects, int pes, long maxPeBytes, List<CslChecker.Finding> findings) {}
 
+  /**
+   * A check of a whole project's programs beyond the layout's (the CSL simulator's load: the SDK's
+   * rules on each PE program), given the layout file, the machine, the params and the rectangle.
+   */
+  public interface ProgramCheck {
+    List<CslChecker.Finding> check(Path layout, String machine, Map<String, Object> params, int width, int height);
+  }
+
   public static Report check(List<Path> paths, boolean parseOnly) {
     return check(paths, parseOnly, Limits.DEFAULTS);
   }
 
-  /** As above, refusing files and layouts that cross {@code limits} (csl-bytes, comptime-steps, layout-pes). */
   public static Report check(List<Path> paths, boolean parseOnly, Limits limits) {
+    return check(paths, parseOnly, limits, null);
+  }
+
+  /**
+   * As above, refusing files and layouts that cross {@code limits} (csl-bytes, comptime-steps,
+   * layout-pes); a project whose layout checks clean is then given to {@code programs} (or null).
+   */
+  public static Report check(List<Path> paths, boolean parseOnly, Limits limits, ProgramCheck programs) {
     int files = 0;
     int projects = 0;
     int pes = 0;
@@ -53,7 +68,7 @@ public final class CslCheck {
         csl.forEach(f -> findings.addAll(duplicates(parsed.get(f.toString()))));
       }
       for (Path dir : parseOnly ? List.<Path>of() : projectDirs(p)) {
-        long[] size = project(dir, dir.resolve(CslProject.MANIFEST), parsed, findings, limits);
+        long[] size = project(dir, dir.resolve(CslProject.MANIFEST), parsed, findings, limits, programs);
         projects++;
         pes += (int) size[0];
         maxBytes = Math.max(maxBytes, size[1]);
@@ -64,7 +79,7 @@ public final class CslCheck {
 
   /** Checks one project; returns {PEs in its rectangle, the most bytes of arrays on one PE}. */
   private static long[] project(Path dir, Path manifestFile, Map<String, CslSource> parsed,
-      List<CslChecker.Finding> findings, Limits limits) {
+      List<CslChecker.Finding> findings, Limits limits, ProgramCheck programs) {
     Properties props = new Properties();
     try (Reader r = Files.newBufferedReader(manifestFile, StandardCharsets.UTF_8)) {
       props.load(r);
@@ -101,6 +116,10 @@ public final class CslCheck {
       return s;
     }, man.routing(m), limits.comptimeSteps());
     findings.addAll(checked.findings());
+    if (programs != null && checked.findings().isEmpty()) {
+      findings.addAll(programs.check(dir.resolve("layout.csl"), man.machine(), man.params(), layout.width(),
+          layout.height()));
+    }
     return new long[] {pes, checked.maxPeBytes()};
   }
 

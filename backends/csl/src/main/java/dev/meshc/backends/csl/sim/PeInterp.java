@@ -31,7 +31,7 @@ final class PeInterp extends Comptime {
 
   /** Libraries a PE program may import: memcpy's copy mode and launch. */
   static final Set<String> LIBRARIES = Set.of("<memcpy/memcpy>", "<layout>", "<control>", "<math>", "<time>",
-      "<random>", "<directions>");
+      "<random>", "<directions>", "<tile_config>");
 
   private final Pe pe;
   private final CslSource src;
@@ -113,7 +113,9 @@ final class PeInterp extends Comptime {
     if (st instanceof CslParser.VarStmtContext v) {
       CslParser.VarDeclContext d = v.varDecl();
       Object type = d.type == null ? null : eval(d.type, s);
+      long before = pe.bytes;
       s.define(d.ID().getText(), allocate(d.ID().getText(), type, d.value == null ? null : eval(d.value, s), d));
+      pe.bytes = before; // a local lives on the stack while its block runs: it is not the PE's memory
       return;
     }
     if (st instanceof CslParser.ConstStmtContext c && c.constDecl().type != null) {
@@ -436,6 +438,15 @@ final class PeInterp extends Comptime {
         return random(fn, args, at);
       case "<directions>":
         return super.moduleCall(m, fn, args, at); // flip, as layouts use it
+      case "<tile_config>.color_config":
+        if (fn.equals("reset_routes") && args.size() == 2 && args.get(0) instanceof ColorVal c
+            && args.get(1) instanceof Map<?, ?> routes) {
+          // the router takes the colour's new route now: wavelets sent from here on follow it
+          sim.reconfigure(pe, c.id(), routes, loc(at));
+          return null;
+        }
+        throw error(at, "<tile_config>'s color_config.%s is not modelled yet (the simulator has reset_routes(colour, "
+            + ".{ .rx, .tx }))", fn);
       default:
         break;
     }
@@ -450,6 +461,9 @@ final class PeInterp extends Comptime {
     }
     if (m.name().equals("<memcpy/memcpy>") && name.equals("LAUNCH")) {
       return LAUNCH; // the colour memcpy launches fns on; the simulator's launch calls them directly
+    }
+    if (m.name().equals("<tile_config>") && name.equals("color_config")) {
+      return new ModuleVal("<tile_config>.color_config", Map.of());
     }
     if (m.name().equals("<control>") && name.equals("opcode")) {
       return OPCODES;
@@ -492,6 +506,14 @@ final class PeInterp extends Comptime {
         value(scope, d.constDecl().ID().getText()); // an imported file's comptime runs whether or not it is used
       } else if (d.comptimeBlock() != null) {
         run(d.comptimeBlock().block(), scope);
+      }
+    }
+    for (CslParser.TopDeclContext d : tree.topDecl()) { // DSDs are made at load: their fields are checked there
+      if (d.constDecl() != null && d.constDecl().value.getText().startsWith("@get_dsd(")) {
+        value(scope, d.constDecl().ID().getText());
+      } else if (d.varDecl() != null && d.varDecl().value != null
+          && d.varDecl().value.getText().startsWith("@get_dsd(")) {
+        value(scope, d.varDecl().ID().getText());
       }
     }
   }

@@ -684,6 +684,11 @@ public final class Simulator {
     }
   }
 
+  /** {@code <tile_config>}'s {@code color_config.reset_routes}: PE {@code pe}'s router takes a new route for {@code color}. */
+  void reconfigure(Pe pe, int color, Map<?, ?> routes, Comptime.Loc at) {
+    fabric.configure(pe.x, pe.y, color, Map.of("routes", routes), at);
+  }
+
   /** Whether PE {@code pe} can put a wavelet on {@code f}'s colour now: every ramp it reaches has room. */
   boolean canSend(Pe pe, Op.Fab f, Comptime.Loc at) {
     if (toHostColor(pe, f.color())) {
