@@ -1025,6 +1025,7 @@ final class PeInterp extends Comptime {
         if (a.size() != 2 || !(a.get(0) instanceof ColorVal c) || !(a.get(1) instanceof Map<?, ?> cfg)) {
           throw error(b, "@set_local_color_config takes a colour and a config");
         }
+        sim.reserved(c.id(), loc(b));
         pe.localColors.put(c.id(), cfg);
         pe.localColorLocs.put(c.id(), loc(b));
         return null;
@@ -1221,6 +1222,7 @@ final class PeInterp extends Comptime {
     if (!(f.get("fabric_color") instanceof ColorVal c)) {
       throw error(at, "a %s needs .fabric_color", in ? "fabin_dsd" : "fabout_dsd");
     }
+    sim.reserved(c.id(), loc(at));
     String qf = in ? "input_queue" : "output_queue";
     Pe.Queue q;
     if (f.get(qf) == null && sim.arch().equals("wse2")) {

@@ -212,6 +212,7 @@ public final class Simulator {
       }
     }
     for (Layout.RouteEntry r : layout.routes()) {
+      reserved(r.color().id(), r.loc());
       fabric.configure(r.x(), r.y(), r.color().id(), r.config(), r.loc());
     }
     for (Pe pe : pes.values()) {
@@ -219,6 +220,18 @@ public final class Simulator {
         fabric.configure(pe.x, pe.y, e.getKey(), e.getValue(), pe.localColorLocs.get(e.getKey()));
       }
       memcpyColors(pe.tile.params());
+    }
+  }
+
+  /** With --memcpy, memcpy's own colours ({@code MachineSpec.reservedColors}) are not the program's to route or send on. */
+  void reserved(int color, Comptime.Loc at) {
+    if (config.memcpy() && machine.reservedColors().contains(color)) {
+      throw MeshcException.input("%s: colour %d is memcpy's (with --memcpy it keeps %s on %s)", at, color,
+          machine.reservedColors(), machine.name());
+    }
+    if (color >= machine.routableColors()) {
+      throw MeshcException.input("%s: colour %d is not one of the %d a router of %s routes", at, color,
+          machine.routableColors(), machine.name());
     }
   }
 

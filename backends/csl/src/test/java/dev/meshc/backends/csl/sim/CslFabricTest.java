@@ -1,15 +1,18 @@
 package dev.meshc.backends.csl.sim;
 
+import static dev.meshc.backends.csl.sim.SimSources.f16;
+import static dev.meshc.backends.csl.sim.SimSources.f32;
+import static dev.meshc.backends.csl.sim.SimSources.fails;
+import static dev.meshc.backends.csl.sim.SimSources.floats;
+import static dev.meshc.backends.csl.sim.SimSources.has;
+import static dev.meshc.backends.csl.sim.SimSources.queue;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.meshc.ir.Fp16;
-import dev.meshc.ir.MeshcException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -26,8 +29,13 @@ class CslFabricTest {
   @TempDir
   Path dir;
 
-  /** What each file written for the current test holds, to find a line:col in it. */
-  private final Map<String, String> written = new HashMap<>();
+  /** The files the current test writes (made before each test: the temporary folder is its). */
+  private SimSources src;
+
+  @org.junit.jupiter.api.BeforeEach
+  void sources() {
+    src = new SimSources(dir);
+  }
 
   /** Every PE program begins with memcpy's params and its runtime module. */
   private static final String PRE = """
@@ -62,45 +70,13 @@ class CslFabricTest {
 
   /** Writes layout.csl, pe.csl (PRE + {@code pe}) and any further {@code name, text} files, and builds them. */
   private Simulator build(String arch, String layout, String pe, String... more) throws Exception {
-    write("layout.csl", layout);
-    write("pe.csl", PRE + pe);
+    src.write("layout.csl", layout);
+    src.write("pe.csl", PRE + pe);
     for (int i = 0; i < more.length; i += 2) {
-      write(more[i], more[i + 1]);
+      src.write(more[i], more[i + 1]);
     }
     return Simulator.build(new Simulator.Config(dir.resolve("layout.csl"), arch, Map.of(), new int[] {40, 40},
         new int[] {4, 1}, true, 1));
-  }
-
-  private void write(String name, String text) throws Exception {
-    Files.writeString(dir.resolve(name), text);
-    written.put(name, text);
-  }
-
-  /** {@code file:line:col} of the first {@code needle} in a file written for this test. */
-  private String at(String file, String needle) {
-    String text = written.get(file);
-    int i = text.indexOf(needle);
-    assertTrue(i >= 0, needle + " not in " + file);
-    int line = 1 + (int) text.substring(0, i).chars().filter(ch -> ch == '\n').count();
-    int col = i - text.lastIndexOf('\n', i - 1);
-    return dir.resolve(file) + ":" + line + ":" + col;
-  }
-
-  /** The message of the MeshcException {@code run} throws, checked to be one line. */
-  private static String fails(ThrowingRunnable run) {
-    String m = assertThrows(MeshcException.class, run::run).getMessage();
-    assertTrue(!m.contains("\n"), m);
-    return m;
-  }
-
-  interface ThrowingRunnable {
-    void run() throws Exception;
-  }
-
-  private static void has(String m, String... parts) {
-    for (String p : parts) {
-      assertTrue(m.contains(p), "missing '" + p + "' in: " + m);
-    }
   }
 
   /** Colour c from PE (0, 0) east, and into PE (1, 0) from the west. */
@@ -120,30 +96,9 @@ class CslFabricTest {
     return b.toString();
   }
 
-  /** On WSE-3 a queue is bound to its colour at comptime; WSE-2 has no such step. */
-  private static String queue(String q, String color) {
-    return "if (@is_arch(\"wse3\")) { @initialize_queue(" + q + ", .{ .color = " + color + " }); }\n";
-  }
-
   /** A data task ID: the colour on WSE-2, the input queue on WSE-3. */
   private static String dataId(String arch, String color, String q) {
     return arch.equals("wse2") ? "@get_data_task_id(" + color + ")" : "@get_data_task_id(" + q + ")";
-  }
-
-  private static int[] f32(float... v) {
-    int[] w = new int[v.length];
-    for (int i = 0; i < v.length; i++) {
-      w[i] = Float.floatToRawIntBits(v[i]);
-    }
-    return w;
-  }
-
-  private static float[] floats(int[] w) {
-    float[] f = new float[w.length];
-    for (int i = 0; i < w.length; i++) {
-      f[i] = Float.intBitsToFloat(w[i]);
-    }
-    return f;
   }
 
   private static int[] get(Simulator sim, String name, int x, int y, int n, int bits) {
@@ -800,11 +755,11 @@ class CslFabricTest {
     String m = launchFails(pair(arch, EAST_ROUTE, "", send, "sys_mod.unblock_cmd_stream();\n", ct));
     has(m, "sent by PE (0, 0) reaches PE (1, 0) from the WEST, whose router has no route for colour 3 that receives "
         + "from WEST: the wavelet is lost");
-    assertTrue(m.startsWith(at("pe.csl", "@fmovs(fout") + ": a wavelet on colour 3"), m);
+    assertTrue(m.startsWith(src.at("pe.csl", "@fmovs(fout") + ": a wavelet on colour 3"), m);
     String onward = "  @set_color_config(1, 0, c, .{ .routes = .{ .rx = .{ WEST }, .tx = .{ RAMP, EAST } } });\n";
     m = launchFails(pair(arch, EAST_ROUTE + onward, "", send, "sys_mod.unblock_cmd_stream();\n", ct));
     has(m, "a wavelet on colour 3 sent by PE (0, 0) leaves the kernel rectangle at PE (1, 0) going EAST (route at "
-        + at("layout.csl", "@set_color_config(1, 0") + "): the wavelet is lost");
+        + src.at("layout.csl", "@set_color_config(1, 0") + "): the wavelet is lost");
   }
 
   @ParameterizedTest
@@ -816,7 +771,7 @@ class CslFabricTest {
         "@fmovs(fout, mem);\nsys_mod.unblock_cmd_stream();\n", "",
         queues + "@bind_data_task(recv, " + dataId(arch, "c", "iq") + ");\n@block(recv);\n");
     String m = launchFails(sim);
-    String block = at("pe.csl", "@block(recv)");
+    String block = src.at("pe.csl", "@block(recv)");
     assertTrue(m.startsWith(block + ": launch('go') waits forever: no PE can move (deadlock); "), m);
     has(m, "PE (1, 0): recv (data task " + (arch.equals("wse2") ? 3 : 2) + ") is blocked (by " + block + ") with work "
         + "waiting", "nothing left to unblock it", "PE (1, 0) has not called sys_mod.unblock_cmd_stream() since "
@@ -827,7 +782,7 @@ class CslFabricTest {
         "@fmovs(fout3, buf[0]);\nsys_mod.unblock_cmd_stream();\n",
         "@fadds(mem, mem, fin);\nsys_mod.unblock_cmd_stream();\n", queues);
     m = launchFails(sim);
-    String recv = at("pe.csl", "@fadds(mem");
+    String recv = src.at("pe.csl", "@fadds(mem");
     assertTrue(m.startsWith(recv + ": launch('go') waits forever"), m);
     has(m, "PE (1, 0) in go waits in @fadds at " + recv + " (3 of 5 done) for a wavelet on colour 3 (input queue 2)",
         "PE (1, 0) has not called sys_mod.unblock_cmd_stream() since launch('go')");
@@ -846,8 +801,8 @@ class CslFabricTest {
         "sys_mod.unblock_cmd_stream();\n",
         "@fadds(mem, mem, fin, .{ .async = true });\n@fmovs(back, mem, .{ .async = true });\n", "");
     String m = launchFails(sim);
-    assertTrue(m.startsWith(at("pe.csl", "@fmovs(back") + ": @fmovs .async on microthread 2 while @fadds .async at "
-        + at("pe.csl", "@fadds(mem") + " (0 of 5 done) still runs on it"), m);
+    assertTrue(m.startsWith(src.at("pe.csl", "@fmovs(back") + ": @fmovs .async on microthread 2 while @fadds .async at "
+        + src.at("pe.csl", "@fadds(mem") + " (0 of 5 done) still runs on it"), m);
     has(m, "on WSE-2 an async operation runs on the microthread of its fabric queue's ID");
   }
 
@@ -876,7 +831,7 @@ class CslFabricTest {
     for (String[] k : cases) { // DSDs are made when the program loads: cslc refuses them
       String m = fails(() -> pair(arch, "", "const bad = " + k[0] + ";\n", "@fmovs(bad, mem);\n", "@fmovs(bad, mem);\n",
           queue("iq", "c")));
-      String line = at("pe.csl", "const bad = "); // column 1 of its line: the DSD starts at column 13
+      String line = src.at("pe.csl", "const bad = "); // column 1 of its line: the DSD starts at column 13
       String col = line.substring(0, line.lastIndexOf(':') + 1) + (13 + k[0].indexOf(k[1]));
       assertEquals(col + ": " + k[2], m, k[0]);
     }
@@ -886,13 +841,13 @@ class CslFabricTest {
   void queuesAndDataTaskIdsFollowTheirArch() throws Exception {
     String m = fails(() -> pair("wse3", "", "", "", "",
         "@initialize_queue(iq, .{ .color = c });\n@initialize_queue(iq, .{ .color = d });\n"));
-    assertEquals(at("pe.csl", "@initialize_queue(iq, .{ .color = d")
+    assertEquals(src.at("pe.csl", "@initialize_queue(iq, .{ .color = d")
         + ": input queue 2 is bound to colour 3 and now to colour 4: a queue serves one colour", m);
     String task = "task t(v: f32) void { }\n";
     m = fails(() -> pair("wse2", "", task, "", "", "@bind_data_task(t, @get_data_task_id(iq));\n"));
-    assertTrue(m.startsWith(at("pe.csl", "@get_data_task_id") + ": @get_data_task_id takes a colour on wse2, not "), m);
+    assertTrue(m.startsWith(src.at("pe.csl", "@get_data_task_id") + ": @get_data_task_id takes a colour on wse2, not "), m);
     m = fails(() -> pair("wse3", "", task, "", "", "@bind_data_task(t, @get_data_task_id(c));\n"));
-    assertTrue(m.startsWith(at("pe.csl", "@get_data_task_id") + ": @get_data_task_id takes an input queue on wse3, "
+    assertTrue(m.startsWith(src.at("pe.csl", "@get_data_task_id") + ": @get_data_task_id takes an input queue on wse3, "
         + "not "), m);
   }
 }

@@ -1,16 +1,18 @@
 package dev.meshc.backends.csl.sim;
 
+import static dev.meshc.backends.csl.sim.SimSources.f16;
+import static dev.meshc.backends.csl.sim.SimSources.f32;
+import static dev.meshc.backends.csl.sim.SimSources.fails;
+import static dev.meshc.backends.csl.sim.SimSources.has;
+import static dev.meshc.backends.csl.sim.SimSources.queue;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.meshc.ir.Fp16;
-import dev.meshc.ir.MeshcException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.DoubleUnaryOperator;
@@ -30,7 +32,13 @@ class CslLibraryTest {
   @TempDir
   Path dir;
 
-  private final Map<String, String> written = new HashMap<>();
+  /** The files the current test writes (made before each test: the temporary folder is its). */
+  private SimSources src;
+
+  @org.junit.jupiter.api.BeforeEach
+  void sources() {
+    src = new SimSources(dir);
+  }
 
   private static final String PRE = """
       param memcpy_params: comptime_struct;
@@ -64,8 +72,8 @@ class CslLibraryTest {
 
   /** Writes layout.csl and pe.csl (PRE + {@code pe}) and builds them, cslc's colour params {@code colors}. */
   private Simulator build(String arch, Map<String, Object> colors, String layout, String pe) throws Exception {
-    write("layout.csl", layout);
-    write("pe.csl", PRE + pe);
+    src.write("layout.csl", layout);
+    src.write("pe.csl", PRE + pe);
     return Simulator.build(new Simulator.Config(dir.resolve("layout.csl"), arch, Map.of(), new int[] {40, 40},
         new int[] {4, 1}, true, 1, colors));
   }
@@ -99,69 +107,9 @@ class CslLibraryTest {
     return arrays("wse2", 1, 1, "", java.util.Arrays.copyOf(specsThenBody, n), specsThenBody[n]);
   }
 
-  private void write(String name, String text) throws Exception {
-    Files.writeString(dir.resolve(name), text);
-    written.put(name, text);
-  }
-
-  /** {@code file:line:col} of the first {@code needle} in a file written for this test. */
-  private String at(String file, String needle) {
-    String text = written.get(file);
-    int i = text.indexOf(needle);
-    assertTrue(i >= 0, needle + " not in " + file);
-    int line = 1 + (int) text.substring(0, i).chars().filter(ch -> ch == '\n').count();
-    int col = i - text.lastIndexOf('\n', i - 1);
-    return dir.resolve(file) + ":" + line + ":" + col;
-  }
-
-  interface ThrowingRunnable {
-    void run() throws Exception;
-  }
-
-  /** The message of the MeshcException {@code run} throws, checked to be one line. */
-  private static String fails(ThrowingRunnable run) {
-    String m = assertThrows(MeshcException.class, run::run).getMessage();
-    assertTrue(!m.contains("\n"), m);
-    return m;
-  }
-
-  private static void has(String m, String... parts) {
-    for (String p : parts) {
-      assertTrue(m.contains(p), "missing '" + p + "' in: " + m);
-    }
-  }
-
-  private static String queue(String q, String color) {
-    return "if (@is_arch(\"wse3\")) { @initialize_queue(" + q + ", .{ .color = " + color + " }); }\n";
-  }
-
   private static String route(int x, String color, String rx, String tx, String extra) {
     return "  @set_color_config(%d, 0, %s, .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s }%s } });\n".formatted(x, color,
         rx, tx, extra);
-  }
-
-  private static int[] f32(float... v) {
-    int[] w = new int[v.length];
-    for (int i = 0; i < v.length; i++) {
-      w[i] = Float.floatToRawIntBits(v[i]);
-    }
-    return w;
-  }
-
-  private static int[] f16(float... v) {
-    int[] w = new int[v.length];
-    for (int i = 0; i < v.length; i++) {
-      w[i] = Fp16.fromFloat(v[i]) & 0xffff;
-    }
-    return w;
-  }
-
-  private static float[] floats(int[] w) {
-    float[] f = new float[w.length];
-    for (int i = 0; i < w.length; i++) {
-      f[i] = Float.intBitsToFloat(w[i]);
-    }
-    return f;
   }
 
   /** f16 values the host writes: each rounded to f16 first. */
@@ -260,7 +208,7 @@ class CslLibraryTest {
         const bd = @get_dsd(mem1d_dsd, .{ .base_address = &b, .extent = 3 });
         fn go() void { @fadds(ad, ad, bd); sys_mod.unblock_cmd_stream(); }
         """)));
-    assertEquals(at("pe.csl", "@fadds(ad") + ": @fadds: the destination takes 5 elements, but an operand has only 3",
+    assertEquals(src.at("pe.csl", "@fadds(ad") + ": @fadds: the destination takes 5 elements, but an operand has only 3",
         m);
   }
 
@@ -417,7 +365,7 @@ class CslLibraryTest {
         comptime { @comptime_assert(@get_rectangle().width == 2); }
         fn go() void { sys_mod.unblock_cmd_stream(); }
         """));
-    assertEquals(at("pe.csl", "@comptime_assert") + ": @comptime_assert failed", m);
+    assertEquals(src.at("pe.csl", "@comptime_assert") + ": @comptime_assert failed", m);
     Simulator sim = one("v:f32:1:w", """
         fn go() void { @assert(v[0] > 1.0); sys_mod.unblock_cmd_stream(); }
         """);
@@ -425,9 +373,9 @@ class CslLibraryTest {
     go(sim); // holds
     put(sim, "v", f32(0.5f), 32);
     m = fails(() -> go(sim));
-    assertEquals(at("pe.csl", "@assert") + ": @assert failed", m);
+    assertEquals(src.at("pe.csl", "@assert") + ": @assert failed", m);
     m = fails(() -> go(one("v:f32:1", "fn go() void { var h = @bitcast(u16, v[0]); }\n")));
-    assertEquals(at("pe.csl", "@bitcast") + ": @bitcast(u16, f32): the sizes differ", m);
+    assertEquals(src.at("pe.csl", "@bitcast") + ": @bitcast(u16, f32): the sizes differ", m);
   }
 
   // ---- 4. <math> ------------------------------------------------------------------------------------
@@ -656,7 +604,7 @@ class CslLibraryTest {
 
     String m = fails(() -> build("wse3", layout(3, 1, top, "", routes + "  @export_name(\"go\", fn()void);\n"),
         "fn go() void { sys_mod.unblock_cmd_stream(); }\ncomptime { @export_symbol(go); }\n"));
-    assertEquals(at("layout.csl", "@set_color_config(0, 0, c0") + ": colour swap is WSE-2's (the SDK does not "
+    assertEquals(src.at("layout.csl", "@set_color_config(0, 0, c0") + ": colour swap is WSE-2's (the SDK does not "
         + "support it on WSE-3)", m);
   }
 
@@ -720,7 +668,7 @@ class CslLibraryTest {
         const ctrl = @import_module("<control>");
         fn go() void { v[0] = ctrl.encode_single_payload(ctrl.opcode.TEARDOWN, true, {}, 0); }
         """)));
-    String line = at("pe.csl", "ctrl.encode_single_payload");
+    String line = src.at("pe.csl", "ctrl.encode_single_payload");
     assertTrue(m.startsWith(line.substring(0, line.lastIndexOf(':') + 1)), m);
     has(m, "a TEARDOWN control wavelet is not modelled yet");
   }
@@ -760,28 +708,28 @@ class CslLibraryTest {
 
   @Test
   void utIdsLetASendAndAReceiveOnQueuesOfOneIdRunAtOnce() throws Exception {
-    float[] src = {0.1f, -2.0f, 3.5f, 1e-5f, 65504f, -0.0f};
+    float[] words = {0.1f, -2.0f, 3.5f, 1e-5f, 65504f, -0.0f};
     float[] want = new float[6];
     for (int i = 0; i < 6; i++) {
-      want[i] = src[i] + src[i];
+      want[i] = words[i] + words[i];
     }
     String dsr = "@load_to_dsr(send_dsr, to_loop, .{ .async = true, .ut_id = @get_ut_id(%d) });";
     for (Simulator sim : new Simulator[] {
         loopback("wse3", ", .ut_id = @get_ut_id(5)", ", .ut_id = @get_ut_id(4)", ""),
         loopback("wse3", ", .ut_id = @get_ut_id(5)", "", dsr.formatted(4))}) {
-      put(sim, "src", f32(src), 32);
+      put(sim, "src", f32(words), 32);
       go(sim);
       assertArrayEquals(f32(want), get(sim, "dst", 0, 0, 6, 32));
     }
     Simulator same = loopback("wse3", ", .ut_id = @get_ut_id(4)", ", .ut_id = @get_ut_id(4)", "");
     String m = fails(() -> go(same));
-    assertTrue(m.startsWith(at("pe.csl", "@fmovs(") + ": @fmovs .async on microthread 4 while @fadds .async at "
-        + at("pe.csl", "@fadds(") + " (0 of 6 done) still runs on it"), m);
+    assertTrue(m.startsWith(src.at("pe.csl", "@fmovs(") + ": @fmovs .async on microthread 4 while @fadds .async at "
+        + src.at("pe.csl", "@fadds(") + " (0 of 6 done) still runs on it"), m);
     has(m, "give each concurrent async operation its own .ut_id");
     Simulator viaDsr = loopback("wse3", ", .ut_id = @get_ut_id(5)", "", dsr.formatted(5)); // the DSR's microthread
-    has(fails(() -> go(viaDsr)), at("pe.csl", "@fmovs(") + ": @fmovs .async on microthread 5 while");
+    has(fails(() -> go(viaDsr)), src.at("pe.csl", "@fmovs(") + ": @fmovs .async on microthread 5 while");
     Simulator wse2 = loopback("wse2", ", .ut_id = @get_ut_id(5)", "", "");
-    assertEquals(at("pe.csl", "@get_ut_id") + ": @get_ut_id is WSE-3's: on WSE-2 an async operation runs on its "
+    assertEquals(src.at("pe.csl", "@get_ut_id") + ": @get_ut_id is WSE-3's: on WSE-2 an async operation runs on its "
         + "fabric queue's microthread", fails(() -> go(wse2)));
   }
 
@@ -815,7 +763,7 @@ class CslLibraryTest {
   @ParameterizedTest
   @ValueSource(strings = {"wse2", "wse3"})
   void aLibraryFnAsACallbackAndAControlWaveletsData(String arch) throws Exception {
-    write("fin.csl", """
+    src.write("fin.csl", """
         param on_done: fn()void;
         param out: [*]u32;
         fn finish() void { out[5] = out[5] + 1; on_done(); }

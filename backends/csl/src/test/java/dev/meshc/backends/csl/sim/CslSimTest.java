@@ -1,5 +1,11 @@
 package dev.meshc.backends.csl.sim;
 
+import static dev.meshc.backends.csl.sim.SimSources.f16;
+import static dev.meshc.backends.csl.sim.SimSources.f32;
+import static dev.meshc.backends.csl.sim.SimSources.fails;
+import static dev.meshc.backends.csl.sim.SimSources.floats;
+import static dev.meshc.backends.csl.sim.SimSources.has;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -42,22 +48,6 @@ class CslSimTest {
         """ + pe);
     return Simulator.build(new Simulator.Config(dir.resolve("layout.csl"), "wse2", Map.of(), new int[] {w + 7, h + 2},
         new int[] {4, 1}, true, 1));
-  }
-
-  private static int[] f32(float... v) {
-    int[] w = new int[v.length];
-    for (int i = 0; i < v.length; i++) {
-      w[i] = Float.floatToRawIntBits(v[i]);
-    }
-    return w;
-  }
-
-  private static float[] floats(int[] w) {
-    float[] f = new float[w.length];
-    for (int i = 0; i < w.length; i++) {
-      f[i] = Float.intBitsToFloat(w[i]);
-    }
-    return f;
   }
 
   @Test
