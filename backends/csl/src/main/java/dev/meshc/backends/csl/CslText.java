@@ -1,5 +1,7 @@
 package dev.meshc.backends.csl;
 
+import java.util.List;
+
 /** A CSL (or Python, or shell) file being written: lines at an indentation, two spaces a level. */
 final class CslText {
   private final StringBuilder b = new StringBuilder();
@@ -63,6 +65,27 @@ final class CslText {
       line("@export_symbol(%s_ptr, \"%s\");", s, s);
     }
     return line("@export_symbol(compute);");
+  }
+
+  /**
+   * The kernel's fabric queues: output queues from 2 (memcpy keeps 0 and 1), then the input queues
+   * after them, so no send shares an ID with a receive. On WSE-2 an async operation runs on the
+   * microthread of its queue's ID, and a send and a receive in flight together must not share one
+   * (csl-examples tutorials/topic-15-wse3-microthreads: "On WSE-2, the queue ID of an input or
+   * output fabric DSD corresponds to the ID of the microthread in which that operation executes").
+   */
+  CslText queues(List<String> outputs, List<String> inputs) {
+    if (2 + outputs.size() + inputs.size() > 8) {
+      throw new IllegalArgumentException("more queues than a PE's 6 beside memcpy's");
+    }
+    line("// queues: memcpy keeps 0 and 1; sends and receives on different IDs (on WSE-2 the ID is the microthread)");
+    for (int i = 0; i < outputs.size(); i++) {
+      line("const %s = @get_output_queue(%d);", outputs.get(i), 2 + i);
+    }
+    for (int i = 0; i < inputs.size(); i++) {
+      line("const %s = @get_input_queue(%d);", inputs.get(i), 2 + outputs.size() + i);
+    }
+    return this;
   }
 
   /** A completion's task: it records {@code flag} and lets {@code advance()} see whether the step may move on. */

@@ -4,6 +4,7 @@ import dev.meshc.ir.kernel.Dir;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.kernel.ShiftGemm;
 import dev.meshc.ir.machine.MachineSpec;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -146,13 +147,7 @@ final class GemmCsl {
     c.line("const b_sent_id: local_task_id = @get_local_task_id(12);");
     c.line("const b_recv_id: local_task_id = @get_local_task_id(13);");
     c.blank();
-    c.line("// queues: memcpy keeps 0 and 1");
-    c.line("const x_out_q = @get_output_queue(2);");
-    c.line("const x_in_q = @get_input_queue(2);");
-    c.line("const y_out_q = @get_output_queue(3);");
-    c.line("const y_in_q = @get_input_queue(3);");
-    c.line("const xr_out_q = @get_output_queue(4);");
-    c.line("const xr_in_q = @get_input_queue(4);");
+    c.queues(List.of("x_out_q", "y_out_q", "xr_out_q"), List.of("x_in_q", "y_in_q", "xr_in_q"));
     c.blank();
     c.line("const a_out = @get_dsd(fabout_dsd, .{ .fabric_color = x_send, .extent = Mt * Kt, .output_queue = x_out_q });");
     c.line("const a_in = @get_dsd(fabin_dsd, .{ .fabric_color = x_recv, .extent = Mt * Kt, .input_queue = x_in_q });");

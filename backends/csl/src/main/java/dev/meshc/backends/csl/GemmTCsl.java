@@ -1,9 +1,10 @@
 package dev.meshc.backends.csl;
 
-import dev.meshc.ir.kernel.DistGemmT;
 import dev.meshc.ir.kernel.Dir;
+import dev.meshc.ir.kernel.DistGemmT;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.machine.MachineSpec;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -139,13 +140,7 @@ final class GemmTCsl {
     c.line("const b_sent_id: local_task_id = @get_local_task_id(12);");
     c.line("const b_recv_id: local_task_id = @get_local_task_id(13);");
     c.blank();
-    c.line("// queues: memcpy keeps 0 and 1");
-    c.line("const y_out_q = @get_output_queue(2);");
-    c.line("const y_in_q = @get_input_queue(2);");
-    c.line("const east_out_q = @get_output_queue(3);");
-    c.line("const east_in_q = @get_input_queue(3);");
-    c.line("const west_out_q = @get_output_queue(4);");
-    c.line("const west_in_q = @get_input_queue(4);");
+    c.queues(List.of("y_out_q", "east_out_q", "west_out_q"), List.of("y_in_q", "east_in_q", "west_in_q"));
     c.blank();
     c.line("const b_out = @get_dsd(fabout_dsd, .{ .fabric_color = y_send, .extent = Nt * Kt, .output_queue = y_out_q });");
     c.line("const b_in = @get_dsd(fabin_dsd, .{ .fabric_color = y_recv, .extent = Nt * Kt, .input_queue = y_in_q });");
