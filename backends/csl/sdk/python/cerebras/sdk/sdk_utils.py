@@ -30,3 +30,13 @@ def memcpy_view(arr, dtype):
     if dtype.itemsize == 2:
         return a.view(np.uint16)[..., ::2].view(dtype) if a.dtype.itemsize == 4 else a.view(dtype)
     raise ValueError(f"memcpy_view: {dtype} is neither 16- nor 32-bit")
+
+
+def calculate_cycles(words):
+    """Cycles between two timestamps packed in three 32-bit words: the first timestamp's three
+    16-bit words, then the second's, low half first -- the packing WaferLLM's kernels write."""
+    w = np.ascontiguousarray(words).reshape(-1)[:3].view(np.uint32).astype(np.int64)
+    halves = [int(w[i // 2] >> (16 * (i % 2))) & 0xffff for i in range(6)]
+    start = halves[0] | halves[1] << 16 | halves[2] << 32
+    end = halves[3] | halves[4] << 16 | halves[5] << 32
+    return end - start

@@ -146,6 +146,9 @@ final class SimCommand implements Callable<Integer> {
     }
   }
 
+  /** Where a run leaves its {@code <debug>} traces in the output folder. */
+  static final String TRACES = "meshc-traces.json";
+
   /** The host protocol: a hello with the symbols, then one reply per command. */
   static final class Server {
     private final PrintWriter out;
@@ -184,6 +187,9 @@ final class SimCommand implements Callable<Integer> {
             }
             case "stop" -> {
               sim.stop();
+              // what <debug> traced, for debug_util.read_trace after the run (rewritten by every run)
+              java.nio.file.Files.writeString(dir.resolve(TRACES), gson.toJson(sim.traces()) + "\n",
+                  StandardCharsets.UTF_8);
               reply(r);
               return Main.OK;
             }

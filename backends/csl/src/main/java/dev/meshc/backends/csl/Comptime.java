@@ -602,7 +602,7 @@ public class Comptime {
       return b.getText().equals("true");
     } else if (p instanceof CslParser.StringLitContext str) {
       String t = str.STRING().getText();
-      return t.substring(1, t.length() - 1);
+      return unescape(t.substring(1, t.length() - 1));
     } else if (p instanceof CslParser.CharLitContext) {
       return new Opaque("char");
     } else if (p instanceof CslParser.NameContext n) {
@@ -652,6 +652,26 @@ public class Comptime {
       return new TypeVal("[*]" + (mp.getText().startsWith("[*]const") ? "const " : "") + e.name(), 0);
     }
     return new TypeVal(t.getText(), 0);
+  }
+
+  /** A string literal's escapes, as Zig has them: \\n, \\t, \\r, \\\\, \\", \\'. */
+  private static String unescape(String s) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '\\' && i + 1 < s.length()) {
+        char n = s.charAt(++i);
+        b.append(switch (n) {
+          case 'n' -> '\n';
+          case 't' -> '\t';
+          case 'r' -> '\r';
+          default -> n;
+        });
+      } else {
+        b.append(c);
+      }
+    }
+    return b.toString();
   }
 
   /** A value known at comptime as an integer (a subclass's sized integers too), else the value itself. */

@@ -104,7 +104,7 @@ final class Op {
       } else {
         Dsd d = (Dsd) dst;
         Buffer b = d.buffer();
-        b.store(d.at(done), b.type.bits > type.bits ? b.type.fromBits(type.toBits(type.round(r))) : r);
+        b.store(d.at(done), b.type != type ? b.type.fromBits(type.toBits(type.round(r))) : r);
       }
       done++;
       moved = true;
@@ -112,9 +112,12 @@ final class Op {
     return moved;
   }
 
-  /** A 16-bit operation on a 32-bit array reads the low half of each element (meshc's model). */
+  /**
+   * An element as the operation's type reads it: the array's bits (a move of f32 over a u32 array
+   * moves the words; a 16-bit operation on a 32-bit array reads the low half, meshc's model).
+   */
   private double narrow(Buffer b, double v) {
-    return b.type.bits > type.bits ? type.fromBits(b.type.toBits(v)) : v;
+    return b.type != type ? type.fromBits(b.type.toBits(v)) : v;
   }
 
   /** Every fabric input has a data wavelet waiting, every FIFO input a value, and the output has room. */

@@ -71,6 +71,8 @@ public final class Pe {
   long readyAt;
   /** Fabric DSDs without a queue (WSE-2 picks one): how many so far. */
   int anonymousQueues;
+  /** {@code <debug>}'s traces, by key. */
+  final Map<String, java.util.List<Object>> traces = new java.util.TreeMap<>();
   /** The DSRs the program named, by kind and number. */
   final Map<String, PeInterp.Dsr> dsrs = new java.util.HashMap<>();
   /** {@code <time>}'s counter: running, its zero, and what it read when stopped. */

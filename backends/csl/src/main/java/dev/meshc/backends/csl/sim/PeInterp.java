@@ -31,7 +31,7 @@ final class PeInterp extends Comptime {
 
   /** Libraries a PE program may import: memcpy's copy mode and launch. */
   static final Set<String> LIBRARIES = Set.of("<memcpy/memcpy>", "<layout>", "<control>", "<math>", "<time>",
-      "<random>", "<directions>", "<tile_config>");
+      "<random>", "<directions>", "<tile_config>", "<debug>", "<simprint>");
 
   private final Pe pe;
   private final CslSource src;
@@ -438,6 +438,10 @@ final class PeInterp extends Comptime {
         return random(fn, args, at);
       case "<directions>":
         return super.moduleCall(m, fn, args, at); // flip, as layouts use it
+      case "<debug>":
+        return debug(m, fn, args, at);
+      case "<simprint>":
+        return simprint(fn, args, at);
       case "<tile_config>.color_config":
         if (fn.equals("reset_routes") && args.size() == 2 && args.get(0) instanceof ColorVal c
             && args.get(1) instanceof Map<?, ?> routes) {
@@ -835,6 +839,54 @@ final class PeInterp extends Comptime {
     Dsr(String name) {
       this.name = name;
     }
+  }
+
+  /**
+   * {@code <debug>}: each {@code trace_*} appends its value to the PE's trace named by the module's
+   * {@code .key} (at most {@code .buffer_size} entries kept, the first ones), which the host reads
+   * with {@code debug_util.read_trace(x, y, key)}; {@code trace_timestamp} records the cycle count.
+   */
+  private Object debug(ModuleVal m, String fn, List<Object> a, ParserRuleContext at) {
+    String key = String.valueOf(m.params().getOrDefault("key", "trace"));
+    long size = m.params().get("buffer_size") instanceof Long l ? l : Long.MAX_VALUE;
+    Object v;
+    if (fn.equals("trace_timestamp") && a.isEmpty()) {
+      v = pe.cycles;
+    } else if (fn.equals("trace_string") && a.size() == 1 && a.get(0) instanceof String str) {
+      v = str;
+    } else if (fn.equals("trace_bool") && a.size() == 1 && a.get(0) instanceof Boolean bo) {
+      v = bo;
+    } else if (fn.matches("trace_(u8|i8|u16|i16|u32|i32|f16|f32)") && a.size() == 1) {
+      Scalar t = Scalar.of(fn.substring(6));
+      double x = number(a.get(0), at);
+      v = t == null ? (Object) (long) x : t.isFloat ? (Object) t.round(x) : (Object) (long) t.round(x);
+    } else {
+      throw error(at, "<debug>'s %s is not modelled yet (the simulator has trace_string, trace_bool, trace_u16, "
+          + "trace_i16, trace_u32, trace_i32, trace_f16, trace_f32, trace_timestamp)", fn);
+    }
+    List<Object> trace = pe.traces.computeIfAbsent(key, k -> new ArrayList<>());
+    if (trace.size() < size) {
+      trace.add(v);
+    }
+    return null;
+  }
+
+  /** {@code <simprint>}: what a PE prints goes to the simulator's standard error, as simfabric's log has it. */
+  private Object simprint(String fn, List<Object> a, ParserRuleContext at) {
+    if (a.size() != 1) {
+      throw error(at, "<simprint>'s %s takes one value", fn);
+    }
+    Object v = a.get(0);
+    String text = switch (fn) {
+      case "print_string" -> String.valueOf(v);
+      case "print_u16_decimal", "print_u32_decimal", "print_i16_decimal", "print_i32_decimal" ->
+          Long.toString((long) number(v, at));
+      case "print_u16_hex", "print_u32_hex" -> Long.toHexString((long) number(v, at));
+      case "print_f32", "print_f16" -> Double.toString(number(v, at));
+      default -> throw error(at, "<simprint>'s %s is not modelled yet", fn);
+    };
+    sim.print(pe, text);
+    return null;
   }
 
   /** memcpy's launch colour (a stand-in ID above the routable ones), whose data task {@code @rpc} names. */
@@ -1313,11 +1365,22 @@ final class PeInterp extends Comptime {
     if (!(dst instanceof Dsd || dst instanceof Op.Fab f && !f.in() || dst instanceof Fifo)) {
       throw error(at, "%s's destination is a mem1d_dsd, a fabout_dsd or a FIFO, not %s", name, Comptime.describe(dst));
     }
-    // the operation's length is its destination's; a FIFO destination takes the first source's
+    // the operation's length: a memory destination's; else the first memory source's; with no memory
+    // DSD, the fabric destination's extent, else the first fabric source's. (csl-examples: cholesky
+    // writes a row shorter than its source column; topic-13 sends a 5-element array through a
+    // fabout_dsd of extent 1; pipeline-01 streams a fabin through @add16 with a memory operand.)
     int n = -1;
-    for (Object o : dst instanceof Fifo ? ops.subList(1, ops.size()) : ops.subList(0, 1)) {
-      if (n < 0 && (o instanceof Dsd || o instanceof Op.Fab)) {
-        n = o instanceof Dsd d ? d.length() : ((Op.Fab) o).extent();
+    if (dst instanceof Dsd d) {
+      n = d.length();
+    }
+    for (Object o : ops) {
+      if (n < 0 && o instanceof Dsd d) {
+        n = d.length();
+      }
+    }
+    for (Object o : ops) {
+      if (n < 0 && o instanceof Op.Fab f) {
+        n = f.extent();
       }
     }
     if (n < 0) {
@@ -1329,7 +1392,7 @@ final class PeInterp extends Comptime {
       Object o = ops.get(i);
       int len = -1;
       if (o instanceof Dsd d) {
-        if (name.startsWith("@f") && d.buffer().type != t) {
+        if (name.startsWith("@f") && kind != Op.Kind.MOV && d.buffer().type != t) { // a move moves words
           throw error(at, "%s works on %s; a DSD here walks '%s', an array of %s", name, t.csl(), d.buffer().name,
               d.buffer().type.csl());
         }
@@ -1353,8 +1416,7 @@ final class PeInterp extends Comptime {
         if (i > 0 && !f.in()) {
           throw error(at, "%s: a fabout_dsd is only a destination", name);
         }
-        len = f.extent();
-        threads.add(utOf[i] != null ? utOf[i] : f.queue());
+        threads.add(utOf[i] != null ? utOf[i] : f.queue()); // its extent counts only where no memory DSD is
         if (sim.arch().equals("wse3") && !pe.queueColors.containsKey(new Pe.Queue(f.in(), f.queue()))) {
           throw error(at, "%s: on WSE-3 %s queue %d needs @initialize_queue(q, .{ .color = ... }) before an operation "
               + "uses it (the DSD at %s)", name, f.in() ? "input" : "output", f.queue(), f.loc());

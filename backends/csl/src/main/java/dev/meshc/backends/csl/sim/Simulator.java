@@ -697,6 +697,39 @@ public final class Simulator {
     }
   }
 
+  /** Where {@code <simprint>} writes: standard error, so the host's protocol on standard output stays clean. */
+  private java.io.PrintStream printOut = System.err;
+
+  public void printTo(java.io.PrintStream out) {
+    this.printOut = out;
+  }
+
+  void print(Pe pe, String text) {
+    printOut.print(text);
+    printOut.flush();
+  }
+
+  /** {@code <debug>}'s trace {@code key} of the PE at fabric place (x, y) (the kernel starts at --fabric-offsets). */
+  public List<Object> trace(int x, int y, String key) {
+    Pe pe = pes.get(Layout.key(x - config.fabricOffsets()[0], y - config.fabricOffsets()[1]));
+    if (pe == null) {
+      throw MeshcException.input("read_trace(%d, %d, '%s'): no PE of the kernel is there (it starts at %d, %d)", x, y,
+          key, config.fabricOffsets()[0], config.fabricOffsets()[1]);
+    }
+    return pe.traces.getOrDefault(key, List.of());
+  }
+
+  /** Every PE's traces, by fabric place: what cslc's output folder keeps for debug_util after a run. */
+  public Map<String, Map<String, List<Object>>> traces() {
+    Map<String, Map<String, List<Object>>> all = new java.util.TreeMap<>();
+    for (Pe pe : pes.values()) {
+      if (!pe.traces.isEmpty()) {
+        all.put((pe.x + config.fabricOffsets()[0]) + "," + (pe.y + config.fabricOffsets()[1]), pe.traces);
+      }
+    }
+    return all;
+  }
+
   /** {@code <tile_config>}'s {@code color_config.reset_routes}: PE {@code pe}'s router takes a new route for {@code color}. */
   void reconfigure(Pe pe, int color, Map<?, ?> routes, Comptime.Loc at) {
     fabric.configure(pe.x, pe.y, color, Map.of("routes", routes), at);

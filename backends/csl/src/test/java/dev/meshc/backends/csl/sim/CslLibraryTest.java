@@ -521,6 +521,70 @@ class CslLibraryTest {
     }
   }
 
+  // ---- 6b. <debug>, <simprint>, word moves and the operation's length -------------------------------
+
+  @Test
+  void tracesPrintsWordMovesAndTheLengthOfAnOperation() throws Exception {
+    String top = "const c: color = @get_color(4);\n";
+    String routes = route(0, "c", "RAMP", "EAST", "") + route(1, "c", "WEST", "RAMP", "");
+    String names = "  @export_name(\"w\", [*]u32, true);\n  @export_name(\"got\", [*]u32, false);\n"
+        + "  @export_name(\"go\", fn()void);\n";
+    Simulator sim = build("wse2", layout(2, 1, top, ", .c = c", routes + names), """
+        param c: color;
+        const layout_mod = @import_module("<layout>");
+        const trace = @import_module("<debug>", .{ .key = "t", .buffer_size = 4 });
+        const times = @import_module("<debug>", .{ .key = "times" });
+        const prt = @import_module("<simprint>");
+        var w = @zeros([5]u32);
+        var w_ptr: [*]u32 = &w;
+        var got = @zeros([5]u32);
+        const got_ptr: [*]u32 = &got;
+        var n: u16 = 0;
+        const oq = @get_output_queue(2);
+        // extent 1, but the memory source has 5: the operation moves 5 (its first memory DSD's length)
+        const out = @get_dsd(fabout_dsd, .{ .fabric_color = c, .extent = 1, .output_queue = oq });
+        const w_dsd = @get_dsd(mem1d_dsd, .{ .tensor_access = |i|{5} -> w[i] });
+        task recv(v: u32) void {
+          got[n] = v;
+          n += 1;
+          trace.trace_u32(v);
+          if (n == 5) { times.trace_timestamp(); sys_mod.unblock_cmd_stream(); }
+        }
+        fn go() void {
+          if (layout_mod.get_x_coord() == 0) {
+            trace.trace_string("send");
+            prt.print_string("PE(");
+            prt.print_u16_decimal(layout_mod.get_x_coord());
+            prt.print_string("): sends\\n\\ttab\\\\ \\"q\\"");
+            @fmovs(out, w_dsd); // an f32 move over a u32 array moves its words
+            sys_mod.unblock_cmd_stream();
+          }
+        }
+        comptime {
+          @bind_data_task(recv, @get_data_task_id(c));
+          @export_symbol(w_ptr, "w");
+          @export_symbol(got_ptr, "got");
+          @export_symbol(go);
+        }
+        """);
+    java.io.ByteArrayOutputStream printed = new java.io.ByteArrayOutputStream();
+    sim.printTo(new java.io.PrintStream(printed, true, java.nio.charset.StandardCharsets.UTF_8));
+    int[] w = {1, 0x7fc00001, 0xffffffff, 42, 0x80000000}; // a NaN's payload and -0.0 survive a word move
+    sim.h2d(sim.symbol("w").id(), w, 0, 0, 1, 1, 5, Simulator.Order.ROW_MAJOR, 32);
+    go(sim);
+    assertArrayEquals(w, get(sim, "got", 1, 0, 5, 32));
+    assertEquals("PE(0): sends\n\ttab\\ \"q\"", printed.toString(java.nio.charset.StandardCharsets.UTF_8));
+    assertEquals(List.of("send"), sim.trace(4, 1, "t")); // fabric places: the kernel starts at 4, 1
+    assertEquals(List.of(1L, 0x7fc00001L, 0xffffffffL, 42L), sim.trace(5, 1, "t"), "buffer_size 4 keeps the first 4");
+    List<Object> t = sim.trace(5, 1, "times");
+    assertEquals(1, t.size());
+    assertTrue((Long) t.get(0) >= 5, "the timestamp counts the 5 receives: " + t);
+    assertEquals(List.of(), sim.trace(4, 1, "times"));
+    has(fails(() -> sim.trace(3, 1, "t")), "read_trace(3, 1, 't'): no PE of the kernel is there");
+    Map<String, Map<String, List<Object>>> all = sim.traces();
+    assertEquals(List.of("4,1", "5,1"), List.copyOf(all.keySet()));
+  }
+
   // ---- 7. <directions> ------------------------------------------------------------------------------
 
   @Test
