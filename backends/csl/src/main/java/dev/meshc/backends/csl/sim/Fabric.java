@@ -95,6 +95,17 @@ final class Fabric {
     }
   }
 
+  /**
+   * A router on the way has no route that takes the wavelet: it waits at that router's input (the
+   * route may be set at run time, as {@code <tile_config>}'s {@code reset_routes} does); one that no
+   * route ever takes holds its sender until the program deadlocks, and the report says where.
+   */
+  static final class NoRoute extends RuntimeException {
+    NoRoute(String message) {
+      super(message, null, false, false);
+    }
+  }
+
   /** Routable colours of the WSE-2 and WSE-3 router. */
   static final int COLORS = 24;
 
@@ -206,9 +217,9 @@ final class Fabric {
     }
     Route r = route(x, y, color);
     if (r == null || !r.now().rx().contains(from)) {
-      throw MeshcException.input("%s: a wavelet on colour %d sent by PE (%d, %d) reaches PE (%d, %d)%s, whose router "
-          + "has no route for colour %d that receives from %s: the wavelet is lost", at, color, sx, sy, x, y,
-          from == Dir.RAMP ? " from its own ramp" : " from the " + from.name(), color, from);
+      throw new NoRoute(String.format(java.util.Locale.ROOT, "a wavelet on colour %d sent by PE (%d, %d) reaches PE "
+          + "(%d, %d)%s, whose router has no route for colour %d that receives from %s", color, sx, sy, x, y,
+          from == Dir.RAMP ? " from its own ramp" : " from the " + from.name(), color, from));
     }
     Set<Dir> tx = r.now().tx();
     if (w.control() && r.positions.size() > 1) {

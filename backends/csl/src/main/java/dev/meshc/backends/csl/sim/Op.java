@@ -44,6 +44,8 @@ final class Op {
    * the PE's when it ends.
    */
   long clock;
+  /** Why its last element could not be sent, for a deadlock report. */
+  String blockedBy;
 
   Op(String name, Kind kind, Scalar type, List<Object> operands, int length, Pe pe, Comptime.Loc loc, Object activate,
       Object unblock, List<Integer> threads, boolean async) {
@@ -134,7 +136,11 @@ final class Op {
       }
     }
     Object dst = operands.get(0);
-    return dst instanceof Fab f ? sim.canSend(pe, f, loc) : !(dst instanceof Fifo q) || !q.full();
+    if (dst instanceof Fab f) {
+      blockedBy = sim.blocked(pe, f, loc);
+      return blockedBy == null;
+    }
+    return !(dst instanceof Fifo q) || !q.full();
   }
 
   /** What it waits for, for a deadlock report. */
@@ -149,7 +155,7 @@ final class Op {
     }
     Object dst = operands.get(0);
     if (dst instanceof Fab f) {
-      return "room to send on colour " + f.color() + " (output queue " + f.queue() + ")";
+      return blockedBy != null ? blockedBy : "room to send on colour " + f.color() + " (output queue " + f.queue() + ")";
     }
     return "room in FIFO '" + ((Fifo) dst).buffer.name + "'";
   }

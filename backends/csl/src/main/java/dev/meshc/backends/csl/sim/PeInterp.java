@@ -898,6 +898,22 @@ final class PeInterp extends Comptime {
   private Object math(String fn, List<Object> a, ParserRuleContext at) {
     Scalar t = fn.endsWith("_f16") ? Scalar.F16 : fn.endsWith("_f32") ? Scalar.F32 : null;
     String f = t == null ? fn : fn.substring(0, fn.length() - 4);
+    boolean generic = t == null && a.size() == 1; // math.sqrt(x): the argument's float type, or comptime
+    if (generic && a.get(0) instanceof Num n) {
+      t = n.type().isFloat ? n.type() : Scalar.F32;
+    }
+    if (generic && t == null && (a.get(0) instanceof Long || a.get(0) instanceof Double)) {
+      double x = number(a.get(0), at);
+      return switch (f) {
+        case "sqrt" -> Math.sqrt(x);
+        case "exp" -> Math.exp(x);
+        case "log" -> Math.log(x);
+        case "abs" -> Math.abs(x);
+        case "floor" -> Math.floor(x);
+        case "ceil" -> Math.ceil(x);
+        default -> throw error(at, "<math>'s %s of a comptime number is not modelled yet", fn);
+      };
+    }
     if (t == null || a.size() != 1) {
       throw error(at, "<math>'s %s is not modelled yet (the simulator has sqrt, invsqrt, exp, log, tanh, abs, "
           + "floor, ceil _f16 and _f32 of one argument)", fn);
@@ -1362,25 +1378,25 @@ final class PeInterp extends Comptime {
       throw error(at, "%s takes %d operands, not %d", name, kind.arity, ops.size());
     }
     Object dst = ops.get(0);
+    if (dst instanceof Ptr p && opts == null) {
+      return reduce(name, kind, t, p, ops, at);
+    }
     if (!(dst instanceof Dsd || dst instanceof Op.Fab f && !f.in() || dst instanceof Fifo)) {
       throw error(at, "%s's destination is a mem1d_dsd, a fabout_dsd or a FIFO, not %s", name, Comptime.describe(dst));
     }
-    // the operation's length: a memory destination's; else the first memory source's; with no memory
-    // DSD, the fabric destination's extent, else the first fabric source's. (csl-examples: cholesky
-    // writes a row shorter than its source column; topic-13 sends a 5-element array through a
-    // fabout_dsd of extent 1; pipeline-01 streams a fabin through @add16 with a memory operand.)
+    // the operation's length: the shortest of its memory DSDs (it ends when one runs out); with no
+    // memory DSD, the shortest fabric extent. (csl-examples: cholesky writes a row shorter than its
+    // source column; topic-13 sends a 5-element array through a fabout_dsd of extent 1; WaferLLM's
+    // prefill adds half-length temporaries into full-length rows.)
     int n = -1;
-    if (dst instanceof Dsd d) {
-      n = d.length();
-    }
     for (Object o : ops) {
-      if (n < 0 && o instanceof Dsd d) {
-        n = d.length();
+      if (o instanceof Dsd d) {
+        n = n < 0 ? d.length() : Math.min(n, d.length());
       }
     }
     for (Object o : ops) {
-      if (n < 0 && o instanceof Op.Fab f) {
-        n = f.extent();
+      if (!ops.stream().anyMatch(x -> x instanceof Dsd) && o instanceof Op.Fab f) {
+        n = n < 0 ? f.extent() : Math.min(n, f.extent());
       }
     }
     if (n < 0) {
@@ -1390,7 +1406,6 @@ final class PeInterp extends Comptime {
     List<Integer> threads = new ArrayList<>();
     for (int i = 0; i < ops.size(); i++) {
       Object o = ops.get(i);
-      int len = -1;
       if (o instanceof Dsd d) {
         if (name.startsWith("@f") && kind != Op.Kind.MOV && d.buffer().type != t) { // a move moves words
           throw error(at, "%s works on %s; a DSD here walks '%s', an array of %s", name, t.csl(), d.buffer().name,
@@ -1401,7 +1416,6 @@ final class PeInterp extends Comptime {
               d.buffer().name, d.buffer().type.csl());
         }
         checkStride(d.stride(), at);
-        len = d.length();
         for (int k : new int[] {0, n - 1}) {
           if (n > 0 && (d.at(k) < 0 || d.at(k) >= d.buffer().length())) {
             throw error(at, "%s: the DSD over '%s' reaches element %d, outside its %d", name, d.buffer().name,
@@ -1429,9 +1443,7 @@ final class PeInterp extends Comptime {
       } else if (!(o instanceof Fifo)) {
         throw error(at, "%s: an operand that is %s is not modelled yet", name, Comptime.describe(o));
       }
-      if (len >= 0 && len < n) {
-        throw error(at, "%s: the destination takes %d elements, but an operand has only %d", name, n, len);
-      }
+
       operands.add(o);
     }
     boolean async = false;
@@ -1469,6 +1481,50 @@ final class PeInterp extends Comptime {
         r.dsd = d.moved(n * d.stride());
       }
     }
+    return null;
+  }
+
+  /**
+   * An operation into a scalar ({@code @faddh(&sum, sum, x_dsd)}): a reduction. The scalar source is
+   * where it starts; each element of the DSD operands (memory ones) folds into it, rounded to the
+   * type at each step; the result is stored where the destination points.
+   */
+  private Object reduce(String name, Op.Kind kind, Scalar t, Ptr to, List<Object> ops, ParserRuleContext at) {
+    if (!(kind == Op.Kind.ADD || kind == Op.Kind.SUB || kind == Op.Kind.MAX || kind == Op.Kind.MAC)) {
+      throw error(at, "%s into a scalar is not modelled yet (the simulator reduces with add, sub, max, mac)", name);
+    }
+    if (!(ops.get(1) instanceof Num || ops.get(1) instanceof Number)) {
+      throw error(at, "%s into a scalar starts from a scalar (its second operand), not %s", name,
+          Comptime.describe(ops.get(1)));
+    }
+    int n = -1;
+    for (Object o : ops.subList(2, ops.size())) {
+      if (o instanceof Dsd d) {
+        n = n < 0 ? d.length() : Math.min(n, d.length());
+      } else if (!(o instanceof Num || o instanceof Number)) {
+        throw error(at, "%s into a scalar reads memory DSDs and scalars, not %s", name, Comptime.describe(o));
+      }
+    }
+    if (n < 0) {
+      throw error(at, "%s into a scalar needs a DSD to fold", name);
+    }
+    double acc = t.round(number(ops.get(1), at));
+    for (int k = 0; k < n; k++) {
+      double[] v = new double[ops.size()];
+      for (int i = 2; i < ops.size(); i++) {
+        Object o = ops.get(i);
+        v[i] = o instanceof Dsd d ? d.buffer().load(checked(new Ptr(d.buffer(), d.at(k)), at).offset())
+            : t.round(number(o, at));
+      }
+      acc = t.round(switch (kind) {
+        case ADD -> acc + v[2];
+        case SUB -> acc - v[2];
+        case MAX -> Math.max(acc, v[2]);
+        default -> acc + t.round(v[2] * v[3]);
+      });
+    }
+    checked(to, at).buffer().store(to.offset(), acc);
+    pe.cycles += n;
     return null;
   }
 

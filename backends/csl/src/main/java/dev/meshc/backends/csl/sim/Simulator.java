@@ -735,8 +735,17 @@ public final class Simulator {
     fabric.configure(pe.x, pe.y, color, Map.of("routes", routes), at);
   }
 
-  /** Whether PE {@code pe} can put a wavelet on {@code f}'s colour now: every ramp it reaches has room. */
-  boolean canSend(Pe pe, Op.Fab f, Comptime.Loc at) {
+  /** Why PE {@code pe} cannot put a wavelet on {@code f}'s colour now (a ramp full, no route on the way), or null. */
+  String blocked(Pe pe, Op.Fab f, Comptime.Loc at) {
+    try {
+      return canSendNow(pe, f, at) ? null : "room to send on colour " + f.color() + " (output queue " + f.queue() + ")";
+    } catch (Fabric.NoRoute e) {
+      return "a route: " + e.getMessage();
+    }
+  }
+
+  /** Whether every ramp a wavelet on {@code f}'s colour reaches has room (a router without a route throws NoRoute). */
+  private boolean canSendNow(Pe pe, Op.Fab f, Comptime.Loc at) {
     if (toHostColor(pe, f.color())) {
       return true;
     }
@@ -754,7 +763,7 @@ public final class Simulator {
     return true;
   }
 
-  /** Sends one wavelet on {@code f}'s colour from PE {@code pe} (its room checked by {@link #canSend}). */
+  /** Sends one wavelet on {@code f}'s colour from PE {@code pe} (its room checked by {@link #blocked}). */
   void send(Pe pe, Op.Fab f, int bits, long time, Comptime.Loc at) {
     if (f.control() && (Fabric.command(bits) & 3) == 3) {
       throw MeshcException.input("%s: a TEARDOWN control wavelet is not modelled yet", at);

@@ -222,8 +222,8 @@ class CslSimTest {
         m);
     m = fails(exp.replace("true", "false"), x.replace("var x_ptr", "const x_ptr") + go + both);
     assertTrue(m.contains("memcpy_h2d into 'x'") && m.contains("read-only"), m);
-    m = fails(exp, "const t = @import_module(\"<debug>\");\n" + x + go + both);
-    assertTrue(m.contains("pe.csl:3:11: <debug> is not modelled yet"), m);
+    m = fails(exp, "const t = @import_module(\"<collectives_2d/pe>\");\n" + x + go + both);
+    assertTrue(m.contains("pe.csl:3:11: <collectives_2d/pe> is not modelled yet"), m);
     m = fails(exp, x + "fn go() void { x[4] = 1.0; sys_mod.unblock_cmd_stream(); }\n" + both);
     assertTrue(m.contains("pe.csl:5:17") && m.contains("element 4 of 'x' is outside its 4"), m);
     m = fails(exp.replace("[*]f32", "[*]f16"), x + go + both);
