@@ -128,7 +128,7 @@ class SimCliTest {
   void cslcRefusesWhatIsNotModelledAndSaysWhatItIs() throws Exception {
     Files.writeString(dir.resolve("layout.csl"), LAYOUT);
     Files.writeString(dir.resolve("pe.csl"), PE.replace("fn scale_by() void {",
-        "const dbg = @import_module(\"<debug>\");\nfn scale_by() void {"));
+        "const coll = @import_module(\"<collectives_2d/pe>\");\nfn scale_by() void {"));
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int code = Main.execute(new String[] {"sim", "cslc", dir.resolve("layout.csl").toString(), "--fabric-dims=9,3",
@@ -137,7 +137,8 @@ class SimCliTest {
     assertEquals(2, code);
     // a library the simulator does not model is refused when the program is loaded, where it is imported
     String e = err.toString(StandardCharsets.UTF_8).strip();
-    assertTrue(e.matches("meshc: error: .*pe\\.csl:11:13: <debug> is not modelled yet \\(the simulator has .*\\)"), e);
+    assertTrue(e.matches("meshc: error: .*pe\\.csl:11:14: <collectives_2d/pe> is not modelled yet \\(the simulator has .*\\)"),
+        e);
     assertFalse(Files.exists(dir.resolve("out/out.json")));
 
     out.reset();

@@ -47,7 +47,7 @@ public final class TirSyntax {
   }
 
   /** The text of a STRING token without its quotes and escapes (the lexer has checked them). */
-  static String unquote(String token) {
+  public static String unquote(String token) {
     StringBuilder b = new StringBuilder(token.length());
     for (int i = 1; i < token.length() - 1; i++) {
       char c = token.charAt(i);

@@ -601,8 +601,7 @@ public class Comptime {
     } else if (p instanceof CslParser.BoolLitContext b) {
       return b.getText().equals("true");
     } else if (p instanceof CslParser.StringLitContext str) {
-      String t = str.STRING().getText();
-      return unescape(t.substring(1, t.length() - 1));
+      return dev.meshc.ir.text.TirSyntax.unquote(str.STRING().getText()); // Zig's escapes, as TIR's strings have them
     } else if (p instanceof CslParser.CharLitContext) {
       return new Opaque("char");
     } else if (p instanceof CslParser.NameContext n) {
@@ -652,26 +651,6 @@ public class Comptime {
       return new TypeVal("[*]" + (mp.getText().startsWith("[*]const") ? "const " : "") + e.name(), 0);
     }
     return new TypeVal(t.getText(), 0);
-  }
-
-  /** A string literal's escapes, as Zig has them: \\n, \\t, \\r, \\\\, \\", \\'. */
-  private static String unescape(String s) {
-    StringBuilder b = new StringBuilder();
-    for (int i = 0; i < s.length(); i++) {
-      char c = s.charAt(i);
-      if (c == '\\' && i + 1 < s.length()) {
-        char n = s.charAt(++i);
-        b.append(switch (n) {
-          case 'n' -> '\n';
-          case 't' -> '\t';
-          case 'r' -> '\r';
-          default -> n;
-        });
-      } else {
-        b.append(c);
-      }
-    }
-    return b.toString();
   }
 
   /** A value known at comptime as an integer (a subclass's sized integers too), else the value itself. */
