@@ -106,30 +106,28 @@ final class Fabric {
     }
   }
 
-  /** Routable colours of the WSE-2 and WSE-3 router. */
-  static final int COLORS = 24;
 
   private final int width;
   private final int height;
   private final Route[] routes;
   private final boolean wse2;
+  /** The colours a router routes ({@code MachineSpec.routableColors}). */
+  final int colors;
 
-  Fabric(int width, int height, boolean wse2) {
+  Fabric(int width, int height, int colors, boolean wse2) {
     this.width = width;
     this.height = height;
+    this.colors = colors;
     this.wse2 = wse2;
-    this.routes = new Route[width * height * COLORS];
+    this.routes = new Route[width * height * colors];
   }
 
   Route route(int x, int y, int color) {
-    return routes[(y * width + x) * COLORS + color];
+    return routes[(y * width + x) * colors + color];
   }
 
-  /** Sets PE (x, y)'s route for {@code color} from a color config struct ({@code .routes}, {@code .switches}, {@code .filter}). */
+  /** Sets PE (x, y)'s route for {@code color} (one the simulator has checked is routable) from a color config struct ({@code .routes}, {@code .switches}, {@code .filter}). */
   void configure(int x, int y, int color, Map<?, ?> cfg, Comptime.Loc loc) {
-    if (color < 0 || color >= COLORS) {
-      throw MeshcException.input("%s: colour %d is not one of the router's %d", loc, color, COLORS);
-    }
     Map<?, ?> r = cfg.get("routes") instanceof Map<?, ?> m ? m : null;
     if (r == null) {
       throw MeshcException.input("%s: a colour config without .routes", loc);
@@ -190,7 +188,7 @@ final class Fabric {
         throw MeshcException.input("%s: colour config option .%s is not modelled yet", loc, k);
       }
     }
-    routes[(y * width + x) * COLORS + color] = new Route(List.copyOf(positions), current, ring, filter, loc, alwaysPop,
+    routes[(y * width + x) * colors + color] = new Route(List.copyOf(positions), current, ring, filter, loc, alwaysPop,
         popOnAdvance);
   }
 
@@ -212,7 +210,7 @@ final class Fabric {
 
   private void walk(int x, int y, int color, Dir from, int hops, Fabric.Wavelet w, int bits, Comptime.Loc at,
       List<Hit> hits, boolean commit, int sx, int sy, Set<Long> seen) {
-    if (!seen.add((((long) y * width + x) * 8 + from.ordinal()) * COLORS + color)) {
+    if (!seen.add((((long) y * width + x) * 8 + from.ordinal()) * colors + color)) {
       return; // a route that loops back on itself: each router forwards a wavelet once
     }
     Route r = route(x, y, color);

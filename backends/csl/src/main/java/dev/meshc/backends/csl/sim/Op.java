@@ -22,6 +22,22 @@ final class Op {
     Kind(int arity) {
       this.arity = arity;
     }
+
+    /**
+     * One element: {@code v[1..]} the sources' values (v[0] unused). The multiply of fmac is rounded
+     * to the type before the add (the SDK does not document a fused fmac).
+     */
+    double apply(Scalar type, double[] v) {
+      return switch (this) {
+        case MOV -> v[1];
+        case NEG -> -v[1];
+        case ADD -> type.isFloat ? v[1] + v[2] : (long) v[1] + (long) v[2];
+        case SUB -> type.isFloat ? v[1] - v[2] : (long) v[1] - (long) v[2];
+        case MUL -> v[1] * v[2];
+        case MAX -> Math.max(v[1], v[2]);
+        case MAC -> v[1] + type.round(v[2] * v[3]);
+      };
+    }
   }
 
   final String name;
@@ -87,16 +103,7 @@ final class Op {
           v[i] = (Double) o;
         }
       }
-      double r = switch (kind) {
-        case MOV -> v[1];
-        case NEG -> -v[1];
-        case ADD -> type.isFloat ? v[1] + v[2] : (long) v[1] + (long) v[2];
-        case SUB -> type.isFloat ? v[1] - v[2] : (long) v[1] - (long) v[2];
-        case MUL -> v[1] * v[2];
-        case MAX -> Math.max(v[1], v[2]);
-        // the product is rounded to the type before the add (the SDK does not document a fused fmac)
-        case MAC -> v[1] + type.round(v[2] * v[3]);
-      };
+      double r = kind.apply(type, v);
       clock = at + 1;
       Object dst = operands.get(0);
       if (dst instanceof Fab f) {

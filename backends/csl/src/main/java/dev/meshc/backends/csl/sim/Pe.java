@@ -99,12 +99,12 @@ public final class Pe {
   /** {@code @set_local_color_config(color, cfg)} of the program, applied to the fabric at load. */
   final Map<Integer, Map<?, ?>> localColors = new java.util.TreeMap<>();
   final Map<Integer, Comptime.Loc> localColorLocs = new java.util.HashMap<>();
-  Pe(int x, int y, Layout.Tile tile) {
+  Pe(int x, int y, Layout.Tile tile, int colors) {
     this.x = x;
     this.y = y;
     this.tile = tile;
     @SuppressWarnings("unchecked")
-    java.util.ArrayDeque<Fabric.Wavelet>[] q = new java.util.ArrayDeque[Fabric.COLORS];
+    java.util.ArrayDeque<Fabric.Wavelet>[] q = new java.util.ArrayDeque[colors];
     for (int c = 0; c < q.length; c++) {
       q[c] = new java.util.ArrayDeque<>();
     }

@@ -885,12 +885,12 @@ final class PeInterp extends Comptime {
       case "print_f32", "print_f16" -> Double.toString(number(v, at));
       default -> throw error(at, "<simprint>'s %s is not modelled yet", fn);
     };
-    sim.print(pe, text);
+    sim.print(text);
     return null;
   }
 
-  /** memcpy's launch colour (a stand-in ID above the routable ones), whose data task {@code @rpc} names. */
-  static final ColorVal LAUNCH = new ColorVal(Fabric.COLORS + 4, null);
+  /** memcpy's launch colour (a stand-in ID above any router's), whose data task {@code @rpc} names. */
+  static final ColorVal LAUNCH = new ColorVal(1024, null);
 
   /** A fn of a library module, as {@code @map} takes it. */
   record LibFn(String module, String name) {}
@@ -1394,8 +1394,8 @@ final class PeInterp extends Comptime {
         n = n < 0 ? d.length() : Math.min(n, d.length());
       }
     }
-    for (Object o : ops) {
-      if (!ops.stream().anyMatch(x -> x instanceof Dsd) && o instanceof Op.Fab f) {
+    for (Object o : n < 0 ? ops : List.of()) {
+      if (o instanceof Op.Fab f) {
         n = n < 0 ? f.extent() : Math.min(n, f.extent());
       }
     }
@@ -1516,12 +1516,8 @@ final class PeInterp extends Comptime {
         v[i] = o instanceof Dsd d ? d.buffer().load(checked(new Ptr(d.buffer(), d.at(k)), at).offset())
             : t.round(number(o, at));
       }
-      acc = t.round(switch (kind) {
-        case ADD -> acc + v[2];
-        case SUB -> acc - v[2];
-        case MAX -> Math.max(acc, v[2]);
-        default -> acc + t.round(v[2] * v[3]);
-      });
+      v[1] = acc;
+      acc = t.round(kind.apply(t, v));
     }
     checked(to, at).buffer().store(to.offset(), acc);
     pe.cycles += n;

@@ -67,7 +67,7 @@ public final class Simulator {
     this.machine = machine;
     this.layout = layout;
     this.symbols = symbols;
-    this.fabric = new Fabric(layout.width(), layout.height(), config.arch().equals("wse2"));
+    this.fabric = new Fabric(layout.width(), layout.height(), machine.routableColors(), config.arch().equals("wse2"));
   }
 
   /** Evaluates the layout, checks the SDK's rules, and loads every PE's program (what cslc checks). */
@@ -191,7 +191,7 @@ public final class Simulator {
           refuse(s);
           return s;
         });
-        Pe pe = new Pe(x, y, tile);
+        Pe pe = new Pe(x, y, tile, fabric.colors);
         pe.interp = new PeInterp(src, pe, this, STEPS);
         pe.scope = pe.interp.fileScope(src.tree(), tile.params());
         pe.interp.load(pe.scope, src.tree());
@@ -223,13 +223,16 @@ public final class Simulator {
     }
   }
 
-  /** With --memcpy, memcpy's own colours ({@code MachineSpec.reservedColors}) are not the program's to route or send on. */
+  /**
+   * A colour the program routes or sends on: one of the machine's routable ones and, with --memcpy,
+   * not one memcpy keeps for itself ({@code MachineSpec.reservedColors}).
+   */
   void reserved(int color, Comptime.Loc at) {
     if (config.memcpy() && machine.reservedColors().contains(color)) {
       throw MeshcException.input("%s: colour %d is memcpy's (with --memcpy it keeps %s on %s)", at, color,
           machine.reservedColors(), machine.name());
     }
-    if (color >= machine.routableColors()) {
+    if (color < 0 || color >= machine.routableColors()) {
       throw MeshcException.input("%s: colour %d is not one of the %d a router of %s routes", at, color,
           machine.routableColors(), machine.name());
     }
@@ -242,6 +245,10 @@ public final class Simulator {
           && m.get("module_params") instanceof Map<?, ?> mp) {
         mp.forEach((k, c) -> {
           if (c instanceof Comptime.ColorVal color) {
+            if (color.id() < 0 || color.id() >= fabric.colors) {
+              throw MeshcException.input("%s: memcpy's .%s = colour %d is not one of the %d a router of %s routes",
+                  color.loc(), k, color.id(), fabric.colors, machine.name());
+            }
             if (String.valueOf(k).startsWith("MEMCPYH2D_")) {
               h2dColors.add(color.id());
             } else if (String.valueOf(k).startsWith("MEMCPYD2H_")) {
@@ -327,7 +334,14 @@ public final class Simulator {
   }
 
   /** The host's memcpy order: ROW_MAJOR reads the host array as (h, w, n), COL_MAJOR as (n, w, h) in Fortran order. */
-  public enum Order { ROW_MAJOR, COL_MAJOR }
+  public enum Order {
+    ROW_MAJOR, COL_MAJOR;
+
+    /** Where element {@code k} of PE (px, py) of a w×h rectangle, n a PE, sits in the host array. */
+    int index(int px, int py, int w, int h, int n, int k) {
+      return this == ROW_MAJOR ? (py * w + px) * n + k : py + px * h + k * h * w;
+    }
+  }
 
   /**
    * {@code memcpy_h2d}: {@code words} (32-bit, or 16-bit values in the low half of each word) into
@@ -381,7 +395,7 @@ public final class Simulator {
               x0 + px, y0 + py, b.length() - p.offset(), b);
         }
         for (int k = 0; k < n; k++) {
-          int i = order == Order.ROW_MAJOR ? (py * w + px) * n + k : py + px * h + k * h * w;
+          int i = order.index(px, py, w, h, n, k);
           if (in) {
             b.store(p.offset() + k, b.type.fromBits(words[i]));
           } else {
@@ -453,7 +467,7 @@ public final class Simulator {
         Pe pe = pes.get(Layout.key(x0 + px, y0 + py));
         java.util.ArrayDeque<Integer> q = fromHost.computeIfAbsent(port(pe, color), k -> new java.util.ArrayDeque<>());
         for (int k = 0; k < n; k++) {
-          q.add(words[order == Order.ROW_MAJOR ? (py * w + px) * n + k : py + px * h + k * h * w]);
+          q.add(words[order.index(px, py, w, h, n, k)]);
         }
       }
     }
@@ -482,7 +496,7 @@ public final class Simulator {
       for (int px = 0; px < w; px++) {
         java.util.ArrayDeque<Integer> q = qs.get(py * w + px);
         for (int k = 0; k < n; k++) {
-          words[order == Order.ROW_MAJOR ? (py * w + px) * n + k : py + px * h + k * h * w] = q.poll();
+          words[order.index(px, py, w, h, n, k)] = q.poll();
         }
       }
     }
@@ -507,8 +521,8 @@ public final class Simulator {
     }
   }
 
-  private static long port(Pe pe, int color) {
-    return Layout.key(pe.x, pe.y) * Fabric.COLORS + color;
+  private long port(Pe pe, int color) {
+    return Layout.key(pe.x, pe.y) * fabric.colors + color;
   }
 
   // ---- the engine: PEs, their tasks and operations, the fabric between them -------------------------
@@ -528,8 +542,8 @@ public final class Simulator {
       boolean moved = false;
       for (Map.Entry<Long, java.util.ArrayDeque<Integer>> e : fromHost.entrySet()) {
         java.util.ArrayDeque<Integer> q = e.getValue();
-        Pe pe = pes.get(e.getKey() / Fabric.COLORS);
-        java.util.ArrayDeque<Fabric.Wavelet> in = pe.inbox((int) (e.getKey() % Fabric.COLORS));
+        Pe pe = pes.get(e.getKey() / fabric.colors);
+        java.util.ArrayDeque<Fabric.Wavelet> in = pe.inbox((int) (e.getKey() % fabric.colors));
         while (!q.isEmpty() && in.size() < RAMP_CAPACITY) {
           in.add(new Fabric.Wavelet(q.poll(), false, pe.cycles));
           moved = true;
@@ -559,7 +573,7 @@ public final class Simulator {
         moved = true;
       }
     }
-    for (int c = 0; c < Fabric.COLORS; c++) {
+    for (int c = 0; c < fabric.colors; c++) {
       Fabric.Wavelet w = pe.inbox(c).peek();
       if (w != null && w.control() && pe.interp.control(w, c)) {
         pe.inbox(c).poll();
@@ -704,7 +718,7 @@ public final class Simulator {
     this.printOut = out;
   }
 
-  void print(Pe pe, String text) {
+  void print(String text) {
     printOut.print(text);
     printOut.flush();
   }
@@ -732,6 +746,7 @@ public final class Simulator {
 
   /** {@code <tile_config>}'s {@code color_config.reset_routes}: PE {@code pe}'s router takes a new route for {@code color}. */
   void reconfigure(Pe pe, int color, Map<?, ?> routes, Comptime.Loc at) {
+    reserved(color, at);
     fabric.configure(pe.x, pe.y, color, Map.of("routes", routes), at);
   }
 
@@ -795,7 +810,7 @@ public final class Simulator {
         if (t.blocked && (t.active || (c >= 0 && !pe.inbox(c).isEmpty()))) {
           waits.add(pe + ": " + t.name() + " (" + t.id + ") is blocked" + (t.blockedAt == null ? ""
               : " (by " + t.blockedAt + ")") + " with work waiting, and nothing left to unblock it");
-          first = first == null ? (t.blockedAt != null ? t.blockedAt : loc(pe, t)) : first;
+          first = first == null ? (t.blockedAt != null ? t.blockedAt : t.fn.owner().loc(t.fn.decl())) : first;
         }
       }
     }
@@ -811,26 +826,22 @@ public final class Simulator {
       if (launched != null && !pe.cmdStreamUnblocked) {
         waits.add(pe + " has not called sys_mod.unblock_cmd_stream() since launch('" + launched + "')");
         if (first == null && pe.exports.get(launched) != null) {
-          CslParser.FnDeclContext d = ((Comptime.FnVal) pe.exports.get(launched).value()).decl();
-          first = new Comptime.Loc(pe.interp.file(), d.getStart().getLine(), d.getStart().getCharPositionInLine() + 1);
+          Comptime.FnVal f = (Comptime.FnVal) pe.exports.get(launched).value();
+          first = f.owner().loc(f.decl());
         }
       }
     }
     for (Map.Entry<Long, java.util.ArrayDeque<Integer>> e : fromHost.entrySet()) {
       if (!e.getValue().isEmpty()) {
-        Pe pe = pes.get(e.getKey() / Fabric.COLORS);
+        Pe pe = pes.get(e.getKey() / fabric.colors);
         waits.add(pe + " does not take the " + e.getValue().size() + " streamed words left on colour "
-            + e.getKey() % Fabric.COLORS);
+            + e.getKey() % fabric.colors);
       }
     }
     return MeshcException.input("%s%s waits forever: no PE can move (deadlock); %s", first == null ? "" : first + ": ",
         command, waits.isEmpty() ? "every PE is idle and nothing is in flight" : String.join("; ", waits));
   }
 
-  private static Comptime.Loc loc(Pe pe, Pe.Task t) {
-    return new Comptime.Loc(pe.interp.file(), t.fn.decl().getStart().getLine(),
-        t.fn.decl().getStart().getCharPositionInLine() + 1);
-  }
 
   // ---- the compile output folder -------------------------------------------------------------------
 
