@@ -2,7 +2,8 @@
 # meshc: runs this dist-GEMM-T project (wse2, Cerebras SDK 1.2) and checks C against NumPy.
 # The tiling is the template's: PE (px, py) gets A block (py, px) and B block (py, px), both with rows
 # along Y and K along X, as q and k leave their projections; it ends with C block (py, px) of A·Bᵀ.
-# Tiles are row-major; no transpose anywhere.
+# A and C tiles are row-major; a B tile is k-major (its Kt columns one after another, as WaferLLM keeps
+# its tiles), so the PE walks a column of B without a DSD stride. B as a whole is never transposed.
 import argparse
 
 import numpy as np
@@ -31,7 +32,7 @@ ap[:M, :K] = a
 bp = np.zeros((P * NT, P * KT), np.float16)
 bp[:N, :K] = b
 a_tiles = ap.reshape(P, MT, P, KT).transpose(0, 2, 1, 3)  # [py, px] = A block (py, px)
-b_tiles = bp.reshape(P, NT, P, KT).transpose(0, 2, 1, 3)  # [py, px] = B block (py, px)
+b_tiles = bp.reshape(P, NT, P, KT).transpose(0, 2, 3, 1)  # [py, px] = B block (py, px), k-major
 
 runner = SdkRuntime(args.name, cmaddr=args.cmaddr) if args.cmaddr else SdkRuntime(args.name)
 runner.load()

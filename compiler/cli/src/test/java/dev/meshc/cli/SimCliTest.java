@@ -151,8 +151,9 @@ class SimCliTest {
    * their run.py under the stand-ins: the CSL meshc writes computes what NumPy does.
    */
   @org.junit.jupiter.params.ParameterizedTest
-  @org.junit.jupiter.params.provider.ValueSource(strings = {"meshgemv-p4-wse3", "meshgemv-p8-wse2", "meshgemm-p4-wse2",
-      "meshgemm-p4-wse3", "gemmt-p4-wse2", "gemmt-p4-wse3"})
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"meshgemv-p4-wse2", "meshgemv-p4-wse3", "meshgemv-p8-wse2",
+      "meshgemv-p8-wse3", "meshgemm-p4-wse2", "meshgemm-p4-wse3", "meshgemm-p8-wse2", "meshgemm-p8-wse3",
+      "gemmt-p4-wse2", "gemmt-p4-wse3", "gemmt-p8-wse2", "gemmt-p8-wse3", "gemmt-p4-wse2-k130", "gemmt-p8-wse3-k130"})
   void meshcKernelProjectsRunUnderTheStandIns(String project) throws Exception {
     Assumptions.assumeTrue(numpy(), "python3 (or $MESHC_PYTHON) with NumPy is not installed");
     Path golden = BIN.getParent().getParent().resolve("src/test/resources/golden").resolve(project);

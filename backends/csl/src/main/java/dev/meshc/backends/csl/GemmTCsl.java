@@ -126,7 +126,8 @@ final class GemmTCsl {
     c.blank();
     c.line("const sys_mod = @import_module(\"<memcpy/memcpy>\", memcpy_params);");
     c.blank();
-    c.line("// A block (py, px) and B block (py, px), row-major, B twice (what is sent, what arrives); the partial;");
+    c.line("// A block (py, px) row-major; B block (py, px) k-major (column k of B is Nt contiguous words, so no DSD");
+    c.line("// stride grows with Kt: a stride is an i8), twice (what is sent, what arrives); the partial;");
     c.line("// C block (py, px): written and read by the host (run.py)");
     c.line("var a: [Mt * Kt]f16 = @zeros([Mt * Kt]f16);");
     c.line("var b0: [Nt * Kt]f16 = @zeros([Nt * Kt]f16);");
@@ -153,7 +154,7 @@ final class GemmTCsl {
     c.line("const from_east = @get_dsd(fabin_dsd, .{ .fabric_color = west_in, .extent = Mt * Nt, .input_queue = "
         + "west_in_q });");
     c.line("var b_mem = @get_dsd(mem1d_dsd, .{ .tensor_access = |k|{Nt * Kt} -> b0[k] });");
-    c.line("const b_col0 = @get_dsd(mem1d_dsd, .{ .tensor_access = |j|{Nt} -> b0[j * Kt] }); // column k of B: stride Kt");
+    c.line("const b_col0 = @get_dsd(mem1d_dsd, .{ .tensor_access = |j|{Nt} -> b0[j] }); // column 0 of B, k-major");
     c.line("const t_all = @get_dsd(mem1d_dsd, .{ .tensor_access = |k|{Mt * Nt} -> t[k] });");
     c.line("const c_all = @get_dsd(mem1d_dsd, .{ .tensor_access = |k|{Mt * Nt} -> c[k] });");
     c.line("const t_row0 = @get_dsd(mem1d_dsd, .{ .tensor_access = |j|{Nt} -> t[j] });");
@@ -186,7 +187,7 @@ final class GemmTCsl {
     c.line("var k: i16 = 0;");
     c.line("while (k < Kt) : (k += 1) {");
     c.line("@fmach(row, row, col, a[m * Kt + k]);");
-    c.line("col = @increment_dsd_offset(col, 1, f16);");
+    c.line("col = @increment_dsd_offset(col, Nt, f16);");
     c.line("}");
     c.line("row = @increment_dsd_offset(row, Nt, f16);");
     c.line("}");
@@ -281,7 +282,8 @@ final class GemmTCsl {
         target.sdk);
     c.line("# The tiling is the template's: PE (px, py) gets A block (py, px) and B block (py, px), both with rows");
     c.line("# along Y and K along X, as q and k leave their projections; it ends with C block (py, px) of A·Bᵀ.");
-    c.line("# Tiles are row-major; no transpose anywhere.");
+    c.line("# A and C tiles are row-major; a B tile is k-major (its Kt columns one after another, as WaferLLM keeps");
+    c.line("# its tiles), so the PE walks a column of B without a DSD stride. B as a whole is never transposed.");
     GemvCsl.imports(c);
     c.blank();
     c.line("P, MT, KT, NT = %d, %d, %d, %d", grid, mt, kt, nt);
@@ -297,7 +299,7 @@ final class GemmTCsl {
     c.line("bp = np.zeros((P * NT, P * KT), np.float16)");
     c.line("bp[:N, :K] = b");
     c.line("a_tiles = ap.reshape(P, MT, P, KT).transpose(0, 2, 1, 3)  # [py, px] = A block (py, px)");
-    c.line("b_tiles = bp.reshape(P, NT, P, KT).transpose(0, 2, 1, 3)  # [py, px] = B block (py, px)");
+    c.line("b_tiles = bp.reshape(P, NT, P, KT).transpose(0, 2, 3, 1)  # [py, px] = B block (py, px), k-major");
     c.blank();
     GemmCsl.run(c, "NT * KT");
     c.line("expected = a.astype(np.float32) @ b.astype(np.float32).T");
@@ -317,7 +319,7 @@ final class GemmTCsl {
     c.line("Written by meshc from its dist-GEMM-T kernel template: the same rules the planner costs and the");
     c.line("Java mesh runtime runs. C[%d,%d] = A[%d,%d] · B[%d,%d]ᵀ in fp16 (WSE's `@fmach`), prefill's q·kᵀ:",
         p.m(), p.n(), p.m(), p.k(), p.n(), p.k());
-    c.line("B is used as its producer left it, never transposed.");
+    c.line("B is never transposed as a whole: each PE keeps its B tile k-major, so a column of it is contiguous.");
     c.blank();
     c.line("| file | what |");
     c.line("|---|---|");

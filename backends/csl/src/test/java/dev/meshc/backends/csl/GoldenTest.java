@@ -67,12 +67,13 @@ class GoldenTest {
     assertGolden("meshgemm-p" + p + "-" + machine, a);
   }
 
-  @ParameterizedTest(name = "gemmt P={0} {1}")
-  @CsvSource({"4,wse2", "8,wse2", "4,wse3", "8,wse3"})
-  void distGemmT(int p, String machine) throws Exception {
-    CslProject a = CslProject.distGemmT(new KernelTemplate.Problem(6L * p, 8L * p, 4L * p), p, MachineSpec.load(machine));
-    assertEquals(a, CslProject.distGemmT(new KernelTemplate.Problem(6L * p, 8L * p, 4L * p), p,
-        MachineSpec.load(machine)), "two emissions differ");
-    assertGolden("gemmt-p" + p + "-" + machine, a);
+  /** Tiles of 8 columns of K, and of 130: past a DSD stride's i8, which a k-major B tile never needs. */
+  @ParameterizedTest(name = "gemmt P={0} {1} Kt={2}")
+  @CsvSource({"4,wse2,8", "8,wse2,8", "4,wse3,8", "8,wse3,8", "4,wse2,130", "8,wse3,130"})
+  void distGemmT(int p, String machine, int kt) throws Exception {
+    KernelTemplate.Problem problem = new KernelTemplate.Problem(6L * p, (long) kt * p, 4L * p);
+    CslProject a = CslProject.distGemmT(problem, p, MachineSpec.load(machine));
+    assertEquals(a, CslProject.distGemmT(problem, p, MachineSpec.load(machine)), "two emissions differ");
+    assertGolden("gemmt-p" + p + "-" + machine + (kt == 8 ? "" : "-k" + kt), a);
   }
 }
