@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.compiler.Inputs;
 import dev.meshc.compiler.io.Json;
 import dev.meshc.compiler.Compilation;
 import dev.meshc.compiler.plan.Plan;

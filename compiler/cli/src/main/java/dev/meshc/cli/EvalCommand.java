@@ -1,5 +1,6 @@
 package dev.meshc.cli;
 
+import dev.meshc.compiler.Inputs;
 import dev.meshc.compiler.io.Json;
 import dev.meshc.compiler.Frontend;
 import dev.meshc.compiler.io.AtomicFiles;
@@ -79,7 +80,7 @@ final class EvalCommand implements Callable<Integer> {
     }
     AtomicFiles.writeDirectory(output, dir -> {
       for (Map.Entry<String, Tensor> e : out.entrySet()) {
-        try (var s = java.nio.file.Files.newOutputStream(dir.resolve(fileName(e.getKey())))) {
+        try (var s = java.nio.file.Files.newOutputStream(dir.resolve(Npy.fileName(e.getKey())))) {
           Npy.write(e.getValue(), s);
         }
       }
@@ -94,7 +95,7 @@ final class EvalCommand implements Callable<Integer> {
       Map<String, Object> o = new LinkedHashMap<>();
       o.put("dtype", t.dtype().irName());
       o.put("shape", t.shape().toList());
-      o.put("file", output == null ? null : output.resolve(fileName(e.getKey())).toString());
+      o.put("file", output == null ? null : output.resolve(Npy.fileName(e.getKey())).toString());
       List<Double> head = new ArrayList<>();
       for (int i = 0; i < Math.min(5, t.size()); i++) {
         head.add(t.getDouble(i));
@@ -103,10 +104,5 @@ final class EvalCommand implements Callable<Integer> {
       outs.put(e.getKey(), o);
     }
     return outs;
-  }
-
-  /** A file name for an output: its name with path separators and odd characters replaced. */
-  static String fileName(String output) {
-    return output.replaceAll("[^A-Za-z0-9_.-]", "_") + ".npy";
   }
 }

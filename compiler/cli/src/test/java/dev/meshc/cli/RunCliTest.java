@@ -143,6 +143,41 @@ class RunCliTest {
         + " (linear in layer 1, ONNX "), faulty.err());
   }
 
+  /**
+   * {@code --reference}: ONNX Runtime's logits as the model's one output (a file) or as {@code
+   * logits.npy} in a folder pass; another model's logits of the same shape fail with exit 1 and a
+   * line naming the output; a missing or misshapen reference is refused before anything runs.
+   */
+  @Test
+  void referenceHoldsOutputsToOnnxRuntimes() throws Exception {
+    Path plan = compile(model("tiny-gpt2.onnx"), dir.resolve("plan"));
+    String ids = "input_ids=" + model("tiny-gpt2.input_ids.npy");
+    CliTest.Run file = meshc("run", plan.toString(), "--input", ids, "--reference", model("tiny-gpt2.logits.npy"),
+        "--json", "-q");
+    assertEquals(0, file.code(), file.err());
+    com.google.gson.JsonObject ref = file.json().getAsJsonObject("reference");
+    assertTrue(ref.get("ok").getAsBoolean(), file.out());
+    assertTrue(ref.getAsJsonArray("outputs").get(0).getAsJsonObject().get("pcc").getAsDouble() >= 0.999, file.out());
+
+    Path folder = Files.createDirectories(dir.resolve("ref"));
+    Files.copy(Path.of(model("tiny-gpt2.logits.npy")), folder.resolve("logits.npy"));
+    CliTest.Run inFolder = meshc("run", plan.toString(), "--input", ids, "--reference", folder.toString(), "-q");
+    assertEquals(0, inFolder.code(), inFolder.err());
+    assertTrue(inFolder.out().contains("reference: logits matches"), inFolder.out());
+
+    CliTest.Run wrong = meshc("run", plan.toString(), "--input", ids, "--reference", model("tiny-llama.logits.npy"),
+        "-q");
+    assertEquals(1, wrong.code(), wrong.err());
+    assertEquals(1, CompileCliTest.problems(wrong).size(), wrong.err());
+    assertTrue(wrong.err().startsWith("meshc: reference: output 'logits' diverges from "), wrong.err());
+
+    assertTwo(meshc("run", plan.toString(), "--input", ids, "--reference", dir.resolve("none").toString()),
+        "no such file or folder");
+    assertTwo(meshc("run", plan.toString(), "--input", ids, "--reference", dir.toString()), "no logits.npy");
+    assertTwo(meshc("run", plan.toString(), "--input", ids, "--reference", model("tiny-gpt2.input_ids.npy")),
+        "shape [1,16], but output 'logits' is [1,16,512]");
+  }
+
   @Test
   void badPlansAndInputsExitTwoWithOneLine() throws Exception {
     Path copy = dir.resolve("model").resolve("tiny-gpt2.onnx");

@@ -311,7 +311,7 @@ public final class MeshExecutor {
    * Pearson correlation (1 for two equal constant tensors) and max abs difference, over values
    * clamped to fp16's range: an additive mask of float32's minimum is −inf in fp16 storage.
    */
-  static double[] compare(float[] a0, float[] b0) {
+  public static double[] compare(float[] a0, float[] b0) {
     float[] a = clamp(a0);
     float[] b = clamp(b0);
     double ma = 0;

@@ -31,6 +31,11 @@ public final class Npy {
   private static final Pattern FORTRAN = Pattern.compile("'fortran_order'\\s*:\\s*(True|False)");
   private static final Pattern SHAPE = Pattern.compile("'shape'\\s*:\\s*\\(([^)]*)\\)");
 
+  /** The file of an output named {@code output}, written by run and eval and read as its reference. */
+  public static String fileName(String output) {
+    return output.replaceAll("[^A-Za-z0-9_.-]", "_") + ".npy";
+  }
+
   public static Tensor read(Path file) {
     return read(file, Limits.DEFAULTS);
   }

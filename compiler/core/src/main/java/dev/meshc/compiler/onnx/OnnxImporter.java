@@ -96,6 +96,18 @@ public final class OnnxImporter {
     return new OnnxImporter(file, bindings, limits).run(readModel(file, limits));
   }
 
+  /** A graph's inputs (initializers excluded) and outputs, by name, in the file's order. */
+  public record Interface(List<String> inputs, List<String> outputs) {}
+
+  /** The names a model is fed and answers with, before any shape is bound. */
+  public static Interface graphInterface(Path file, Limits limits) {
+    GraphProto g = readModel(file, limits).getGraph();
+    java.util.Set<String> initialized = new java.util.HashSet<>();
+    g.getInitializerList().forEach(t -> initialized.add(t.getName()));
+    return new Interface(g.getInputList().stream().map(ValueInfoProto::getName).filter(n -> !initialized.contains(n))
+        .toList(), g.getOutputList().stream().map(ValueInfoProto::getName).toList());
+  }
+
   /** Parses the file as a ModelProto, or fails with one line saying why it is not a model. */
   public static ModelProto readModel(Path file) {
     return readModel(file, Limits.DEFAULTS);

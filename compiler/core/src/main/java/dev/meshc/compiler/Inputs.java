@@ -1,4 +1,4 @@
-package dev.meshc.cli;
+package dev.meshc.compiler;
 
 import dev.meshc.compiler.io.Npy;
 import dev.meshc.compiler.onnx.InputBinding;
@@ -16,13 +16,13 @@ import java.util.Map;
 
 /**
  * {@code --input NAME=DIMS} or {@code --input NAME=FILE.npy}: a shape to bind, or a value whose
- * shape is bound. Shared by every command that reads a model.
+ * shape is bound. Shared by every command that reads a model, and by the Maven plugin.
  */
-final class Inputs {
+public final class Inputs {
   private final List<InputBinding> bindings = new ArrayList<>();
   private final Map<String, Tensor> values = new LinkedHashMap<>();
 
-  static Inputs parse(List<String> specs, Limits limits) {
+  public static Inputs parse(List<String> specs, Limits limits) {
     Inputs r = new Inputs();
     for (String spec : specs == null ? List.<String>of() : specs) {
       int eq = spec.indexOf('=');
@@ -42,7 +42,7 @@ final class Inputs {
   }
 
   /** Checks that {@code m} gets a value for every input, and none it does not have. */
-  void requireAll(Module m, String command) {
+  public void requireAll(Module m, String command) {
     for (String name : values.keySet()) {
       if (m.inputs().stream().noneMatch(v -> v.name().equals(name))) {
         throw MeshcException.input("--input %s: the model has no input '%s'; its inputs are %s", name, name,
@@ -61,11 +61,11 @@ final class Inputs {
     }
   }
 
-  List<InputBinding> bindings() {
+  public List<InputBinding> bindings() {
     return bindings;
   }
 
-  Map<String, Tensor> values() {
+  public Map<String, Tensor> values() {
     return values;
   }
 }
