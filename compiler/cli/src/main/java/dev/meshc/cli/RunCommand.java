@@ -117,6 +117,14 @@ final class RunCommand implements Callable<Integer> {
     json.put("predicted_prefill_cycles", r.predictedCycles());
     json.put("predicted_cycles_per_layer", r.predictedCyclesPerLayer());
     json.put("predicted_cycles_per_token", (double) r.predictedCycles() / r.promptLen());
+    Execution.Program prog = r.program();
+    json.put("plan_kernels", prog.planKernels());
+    json.put("executed_kernels", prog.executedKernels());
+    json.put("kernels_match", prog.same());
+    json.put("kernels_first_difference", prog.firstDifference());
+    json.put("predicted_cycles", prog.predictedCycles());
+    json.put("simulated_cycles", prog.simulatedCycles());
+    json.put("predicted_handoff_cycles", prog.predictedHandoffCycles());
     if (check) {
       Map<String, Object> c = new LinkedHashMap<>();
       c.put("ok", bad == null);
@@ -156,8 +164,11 @@ final class RunCommand implements Callable<Integer> {
       for (Map.Entry<String, Tensor> e : out.entrySet()) {
         w.printf("%s: %s%n", e.getKey(), e.getValue());
       }
-      w.printf("%d ops on the mesh (%,.0f cycles of mesh kernels simulated), %d on the host; the plan predicts %,d "
-          + "cycles for the whole prefill%n", r.meshOps(), r.meshCycles(), r.hostOps(), r.predictedCycles());
+      w.printf(Locale.ROOT, "%d ops on the mesh, %d on the host: %,d kernel runs executed of the plan's %,d (%s); "
+          + "%,.0f cycles simulated (kernels and their step overheads) against the plan's %,d (%+.1f%%)%n",
+          r.meshOps(), r.hostOps(), prog.executedKernels(), prog.planKernels(), prog.same() ? "the same program"
+              : "not the plan's program: " + prog.firstDifference(), prog.simulatedCycles(), prog.predictedCycles(),
+          100 * (prog.simulatedCycles() - prog.predictedCycles()) / Math.max(1, prog.predictedCycles()));
       if (output != null) {
         w.printf("wrote %d output(s) to %s%n", out.size(), output);
       }

@@ -144,6 +144,31 @@ class RunCliTest {
   }
 
   /**
+   * The plan is the program (issue 16): the runtime executes exactly the kernel runs the placed
+   * plan lists, and the plan's predicted cycles (the sum of the templates' estimates) are within 5%
+   * of the runtime's simulated ones, on one region and on a plan that splits the layers.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"tiny-gpt2:8", "tiny-llama:4", "tiny-llama:3"})
+  void runExecutesThePlansKernelProgram(String spec) throws Exception {
+    String name = spec.split(":")[0];
+    Path plan = dir.resolve("plan-" + name);
+    CliTest.Run c = meshc("compile", model(name + ".onnx"), "--input", "input_ids=1x16", "--phase", "prefill",
+        "--grid", spec.split(":")[1], "--emit", "plan", "-o", plan.toString());
+    assertEquals(0, c.code(), c.err());
+    CliTest.Run r = meshc("run", plan.toString(), "--input", "input_ids=" + model(name + ".input_ids.npy"), "--json");
+    assertEquals(0, r.code(), r.err());
+    com.google.gson.JsonObject j = r.json();
+    assertTrue(j.get("kernels_match").getAsBoolean(), r.out());
+    assertTrue(j.get("plan_kernels").getAsLong() > 20, r.out());
+    assertEquals(j.get("plan_kernels").getAsLong(), j.get("executed_kernels").getAsLong(), r.out());
+    double predicted = j.get("predicted_cycles").getAsDouble();
+    double simulated = j.get("simulated_cycles").getAsDouble();
+    assertTrue(Math.abs(simulated - predicted) <= 0.05 * predicted, simulated + " simulated, " + predicted
+        + " predicted");
+  }
+
+  /**
    * {@code --reference}: ONNX Runtime's logits as the model's one output (a file) or as {@code
    * logits.npy} in a folder pass; another model's logits of the same shape fail with exit 1 and a
    * line naming the output; a missing or misshapen reference is refused before anything runs.

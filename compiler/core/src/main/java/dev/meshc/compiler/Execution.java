@@ -18,6 +18,7 @@ import dev.meshc.ir.Resequence;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.Value;
+import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.machine.MachineSpec;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,11 +51,21 @@ public final class Execution {
    * reference evaluator (null when none does).
    */
   public record Prefill(Map<String, Tensor> outputs, long meshOps, long hostOps, double meshCycles,
-      long predictedCycles, long predictedCyclesPerLayer, long promptLen, Optional<MeshExecutor.Divergence> divergence) {
+      long predictedCycles, long predictedCyclesPerLayer, long promptLen, Optional<MeshExecutor.Divergence> divergence,
+      Program program) {
     public Prefill {
       outputs = Collections.unmodifiableMap(new LinkedHashMap<>(outputs)); // the model's order
     }
   }
+
+  /**
+   * The plan's kernel program against the one the runtime executed: kernel runs in each (host ops
+   * left out), whether the two are the same list, the first place they differ (or null), and the
+   * cycles: predicted by the plan (its total, hand-offs included), simulated (the kernels and
+   * their step overheads), and the plan's hand-offs, which the runtime does not move yet.
+   */
+  public record Program(long planKernels, long executedKernels, boolean same, String firstDifference,
+      long predictedCycles, double simulatedCycles, long predictedHandoffCycles) {}
 
   /**
    * Greedy generation: the ids generated, how they were made, the simulated mesh cycles, the
@@ -101,7 +112,7 @@ public final class Execution {
       progress.step("done");
       return new Prefill(r.outputs(), r.meshOps(), r.trace().size() - r.meshOps(), r.meshCycles(),
           prefill.info().getInt("cycles", 0), prefill.regions().get(0).info().getInt("cycles_per_layer", 0),
-          Math.max(1, prefill.info().getInt("prompt_len", 1)), Optional.ofNullable(bad));
+          Math.max(1, prefill.info().getInt("prompt_len", 1)), Optional.ofNullable(bad), program(prefill, r));
     } finally {
       progress.finish();
     }
@@ -182,6 +193,43 @@ public final class Execution {
       refs.put(o.name(), new Reference(f, want));
     }
     return refs;
+  }
+
+  /**
+   * The placed program of {@code plan} against what {@code r} executed, mesh kernels only (host
+   * ops are free, and the ones before the first region are in no region's program).
+   */
+  private static Program program(Placement plan, MeshExecutor.Result r) {
+    List<String> placed = new ArrayList<>();
+    long planned = 0;
+    long handoffs = 0;
+    for (Placement.Region region : plan.regions()) {
+      handoffs += region.info().getInt("handoff_cycles", 0);
+      for (Placement.Kernel k : region.kernels()) {
+        if (!k.info().getString("algorithm", KernelProgram.HOST).equals(KernelProgram.HOST)) {
+          placed.add(KernelProgram.Invocation.signature(k));
+          planned += k.info().getInt("count", 1);
+        }
+      }
+    }
+    List<String> ran = new ArrayList<>();
+    long executed = 0;
+    for (KernelProgram.Invocation k : r.kernels()) {
+      if (k.template() != null) {
+        ran.add(k.signature());
+        executed += k.count();
+      }
+    }
+    String diff = null;
+    for (int i = 0; i < Math.max(placed.size(), ran.size()) && diff == null; i++) {
+      String a = i < placed.size() ? placed.get(i) : "nothing";
+      String b = i < ran.size() ? ran.get(i) : "nothing";
+      if (!a.equals(b)) {
+        diff = "kernel " + i + ": planned " + a + ", executed " + b;
+      }
+    }
+    return new Program(planned, executed, diff == null, diff, plan.info().getInt("cycles", 0),
+        r.simulatedCycles(), handoffs);
   }
 
   /** The plan's placement of one phase, if it has one. */

@@ -9,24 +9,16 @@ import dev.meshc.ir.Placement;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.eval.ReferenceEvaluator;
 import dev.meshc.ir.eval.WeightStore;
+import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.KernelTemplate;
-import dev.meshc.ir.kernel.Kernels;
 import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.ir.Shape;
-import dev.meshc.ir.kernel.DistGemmT;
-import dev.meshc.ir.kernel.RowFn;
-import dev.meshc.ir.kernel.RowWise;
 import dev.meshc.ir.onnx.Broadcast;
 import dev.meshc.ir.kernel.Local;
 import dev.meshc.ir.kernel.LocalFn;
-import dev.meshc.ir.op.Activation;
 import dev.meshc.ir.op.Attention;
-import dev.meshc.ir.op.GatedActivation;
-import dev.meshc.ir.op.Generic;
 import dev.meshc.ir.op.Rope;
-import dev.meshc.ir.op.LayerNorm;
 import dev.meshc.ir.op.Linear;
-import dev.meshc.ir.op.RmsNorm;
 import dev.meshc.ir.op.Op;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -37,27 +29,35 @@ import java.util.function.BiConsumer;
 
 /**
  * Runs a placed module's prefill on the mesh runtime with real numbers, op by op, on the grid of
- * the region that holds the op's layer: every linear projection is a MeshGEMM (fp16 operands,
- * fp32 or fp16 accumulation), its bias added on the PEs' tiles; LayerNorm and RMSNorm are the
- * row all-reduce kernel; attention is dist-GEMM-T, the softmax row kernel and MeshGEMM per head.
- * Activations, gated activations, RoPE and residual adds are local kernels: each PE computes its
- * own tile (RoPE's pairs laid out on one PE). Ops with no mesh kernel (head reshapes, the
- * embedding lookup, a broadcasting add) run on the host with the reference semantics. Every activation is stored as fp16 between ops, as on
- * the wafer; a model output that a kernel computes is read from its accumulator (fp32 when
- * accumulating in fp32). The walk, weight streaming (one weight at a time, when first needed) and value
- * lifetimes are the reference evaluator's.
+ * the region that holds the op's layer, executing exactly the {@link KernelProgram} the plan was
+ * priced with: every template is built from the program's invocations (a linear projection's
+ * MeshGEMM, its bias then added on the PEs' tiles; the norms' row all-reduce kernel; attention's
+ * dist-GEMM-T, softmax row kernel and MeshGEMM per head; the local kernels, each PE on its own
+ * tile). Ops the program gives to the host run with the reference semantics. Every activation is
+ * stored as fp16 between ops, as on the wafer; a model output that a kernel computes is read from
+ * its accumulator (fp32 when accumulating in fp32). The walk, weight streaming (one weight at a
+ * time, when first needed) and value lifetimes are the reference evaluator's.
  */
 public final class MeshExecutor {
   private MeshExecutor() {}
 
-  /** Where one op ran and, on the mesh, the cycles its kernel took. */
-  public record OpTrace(int index, String op, String where, double cycles) {}
+  /**
+   * Where one op ran and, on the mesh, the cycles its kernels took as simulated, and the
+   * machine's per-kernel step overhead for each of them (a fixed cost the simulation does not see:
+   * the planner charges it too).
+   */
+  public record OpTrace(int index, String op, String where, double cycles, double overheadCycles) {}
 
-  /** The model outputs, and the per-op record. */
-  public record Result(Map<String, Tensor> outputs, List<OpTrace> trace) {
-    /** Cycles of the ops that ran on the mesh. */
+  /** The model outputs, the per-op record, and the kernel program as executed. */
+  public record Result(Map<String, Tensor> outputs, List<OpTrace> trace, List<KernelProgram.Invocation> kernels) {
+    /** Cycles of the mesh kernels as simulated. */
     public double meshCycles() {
       return trace.stream().mapToDouble(OpTrace::cycles).sum();
+    }
+
+    /** The simulated cycles and each kernel's step overhead: what the plan's prediction stands for. */
+    public double simulatedCycles() {
+      return trace.stream().mapToDouble(t -> t.cycles() + t.overheadCycles()).sum();
     }
 
     public long meshOps() {
@@ -89,12 +89,19 @@ public final class MeshExecutor {
     }
     int lastLayer = m.layers().isEmpty() ? 0 : m.layers().get(m.layers().size() - 1).end();
     List<OpTrace> trace = new ArrayList<>();
+    List<KernelProgram.Invocation> executed = new ArrayList<>();
     Set<String> outputs = new HashSet<>();
     m.outputs().forEach(v -> outputs.add(v.name()));
     Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, observer, (i, op, args) -> {
-      int grid = onMesh(op) ? gridOf(m, plan, i, lastLayer) : 0;
-      if (grid == 0) {
-        trace.add(new OpTrace(i, op.name(), "host", 0));
+      int grid = gridOf(m, plan, i, lastLayer);
+      // outside every region (the embedding before the first layer) an op runs on the host
+      List<KernelProgram.Invocation> program = grid == 0
+          ? List.of(new KernelProgram.Invocation(i, KernelProgram.HOST, null, 1, false))
+          : KernelProgram.lower(op, i, -1, -1, grid, fp32Accumulate);
+      executed.addAll(program);
+      KernelTemplate t = program.get(0).template();
+      if (t == null) {
+        trace.add(new OpTrace(i, op.name(), "host", 0, 0));
         return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
       }
       String what = "op " + i + " (" + op.name() + ")";
@@ -104,66 +111,55 @@ public final class MeshExecutor {
       double[] cycles = new double[1];
       float[] c;
       if (op instanceof Linear) {
-        RunResult r = project("meshgemm", what, args, grid, machine, fp32Accumulate);
+        RunResult r = run(t, Map.of("A", args.get(0).floats(), "B", args.get(1).floats()), what, grid, machine);
         cycles[0] = r.cycles();
         c = addBias(r.c(), args, keep);
       } else if (op instanceof Attention a) {
-        c = attention(a, what, args, grid, machine, fp32Accumulate, cycles);
-      } else if (localFn(op) != null) {
-        RunResult r = local(op, what, args, Local.Layout.ROWS_Y_COLS_X, grid, machine);
+        c = attention(a, program, what, args, grid, machine, cycles);
+      } else if (t instanceof Local l) {
+        RunResult r = local(l, op, what, args, grid, machine);
         cycles[0] = r.cycles();
         c = r.c();
       } else {
-        RunResult r = norm(op, what, args, grid, machine);
+        RunResult r = norm(t, args, what, grid, machine);
         cycles[0] = r.cycles();
         c = r.c();
       }
-      trace.add(new OpTrace(i, op.name(), "mesh " + grid + "x" + grid, cycles[0]));
+      long runs = program.stream().mapToLong(KernelProgram.Invocation::count).sum();
+      trace.add(new OpTrace(i, op.name(), "mesh " + grid + "x" + grid, cycles[0], runs * machine.stepOverhead()));
       if (fault != null && fault.op() == i) {
         plant(fault, c, op.result().shape().dim(op.result().shape().rank() - 1), grid);
       }
-      Tensor t = Tensor.ofFloats(DType.F32, op.result().shape(), c);
-      return List.of(keep ? t : fp16(t));
+      Tensor res = Tensor.ofFloats(DType.F32, op.result().shape(), c);
+      return List.of(keep ? res : fp16(res));
     });
-    return new Result(out, List.copyOf(trace));
+    return new Result(out, List.copyOf(trace), List.copyOf(executed));
   }
 
-  /** Ops with a mesh kernel: projections, norms (row all-reduce), attention and the local ops. */
-  static boolean onMesh(Op op) {
-    return op instanceof Linear || op instanceof LayerNorm || op instanceof RmsNorm || op instanceof Attention
-        || localFn(op) != null;
-  }
-
-  /**
-   * The local kernel's function for an op that needs no communication on the mesh: activations,
-   * gated activations, RoPE, and an Add or Mul of two same-shaped activations (the residual add);
-   * null for any other op (a broadcasting Add stays on the host).
-   */
+  /** The local kernel's function of an op (the kernel program's rule): null for an op with none. */
   static LocalFn localFn(Op op) {
-    if (op instanceof Activation a) {
-      return LocalFn.activation(LocalFn.Act.valueOf(a.fn().name()));
-    } else if (op instanceof GatedActivation g) {
-      return LocalFn.gated(LocalFn.Act.valueOf(g.fn().name()));
-    } else if (op instanceof Rope r) {
-      return LocalFn.rope(r.rotaryDim(), r.interleaved());
-    } else if (op instanceof Generic g && (g.type().equals("Add") || g.type().equals("Mul"))
-        && g.operands().size() == 2 && g.results().size() == 1
-        && g.operands().stream().allMatch(v -> v.type().dtype().isFloating() && v.shape().equals(g.result().shape()))) {
-      return g.type().equals("Add") ? LocalFn.add() : LocalFn.mul();
-    }
-    return null;
+    return KernelProgram.localFn(op);
   }
 
   /**
    * A local op as the {@link Local} kernel over its tensor viewed as [rows, last axis], in {@code
-   * layout} on the region's grid. RoPE's tables, from the op's operands or from θ, are given per
-   * row: row r is at position r mod S.
+   * layout} on the region's grid (decode's layouts; prefill's comes from the kernel program).
    */
   static RunResult local(Op op, String what, List<Tensor> args, Local.Layout layout, int grid, MachineSpec machine) {
-    LocalFn fn = localFn(op);
     Tensor x = args.get(0);
     long cols = x.shape().dim(x.shape().rank() - 1);
-    int rows = (int) (x.shape().elements() / cols);
+    return local(new Local(localFn(op), x.shape().elements() / cols, cols, layout, grid, grid), op, what, args, grid,
+        machine);
+  }
+
+  /**
+   * Runs local kernel {@code t} for {@code op}. RoPE's tables, from the op's operands or from θ,
+   * are given per row: row r is at position r mod S.
+   */
+  static RunResult local(Local t, Op op, String what, List<Tensor> args, int grid, MachineSpec machine) {
+    LocalFn fn = localFn(op);
+    Tensor x = args.get(0);
+    int rows = (int) t.problem().m();
     Map<String, float[]> in = new java.util.HashMap<>();
     in.put("A", x.floats());
     if (fn.binary()) {
@@ -172,19 +168,19 @@ public final class MeshExecutor {
     if (op instanceof Rope r) {
       int rd = (int) r.rotaryDim();
       int s = (int) x.shape().dim(-2);
-      float[][] t = args.size() == 3 ? new float[][] {args.get(1).floats(), args.get(2).floats()}
+      float[][] tab = args.size() == 3 ? new float[][] {args.get(1).floats(), args.get(2).floats()}
           : r.tables(s, 0);
       float[] cos = new float[rows * rd];
       float[] sin = new float[rows * rd];
       for (int row = 0; row < rows; row++) {
         int p = row % s;
-        System.arraycopy(t[0], p * rd, cos, row * rd, rd);
-        System.arraycopy(t[1], p * rd, sin, row * rd, rd);
+        System.arraycopy(tab[0], p * rd, cos, row * rd, rd);
+        System.arraycopy(tab[1], p * rd, sin, row * rd, rd);
       }
       in.put("COS", cos);
       in.put("SIN", sin);
     }
-    return run(new Local(fn, rows, cols, layout, grid, grid), in, what, grid, machine);
+    return run(t, in, what, grid, machine);
   }
 
   /** Adds the fault's delta to PE (0,0)'s tile of a result laid out [rows, n] over the grid. */
@@ -197,21 +193,22 @@ public final class MeshExecutor {
     }
   }
 
-  /** A LayerNorm or RMSNorm over the last axis: the row all-reduce kernel on the region's grid. */
+  /** A LayerNorm or RMSNorm over the last axis: the row all-reduce kernel on the region's grid (decode). */
   static RunResult norm(Op op, String what, List<Tensor> args, int grid, MachineSpec machine) {
-    Tensor x = args.get(0);
-    long width = x.shape().dim(x.shape().rank() - 1);
-    RowFn fn = op instanceof LayerNorm n ? RowFn.layerNorm(width, n.eps(), args.size() > 1, args.size() > 2)
-        : RowFn.rmsNorm(width, ((RmsNorm) op).eps(), args.size() > 1);
+    return norm(KernelProgram.lower(op, -1, -1, -1, grid, false).get(0).template(), args, what, grid, machine);
+  }
+
+  /** Runs row kernel {@code t} on a norm's operands: X, and γ and β when given. */
+  static RunResult norm(KernelTemplate t, List<Tensor> args, String what, int grid, MachineSpec machine) {
     Map<String, float[]> in = new java.util.HashMap<>();
-    in.put("X", x.floats());
+    in.put("X", args.get(0).floats());
     if (args.size() > 1) {
       in.put("W", args.get(1).floats());
     }
     if (args.size() > 2) {
       in.put("B", args.get(2).floats());
     }
-    return run(new RowWise(fn, x.shape().elements() / width, grid, grid, false), in, what, grid, machine);
+    return run(t, in, what, grid, machine);
   }
 
   /**
@@ -220,8 +217,8 @@ public final class MeshExecutor {
    * all-reduce kernel reading the scores from the fp32 accumulator, then p·v by MeshGEMM. A query
    * head reads its group's kv head (GQA/MQA). Heads run one after another; their cycles add up.
    */
-  static float[] attention(Attention a, String what, List<Tensor> args, int grid, MachineSpec machine,
-      boolean fp32, double[] cycles) {
+  static float[] attention(Attention a, List<KernelProgram.Invocation> program, String what, List<Tensor> args,
+      int grid, MachineSpec machine, double[] cycles) {
     Tensor q = args.get(0);
     Tensor k = args.get(1);
     Tensor v = args.get(2);
@@ -236,7 +233,9 @@ public final class MeshExecutor {
     sd[sd.length - 1] = sk;
     Tensor mask = args.size() > 3 ? args.get(3) : null;
     int[] maskAt = mask == null ? null : Broadcast.offsets(mask.shape(), Shape.of(sd));
-    RowFn fn = RowFn.softmax(sk, a.scale(), a.causal(), sk - sq, mask != null);
+    KernelTemplate scoresT = program.get(0).template(); // the program's three kernels, per head
+    KernelTemplate softmaxT = program.get(1).template();
+    KernelTemplate pvT = program.get(2).template();
     float[] out = new float[batch * heads * sq * dv];
     for (int b = 0; b < batch; b++) {
       for (int h = 0; h < heads; h++) {
@@ -246,8 +245,7 @@ public final class MeshExecutor {
         float[] qh = java.util.Arrays.copyOfRange(q.floats(), bh * sq * d, (bh + 1) * sq * d);
         float[] khd = java.util.Arrays.copyOfRange(k.floats(), kh * sk * d, (kh + 1) * sk * d);
         float[] vh = java.util.Arrays.copyOfRange(v.floats(), kh * sk * dv, (kh + 1) * sk * dv);
-        RunResult scores = run(new DistGemmT(new KernelTemplate.Problem(sq, d, sk), grid, fp32),
-            Map.of("A", qh, "B", khd), head + " q·kᵀ", grid, machine);
+        RunResult scores = run(scoresT, Map.of("A", qh, "B", khd), head + " q·kᵀ", grid, machine);
         Map<String, float[]> in = new java.util.HashMap<>();
         in.put("X", scores.c());
         if (mask != null) {
@@ -257,9 +255,8 @@ public final class MeshExecutor {
           }
           in.put("Mask", mh);
         }
-        RunResult p = run(new RowWise(fn, sq, grid, grid, fp32), in, head + " softmax", grid, machine);
-        RunResult o = run(Kernels.create("meshgemm", new KernelTemplate.Problem(sq, sk, dv), grid, grid, fp32, 0),
-            Map.of("A", p.c(), "B", vh), head + " p·v", grid, machine);
+        RunResult p = run(softmaxT, in, head + " softmax", grid, machine);
+        RunResult o = run(pvT, Map.of("A", p.c(), "B", vh), head + " p·v", grid, machine);
         System.arraycopy(o.c(), 0, out, bh * sq * dv, sq * dv);
         cycles[0] += scores.cycles() + p.cycles() + o.cycles();
       }
@@ -356,22 +353,6 @@ public final class MeshExecutor {
       }
     }
     return 0;
-  }
-
-  /**
-   * x[..., K] · W[K, N] as one {@code algorithm} kernel (MeshGEMM over all rows of x, or MeshGEMV
-   * for one row) on a grid×grid region, with real numbers; the bias comes after. A kernel too big
-   * to simulate with values is refused naming {@code what}.
-   */
-  static RunResult project(String algorithm, String what, List<Tensor> args, int grid, MachineSpec machine,
-      boolean fp32) {
-    Tensor x = args.get(0);
-    Tensor w = args.get(1);
-    long k = w.shape().dim(0);
-    long n = w.shape().dim(1);
-    long rows = x.shape().elements() / k;
-    KernelTemplate t = Kernels.create(algorithm, new KernelTemplate.Problem(rows, k, n), grid, grid, fp32, 0);
-    return run(t, Map.of("A", x.floats(), "B", w.floats()), what, grid, machine);
   }
 
   /** Adds the bias (fp16 on the PEs) to each row; in fp32 when the result stays in the accumulator. */

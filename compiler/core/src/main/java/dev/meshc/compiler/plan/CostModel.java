@@ -5,7 +5,9 @@ import dev.meshc.compiler.plan.ModelShape.LayerShape;
 import dev.meshc.ir.kernel.Dir;
 import dev.meshc.ir.kernel.KTree;
 import dev.meshc.ir.kernel.KTreeAllReduce;
+import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.RowWise;
 import dev.meshc.ir.kernel.Kernels;
 import dev.meshc.ir.kernel.LocalFn;
 import dev.meshc.ir.machine.MachineSpec;
@@ -96,6 +98,44 @@ public final class CostModel {
       int shared = alg.equals("gemmt") && p > 1 ? 3 : 0;
       colors.merge(alg, t.maxColorsPerPe() - shared, Math::max);
       steps.add(new Step(name, alg, mm + "x" + k + "x" + n, t.estimate(m).cycles() + m.stepOverhead(), t, weight));
+    }
+
+    /**
+     * A kernel of the prefill program, priced as the program says ({@link
+     * KernelProgram.Invocation#cycles}); a weight's own tile is resident, the rest transient.
+     */
+    void kernel(KernelProgram.Invocation k) {
+      KernelTemplate t = k.template();
+      if (t == null) {
+        return; // a host op: no mesh cost
+      }
+      KernelTemplate.Problem pad = t.padded();
+      long tileBytes = k.weight() ? 2 * (pad.k() / p) * (pad.n() / p) : 0;
+      weights += tileBytes;
+      transientMax = Math.max(transientMax, t.maxBytesPerPe() - tileBytes);
+      String alg = t.algorithm();
+      // dist-GEMM-T rotates B on the same interleaved Y ring as MeshGEMM (as in product()); the
+      // row kernels' K-trees are one set of colours
+      int shared = alg.equals("gemmt") && p > 1 ? 3 : 0;
+      if (t.maxColorsPerPe() > 0) {
+        colors.merge(t instanceof RowWise ? "ktree" : alg, t.maxColorsPerPe() - shared, Math::max);
+      }
+      KernelTemplate.Problem pr = t.problem();
+      steps.add(new Step("op" + k.op() + "." + k.role(), alg, pr.m() + "x" + pr.k() + "x" + pr.n()
+          + (k.count() > 1 ? " x" + k.count() : ""), k.cycles(m), t, k.weight()));
+    }
+
+    /** The prefill program of {@code ops}, lowered at the planned prompt length. */
+    void program(ModelShape.Ops ops) {
+      if (ops.ops().isEmpty()) {
+        throw new IllegalStateException("a prefill plan prices the tile IR's ops; this shape has none");
+      }
+      for (int i = 0; i < ops.ops().size(); i++) {
+        for (KernelProgram.Invocation k : KernelProgram.lower(ops.ops().get(i), ops.start() + i, ops.seq(),
+            w.promptLen(), p, false)) {
+          kernel(k);
+        }
+      }
     }
 
     /** An all-reduce of {@code values} fp16 values per PE along one axis (the K-tree). */
@@ -191,29 +231,13 @@ public final class CostModel {
     return 2L * 2 * tile(s.dq(), p);
   }
 
+  /** One layer's prefill: its kernel program ({@link KernelProgram}), lowered from the tile IR's ops. */
   private UnitCost prefillLayer(LayerShape s, int p) {
     Program g = new Program("layer", p);
-    long l = w.promptLen();
-    long rows = tile(l, p);
+    long rows = tile(w.promptLen(), p);
     long d = tile(s.width(), p);
-    if (s.normed()) {
-      norm(g, "attn_norm", rows, rows * d);
-    }
-    g.product("qkv", "meshgemm", l, s.width(), s.dq() + 2 * s.dkv(), true);
-    g.local("rope", ROPE * rows * (tile(s.dq(), p) + tile(s.dkv(), p)));
-    g.product("scores", "gemmt", l, s.dq(), l, false);
-    softmax(g, rows * rows, rows);
-    g.product("attn_v", "meshgemm", l, l, s.dq(), false);
-    g.product("o_proj", "meshgemm", l, s.dq(), s.width(), true);
-    g.local("residual", ADD * rows * d);
-    if (s.normed()) {
-      norm(g, "ffn_norm", rows, rows * d);
-    }
-    g.product("ffn_in", "meshgemm", l, s.width(), s.ffnIn(), true);
-    g.local(s.gated() ? "gated_act" : "act", ACT * rows * tile(s.ffn(), p));
-    g.product("ffn_out", "meshgemm", l, s.ffn(), s.width(), true);
-    g.local("residual", ADD * rows * d);
-    g.weights += s.normed() ? 2 * 2 * d : 0;
+    g.program(s.program());
+    g.weights += s.normed() ? 2 * 2 * d : 0; // the two norms' γ
     // activations: x, residual and normed x, q/k/v, the FFN hidden; and the other heads' scores
     g.activations = 2 * rows * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(s.ffnIn(), p))
         + 2 * (s.heads() - 1) * rows * rows;
@@ -240,17 +264,19 @@ public final class CostModel {
     long d = tile(h.width(), p);
     boolean decode = w.phase() == Workload.Phase.DECODE;
     long rows = decode ? 1 : tile(w.promptLen(), p);
-    if (normed) {
-      norm(g, "final_norm", rows, rows * d);
-      g.weights += 2 * d;
-    }
-    g.product("logits", decode ? "meshgemv" : "meshgemm", decode ? 1 : w.promptLen(), h.width(), h.vocab(), true);
-    g.activations = 2 * rows * (d + tile(h.vocab(), p));
     if (decode) {
+      if (normed) {
+        norm(g, "final_norm", rows, rows * d);
+        g.weights += 2 * d;
+      }
+      g.product("logits", "meshgemv", 1, h.width(), h.vocab(), true);
       g.decodeTrees();
     } else {
+      g.program(h.program());
+      g.weights += normed ? 2 * d : 0;
       g.colors.remove("ktree");
     }
+    g.activations = 2 * rows * (d + tile(h.vocab(), p));
     return g.done(0, 0);
   }
 

@@ -5,6 +5,8 @@ import dev.meshc.ir.Attrs;
 import dev.meshc.ir.Layer;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Module;
+import dev.meshc.ir.Resequence;
+import dev.meshc.ir.op.Op;
 import dev.meshc.ir.op.Generic;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,9 +16,17 @@ import java.util.List;
  * from the tile IR's layer facts, never from weight bytes.
  */
 public record ModelShape(String name, List<LayerShape> layers, Head head) {
-  /** One transformer layer: width, attention heads, FFN; {@code gated} for SwiGLU/GeGLU. */
+  /**
+   * One transformer layer: width, attention heads, FFN; {@code gated} for SwiGLU/GeGLU; and the
+   * layer's ops as the tile IR has them ({@code program}), from which the prefill kernel program
+   * is lowered (empty for a shape given by hand).
+   */
   public record LayerShape(long width, long heads, long kvHeads, long headDim, long ffn, boolean gated,
-      boolean normed) {
+      boolean normed, Ops program) {
+    public LayerShape(long width, long heads, long kvHeads, long headDim, long ffn, boolean gated, boolean normed) {
+      this(width, heads, kvHeads, headDim, ffn, gated, normed, Ops.NONE);
+    }
+
     public long dq() {
       return heads * headDim;
     }
@@ -31,8 +41,24 @@ public record ModelShape(String name, List<LayerShape> layers, Head head) {
     }
   }
 
-  /** The LM head: a [width] → [vocab] projection after the last layer. */
-  public record Head(long width, long vocab) {}
+  /** The LM head: a [width] → [vocab] projection after the last layer, and the ops after it (with the final norm). */
+  public record Head(long width, long vocab, Ops program) {
+    public Head(long width, long vocab) {
+      this(width, vocab, Ops.NONE);
+    }
+  }
+
+  /**
+   * Ops of the module from index {@code start}, over activations of {@code seq} tokens: what
+   * {@link dev.meshc.ir.kernel.KernelProgram#lower} reads.
+   */
+  public record Ops(int start, List<Op> ops, long seq) {
+    public static final Ops NONE = new Ops(0, List.of(), 0);
+
+    public Ops {
+      ops = List.copyOf(ops);
+    }
+  }
 
   public ModelShape {
     layers = List.copyOf(layers);
@@ -44,12 +70,13 @@ public record ModelShape(String name, List<LayerShape> layers, Head head) {
           + "inspect shows what it recognised)", m.name());
     }
     List<LayerShape> layers = new ArrayList<>();
+    long seq = Resequence.traced(m);
     for (Layer l : m.layers()) {
       Attrs a = l.info();
       String act = a.getString("activation", "none");
       layers.add(new LayerShape(a.getInt("width", 0), a.getInt("heads", 0), a.getInt("kv_heads", 0),
           a.getInt("head_dim", 0), a.getInt("ffn", 0), act.equals("swiglu") || act.startsWith("geglu"),
-          !a.getString("norm", "none").equals("none")));
+          !a.getString("norm", "none").equals("none"), new Ops(l.start(), m.ops().subList(l.start(), l.end()), seq)));
       LayerShape s = layers.get(layers.size() - 1);
       if (s.width() < 1 || s.heads() < 1 || s.headDim() < 1 || s.kvHeads() < 1) {
         throw MeshcException.input("%s: layer %d has no width or attention heads the planner can read (ONNX nodes "
@@ -62,7 +89,9 @@ public record ModelShape(String name, List<LayerShape> layers, Head head) {
       }
     }
     Inspection.Head h = Inspection.head(m);
-    return new ModelShape(m.name(), layers, h == null ? null : new Head(h.width(), h.vocab()));
+    int end = m.layers().get(m.layers().size() - 1).end();
+    return new ModelShape(m.name(), layers, h == null ? null
+        : new Head(h.width(), h.vocab(), new Ops(end, m.ops().subList(end, m.ops().size()), seq)));
   }
 
   /** The ONNX nodes of a layer's ops that lifting left generic, for an error message (the first few). */
@@ -76,14 +105,27 @@ public record ModelShape(String name, List<LayerShape> layers, Head head) {
         + (nodes.size() > 6 ? ", … (" + nodes.size() + " in all)" : "");
   }
 
-  /** The shape every layer fits in: equal to each layer when all are identical (the usual case). */
+  /**
+   * The shape every layer fits in: equal to each layer when all are identical (the usual case).
+   * Its program is that of the layer with the most weights (the first of them), which for
+   * identical layers is each layer's.
+   */
   public LayerShape envelope() {
     LayerShape e = layers.get(0);
+    LayerShape biggest = e;
     for (LayerShape s : layers) {
       e = new LayerShape(Math.max(e.width(), s.width()), Math.max(e.heads(), s.heads()),
           Math.max(e.kvHeads(), s.kvHeads()), Math.max(e.headDim(), s.headDim()), Math.max(e.ffn(), s.ffn()),
-          e.gated() || s.gated(), e.normed() || s.normed());
+          e.gated() || s.gated(), e.normed() || s.normed(), e.program());
+      if (params(s) > params(biggest)) {
+        biggest = s;
+      }
     }
-    return e;
+    return new LayerShape(e.width(), e.heads(), e.kvHeads(), e.headDim(), e.ffn(), e.gated(), e.normed(),
+        biggest.program());
+  }
+
+  private static long params(LayerShape s) {
+    return s.width() * (s.dq() + 2 * s.dkv() + s.dq() + s.ffnIn() + s.ffn());
   }
 }

@@ -3,6 +3,7 @@ package dev.meshc.compiler.plan;
 import dev.meshc.ir.Attrs;
 import dev.meshc.ir.Placement;
 import dev.meshc.ir.kernel.KTree;
+import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.KernelTemplate;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,11 +30,28 @@ public final class Placements {
           .put("colors", r.colors()).put("cycles_per_layer", Math.round(r.layerCycles()))
           .put("cycles", Math.round(r.cycles())).put("handoff_cycles", Math.round(r.handoffCycles())).build();
       List<Placement.Kernel> kernels = new ArrayList<>();
-      if (r.layers() > 0) {
-        kernels(cost.layer(model.envelope(), r.grid()), "", kernels);
-      }
-      if (r.head()) {
-        kernels(cost.head(model.head(), model.envelope().normed(), r.grid()), "lm_head.", kernels);
+      if (w.phase() == Workload.Phase.PREFILL) {
+        // the kernel program of every op the region holds, as the runtime will execute it
+        List<ModelShape.Ops> units = new ArrayList<>();
+        model.layers().subList(r.firstLayer(), r.endLayer()).forEach(l -> units.add(l.program()));
+        if (r.head()) {
+          units.add(model.head().program());
+        }
+        for (ModelShape.Ops u : units) {
+          for (int i = 0; i < u.ops().size(); i++) {
+            for (KernelProgram.Invocation k : KernelProgram.lower(u.ops().get(i), u.start() + i, u.seq(),
+                w.promptLen(), r.grid(), false)) {
+              kernels.add(k.toKernel(cost.machine()));
+            }
+          }
+        }
+      } else {
+        if (r.layers() > 0) {
+          kernels(cost.layer(model.envelope(), r.grid()), "", kernels);
+        }
+        if (r.head()) {
+          kernels(cost.head(model.head(), model.envelope().normed(), r.grid()), "lm_head.", kernels);
+        }
       }
       regions.add(new Placement.Region(r.index(), ri, kernels));
     }

@@ -1,0 +1,179 @@
+package dev.meshc.ir.kernel;
+
+import dev.meshc.ir.Attrs;
+import dev.meshc.ir.Placement;
+import dev.meshc.ir.Shape;
+import dev.meshc.ir.Value;
+import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.ir.op.Activation;
+import dev.meshc.ir.op.Attention;
+import dev.meshc.ir.op.GatedActivation;
+import dev.meshc.ir.op.Generic;
+import dev.meshc.ir.op.LayerNorm;
+import dev.meshc.ir.op.Linear;
+import dev.meshc.ir.op.Op;
+import dev.meshc.ir.op.RmsNorm;
+import dev.meshc.ir.op.Rope;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The prefill kernel program: which mesh kernels execute each op of the tile IR on a P×P region,
+ * stated once. The planner prices it (the sum of the templates' estimates), the placed tile IR
+ * prints it as each region's {@code kernel} entries, and the mesh runtime executes exactly it —
+ * it builds every template from an {@link Invocation}, never by its own choice.
+ *
+ * <p>The rule, per op: a linear projection is a MeshGEMM with the weight as its resident B; an
+ * attention is, per batch and query head, dist-GEMM-T for q·kᵀ (k as its projection left it),
+ * the softmax row kernel on the scores in the fp32 accumulator, and a MeshGEMM for p·v (a query
+ * head reads its group's kv head); LayerNorm and RMSNorm are the row all-reduce kernel;
+ * activations, gated activations, RoPE and a same-shape Add or Mul are the local kernel, each PE
+ * on its own tile; any other op (head reshapes, the embedding lookup, a broadcasting add) runs on
+ * the host, at no mesh cost.
+ */
+public final class KernelProgram {
+  private KernelProgram() {}
+
+  /** What runs an op: a mesh kernel, or the host. */
+  public static final String HOST = "host";
+
+  /**
+   * One kernel of the program: op {@code op} of the module, its template ({@code null} for the
+   * host), run {@code count} times one after another (attention heads), with {@code role} saying
+   * which part of the op it is ({@code linear}, {@code scores}, {@code softmax}, {@code pv},
+   * {@code norm}, {@code local}, {@code host}); {@code weight} when B is a resident weight tile.
+   */
+  public record Invocation(int op, String role, KernelTemplate template, long count, boolean weight) {
+    public String algorithm() {
+      return template == null ? HOST : template.algorithm();
+    }
+
+    /** Predicted cycles: each run the template's estimate plus the machine's per-kernel step overhead. */
+    public double cycles(MachineSpec m) {
+      return template == null ? 0 : count * (template.estimate(m).cycles() + m.stepOverhead());
+    }
+
+    /** The placed tile IR's entry for it (what the runtime's executed kernel is compared with). */
+    public Placement.Kernel toKernel(MachineSpec m) {
+      Attrs.Builder a = Attrs.builder().put("op", op).put("role", role).put("algorithm", algorithm())
+          .put("count", count);
+      if (template != null) {
+        KernelTemplate.Problem p = template.problem();
+        KernelTemplate.Problem pad = template.padded();
+        a.put("shape", new long[] {p.m(), p.k(), p.n()}).put("padded", new long[] {pad.m(), pad.k(), pad.n()})
+            .put("grid", new long[] {template.width(), template.height()}).put("pe_bytes", template.maxBytesPerPe())
+            .put("colors", template.maxColorsPerPe()).put("cycles", Math.round(cycles(m)));
+      }
+      return new Placement.Kernel("op" + op + "." + role, a.build());
+    }
+
+    /** The same kernel as the placed IR names it: op, role, algorithm, problem, grid and count. */
+    public String signature() {
+      if (template == null) {
+        return op + "." + role + " host x" + count;
+      }
+      return op + "." + role + " " + algorithm() + " " + template.problem() + " on " + template.width() + "x"
+          + template.height() + " x" + count;
+    }
+
+    /** {@link #signature} of a placed entry. */
+    public static String signature(Placement.Kernel k) {
+      Attrs a = k.info();
+      String head = a.getInt("op", -1) + "." + a.getString("role", "?") + " ";
+      if (a.getString("algorithm", HOST).equals(HOST)) {
+        return head + "host x" + a.getInt("count", 1);
+      }
+      long[] s = a.getInts("shape");
+      long[] g = a.getInts("grid");
+      return head + a.getString("algorithm", "?") + " " + new KernelTemplate.Problem(s[0], s[1], s[2]) + " on "
+          + g[0] + "x" + g[1] + " x" + a.getInt("count", 1);
+    }
+  }
+
+  /**
+   * The kernels of op {@code index} on a {@code grid}×{@code grid} region. Its activations span
+   * {@code seq} tokens in the module; {@code tokens} (the planned prompt length) scales every
+   * token-sized dimension to it, so a model traced at one length is priced at another.
+   */
+  public static List<Invocation> lower(Op op, int index, long seq, long tokens, int grid, boolean fp32) {
+    Scale s = new Scale(seq, tokens);
+    List<Invocation> out = new ArrayList<>();
+    if (op instanceof Linear l) {
+      Value x = l.x();
+      long k = l.w().shape().dim(0);
+      long n = l.w().shape().dim(1);
+      out.add(new Invocation(index, "linear", Kernels.create("meshgemm",
+          new KernelTemplate.Problem(s.rows(x.shape().elements() / k, x), k, n), grid, grid, fp32, 0), 1, true));
+    } else if (op instanceof Attention a) {
+      Shape q = a.q().shape();
+      long heads = a.heads();
+      long sq = s.dim(q.dim(-2));
+      long sk = s.dim(a.k().shape().dim(-2));
+      long d = q.dim(-1);
+      long dv = a.v().shape().dim(-1);
+      long batch = q.elements() / (heads * q.dim(-2) * d);
+      RowFn fn = RowFn.softmax(sk, a.scale(), a.causal(), sk - sq, a.mask() != null);
+      long runs = batch * heads;
+      out.add(new Invocation(index, "scores", new DistGemmT(new KernelTemplate.Problem(sq, d, sk), grid, fp32),
+          runs, false));
+      out.add(new Invocation(index, "softmax", new RowWise(fn, sq, grid, grid, fp32), runs, false));
+      out.add(new Invocation(index, "pv", Kernels.create("meshgemm", new KernelTemplate.Problem(sq, sk, dv), grid,
+          grid, fp32, 0), runs, false));
+    } else if (op instanceof LayerNorm || op instanceof RmsNorm) {
+      Value x = op.operands().get(0);
+      long width = x.shape().dim(-1);
+      int given = op.operands().size();
+      RowFn fn = op instanceof LayerNorm n ? RowFn.layerNorm(width, n.eps(), given > 1, given > 2)
+          : RowFn.rmsNorm(width, ((RmsNorm) op).eps(), given > 1);
+      out.add(new Invocation(index, "norm", new RowWise(fn, s.rows(x.shape().elements() / width, x), grid, grid,
+          false), 1, false));
+    } else if (localFn(op) != null) {
+      Value x = op.operands().get(0);
+      long cols = x.shape().dim(-1);
+      out.add(new Invocation(index, "local", new Local(localFn(op), s.rows(x.shape().elements() / cols, x), cols,
+          Local.Layout.ROWS_Y_COLS_X, grid, grid), 1, false));
+    } else {
+      out.add(new Invocation(index, HOST, null, 1, false));
+    }
+    return out;
+  }
+
+  /**
+   * The local kernel's function for an op that needs no communication on the mesh: activations,
+   * gated activations, RoPE, and an Add or Mul of two same-shaped activations (the residual add);
+   * null for any other op (a broadcasting Add stays on the host).
+   */
+  public static LocalFn localFn(Op op) {
+    if (op instanceof Activation a) {
+      return LocalFn.activation(LocalFn.Act.valueOf(a.fn().name()));
+    } else if (op instanceof GatedActivation g) {
+      return LocalFn.gated(LocalFn.Act.valueOf(g.fn().name()));
+    } else if (op instanceof Rope r) {
+      return LocalFn.rope(r.rotaryDim(), r.interleaved());
+    } else if (op instanceof Generic g && (g.type().equals("Add") || g.type().equals("Mul"))
+        && g.operands().size() == 2 && g.results().size() == 1
+        && g.operands().stream().allMatch(v -> v.type().dtype().isFloating() && v.shape().equals(g.result().shape()))) {
+      return g.type().equals("Add") ? LocalFn.add() : LocalFn.mul();
+    }
+    return null;
+  }
+
+  /**
+   * From the module's sequence length to the planned one: a dimension of {@code seq} tokens
+   * becomes {@code tokens}, and rows that span the tokens (batch × heads × seq) scale with them.
+   * Tensors of rank below 2 have no token axis and keep their size.
+   */
+  private record Scale(long seq, long tokens) {
+    long dim(long d) {
+      return tokens <= 0 || d != seq ? d : tokens;
+    }
+
+    long rows(long rows, Value v) {
+      Shape sh = v.shape();
+      if (tokens <= 0 || sh.rank() < 2 || sh.dim(-2) != seq) {
+        return rows;
+      }
+      return rows / seq * tokens;
+    }
+  }
+}
