@@ -4,9 +4,10 @@
 # kb = ring_at((ring_pos(px) + ring_pos(py)) % P), Cannon's skew in ring coordinates; it ends with
 # C block (py, px). Tiles are row-major.
 import argparse
+import contextlib
+import json
 
 import numpy as np
-from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime
 
 P, MT, KT, NT = 4, 6, 8, 4
 M, K, N = 24, 32, 16
@@ -28,8 +29,32 @@ def u32(a):
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--name", default="out", help="the cslc output folder")
 parser.add_argument("--cmaddr", help="IP:port of a CS system; the simulator when absent")
+parser.add_argument("--artifact", help="the JSON compile_appliance.py wrote: run through the appliance")
+parser.add_argument("--simulator", action="store_true", help="with --artifact: the appliance's simulator")
 parser.add_argument("--seed", type=int, default=1)
 args = parser.parse_args()
+
+# The runtime: the appliance's (run.py --artifact, as appliance.sh runs it: a CS system, or the
+# appliance's simulator with --simulator) or cs_python's local one (commands.sh; --cmaddr for a
+# system reached directly). Both are used the same way: inside a with block, loaded and running.
+if args.artifact:
+  from cerebras.appliance.pb.sdk.sdk_common_pb2 import MemcpyDataType, MemcpyOrder
+  from cerebras.sdk.client import SdkRuntime
+  with open(args.artifact, encoding="utf-8") as f:
+    runtime = SdkRuntime(json.load(f)["artifact_id"], simulator=args.simulator)
+else:
+  from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime
+
+  @contextlib.contextmanager
+  def local(runner):
+    runner.load()
+    runner.run()
+    try:
+      yield runner
+    finally:
+      runner.stop()
+
+  runtime = local(SdkRuntime(args.name, cmaddr=args.cmaddr) if args.cmaddr else SdkRuntime(args.name))
 
 rng = np.random.default_rng(args.seed)
 a = rng.standard_normal((M, K)).astype(np.float16)
@@ -45,17 +70,14 @@ for py in range(P):
   for px in range(P):
     b_tiles[py, px] = b_blocks[ring_at((ring_pos(px) + ring_pos(py)) % P), px]
 
-runner = SdkRuntime(args.name, cmaddr=args.cmaddr) if args.cmaddr else SdkRuntime(args.name)
-runner.load()
-runner.run()
-for sym, tiles, n in (("a", a_tiles, MT * KT), ("b", b_tiles, KT * NT)):
-  runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, P, P, n, streaming=False,
-                    data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)
-runner.launch("compute", nonblock=False)
 c_words = np.zeros(P * P * MT * NT, np.uint32)
-runner.memcpy_d2h(c_words, runner.get_id("c"), 0, 0, P, P, MT * NT, streaming=False,
-                  data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)
-runner.stop()
+with runtime as runner:
+  for sym, tiles, n in (("a", a_tiles, MT * KT), ("b", b_tiles, KT * NT)):
+    runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, P, P, n, streaming=False,
+                      data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)
+  runner.launch("compute", nonblock=False)
+  runner.memcpy_d2h(c_words, runner.get_id("c"), 0, 0, P, P, MT * NT, streaming=False,
+                    data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)
 
 c_tiles = c_words.astype(np.uint16).view(np.float16).reshape(P, P, MT, NT)
 c = c_tiles.transpose(0, 2, 1, 3).reshape(P * MT, P * NT)[:M, :N].astype(np.float32)

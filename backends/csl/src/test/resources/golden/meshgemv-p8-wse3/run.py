@@ -3,9 +3,10 @@
 # The tiling is the template's: PE (px, py) gets x[py*Kt:+Kt] and W[py*Kt:+Kt, px*Nt:+Nt]; every PE
 # of column px ends with y[px*Nt:+Nt].
 import argparse
+import contextlib
+import json
 
 import numpy as np
-from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime
 
 W, H, KT, NT = 8, 8, 8, 6
 K, N = 64, 48
@@ -19,8 +20,32 @@ def u32(a):
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--name", default="out", help="the cslc output folder")
 parser.add_argument("--cmaddr", help="IP:port of a CS system; the simulator when absent")
+parser.add_argument("--artifact", help="the JSON compile_appliance.py wrote: run through the appliance")
+parser.add_argument("--simulator", action="store_true", help="with --artifact: the appliance's simulator")
 parser.add_argument("--seed", type=int, default=1)
 args = parser.parse_args()
+
+# The runtime: the appliance's (run.py --artifact, as appliance.sh runs it: a CS system, or the
+# appliance's simulator with --simulator) or cs_python's local one (commands.sh; --cmaddr for a
+# system reached directly). Both are used the same way: inside a with block, loaded and running.
+if args.artifact:
+  from cerebras.appliance.pb.sdk.sdk_common_pb2 import MemcpyDataType, MemcpyOrder
+  from cerebras.sdk.client import SdkRuntime
+  with open(args.artifact, encoding="utf-8") as f:
+    runtime = SdkRuntime(json.load(f)["artifact_id"], simulator=args.simulator)
+else:
+  from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime
+
+  @contextlib.contextmanager
+  def local(runner):
+    runner.load()
+    runner.run()
+    try:
+      yield runner
+    finally:
+      runner.stop()
+
+  runtime = local(SdkRuntime(args.name, cmaddr=args.cmaddr) if args.cmaddr else SdkRuntime(args.name))
 
 rng = np.random.default_rng(args.seed)
 x = rng.standard_normal(K).astype(np.float16)
@@ -34,17 +59,14 @@ x_tiles = np.broadcast_to(xp.reshape(H, 1, KT), (H, W, KT))
 w_tiles = wp.reshape(H, KT, W, NT).transpose(0, 2, 1, 3)
 
 
-runner = SdkRuntime(args.name, cmaddr=args.cmaddr) if args.cmaddr else SdkRuntime(args.name)
-runner.load()
-runner.run()
-for sym, tiles, n in (("x", x_tiles, KT), ("w", w_tiles, KT * NT)):
-  runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, W, H, n, streaming=False,
-                    data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)
-runner.launch("compute", nonblock=False)
 y_words = np.zeros(H * W * NT, np.uint32)
-runner.memcpy_d2h(y_words, runner.get_id("y"), 0, 0, W, H, NT, streaming=False,
-                  data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)
-runner.stop()
+with runtime as runner:
+  for sym, tiles, n in (("x", x_tiles, KT), ("w", w_tiles, KT * NT)):
+    runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, W, H, n, streaming=False,
+                      data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)
+  runner.launch("compute", nonblock=False)
+  runner.memcpy_d2h(y_words, runner.get_id("y"), 0, 0, W, H, NT, streaming=False,
+                    data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)
 
 y_tiles = y_words.astype(np.uint16).view(np.float16).reshape(H, W * NT)
 expected = x.astype(np.float32) @ w.astype(np.float32)

@@ -172,6 +172,43 @@ class SimCliTest {
     assertTrue(out.contains("matches NumPy"), out);
   }
 
+  /**
+   * A kernel project's appliance path: {@code appliance.sh --simulator} compiles with the client's
+   * SdkCompiler and runs run.py through SdkRuntime(artifact, simulator=True), here the stand-ins';
+   * without {@code --simulator} it compiles for the system's whole fabric and the stand-in, having
+   * no system, refuses the run in one line.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"meshgemv-p4-wse2", "gemmt-p8-wse3-k130"})
+  void meshcKernelProjectsRunThroughTheAppliancePath(String project) throws Exception {
+    Assumptions.assumeTrue(numpy(), "python3 (or $MESHC_PYTHON) with NumPy is not installed");
+    Path golden = BIN.getParent().getParent().resolve("src/test/resources/golden").resolve(project);
+    try (java.util.stream.Stream<Path> files = Files.list(golden)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, dir.resolve(f.getFileName()));
+      }
+    }
+    for (boolean simulator : new boolean[] {true, false}) {
+      ProcessBuilder pb = new ProcessBuilder(simulator ? List.of("sh", "appliance.sh", "--simulator")
+          : List.of("sh", "appliance.sh")).directory(dir.toFile()).redirectErrorStream(true);
+      pb.environment().put("MESHC_CLASSPATH", System.getProperty("java.class.path"));
+      pb.environment().put("PATH", BIN + java.io.File.pathSeparator + System.getenv("PATH"));
+      pb.environment().put("PYTHON", BIN.resolve("cs_python").toString());
+      Process p = pb.start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertTrue(p.waitFor(300, TimeUnit.SECONDS), project + " did not finish");
+      if (simulator) {
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("compiled for the appliance's simulator") && out.contains("matches NumPy"), out);
+      } else {
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("compiled for the system"), out);
+        assertTrue(out.strip().endsWith("meshc's stand-in has no CS system behind it; run with --simulator, or on "
+            + "the appliance with the Cerebras SDK"), out);
+      }
+    }
+  }
+
   /** check-csl holds a meshc project's PE programs to the SDK's rules by loading them in the simulator. */
   @Test
   void checkCslLoadsEveryPeProgramInTheSimulator() throws Exception {

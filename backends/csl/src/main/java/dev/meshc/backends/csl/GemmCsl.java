@@ -31,6 +31,7 @@ final class GemmCsl {
     files.put("meshgemm.csl", program(target));
     files.put("run.py", host(p, grid, mt, kt, nt, target));
     files.put("commands.sh", GemvCsl.commands(grid, grid, params, target, "MeshGEMM"));
+    HostFiles.appliance(files, grid, grid, params, target, m.fabricWidth(), m.fabricHeight(), "MeshGEMM");
     files.put("README.md", readme(t, m, target, mt, kt, nt));
     files.put(CslProject.MANIFEST, CslProject.manifest("meshgemm", p, grid, grid, 0, m, params));
     return new CslProject(files);
@@ -346,17 +347,14 @@ final class GemmCsl {
    * {@code compute}, C's tiles back as the [M, N] result {@code c}.
    */
   static void run(CslText c, String bWords) {
-    c.line("runner = SdkRuntime(args.name, cmaddr=args.cmaddr) if args.cmaddr else SdkRuntime(args.name)");
-    c.line("runner.load()");
-    c.line("runner.run()");
-    c.line("for sym, tiles, n in ((\"a\", a_tiles, MT * KT), (\"b\", b_tiles, %s)):", bWords);
-    c.line("  runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, P, P, n, streaming=False,");
-    c.line("                    data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
-    c.line("runner.launch(\"compute\", nonblock=False)");
     c.line("c_words = np.zeros(P * P * MT * NT, np.uint32)");
-    c.line("runner.memcpy_d2h(c_words, runner.get_id(\"c\"), 0, 0, P, P, MT * NT, streaming=False,");
-    c.line("                  data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
-    c.line("runner.stop()");
+    c.line("with runtime as runner:");
+    c.line("  for sym, tiles, n in ((\"a\", a_tiles, MT * KT), (\"b\", b_tiles, %s)):", bWords);
+    c.line("    runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, P, P, n, streaming=False,");
+    c.line("                      data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
+    c.line("  runner.launch(\"compute\", nonblock=False)");
+    c.line("  runner.memcpy_d2h(c_words, runner.get_id(\"c\"), 0, 0, P, P, MT * NT, streaming=False,");
+    c.line("                    data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
     c.blank();
     c.line("c_tiles = c_words.astype(np.uint16).view(np.float16).reshape(P, P, MT, NT)");
     c.line("c = c_tiles.transpose(0, 2, 1, 3).reshape(P * MT, P * NT)[:M, :N].astype(np.float32)");
@@ -378,6 +376,8 @@ final class GemmCsl {
     c.line("| `meshgemm.csl` | one PE: its tiles, A's alignment shifts, the P overlapped transfer-and-multiply steps |");
     c.line("| `run.py` | the host: random A and B, B pre-skewed, tiled onto the PEs, `compute` launched, C checked |");
     c.line("| `commands.sh` | the exact `cslc` and `cs_python` commands |");
+    c.line("| `compile_appliance.py`, `appliance.sh` | the appliance path: `SdkCompiler` for the system's whole fabric, then "
+        + "`run.py --artifact` through the appliance's `SdkRuntime` |");
     c.line("| `%s` | what `meshc check-csl` rebuilds the template from |", CslProject.MANIFEST);
     c.blank();
     c.line("Plan: tiles Mt = %d, Kt = %d, Nt = %d (padded problem %s); %,d bytes of arrays per PE of %,d; %d "

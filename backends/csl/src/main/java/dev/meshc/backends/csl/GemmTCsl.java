@@ -32,6 +32,7 @@ final class GemmTCsl {
     files.put("gemmt.csl", program(target));
     files.put("run.py", host(p, grid, mt, kt, nt, target));
     files.put("commands.sh", GemvCsl.commands(grid, grid, params, target, "dist-GEMM-T"));
+    HostFiles.appliance(files, grid, grid, params, target, m.fabricWidth(), m.fabricHeight(), "dist-GEMM-T");
     files.put("README.md", readme(t, m, target, mt, kt, nt));
     files.put(CslProject.MANIFEST, CslProject.manifest(t.algorithm(), p, grid, grid, 0, m, params));
     return new CslProject(files);
@@ -327,6 +328,8 @@ final class GemmTCsl {
     c.line("| `gemmt.csl` | one PE: its tiles, the P steps of partial product, row chain and B rotation |");
     c.line("| `run.py` | the host: random A and B, tiled onto the PEs, `compute` launched, C checked against NumPy |");
     c.line("| `commands.sh` | the exact `cslc` and `cs_python` commands |");
+    c.line("| `compile_appliance.py`, `appliance.sh` | the appliance path: `SdkCompiler` for the system's whole fabric, then "
+        + "`run.py --artifact` through the appliance's `SdkRuntime` |");
     c.line("| `%s` | what `meshc check-csl` rebuilds the template from |", CslProject.MANIFEST);
     c.blank();
     c.line("Plan: tiles Mt = %d, Kt = %d, Nt = %d (padded problem %s); %,d bytes of arrays per PE of %,d; %d "

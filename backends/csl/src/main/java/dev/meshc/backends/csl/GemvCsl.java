@@ -31,6 +31,7 @@ final class GemvCsl {
     files.put("meshgemv.csl", program(target));
     files.put("run.py", host(p, width, height, kt, nt, target));
     files.put("commands.sh", commands(width, height, params, target, "MeshGEMV"));
+    HostFiles.appliance(files, width, height, params, target, m.fabricWidth(), m.fabricHeight(), "MeshGEMV");
     files.put("README.md", readme(t, m, target, kt, nt, tree));
     files.put(CslProject.MANIFEST, CslProject.manifest("meshgemv", p, width, height, tree.groupCount(), m, params));
     return new CslProject(files);
@@ -263,17 +264,14 @@ final class GemvCsl {
     c.line("w_tiles = wp.reshape(H, KT, W, NT).transpose(0, 2, 1, 3)");
     c.blank();
     c.blank();
-    c.line("runner = SdkRuntime(args.name, cmaddr=args.cmaddr) if args.cmaddr else SdkRuntime(args.name)");
-    c.line("runner.load()");
-    c.line("runner.run()");
-    c.line("for sym, tiles, n in ((\"x\", x_tiles, KT), (\"w\", w_tiles, KT * NT)):");
-    c.line("  runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, W, H, n, streaming=False,");
-    c.line("                    data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
-    c.line("runner.launch(\"compute\", nonblock=False)");
     c.line("y_words = np.zeros(H * W * NT, np.uint32)");
-    c.line("runner.memcpy_d2h(y_words, runner.get_id(\"y\"), 0, 0, W, H, NT, streaming=False,");
-    c.line("                  data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
-    c.line("runner.stop()");
+    c.line("with runtime as runner:");
+    c.line("  for sym, tiles, n in ((\"x\", x_tiles, KT), (\"w\", w_tiles, KT * NT)):");
+    c.line("    runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, W, H, n, streaming=False,");
+    c.line("                      data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
+    c.line("  runner.launch(\"compute\", nonblock=False)");
+    c.line("  runner.memcpy_d2h(y_words, runner.get_id(\"y\"), 0, 0, W, H, NT, streaming=False,");
+    c.line("                    data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
     c.blank();
     c.line("y_tiles = y_words.astype(np.uint16).view(np.float16).reshape(H, W * NT)");
     c.line("expected = x.astype(np.float32) @ w.astype(np.float32)");
@@ -285,15 +283,16 @@ final class GemvCsl {
     return c.toString();
   }
 
-  /** The host scripts' shared part: the u32 packing helper and the command line. */
-  /** A kernel host script's imports: argparse, NumPy and the SDK runtime. */
+  /** A kernel host script's imports (the SDK runtime's come with {@link HostFiles#runtime}, by the path taken). */
   static void imports(CslText c) {
     c.line("import argparse");
+    c.line("import contextlib");
+    c.line("import json");
     c.blank();
     c.line("import numpy as np");
-    c.line("from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime");
   }
 
+  /** The host scripts' shared part: the u32 packing helper, the command line and the runtime. */
   static void hostArgs(CslText c) {
     c.line("def u32(a):");
     c.line("  \"\"\"16-bit values travel one per 32-bit word.\"\"\"");
@@ -303,8 +302,13 @@ final class GemvCsl {
     c.line("parser = argparse.ArgumentParser(description=__doc__)");
     c.line("parser.add_argument(\"--name\", default=\"out\", help=\"the cslc output folder\")");
     c.line("parser.add_argument(\"--cmaddr\", help=\"IP:port of a CS system; the simulator when absent\")");
+    c.line("parser.add_argument(\"--artifact\", help=\"the JSON compile_appliance.py wrote: run through the appliance\")");
+    c.line("parser.add_argument(\"--simulator\", action=\"store_true\", help=\"with --artifact: the appliance's "
+        + "simulator\")");
     c.line("parser.add_argument(\"--seed\", type=int, default=1)");
     c.line("args = parser.parse_args()");
+    c.blank();
+    HostFiles.runtime(c);
     c.blank();
   }
 
@@ -323,9 +327,14 @@ final class GemvCsl {
 
   /** The cslc command for a width × height kernel at memcpy's offsets, into {@code out}. */
   static String cslc(int width, int height, String params, CslProject.Target target, String out) {
-    return String.format(java.util.Locale.ROOT, "cslc layout.csl%s --fabric-dims=%d,%d --fabric-offsets=4,1 %s"
-        + "--memcpy --channels=1 -o %s", target == CslProject.Target.WSE3 ? " --arch=wse3" : "", width + 7, height + 2,
-        params.isEmpty() ? "" : "--params=" + params + " ", out);
+    return "cslc layout.csl " + cslcFlags(width + 7, height + 2, params, target) + " -o " + out;
+  }
+
+  /** cslc's flags for a fabric of the given size, memcpy's offsets and channel, and the params. */
+  static String cslcFlags(int fabricWidth, int fabricHeight, String params, CslProject.Target target) {
+    return String.format(java.util.Locale.ROOT, "%s--fabric-dims=%d,%d --fabric-offsets=4,1 %s--memcpy --channels=1",
+        target == CslProject.Target.WSE3 ? "--arch=wse3 " : "", fabricWidth, fabricHeight,
+        params.isEmpty() ? "" : "--params=" + params + " ");
   }
 
   private static String readme(GemvKernel t, MachineSpec m, CslProject.Target target, int kt, int nt, KTree tree) {
@@ -343,6 +352,8 @@ final class GemvCsl {
     c.line("| `meshgemv.csl` | one PE: its blocks of x and W, the local GEMV, the two-phase reduction, the broadcast |");
     c.line("| `run.py` | the host: random x and W, tiled onto the PEs, `compute` launched, y checked against NumPy |");
     c.line("| `commands.sh` | the exact `cslc` and `cs_python` commands |");
+    c.line("| `compile_appliance.py`, `appliance.sh` | the appliance path: `SdkCompiler` for the system's whole fabric, then "
+        + "`run.py --artifact` through the appliance's `SdkRuntime` |");
     c.line("| `%s` | what `meshc check-csl` rebuilds the template from |", CslProject.MANIFEST);
     c.blank();
     c.line("Plan: tiles Kt = %d, Nt = %d (padded problem %s); %,d bytes of arrays per PE of %,d; K-tree of %d "
@@ -359,8 +370,11 @@ final class GemvCsl {
     c.line("## Run it");
     c.blank();
     c.line("On the simulator (the SDK's `cslc` and `cs_python` on the PATH): `sh commands.sh`.");
-    c.line("On a system: build as in `commands.sh` with the system's fabric dimensions, then");
-    c.line("`cs_python run.py --name out --cmaddr IP:PORT`.");
+    c.line("On a system through the appliance (the SDK's client package, `cerebras.sdk.client`): `sh appliance.sh`");
+    c.line("compiles with `SdkCompiler` for the system's whole fabric (`compile_appliance.py`) and runs `run.py");
+    c.line("--artifact out_appliance/artifact.json` with `SdkRuntime(artifact, simulator=False)`; `sh appliance.sh");
+    c.line("--simulator` does the same on the appliance's simulator. A system reached directly: build as in");
+    c.line("`commands.sh` with the system's fabric dimensions, then `cs_python run.py --name out --cmaddr IP:PORT`.");
     c.blank();
     c.line("Check it without the SDK: `meshc check-csl .` parses every file, evaluates the layout, rebuilds every");
     c.line("PE's routes and holds them to the template, the colour budget and the PE's memory.");
