@@ -4,4 +4,4 @@
 # (762x1172). "sh appliance.sh --simulator" uses the appliance's simulator instead.
 set -e
 ${PYTHON:-python3} compile_appliance.py "$@"
-${PYTHON:-python3} run.py --artifact out_appliance/artifact.json "$@"
+${PYTHON:-python3} run.py --artifact out_appliance/artifact-0.json "$@"

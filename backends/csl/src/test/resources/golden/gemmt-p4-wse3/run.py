@@ -29,25 +29,27 @@ args = parser.parse_args()
 
 # The runtime: the appliance's (run.py --artifact, as appliance.sh runs it: a CS system, or the
 # appliance's simulator with --simulator) or cs_python's local one (commands.sh; --cmaddr for a
-# system reached directly). Both are used the same way: inside a with block, loaded and running.
+# system reached directly). runtime(...) is used the same way for both: in a with block, loaded and
+# running inside it, stopped on leaving.
 if args.artifact:
   from cerebras.appliance.pb.sdk.sdk_common_pb2 import MemcpyDataType, MemcpyOrder
   from cerebras.sdk.client import SdkRuntime
-  with open(args.artifact, encoding="utf-8") as f:
-    runtime = SdkRuntime(json.load(f)["artifact_id"], simulator=args.simulator)
+
+  def runtime(artifact_json, cmaddr=None):
+    with open(artifact_json, encoding="utf-8") as f:
+      return SdkRuntime(json.load(f)["artifact_id"], simulator=args.simulator)
 else:
   from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime
 
   @contextlib.contextmanager
-  def local(runner):
+  def runtime(name, cmaddr=None):
+    runner = SdkRuntime(name, cmaddr=cmaddr) if cmaddr else SdkRuntime(name)
     runner.load()
     runner.run()
     try:
       yield runner
     finally:
       runner.stop()
-
-  runtime = local(SdkRuntime(args.name, cmaddr=args.cmaddr) if args.cmaddr else SdkRuntime(args.name))
 
 rng = np.random.default_rng(args.seed)
 a = rng.standard_normal((M, K)).astype(np.float16)
@@ -60,7 +62,7 @@ a_tiles = ap.reshape(P, MT, P, KT).transpose(0, 2, 1, 3)  # [py, px] = A block (
 b_tiles = bp.reshape(P, NT, P, KT).transpose(0, 2, 3, 1)  # [py, px] = B block (py, px), k-major
 
 c_words = np.zeros(P * P * MT * NT, np.uint32)
-with runtime as runner:
+with runtime(args.artifact or args.name, args.cmaddr) as runner:
   for sym, tiles, n in (("a", a_tiles, MT * KT), ("b", b_tiles, NT * KT)):
     runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, P, P, n, streaming=False,
                       data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)

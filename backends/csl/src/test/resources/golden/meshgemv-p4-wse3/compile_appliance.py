@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # meshc: compiles this MeshGEMV project for a CS system through the Cerebras appliance (SdkCompiler,
-# from the SDK's client package), against the system's whole fabric, and writes the artifact's id to
-# out_appliance/artifact.json for run.py --artifact. With --simulator it compiles for the appliance's
-# simulator instead, on the kernel's own fabric (as commands.sh does for the local simulator).
+# from the SDK's client package), against the system's whole fabric, and writes each program's
+# artifact id to out_appliance/artifact-N.json for run.py --artifact. With --simulator it compiles
+# for the appliance's simulator instead, on the kernel's own fabric (as commands.sh does locally).
 import argparse
 import json
 import os
@@ -13,12 +13,18 @@ parser = argparse.ArgumentParser(description="compile for a CS system through th
 parser.add_argument("--simulator", action="store_true", help="for the appliance's simulator, not the system")
 args, _ = parser.parse_known_args()  # appliance.sh passes run.py's options too
 
-SIMULATOR = "--arch=wse3 --fabric-dims=11,6 --fabric-offsets=4,1 --params=W:4,H:4,Kt:8,Nt:6,g:2 --memcpy --channels=1"  # the kernel's own fabric
-SYSTEM = "--arch=wse3 --fabric-dims=762,1172 --fabric-offsets=4,1 --params=W:4,H:4,Kt:8,Nt:6,g:2 --memcpy --channels=1"  # the system's whole fabric
-options = SIMULATOR if args.simulator else SYSTEM
+# (folder, cslc options for the appliance's simulator, for the system): one program per wafer
+PROGRAMS = [
+  (".",
+   "--arch=wse3 --fabric-dims=11,6 --fabric-offsets=4,1 --params=W:4,H:4,Kt:8,Nt:6,g:2 --memcpy --channels=1",
+   "--arch=wse3 --fabric-dims=762,1172 --fabric-offsets=4,1 --params=W:4,H:4,Kt:8,Nt:6,g:2 --memcpy --channels=1"),
+]
+
 compiler = SdkCompiler()
-artifact = compiler.compile(app_path=".", csl_main="layout.csl", options=options, out_path="out_appliance")
 os.makedirs("out_appliance", exist_ok=True)
-with open(os.path.join("out_appliance", "artifact.json"), "w", encoding="utf-8") as f:
-  json.dump({"artifact_id": artifact}, f)
-print("compiled for the %s: %s" % ("appliance's simulator" if args.simulator else "system", artifact))
+for n, (folder, simulator, system) in enumerate(PROGRAMS):
+  artifact = compiler.compile(app_path=folder, csl_main="layout.csl", options=simulator if args.simulator else system,
+                              out_path=os.path.join("out_appliance", str(n)))
+  with open(os.path.join("out_appliance", "artifact-%d.json" % n), "w", encoding="utf-8") as f:
+    json.dump({"artifact_id": artifact}, f)
+  print("compiled %s for the %s: %s" % (folder, "appliance's simulator" if args.simulator else "system", artifact))

@@ -4,12 +4,12 @@
 # says; the host looks up embeddings, writes each token's RoPE angles, launches `step` region by
 # region and carries the residual from one region to the next.
 import argparse
+import contextlib
 import json
 
 import numpy as np
 import onnx
 from onnx import numpy_helper
-from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime
 
 parser = argparse.ArgumentParser(description="meshc decode project: greedy generation")
 parser.add_argument("--name", default="out", help="the cslc output folder (out-N per wafer when several)")
@@ -18,7 +18,34 @@ parser.add_argument("--cmaddr", help="IP:port of a CS system, or one per wafer s
 parser.add_argument("--model", help="the ONNX file (default: the one meshc compiled)")
 parser.add_argument("--prompt", default="1,2,3", help="prompt token ids")
 parser.add_argument("--new", type=int, default=8, help="tokens to generate")
+parser.add_argument("--artifact", help="the JSON compile_appliance.py wrote, or one per wafer separated by commas: "
+                    "run through the appliance")
+parser.add_argument("--simulator", action="store_true", help="with --artifact: the appliance's simulator")
 args = parser.parse_args()
+
+# The runtime: the appliance's (run.py --artifact, as appliance.sh runs it: a CS system, or the
+# appliance's simulator with --simulator) or cs_python's local one (commands.sh; --cmaddr for a
+# system reached directly). runtime(...) is used the same way for both: in a with block, loaded and
+# running inside it, stopped on leaving.
+if args.artifact:
+  from cerebras.appliance.pb.sdk.sdk_common_pb2 import MemcpyDataType, MemcpyOrder
+  from cerebras.sdk.client import SdkRuntime
+
+  def runtime(artifact_json, cmaddr=None):
+    with open(artifact_json, encoding="utf-8") as f:
+      return SdkRuntime(json.load(f)["artifact_id"], simulator=args.simulator)
+else:
+  from cerebras.sdk.runtime.sdkruntimepybind import MemcpyDataType, MemcpyOrder, SdkRuntime
+
+  @contextlib.contextmanager
+  def runtime(name, cmaddr=None):
+    runner = SdkRuntime(name, cmaddr=cmaddr) if cmaddr else SdkRuntime(name)
+    runner.load()
+    runner.run()
+    try:
+      yield runner
+    finally:
+      runner.stop()
 
 PLAN = json.load(open("weights.json"))
 E, H, D, KV, F, V = (PLAN[k] for k in ("width", "heads", "head_dim", "kv_heads", "ffn", "vocab"))
@@ -81,12 +108,14 @@ def u32(a):
 
 WAFERS = 1 + max(r["wafer"] for r in PLAN["regions"])
 ADDRS = args.cmaddr.split(",") if args.cmaddr else [None] * WAFERS
+ARTIFACTS = args.artifact.split(",") if args.artifact else None
+if ARTIFACTS is not None and len(ARTIFACTS) != WAFERS:
+  raise SystemExit("--artifact: %d given, the plan has %d wafers" % (len(ARTIFACTS), WAFERS))
+wafers = contextlib.ExitStack()  # every wafer's runtime, stopped together at the end
 runners = []
 for w in range(WAFERS):
   name = args.name if WAFERS == 1 else "%s-%d" % (args.name, w)
-  runners.append(SdkRuntime(name, cmaddr=ADDRS[w]) if ADDRS[w] else SdkRuntime(name))
-  runners[w].load()
-  runners[w].run()
+  runners.append(wafers.enter_context(runtime(ARTIFACTS[w] if ARTIFACTS else name, ADDRS[w])))
 
 
 def h2d(sym, r, a):
@@ -182,8 +211,7 @@ for t in range(prompt_len + args.new - 1):
       logits = d2h("logits", r, r["Vt"])[0].ravel()[:V]
   if t >= prompt_len - 1:
     ids.append(int(np.argmax(logits)))
-for runner in runners:
-  runner.stop()
+wafers.close()
 print("generated:", ids[-args.new:])
 
 try:

@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
         + "meshc-project.properties) it also evaluates the comptime layout, rebuilds every PE's routes and checks: "
         + "colours routable, not reserved and within the budget per PE; every colour that leaves a PE is received "
         + "or forwarded by its neighbour and none leaves the mesh; each PE's arrays fit its memory; the routes are "
-        + "the kernel template's. Then it loads every PE program in meshc's CSL simulator, which holds them to the "
+        + "the kernel template's; it counts the distinct PE programs (file and params; memcpy's per-column params "
+        + "count once). Then it loads every PE program in meshc's CSL simulator, which holds them to the "
         + "SDK's rules: exports and their mutability, the libraries and builtins, DSD field ranges, queues and "
         + "task bindings, memory (projects up to 16,384 PEs on wse2/wse3)."},
     footer = {"", "Examples:", "  meshc check-csl out/gemv8", "  meshc check-csl --parse-only my_kernel.csl"})
@@ -55,12 +56,14 @@ final class CheckCslCommand implements Callable<Integer> {
       j.put("projects", r.projects());
       j.put("pes", r.pes());
       j.put("max_pe_bytes", r.maxPeBytes());
+      j.put("distinct_programs", r.distinctPrograms());
       j.put("findings", r.findings().stream().map(CslChecker.Finding::toString).toList());
       Json.print(out, j);
     } else if (r.findings().isEmpty()) {
       out.printf(java.util.Locale.ROOT, "ok: %d files parsed%s%n", r.files(), r.projects() == 0 ? ""
           : String.format(java.util.Locale.ROOT, ", %d project%s checked (%,d PEs, at most %,d bytes of arrays "
-              + "on one)", r.projects(), r.projects() == 1 ? "" : "s", r.pes(), r.maxPeBytes()));
+              + "on one; distinct PE programs: %s)", r.projects(), r.projects() == 1 ? "" : "s", r.pes(),
+              r.maxPeBytes(), programs(r.distinctPrograms())));
     }
     if (!r.findings().isEmpty()) {
       PrintWriter err = spec.commandLine().getErr();
@@ -68,6 +71,12 @@ final class CheckCslCommand implements Callable<Integer> {
       throw MeshcException.input("%d problem%s in the CSL", r.findings().size(), r.findings().size() == 1 ? "" : "s");
     }
     return Main.OK;
+  }
+
+  private static String programs(List<Integer> counts) {
+    StringBuilder b = new StringBuilder();
+    counts.forEach(n -> b.append(b.length() == 0 ? "" : ", ").append(n));
+    return b.toString();
   }
 
   /** Projects this big are checked by their layout alone: the simulator loads every PE's program. */

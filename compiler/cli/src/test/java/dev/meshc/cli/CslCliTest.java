@@ -114,14 +114,14 @@ class CslCliTest {
         "--max-context", "64", "--grid", "8", "--machine", "wse3", "--emit", "csl", "-q", "-o", out.toString()).code());
     Path layout = out.resolve("layout.csl");
     String clean = Files.readString(layout);
-    assertTrue(!clean.contains("@set_color_config") && clean.contains(".routes_row = row_routes(px, P, g)"));
+    assertTrue(!clean.contains("@set_color_config") && clean.contains(".routes_row = row_config(row_class_8[px])"));
     assertTrue(Files.readString(out.resolve("decode.csl")).contains("reset_routes(c_p1_0, routes_row.c_p1_0);"));
 
     // the row tree's broadcast no longer forwarded onward from the PEs before the root
-    String relay = "b = .{ .rx = EAST, .tx = [2]direction{ RAMP, WEST } };";
-    int at = clean.indexOf(relay, clean.indexOf("fn row_routes"));
-    assertTrue(at > 0, "no broadcast relay in row_routes");
-    Files.writeString(layout, clean.substring(0, at) + "b = NONE2;" + clean.substring(at + relay.length()));
+    String relay = ".c_b = .{ .rx = EAST, .tx = [2]direction{ WEST, RAMP } }";
+    int at = clean.indexOf(relay, clean.indexOf("fn row_config"));
+    assertTrue(at > 0, "no broadcast relay in row_config");
+    Files.writeString(layout, clean.substring(0, at) + ".c_b = NONE" + clean.substring(at + relay.length()));
     CliTest.Run bad = meshc("check-csl", out.toString());
     assertEquals(2, bad.code(), bad.err());
     assertTrue(bad.err().contains("in run-time configuration 'row': colour 4 leaves toward WEST, but the PE there "
@@ -130,12 +130,54 @@ class CslCliTest {
         + "RAMP], the layout does not configure it"), bad.err());
 
     // the shift configuration never passed to the PEs; a configuration the template does not know
-    Files.writeString(layout, clean.replace(".routes_shift = shift_routes(py, P),", ".routes_spare = shift_routes(py, P),"));
+    Files.writeString(layout, clean.replace(".routes_shift = ", ".routes_spare = "));
     CliTest.Run missing = meshc("check-csl", out.toString());
     assertEquals(2, missing.code(), missing.err());
     assertTrue(missing.err().contains("the kernel template switches to configuration 'shift' at run time, but no PE "
         + "gets a param routes_shift"), missing.err());
     assertTrue(missing.err().contains("run-time configuration 'spare' is not in the kernel template"), missing.err());
+  }
+
+  /**
+   * A decode region's PEs share their programs: a PE reads where it sits at run time and its part
+   * in the K-trees and the KV shift from tables meshc computed, so the count of distinct (file,
+   * params) programs does not grow with the grid (coordinates as params would make it 9 and 64).
+   */
+  @Test
+  void decodeProgramsDoNotGrowWithTheGrid() throws Exception {
+    int[] grids = {3, 8};
+    int[] programs = new int[grids.length];
+    for (int i = 0; i < grids.length; i++) {
+      Path out = dir.resolve("grid" + grids[i]);
+      assertEquals(0, meshc("compile", CliTest.model("tiny-llama.onnx"), "--input", "input_ids=1x8", "--phase",
+          "decode", "--max-context", "64", "--grid", Integer.toString(grids[i]), "--emit", "csl", "-q", "-o",
+          out.toString()).code());
+      CliTest.Run c = meshc("check-csl", out.toString(), "--json");
+      assertEquals(0, c.code(), c.err());
+      programs[i] = c.json().getAsJsonArray("distinct_programs").get(0).getAsInt();
+    }
+    assertEquals(programs[0], programs[1], "distinct programs at grid 3 and grid 8");
+    assertTrue(programs[1] <= 2, programs[1] + " distinct programs at grid 8");
+  }
+
+  /** A colour whose hops go round four PEs is named at the first of them (check-csl searches each colour's hops). */
+  @Test
+  void aCircleOfHopsIsFound() throws Exception {
+    Path gemv = dir.resolve("circle");
+    assertEquals(0, meshc("kernel", "gemv", "--grid", "4", "--shape", "1x32x32", "--emit-csl", gemv.toString()).code());
+    Path layout = gemv.resolve("layout.csl");
+    String text = Files.readString(layout);
+    String circle = """
+          @set_color_config(0, 0, @get_color(17), .{ .routes = .{ .rx = .{ SOUTH }, .tx = .{ EAST } } });
+          @set_color_config(1, 0, @get_color(17), .{ .routes = .{ .rx = .{ WEST }, .tx = .{ SOUTH } } });
+          @set_color_config(1, 1, @get_color(17), .{ .routes = .{ .rx = .{ NORTH }, .tx = .{ WEST } } });
+          @set_color_config(0, 1, @get_color(17), .{ .routes = .{ .rx = .{ EAST }, .tx = .{ NORTH } } });
+        """;
+    int end = text.lastIndexOf('}');
+    Files.writeString(layout, text.substring(0, end) + circle + text.substring(end));
+    CliTest.Run bad = meshc("check-csl", gemv.toString());
+    assertEquals(2, bad.code(), bad.err());
+    assertTrue(bad.err().contains("PE (0, 0): colour 17 goes round in a circle through this PE"), bad.err());
   }
 
   @Test

@@ -80,9 +80,22 @@ class SimCliTest {
       """;
 
   private static boolean numpy() {
+    return python("numpy");
+  }
+
+  /** A project's scripts run with the stand-ins first on PATH (and as $PYTHON) on meshc's classes. */
+  private static ProcessBuilder standIns(ProcessBuilder pb) {
+    pb.environment().put("MESHC_CLASSPATH", System.getProperty("java.class.path"));
+    pb.environment().put("PATH", BIN + java.io.File.pathSeparator + System.getenv("PATH"));
+    pb.environment().put("PYTHON", BIN.resolve("cs_python").toString());
+    return pb;
+  }
+
+  /** Whether the interpreter cs_python runs imports {@code module}. */
+  private static boolean python(String module) {
     try {
       String py = System.getenv().getOrDefault("MESHC_PYTHON", "python3"); // the interpreter cs_python runs
-      Process p = new ProcessBuilder(py, "-c", "import numpy").redirectErrorStream(true).start();
+      Process p = new ProcessBuilder(py, "-c", "import " + module).redirectErrorStream(true).start();
       p.getInputStream().readAllBytes();
       return p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
     } catch (Exception e) {
@@ -163,9 +176,7 @@ class SimCliTest {
       }
     }
     ProcessBuilder pb = new ProcessBuilder("sh", "commands.sh").directory(dir.toFile()).redirectErrorStream(true);
-    pb.environment().put("MESHC_CLASSPATH", System.getProperty("java.class.path"));
-    pb.environment().put("PATH", BIN + java.io.File.pathSeparator + System.getenv("PATH"));
-    Process p = pb.start();
+    Process p = standIns(pb).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertTrue(p.waitFor(300, TimeUnit.SECONDS), project + " did not finish");
     assertEquals(0, p.exitValue(), out);
@@ -191,22 +202,59 @@ class SimCliTest {
     for (boolean simulator : new boolean[] {true, false}) {
       ProcessBuilder pb = new ProcessBuilder(simulator ? List.of("sh", "appliance.sh", "--simulator")
           : List.of("sh", "appliance.sh")).directory(dir.toFile()).redirectErrorStream(true);
-      pb.environment().put("MESHC_CLASSPATH", System.getProperty("java.class.path"));
-      pb.environment().put("PATH", BIN + java.io.File.pathSeparator + System.getenv("PATH"));
-      pb.environment().put("PYTHON", BIN.resolve("cs_python").toString());
-      Process p = pb.start();
+      Process p = standIns(pb).start();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
       assertTrue(p.waitFor(300, TimeUnit.SECONDS), project + " did not finish");
       if (simulator) {
         assertEquals(0, p.exitValue(), out);
-        assertTrue(out.contains("compiled for the appliance's simulator") && out.contains("matches NumPy"), out);
+        assertTrue(out.contains("for the appliance's simulator") && out.contains("matches NumPy"), out);
       } else {
         assertEquals(2, p.exitValue(), out);
-        assertTrue(out.contains("compiled for the system"), out);
+        assertTrue(out.contains("for the system"), out);
         assertTrue(out.strip().endsWith("meshc's stand-in has no CS system behind it; run with --simulator, or on "
             + "the appliance with the Cerebras SDK"), out);
       }
     }
+  }
+
+  /**
+   * A decode project meshc writes generates ONNX Runtime's greedy ids (the committed greedy.json)
+   * under the stand-ins, by its own commands.sh and by its appliance path on the appliance's
+   * simulator. Needs NumPy and the onnx package (Debian's python3-onnx); ONNX Runtime's own check
+   * in run.py is then skipped when onnxruntime is absent, so the ids are compared here.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({"tiny-llama,wse2,commands.sh", "tiny-gpt2,wse3,appliance.sh"})
+  void meshcDecodeProjectsGenerateOnnxRuntimesIds(String model, String machine, String script) throws Exception {
+    Assumptions.assumeTrue(numpy() && python("onnx"), "python3 (or $MESHC_PYTHON) with NumPy and onnx is not "
+        + "installed");
+    Path models = BIN.getParent().getParent().getParent().getParent().resolve("examples/models");
+    com.google.gson.JsonObject greedy = com.google.gson.JsonParser.parseString(Files.readString(
+        models.resolve(model + ".greedy.json"))).getAsJsonObject();
+    List<Long> prompt = new java.util.ArrayList<>();
+    greedy.getAsJsonArray("prompt_ids").forEach(e -> prompt.add(e.getAsLong()));
+    List<Long> want = new java.util.ArrayList<>();
+    greedy.getAsJsonArray("generated_ids").forEach(e -> want.add(e.getAsLong()));
+    Path project = dir.resolve("decode");
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertEquals(0, Main.execute(new String[] {"compile", models.resolve(model + ".onnx").toString(), "--input",
+        "input_ids=1x16", "--phase", "decode", "--emit", "csl", "--grid", "3", "--max-context", "32", "--machine",
+        machine, "-q", "-o", project.toString()}, new PrintStream(out), new PrintStream(err)), err.toString());
+    String ids = String.join(",", prompt.stream().map(String::valueOf).toList());
+    // commands.sh runs run.py with its defaults; the fixture's prompt is given by running it again
+    List<String> cmd = script.equals("commands.sh")
+        ? List.of("sh", "-c", "sh commands.sh > /dev/null 2>&1; cs_python run.py --name out --prompt " + ids
+            + " --new 8")
+        : List.of("sh", "appliance.sh", "--simulator", "--prompt", ids, "--new", "8");
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(project.toFile()).redirectErrorStream(true);
+    Process p = standIns(pb).start();
+    String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(600, TimeUnit.SECONDS), model + " did not finish");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("generated: \\[([0-9, ]*)\\]").matcher(log);
+    assertTrue(m.find(), log);
+    assertEquals(want.subList(0, 8).toString(), "[" + m.group(1) + "]", log);
+    assertTrue(p.exitValue() == 0 || log.contains("onnxruntime is not installed"), log);
   }
 
   /** check-csl holds a meshc project's PE programs to the SDK's rules by loading them in the simulator. */

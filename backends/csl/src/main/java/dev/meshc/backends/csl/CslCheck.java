@@ -22,8 +22,12 @@ import java.util.stream.Stream;
 public final class CslCheck {
   private CslCheck() {}
 
-  /** What was read and what is wrong. */
-  public record Report(int files, int projects, int pes, long maxPeBytes, List<CslChecker.Finding> findings) {}
+  /**
+   * What was read and what is wrong; {@code distinctPrograms}, per project checked, how many
+   * distinct PE programs its rectangle holds (see {@link #distinctPrograms}).
+   */
+  public record Report(int files, int projects, int pes, long maxPeBytes, List<CslChecker.Finding> findings,
+      List<Integer> distinctPrograms) {}
 
   /**
    * A check of a whole project's programs beyond the layout's (the CSL simulator's load: the SDK's
@@ -51,6 +55,7 @@ public final class CslCheck {
     int pes = 0;
     long maxBytes = 0;
     List<CslChecker.Finding> findings = new ArrayList<>();
+    List<Integer> programCounts = new ArrayList<>();
     for (Path p : paths) {
       if (!Files.exists(p)) {
         throw MeshcException.input("%s: no such file or folder", p);
@@ -72,12 +77,13 @@ public final class CslCheck {
         projects++;
         pes += (int) size[0];
         maxBytes = Math.max(maxBytes, size[1]);
+        programCounts.add((int) size[2]);
       }
     }
-    return new Report(files, projects, pes, maxBytes, List.copyOf(findings));
+    return new Report(files, projects, pes, maxBytes, List.copyOf(findings), List.copyOf(programCounts));
   }
 
-  /** Checks one project; returns {PEs in its rectangle, the most bytes of arrays on one PE}. */
+  /** Checks one project; returns {PEs in its rectangle, the most bytes of arrays on one PE, distinct programs}. */
   private static long[] project(Path dir, Path manifestFile, Map<String, CslSource> parsed,
       List<CslChecker.Finding> findings, Limits limits, ProgramCheck programs) {
     Properties props = new Properties();
@@ -120,7 +126,33 @@ public final class CslCheck {
       findings.addAll(programs.check(dir.resolve("layout.csl"), man.machine(), man.params(), layout.width(),
           layout.height()));
     }
-    return new long[] {pes, checked.maxPeBytes()};
+    return new long[] {pes, checked.maxPeBytes(), distinctPrograms(layout)};
+  }
+
+  /**
+   * The distinct (file, params) pairs of a layout's PEs: what cslc compiles one program for. A
+   * library's params ({@code memcpy.get_params(x)}) count as the library's, not by their argument:
+   * memcpy's per-column params are the SDK's, the same whatever the project passes.
+   */
+  static int distinctPrograms(Layout layout) {
+    java.util.Set<Object> seen = new java.util.HashSet<>();
+    for (Layout.Tile t : layout.tiles().values()) {
+      seen.add(List.of(t.file(), withoutLibraryArgs(t.params())));
+    }
+    return seen.size();
+  }
+
+  private static Object withoutLibraryArgs(Object v) {
+    if (v instanceof Map<?, ?> m) {
+      Map<Object, Object> out = new java.util.LinkedHashMap<>();
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        if (!(m.containsKey("module") && "args".equals(e.getKey()))) {
+          out.put(e.getKey(), withoutLibraryArgs(e.getValue()));
+        }
+      }
+      return out;
+    }
+    return v;
   }
 
   /** Top-level names declared twice in one file: CSL has one namespace per file. */

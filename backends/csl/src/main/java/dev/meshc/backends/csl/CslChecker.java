@@ -44,6 +44,14 @@ public final class CslChecker {
 
   private CslChecker() {}
 
+  /**
+   * PE (x, y)'s key in this class's maps: y · width + x, whose Long hash differs PE by PE
+   * (Layout.key's, x ^ y, puts a 600×900 rectangle in 1,024 buckets).
+   */
+  private static long at(Layout layout, int x, int y) {
+    return (long) y * layout.width() + x;
+  }
+
   /** The findings, in source order, and the most bytes of arrays any PE holds. */
   public record Checked(List<Finding> findings, long maxPeBytes) {}
 
@@ -72,7 +80,7 @@ public final class CslChecker {
     for (Layout.RouteEntry r : layout.routes()) {
       int id = r.color().id();
       routable(r, m, out);
-      Map<Integer, Layout.RouteEntry> pe = byPe.computeIfAbsent(Layout.key(r.x(), r.y()), k -> new TreeMap<>());
+      Map<Integer, Layout.RouteEntry> pe = byPe.computeIfAbsent(at(layout, r.x(), r.y()), k -> new TreeMap<>());
       if (pe.containsKey(id)) {
         add(out, r.loc(), r, String.format("configures colour %d twice (first at %s)", id, pe.get(id).loc()));
         continue;
@@ -151,7 +159,9 @@ public final class CslChecker {
   private static void configurations(Layout layout, MachineSpec m, Map<Long, Map<Integer, Layout.RouteEntry>> loaded,
       Template template, Map<String, Raw> out) {
     Map<Long, Set<Integer>> colours = new HashMap<>();
-    loaded.forEach((pe, rs) -> colours.computeIfAbsent(pe, k -> new java.util.TreeSet<>()).addAll(rs.keySet()));
+    if (!layout.configs().isEmpty()) {
+      loaded.forEach((pe, rs) -> colours.computeIfAbsent(pe, k -> new java.util.TreeSet<>()).addAll(rs.keySet()));
+    }
     for (Map.Entry<String, List<Layout.RouteEntry>> c : layout.configs().entrySet()) {
       String in = "in run-time configuration '" + c.getKey() + "': ";
       Set<Integer> named = new java.util.TreeSet<>();
@@ -168,7 +178,7 @@ public final class CslChecker {
       }));
       for (Layout.RouteEntry r : c.getValue()) {
         routable(r, m, out);
-        long pe = Layout.key(r.x(), r.y());
+        long pe = at(layout, r.x(), r.y());
         byPe.computeIfAbsent(pe, k -> new TreeMap<>()).put(r.color().id(), r);
         entries.add(r);
         colours.computeIfAbsent(pe, k -> new java.util.TreeSet<>()).add(r.color().id());
@@ -194,7 +204,7 @@ public final class CslChecker {
     }
     colours.forEach((pe, ids) -> {
       if (ids.size() > m.colorBudget() && loaded.getOrDefault(pe, Map.of()).size() <= m.colorBudget()) {
-        Layout.Tile t = layout.tiles().get(pe);
+        Layout.Tile t = layout.tiles().get(Layout.key((int) (pe % layout.width()), (int) (pe / layout.width())));
         add(out, t == null ? null : t.loc(), t == null ? null : new int[] {t.x(), t.y()}, String.format(
             "routes %d colours over its run-time configurations; %s has %d", ids.size(), m.name(), m.colorBudget()));
       }
@@ -204,15 +214,12 @@ public final class CslChecker {
   /** Every hop of every colour has a router at its far end that takes it, and no colour circles. */
   private static void hops(Layout layout, List<Layout.RouteEntry> entries, Map<Long, Map<Integer, Layout.RouteEntry>> byPe,
       String in, Map<String, Raw> out) {
-    Map<Integer, Graph<Long, DefaultEdge>> graphs = new TreeMap<>();
+    java.util.Set<Integer> colours = new java.util.TreeSet<>();
     for (Layout.RouteEntry r : entries) {
-      if (byPe.get(Layout.key(r.x(), r.y())).get(r.color().id()) != r) {
+      if (byPe.get(at(layout, r.x(), r.y())).get(r.color().id()) != r) {
         continue; // a duplicate, reported already
       }
-      Graph<Long, DefaultEdge> g = graphs.computeIfAbsent(r.color().id(),
-          k -> new DefaultDirectedGraph<>(DefaultEdge.class));
-      long here = Layout.key(r.x(), r.y());
-      g.addVertex(here);
+      colours.add(r.color().id());
       for (Dir d : r.tx()) {
         if (d == Dir.RAMP) {
           continue;
@@ -224,15 +231,11 @@ public final class CslChecker {
               layout.width(), layout.height()));
           continue;
         }
-        Layout.RouteEntry there = byPe.getOrDefault(Layout.key(nx, ny), Map.of()).get(r.color().id());
+        Layout.RouteEntry there = byPe.getOrDefault(at(layout, nx, ny), Map.of()).get(r.color().id());
         if (there == null || !there.rx().contains(d.opposite())) {
           add(out, r.loc(), r, in + String.format("colour %d leaves toward %s, but the PE there %s", r.color().id(), d,
               there == null ? "does not route that colour" : "takes it only from " + there.rx()));
-          continue;
         }
-        long next = Layout.key(nx, ny);
-        g.addVertex(next);
-        g.addEdge(here, next);
       }
       for (Dir d : r.rx()) {
         if (d == Dir.RAMP) {
@@ -241,21 +244,54 @@ public final class CslChecker {
         int nx = r.x() + d.dx();
         int ny = r.y() + d.dy();
         Layout.RouteEntry from = nx < 0 || ny < 0 || nx >= layout.width() || ny >= layout.height() ? null
-            : byPe.getOrDefault(Layout.key(nx, ny), Map.of()).get(r.color().id());
+            : byPe.getOrDefault(at(layout, nx, ny), Map.of()).get(r.color().id());
         if (from == null || !from.tx().contains(d.opposite())) {
           add(out, r.loc(), r, in + String.format("takes colour %d from %s, but nothing sends it that way",
               r.color().id(), d));
         }
       }
     }
-    graphs.forEach((color, g) -> {
-      CycleDetector<Long, DefaultEdge> cycles = new CycleDetector<>(g);
-      if (cycles.detectCycles()) {
-        long pe = new java.util.TreeSet<>(cycles.findCycles()).first();
-        Layout.RouteEntry r = byPe.get(pe).get(color);
-        add(out, r.loc(), r, in + String.format("colour %d goes round in a circle through this PE", color));
+    for (int colour : colours) {
+      Layout.RouteEntry r = circle(layout, entries, byPe, colour);
+      if (r != null) {
+        add(out, r.loc(), r, in + String.format("colour %d goes round in a circle through this PE", colour));
       }
-    });
+    }
+  }
+
+  /**
+   * A PE on a circle of {@code colour}'s hops (PE to neighbour, where the neighbour takes the
+   * colour from that side), the least in key order of the circles JGraphT finds, or null. One
+   * colour's graph at a time, so a wafer's million PEs are never all in memory at once.
+   */
+  private static Layout.RouteEntry circle(Layout layout, List<Layout.RouteEntry> entries,
+      Map<Long, Map<Integer, Layout.RouteEntry>> byPe, int colour) {
+    Graph<Long, DefaultEdge> g = new DefaultDirectedGraph<>(DefaultEdge.class);
+    for (Layout.RouteEntry r : entries) {
+      long here = at(layout, r.x(), r.y());
+      if (r.color().id() != colour || byPe.get(here).get(colour) != r) {
+        continue;
+      }
+      for (Dir d : r.tx()) {
+        int nx = r.x() + d.dx();
+        int ny = r.y() + d.dy();
+        if (d == Dir.RAMP || nx < 0 || ny < 0 || nx >= layout.width() || ny >= layout.height()) {
+          continue;
+        }
+        long next = at(layout, nx, ny);
+        Layout.RouteEntry there = byPe.getOrDefault(next, Map.of()).get(colour);
+        if (there != null && there.rx().contains(d.opposite())) {
+          g.addVertex(here);
+          g.addVertex(next);
+          g.addEdge(here, next);
+        }
+      }
+    }
+    CycleDetector<Long, DefaultEdge> cycles = new CycleDetector<>(g);
+    if (!cycles.detectCycles()) {
+      return null;
+    }
+    return byPe.get(new java.util.TreeSet<>(cycles.findCycles()).first()).get(colour);
   }
 
   /**
@@ -345,7 +381,7 @@ public final class CslChecker {
     Comptime.Loc anyTile = layout.tiles().values().stream().findFirst().map(Layout.Tile::loc).orElse(null);
     for (int y = 0; y < layout.height(); y++) {
       for (int x = 0; x < layout.width(); x++) {
-        Map<Integer, Layout.RouteEntry> have = byPe.getOrDefault(Layout.key(x, y), Map.of());
+        Map<Integer, Layout.RouteEntry> have = byPe.getOrDefault(at(layout, x, y), Map.of());
         Map<Integer, Route> want = new TreeMap<>();
         for (Route r : template.apply(x, y)) {
           want.put(r.color(), r);

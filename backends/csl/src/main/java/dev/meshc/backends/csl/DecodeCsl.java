@@ -6,6 +6,7 @@ import dev.meshc.ir.Placement;
 import dev.meshc.ir.kernel.DecodeFabric;
 import dev.meshc.ir.kernel.Dir;
 import dev.meshc.ir.kernel.KTree;
+import dev.meshc.ir.kernel.Route;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,8 @@ import java.util.TreeMap;
  * A compiled decoder's decode plan as a Cerebras SDK project: every region of the plan is a
  * square of PEs at its place on the fabric, running the layers the planner gave it with
  * WaferLLM's decode chain (see {@code decode.csl}); the routes are {@link DecodeFabric}'s — two
- * K-trees and the KV shift — written as the same comptime rules the kernel projects use; the host
+ * K-trees and the KV shift — printed once per route class, with a table of each index's class, so
+ * a region's PEs differ in routes, not in program (a PE reads where it sits at run time); the host
  * script loads the weights from the ONNX file, tiles them as the plan says, and generates tokens
  * greedily, one region launch at a time.
  */
@@ -28,7 +30,7 @@ final class DecodeCsl {
    * One region's sizes: what its PEs hold; {@code why} says, for the layout's comments, what the
    * plan decided and which ONNX initializers the region's layers read.
    */
-  record Region(int index, int wafer, int x, int y, int p, int g, int layer0, int layers, boolean lmHead, int et,
+  record Region(int index, int wafer, int x, int y, int p, int layer0, int layers, boolean lmHead, int et,
       int qt, int ft, int fi, int st, int vt, List<String> why) {}
 
   static CslProject emit(Module m, Placement plan, MachineSpec machine, String modelPath) {
@@ -48,8 +50,7 @@ final class DecodeCsl {
       qt += d.rope() && qt % 2 == 1 ? 1 : 0; // RoPE pairs stay on one PE
       int ft = tile(d.ffn(), p);
       Region reg = new Region(r.index(), (int) r.info().getInt("wafer", 0), (int) r.info().requireInt("x"),
-          (int) r.info().requireInt("y"), p,
-          new KTree(p, KTree.defaultGroups(p), 0, Dir.NORTH, Dir.SOUTH).groupSize(), (int) layers[0],
+          (int) r.info().requireInt("y"), p, (int) layers[0],
           (int) (layers[1] - layers[0]), lm, tile(d.width(), p), qt, ft, d.gated() ? 2 * ft : ft, tile(ctx, p),
           lm ? tile(vocab(d, m), p) : 1, why(d, r.info(), layers, lm));
       regions.add(reg);
@@ -59,6 +60,7 @@ final class DecodeCsl {
     Map<String, String> files = new TreeMap<>();
     StringBuilder commands = new StringBuilder();
     int[][] dims = new int[wafers][2];
+    List<HostFiles.Program> programs = new ArrayList<>();
     for (int w = 0; w < wafers; w++) {
       int width = 0;
       int height = 0;
@@ -74,8 +76,9 @@ final class DecodeCsl {
       }
       dims[w] = new int[] {width, height};
       String dir = wafers == 1 ? "" : "wafer-" + w + "/";
+      programs.add(new HostFiles.Program(wafers == 1 ? "." : "wafer-" + w, width, height, ""));
       files.put(dir + "layout.csl", layout(d, here, width, height, machine));
-      files.put(dir + "decode.csl", DecodeProgram.text(d, target, machine.queuePerColor()));
+      files.put(dir + "decode.csl", DecodeProgram.text(d, target, machine.queuePerColor(), here));
       files.put(dir + CslProject.MANIFEST, CslProject.manifest("decode", new dev.meshc.ir.kernel.KernelTemplate.Problem(
           1, d.width(), vocab(d, m)), width, height, 0, machine, "") + "regions=" + rs + "\n");
       commands.append(wafers == 1 ? GemvCsl.cslc(width, height, "", target, "out")
@@ -87,6 +90,7 @@ final class DecodeCsl {
         + "SDK " + target.sdk + ").\n# memcpy needs 3 columns west and 2 east of the kernel plus a one-PE border: fabric (W+7)x(H+2)."
         + (wafers == 1 ? "" : "\n# One program per wafer; run.py drives them all (out-0, out-1, ...).") + "\nset -e\n"
         + commands + "cs_python run.py --name out\n");
+    HostFiles.appliance(files, programs, target, machine.fabricWidth(), machine.fabricHeight(), "decode");
     files.put("README.md", readme(d, regions, dims, machine, ctx));
     return new CslProject(files);
   }
@@ -161,80 +165,127 @@ final class DecodeCsl {
     c.blank();
     c.line("const memcpy = @import_module(\"<memcpy/get_params>\", .{ .width = %d, .height = %d });", width, height);
     c.blank();
-    KTreeCsl.helpers(c);
-    c.blank();
     if (rerouted) {
       c.line("// a colour that carries nothing in a configuration: from the ramp back to it");
       c.line("const NONE = .{ .rx = RAMP, .tx = [1]direction{ RAMP } };");
-      c.line("const NONE2 = .{ .rx = RAMP, .tx = [2]direction{ RAMP, RAMP } };");
-      c.blank();
-      c.line("// the column K-tree: index py, NORTH is py − 1");
-      KTreeCsl.routeFunction(c, "column_routes", Dir.NORTH, Dir.SOUTH);
-      c.blank();
-      c.line("// the row K-tree: index px, WEST is px − 1");
-      KTreeCsl.routeFunction(c, "row_routes", Dir.WEST, Dir.EAST);
-      c.blank();
-      c.line("// the KV shift on the phase-1 pair: a row sends north on its parity's colour, takes the row below's on");
-      c.line("// the other");
-      c.line("fn shift_routes(py: i16, P: i16) comptime_struct {");
-      c.line("var p1_0 = NONE;");
-      c.line("var p1_1 = NONE;");
-      c.line("if (py > 0) {");
-      c.line("if (py % 2 == 0) { p1_0 = .{ .rx = RAMP, .tx = [1]direction{ NORTH } }; } else { p1_1 = .{ .rx = RAMP, "
-          + ".tx = [1]direction{ NORTH } }; }");
-      c.line("}");
-      c.line("if (py < P - 1) {");
-      c.line("if ((py + 1) % 2 == 0) { p1_0 = .{ .rx = SOUTH, .tx = [1]direction{ RAMP } }; } else { p1_1 = .{ .rx = "
-          + "SOUTH, .tx = [1]direction{ RAMP } }; }");
-      c.line("}");
-      c.line("return .{ .c_p1_0 = p1_0, .c_p1_1 = p1_1, .c_p2_0 = NONE, .c_p2_1 = NONE, .c_b = NONE2 };");
-      c.line("}");
+      c.line("const NONES = .{ .c_p1_0 = NONE, .c_p1_1 = NONE, .c_p2_0 = NONE, .c_p2_1 = NONE, .c_b = NONE };");
       c.blank();
     }
-    c.line("// where a region's PE (px, py) sits, what it holds, and its colours");
-    c.line("fn pe_params(region: i16, px: i16, py: i16, P: i16, g: i16, L: i16, Et: i16, Qt: i16, Ft: i16, FI: i16, "
-        + "St: i16, Vt: i16, lm_head: bool) comptime_struct {");
+    // a PE's routes depend on its index on each line through DecodeFabric alone: one class per
+    // distinct set, a table of classes per region side, and each class's routes printed once
+    Map<String, Map<List<Route>, Integer>> ids = new TreeMap<>();
+    Map<Integer, Map<String, int[]>> tables = new TreeMap<>();
+    List<String> axes = rerouted ? DecodeFabric.CONFIGS : List.of("column", "row");
+    for (Region r : regions) {
+      if (r.p() > 1 && !tables.containsKey(r.p())) {
+        DecodeFabric f = new DecodeFabric(r.p(), 0, rerouted);
+        Map<String, int[]> t = new TreeMap<>();
+        for (String ax : axes) {
+          List<List<Route>> keys = new ArrayList<>();
+          for (int i = 0; i < r.p(); i++) {
+            keys.add(lineRoutes(f, ax, i));
+          }
+          t.put(ax, KTreeCsl.classes(keys, ids.computeIfAbsent(ax, k -> new java.util.LinkedHashMap<>())));
+        }
+        tables.put(r.p(), t);
+      }
+    }
+    if (!tables.isEmpty()) {
+      c.line("// each index's route class on a line of P PEs (meshc's DecodeFabric), per region side P");
+      for (Map.Entry<Integer, Map<String, int[]>> t : tables.entrySet()) {
+        for (Map.Entry<String, int[]> ax : t.getValue().entrySet()) {
+          c.line("const %s_class_%d = %s;", ax.getKey(), t.getKey(), KTreeCsl.table(ax.getValue()));
+        }
+      }
+      if (!rerouted) {
+        c.blank();
+        c.line("// the router entries the classes use");
+        java.util.Set<String> named = new java.util.TreeSet<>();
+        for (Map<List<Route>, Integer> byAxis : ids.values()) {
+          for (List<Route> rs : byAxis.keySet()) {
+            for (Route rt : rs) {
+              if (named.add(routeName(rt))) {
+                c.line("const %s = .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } };", routeName(rt), rt.rx(),
+                    join(rt.tx()));
+              }
+            }
+          }
+        }
+      }
+      for (String ax : axes) {
+        c.blank();
+        List<List<Route>> classes = new ArrayList<>(ids.get(ax).keySet());
+        if (rerouted) {
+          c.line("// the %s configuration's routes of each class (k halved until a few are left)", ax);
+          c.line("fn %s_config(k: i16) comptime_struct {", ax);
+        } else {
+          c.line("// the %s's routes of each class, at PE (x, y) (k halved until a few are left)",
+              ax.equals("column") ? "column K-tree and KV shift" : "row K-tree");
+          c.line("fn %s_routes(x: i16, y: i16, k: i16) void {", ax);
+        }
+        dispatch(c, 0, classes.size(), k -> {
+          if (rerouted) {
+            c.line("return %s;", config(classes.get(k)));
+          } else {
+            for (Route rt : classes.get(k)) {
+              c.line("@set_color_config(x, y, %s, %s);", colourName(rt.color()), routeName(rt));
+            }
+          }
+        });
+        c.line("}");
+      }
+      c.blank();
+    }
+    c.line("// what a region's PEs hold, and their colours; where a PE sits it reads at run time (<layout>)");
+    c.line("fn pe_params(P: i16, L: i16, Et: i16, Qt: i16, Ft: i16, FI: i16, St: i16, Vt: i16, lm_head: bool) "
+        + "comptime_struct {");
     c.line("return .{");
-    c.line(".region = region, .px = px, .py = py, .P = P, .g = g, .L = L, .Et = Et, .Qt = Qt, .Ft = Ft, .FI = FI,");
-    c.line(".St = St, .Vt = Vt, .lm_head = lm_head,");
+    c.line(".P = P, .L = L, .Et = Et, .Qt = Qt, .Ft = Ft, .FI = FI, .St = St, .Vt = Vt, .lm_head = lm_head,");
     StringBuilder cols = new StringBuilder();
     for (String ax : rerouted ? new String[] {"c_"} : new String[] {"cy_", "cx_"}) {
       for (String n : KTreeCsl.NAMES) {
         cols.append('.').append(ax).append(n).append(" = ").append(ax).append(n).append(", ");
       }
     }
-    if (rerouted) {
-      c.line("%s", cols.toString().stripTrailing());
-      c.line(".routes_column = column_routes(py, P, g), .routes_row = row_routes(px, P, g),");
-      c.line(".routes_shift = shift_routes(py, P),");
-    } else {
-      c.line("%s.cs0 = cs0, .cs1 = cs1,", cols.toString());
-    }
+    c.line("%s", rerouted ? cols.toString().stripTrailing() : cols + ".cs0 = cs0, .cs1 = cs1,");
     c.line("};");
     c.line("}");
     c.blank();
+    String idleRoutes = rerouted ? ", .{ .routes_column = NONES, .routes_row = NONES, .routes_shift = NONES }" : "";
+    List<int[]> idle = idle(regions, width, height);
+    if (!idle.isEmpty()) {
+      c.line("// PEs no region holds, over [x0, x1) × [y0, y1): the program with nothing to do");
+      c.line("fn idle(x0: i16, x1: i16, y0: i16, y1: i16) void {");
+      c.line("const params = %s;", rerouted ? "@concat_structs(pe_params(1, 1, 1, 2, 1, 1, 1, 1, false)" + idleRoutes
+          + ")" : "pe_params(1, 1, 1, 2, 1, 1, 1, 1, false)");
+      c.line("var x: i16 = x0;");
+      c.line("while (x < x1) : (x += 1) {");
+      c.line("var y: i16 = y0;");
+      c.line("while (y < y1) : (y += 1) {");
+      c.line("@set_tile_code(x, y, \"decode.csl\", @concat_structs(.{ .memcpy_params = memcpy.get_params(x) }, params));");
+      c.line("}");
+      c.line("}");
+      c.line("}");
+      c.blank();
+    }
     c.line("layout {");
     c.line("@set_rectangle(%d, %d);", width, height);
-    c.line("// PEs no region holds run the program with nothing to do");
-    c.line("var ix: i16 = 0;");
-    c.line("while (ix < %d) : (ix += 1) {", width);
-    c.line("var iy: i16 = 0;");
-    c.line("while (iy < %d) : (iy += 1) {", height);
-    StringBuilder inside = new StringBuilder();
-    for (Region r : regions) {
-      inside.append(inside.length() == 0 ? "" : " or ").append(String.format(Locale.ROOT,
-          "(ix >= %d and ix < %d and iy >= %d and iy < %d)", r.x(), r.x() + r.p(), r.y(), r.y() + r.p()));
+    for (int[] cell : idle) {
+      c.line("idle(%d, %d, %d, %d);", cell[0], cell[1], cell[2], cell[3]);
     }
-    c.line("if (!(%s)) {", inside);
-    c.line("@set_tile_code(ix, iy, \"decode.csl\", @concat_structs(.{ .memcpy_params = memcpy.get_params(ix) },");
-    c.line("pe_params(-1, 0, 0, 1, 1, 1, 1, 2, 1, 1, 1, 1, false)));");
-    c.line("}");
-    c.line("}");
-    c.line("}");
     for (Region r : regions) {
       c.blank();
       c.line("// region %d: layers [%d, %d)%s", r.index(), r.layer0(), r.layer0() + r.layers(),
           r.lmHead() ? " and the LM head" : "");
+      c.line("const params%d = pe_params(%d, %d, %d, %d, %d, %d, %d, %d, %s);", r.index(), r.p(), r.layers(), r.et(),
+          r.qt(), r.ft(), r.fi(), r.st(), r.vt(), r.lmHead());
+      String params = "params" + r.index();
+      if (rerouted) {
+        params = r.p() > 1 ? String.format(Locale.ROOT, "@concat_structs(%s, .{ .routes_column = column_config("
+            + "column_class_%d[py]), .routes_row = row_config(row_class_%d[px]), .routes_shift = shift_config("
+            + "shift_class_%d[py]) })", params, r.p(), r.p(), r.p())
+            : "@concat_structs(" + params + idleRoutes + ")";
+      }
       c.line("var px%d: i16 = 0;", r.index());
       c.line("while (px%d < %d) : (px%d += 1) {", r.index(), r.p(), r.index());
       c.line("const px: i16 = px%d;", r.index());
@@ -243,23 +294,10 @@ final class DecodeCsl {
       c.line("while (py < %d) : (py += 1) {", r.p());
       c.line("@set_tile_code(%d + px, %d + py, \"decode.csl\", @concat_structs(.{ .memcpy_params = memcpy_params },",
           r.x(), r.y());
-      c.line("pe_params(%d, px, py, %d, %d, %d, %d, %d, %d, %d, %d, %d, %s)));", r.index(), r.p(), r.g(), r.layers(),
-          r.et(), r.qt(), r.ft(), r.fi(), r.st(), r.vt(), r.lmHead());
+      c.line("%s));", params);
       if (r.p() > 1 && !rerouted) {
-        String at = String.format(Locale.ROOT, "%d + px, %d + py", r.x(), r.y());
-        c.line("// the column K-tree: index py, NORTH is py − 1");
-        KTreeCsl.routes(c, new KTreeCsl.Tree("cy_", "y_", "py", Integer.toString(r.p()), Integer.toString(r.g()), at,
-            Dir.NORTH, Dir.SOUTH));
-        c.line("// the row K-tree: index px, WEST is px − 1");
-        KTreeCsl.routes(c, new KTreeCsl.Tree("cx_", "x_", "px", Integer.toString(r.p()), Integer.toString(r.g()), at,
-            Dir.WEST, Dir.EAST));
-        c.line("// the KV shift north");
-        c.line("if (py > 0) {");
-        c.route(at, "if (py % 2 == 0) cs0 else cs1", Dir.RAMP, Dir.NORTH);
-        c.line("}");
-        c.line("if (py < %d - 1) {", r.p());
-        c.route(at, "if ((py + 1) % 2 == 0) cs0 else cs1", Dir.SOUTH, Dir.RAMP);
-        c.line("}");
+        c.line("column_routes(%d + px, %d + py, column_class_%d[py]);", r.x(), r.y(), r.p());
+        c.line("row_routes(%d + px, %d + py, row_class_%d[px]);", r.x(), r.y(), r.p());
       }
       c.line("}");
       c.line("}");
@@ -271,6 +309,113 @@ final class DecodeCsl {
     c.line("@export_name(\"step\", fn(i16, i16)void);");
     c.line("}");
     return c.toString();
+  }
+
+  /** The routes of index i on one line of {@code f}: the column tree and the KV shift (by y), or the row tree (by x). */
+  private static List<Route> lineRoutes(DecodeFabric f, String axis, int i) {
+    if (f.rerouted()) {
+      return axis.equals("row") ? f.routes(axis, i, 0) : f.routes(axis, 0, i);
+    }
+    List<Route> out = new ArrayList<>();
+    for (Route r : axis.equals("row") ? f.routes(i, 0) : f.routes(0, i)) {
+      boolean row = r.color() >= DecodeFabric.X_BASE && r.color() < DecodeFabric.SHIFT_BASE;
+      if (row == axis.equals("row")) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The rectangle less the regions, as [x0, x1, y0, y1) cells of the grid the regions' edges cut
+   * it into (a cell lies inside a region or outside all), each row band's run of cells merged.
+   */
+  private static List<int[]> idle(List<Region> regions, int width, int height) {
+    java.util.TreeSet<Integer> xs = new java.util.TreeSet<>(List.of(0, width));
+    java.util.TreeSet<Integer> ys = new java.util.TreeSet<>(List.of(0, height));
+    for (Region r : regions) {
+      xs.addAll(List.of(r.x(), r.x() + r.p()));
+      ys.addAll(List.of(r.y(), r.y() + r.p()));
+    }
+    List<Integer> xl = new ArrayList<>(xs);
+    List<Integer> yl = new ArrayList<>(ys);
+    List<int[]> cells = new ArrayList<>();
+    for (int j = 0; j + 1 < yl.size(); j++) {
+      int[] run = null;
+      for (int i = 0; i + 1 < xl.size(); i++) {
+        int x = xl.get(i);
+        int y = yl.get(j);
+        boolean held = regions.stream().anyMatch(r -> x >= r.x() && x < r.x() + r.p() && y >= r.y() && y < r.y() + r.p());
+        if (held) {
+          run = null;
+        } else if (run != null) {
+          run[1] = xl.get(i + 1);
+        } else {
+          run = new int[] {x, xl.get(i + 1), y, yl.get(j + 1)};
+          cells.add(run);
+        }
+      }
+    }
+    return cells;
+  }
+
+  /** {@code if} over k in [lo, hi): halves while more than four are left, then one branch per k. */
+  private static void dispatch(CslText c, int lo, int hi, java.util.function.IntConsumer branch) {
+    if (hi - lo > 4) {
+      int mid = (lo + hi) / 2;
+      c.line("if (k < %d) {", mid);
+      dispatch(c, lo, mid, branch);
+      c.line("} else {");
+      dispatch(c, mid, hi, branch);
+      c.line("}");
+      return;
+    }
+    if (hi - lo == 1) {
+      branch.accept(lo);
+      return;
+    }
+    for (int k = lo; k < hi; k++) {
+      c.line(k == lo ? "if (k == %d) {" : k == hi - 1 ? "} else {" : "} else if (k == %d) {", k);
+      branch.accept(k);
+    }
+    c.line("}");
+  }
+
+  /** A router entry's const in layout.csl: {@code south_to_north_ramp}. */
+  private static String routeName(Route r) {
+    StringBuilder b = new StringBuilder(r.rx().name().toLowerCase(Locale.ROOT)).append("_to");
+    for (Dir d : r.tx()) {
+      b.append('_').append(d.name().toLowerCase(Locale.ROOT));
+    }
+    return b.toString();
+  }
+
+  /** A logical colour's name in layout.csl. */
+  private static String colourName(int color) {
+    return color >= DecodeFabric.SHIFT_BASE ? "cs" + (color - DecodeFabric.SHIFT_BASE)
+        : color >= DecodeFabric.X_BASE ? "cx_" + KTreeCsl.NAMES[color - DecodeFabric.X_BASE] : "cy_" + KTreeCsl.NAMES[color];
+  }
+
+  /** One run-time configuration of the five colours ({@code .c_p1_0 = .{ .rx, .tx }, …}); NONE where a colour carries nothing. */
+  private static String config(List<Route> routes) {
+    String[] v = new String[KTree.COLORS];
+    java.util.Arrays.fill(v, "NONE");
+    for (Route r : routes) {
+      v[r.color()] = String.format(".{ .rx = %s, .tx = [%d]direction{ %s } }", r.rx(), r.tx().size(), join(r.tx()));
+    }
+    StringBuilder b = new StringBuilder(".{ ");
+    for (int k = 0; k < v.length; k++) {
+      b.append(k == 0 ? "" : ", ").append(".c_").append(KTreeCsl.NAMES[k]).append(" = ").append(v[k]);
+    }
+    return b.append(" }").toString();
+  }
+
+  private static String join(java.util.Collection<Dir> ds) {
+    StringBuilder b = new StringBuilder();
+    for (Dir d : ds) {
+      b.append(b.length() == 0 ? "" : ", ").append(d);
+    }
+    return b.toString();
   }
 
   private static String readme(DecodeModel d, List<Region> regions, int[][] dims, MachineSpec m, long ctx) {
@@ -305,6 +450,8 @@ final class DecodeCsl {
     c.line("| `run.py` | the host: weights from the ONNX file tiled onto the PEs, greedy generation, a check against "
         + "ONNX Runtime |");
     c.line("| `commands.sh` | the exact `cslc` and `cs_python` commands |");
+    c.line("| `compile_appliance.py`, `appliance.sh` | the appliance path: `SdkCompiler` for the system's whole fabric, then "
+        + "`run.py --artifact` through the appliance's `SdkRuntime` |");
     c.blank();
     c.line("The layer chain on every PE of a region, WaferLLM's decode: norm (K-tree along the column) → QKV MeshGEMV "
         + "(input split along Y, output along X) → RoPE on pairs kept on one PE → the new K and V into the "
@@ -331,8 +478,11 @@ final class DecodeCsl {
     c.line("## Run it");
     c.blank();
     c.line("`pip install onnx onnxruntime` into the SDK's Python (ONNX Runtime only for the check), then");
-    c.line("`sh commands.sh` on the simulator, or build with the system's fabric and run");
-    c.line("`cs_python run.py --name out --cmaddr IP:PORT --prompt 1,2,3 --new 16`.");
+    c.line("`sh commands.sh` on the simulator. On a system through the appliance (the SDK's client package):");
+    c.line("`sh appliance.sh --prompt 1,2,3 --new 16` compiles every wafer's program with `SdkCompiler` for the");
+    c.line("system's whole fabric (`compile_appliance.py`) and runs `run.py --artifact ...` with `SdkRuntime(artifact,");
+    c.line("simulator=False)`, one per wafer; `--simulator` uses the appliance's simulator. A system reached directly:");
+    c.line("build with the system's fabric and run `cs_python run.py --name out --cmaddr IP:PORT --prompt 1,2,3 --new 16`.");
     c.blank();
     c.line("Check it without the SDK: `meshc check-csl .`.");
     return c.toString();

@@ -1,13 +1,22 @@
 package dev.meshc.backends.csl;
 
 import dev.meshc.ir.kernel.DecodeFabric;
+import dev.meshc.ir.kernel.Dir;
+import dev.meshc.ir.kernel.Route;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The PE program of a decode region ({@code decode.csl}): one PE's weight tiles and KV cache, and
  * WaferLLM's decode chain over them, layer by layer. The all-reduces are the K-tree's phases as
- * synchronous fabric DSD operations (element-pipelined chains), one set per axis; elementwise
- * work (norms, RoPE, softmax, activations) is plain loops, as a reviewer reads them.
+ * synchronous fabric DSD operations (element-pipelined chains), one set per axis, each PE running
+ * its steps from a table meshc computed from {@code KTree}; a PE reads its place at run time
+ * ({@code <layout>}), so one program serves a region. Elementwise work (norms, RoPE, softmax,
+ * activations) is plain loops, as a reviewer reads them.
  */
 final class DecodeProgram {
   private DecodeProgram() {}
@@ -17,18 +26,15 @@ final class DecodeProgram {
    * colours switched between the column tree, the row tree and the KV shift at run time (see
    * {@link DecodeFabric}), else every route static.
    */
-  static String text(DecodeModel d, CslProject.Target target, boolean rerouted) {
+  static String text(DecodeModel d, CslProject.Target target, boolean rerouted, List<DecodeCsl.Region> regions) {
     CslText c = new CslText();
     c.line("// meshc: one PE of a decode region of %s (%s, Cerebras SDK %s). layout.csl places the regions;", d.name(),
         target.arch, target.sdk);
     c.line("// README.md walks through the layer chain. Storage and arithmetic are fp16; norm sums are f32.");
     c.blank();
     c.line("param memcpy_params: comptime_struct;");
-    c.line("param region: i16; // this PE's region; -1 for a PE no region holds");
-    c.line("param px: i16; // column in the region: index on the row K-tree");
-    c.line("param py: i16; // row in the region: index on the column K-tree, and the KV cache row");
-    c.line("param P: i16; // region side");
-    c.line("param g: i16; // K-tree group size");
+    c.line("// what the PEs of a region hold: one program for the region's every PE, which reads where it sits");
+    c.line("param P: i16; // region side (1 for a PE no region holds)");
     c.line("param L: i16; // layers in the region");
     c.line("param Et: i16; // residual values per PE (width / P)");
     c.line("param Qt: i16; // head dims per PE column (heads · head_dim / P)");
@@ -68,7 +74,10 @@ final class DecodeProgram {
     c.blank();
     c.line("const sys_mod = @import_module(\"<memcpy/memcpy>\", memcpy_params);");
     c.line("const math = @import_module(\"<math>\");");
+    c.line("const layout_mod = @import_module(\"<layout>\");");
     c.blank();
+    place(c, regions);
+    lines(c, regions, rerouted);
     c.line("// weights, per layer of the region (run.py writes them once, tiled as weights.json says)");
     c.line("var w_qkv: [L * Et * 3 * Qt]f16 = @zeros([L * Et * 3 * Qt]f16); // rows: width block py; columns: "
         + "q, k, v head-dim blocks px");
@@ -106,9 +115,6 @@ final class DecodeProgram {
       c.line("var %s_ptr: [*]f16 = &%s;", s, s);
     }
     c.blank();
-    c.line("// dims of the region's blocks that hold real values (the rest is padding)");
-    c.line("const e_valid: i16 = if (E - py * Et < Et) E - py * Et else Et;");
-    c.blank();
     c.line("// a vector over memory, rebased at run time");
     c.line("const mem0 = @get_dsd(mem1d_dsd, .{ .tensor_access = |k|{1} -> x[k] });");
     c.line("fn vec(p: [*]f16, n: i16) mem1d_dsd {");
@@ -133,22 +139,26 @@ final class DecodeProgram {
     c.blank();
     if (rerouted) {
       reroute(c);
-      axis(c, "y", "py", "c_", "COLUMN");
-      axis(c, "x", "px", "c_", "ROW");
-      c.line("// the KV shift runs on the phase-1 pair in the shift configuration");
-      c.line("const shift_send = @get_dsd(fabout_dsd, .{ .fabric_color = %s, .extent = 1, .output_queue = "
-          + "@get_output_queue(%s) });", KTreeCsl.pick("py", "c_p1_"), queue(KTreeCsl.pick("py", "c_p1_")));
-      c.line("const shift_recv = @get_dsd(fabin_dsd, .{ .fabric_color = %s, .extent = 1, .input_queue = "
-          + "@get_input_queue(%s) });", KTreeCsl.pick("py + 1", "c_p1_"), queue(KTreeCsl.pick("py + 1", "c_p1_")));
     } else {
       c.line("// queues: memcpy keeps 0 and 1; on WSE-2 one queue serves several colours used one after another");
-      axis(c, "y", "py", "cy_", null);
-      axis(c, "x", "px", "cx_", null);
-      c.line("const shift_send = @get_dsd(fabout_dsd, .{ .fabric_color = if (py % 2 == 0) cs0 else cs1, .extent = 1, "
-          + ".output_queue = @get_output_queue(5) });");
-      c.line("const shift_recv = @get_dsd(fabin_dsd, .{ .fabric_color = if ((py + 1) % 2 == 0) cs0 else cs1, "
-          + ".extent = 1, .input_queue = @get_input_queue(7) });");
     }
+    axis(c, "y", "py", rerouted ? "c_" : "cy_", rerouted ? "COLUMN" : null);
+    axis(c, "x", "px", rerouted ? "c_" : "cx_", rerouted ? "ROW" : null);
+    c.line("// the KV shift%s: a row sends north on the colour its line class names, takes the row below's", rerouted
+        ? " (the phase-1 pair, in the shift configuration)" : "");
+    String[] shift = rerouted ? new String[] {"c_p1_0", "c_p1_1"} : new String[] {"cs0", "cs1"};
+    for (int k = 0; k < 2; k++) {
+      fabric(c, "shift_send" + k, false, shift[k], rerouted ? null : "5");
+      fabric(c, "shift_recv" + k, true, shift[k], rerouted ? null : "7");
+    }
+    c.line("fn shift_send() fabout_dsd {");
+    c.line("if (line_steps[line_class[py] * LINE + STEPS] == 0) { return shift_send0; }");
+    c.line("return shift_send1;");
+    c.line("}");
+    c.line("fn shift_recv() fabin_dsd {");
+    c.line("if (line_steps[line_class[py] * LINE + STEPS + 1] == 0) { return shift_recv0; }");
+    c.line("return shift_recv1;");
+    c.line("}");
     c.blank();
     c.text(NORM);
     c.blank();
@@ -226,72 +236,159 @@ final class DecodeProgram {
   }
 
   /**
-   * One axis' K-tree positions, fabric DSDs and its all-reduce function ({@code <ax>_allreduce});
-   * {@code config} names the router configuration it switches to first (WSE-3), or is null.
+   * One axis' fabric DSDs (colour k of the tree's five on input queue 2 + k; on WSE-2 the pairs
+   * send on output queues 2, 3 and the broadcast on 4, on WSE-3 colour k on 2 + k) and its
+   * all-reduce ({@code <ax>_allreduce}), which runs this PE's steps of the line's table; {@code
+   * config} names the router configuration it switches to first (WSE-3), or is null.
    */
   private static void axis(CslText c, String ax, String index, String col, String config) {
     String v = ax + "_";
-    c.line("// the %s K-tree: this PE's place on it", ax.equals("y") ? "column" : "row");
-    c.line("const %sgroups: i16 = (P + g - 1) / g;", v);
-    c.line("const %sq: i16 = %s / g;", v, index);
-    c.line("const %sstart: i16 = %sq * g;", v, v);
-    c.line("const %send: i16 = if ((%sq + 1) * g < P) (%sq + 1) * g else P;", v, v, v);
-    c.line("const %sroot: i16 = %sstart + (%send - %sstart) / 2;", v, v, v, v);
-    c.line("const %sroot_group: i16 = %sgroups / 2;", v, v);
-    c.line("const %sr2_end: i16 = if ((%sroot_group + 1) * g < P) (%sroot_group + 1) * g else P;", v, v, v);
-    c.line("const %sr2: i16 = %sroot_group * g + (%sr2_end - %sroot_group * g) / 2;", v, v, v, v);
-    boolean rerouted = config != null;
-    String p1Out = String.format("if (%s < %sroot) (%s) else (%s)", index, v, KTreeCsl.out(index, col, "p1", true),
-        KTreeCsl.out(index, col, "p1", false));
-    String p2Out = String.format("if (%sq < %sroot_group) (%s) else (%s)", v, v, KTreeCsl.out(v + "q", col, "p2", true),
-        KTreeCsl.out(v + "q", col, "p2", false));
-    fabric(c, v + "p1_in_lo", true, KTreeCsl.inLo(index, col, "p1"), rerouted ? null : "2");
-    fabric(c, v + "p1_in_hi", true, KTreeCsl.inHi(index, col, "p1"), rerouted ? null : "3");
-    fabric(c, v + "p1_send", false, p1Out, rerouted ? null : "2");
-    fabric(c, v + "p2_in_lo", true, KTreeCsl.inLo(v + "q", col, "p2"), rerouted ? null : "4");
-    fabric(c, v + "p2_in_hi", true, KTreeCsl.inHi(v + "q", col, "p2"), rerouted ? null : "5");
-    fabric(c, v + "p2_send", false, p2Out, rerouted ? null : "3");
-    fabric(c, v + "b_recv", true, col + "b", rerouted ? null : "6");
-    fabric(c, v + "b_send", false, col + "b", rerouted ? null : "4");
+    String line = ax.equals("y") ? "column" : "row";
+    c.line("// the %s K-tree's colours, and a PE's steps on it (the class of its index %s)", line, index);
+    for (int k = 0; k < KTreeCsl.NAMES.length; k++) {
+      fabric(c, v + "in" + k, true, col + KTreeCsl.NAMES[k], config != null ? null : Integer.toString(2 + k));
+      fabric(c, v + "out" + k, false, col + KTreeCsl.NAMES[k], config != null ? null : Integer.toString(2 + k / 2));
+    }
+    for (String dir : new String[] {"in", "out"}) {
+      c.line("fn %s%s(k: i16) %s {", v, dir, dir.equals("in") ? "fabin_dsd" : "fabout_dsd");
+      for (int k = 0; k < KTreeCsl.NAMES.length - 1; k++) {
+        c.line("if (k == %d) { return %s%s%d; }", k, v, dir, k);
+      }
+      c.line("return %s%s%d;", v, dir, KTreeCsl.NAMES.length - 1);
+      c.line("}");
+    }
     c.blank();
-    c.line("// all-reduce buf[0:n] along the %s (sum, or max): two chain phases, then the root's multicast",
-        ax.equals("y") ? "column" : "row");
+    c.line("// all-reduce buf[0:n] along the %s (sum, or max): this PE's steps of the K-tree in order", line);
     c.line("fn %sallreduce(buf: [*]f16, n: i16, use_max: bool) void {", v);
     c.line("if (P == 1) {");
     c.line("return;");
     c.line("}");
-    if (rerouted) {
+    if (config != null) {
       c.line("reroute(%s);", config);
     }
     c.line("const b = vec(buf, n);");
     c.line("const len = @as(u16, n);");
-    c.line("const in_lo1 = @set_dsd_length(%sp1_in_lo, len);", v);
-    c.line("const in_hi1 = @set_dsd_length(%sp1_in_hi, len);", v);
-    c.line("const out1 = @set_dsd_length(%sp1_send, len);", v);
-    c.line("if (%s < %sroot) {", index, v);
-    c.line("if (%s == %sstart) { @fmovh(out1, b); } else { %s }", index, v, combine("out1", "in_lo1", "b"));
-    c.line("} else if (%s > %sroot) {", index, v);
-    c.line("if (%s == %send - 1) { @fmovh(out1, b); } else { %s }", index, v, combine("out1", "in_hi1", "b"));
-    c.line("} else {");
-    c.line("if (%s > %sstart) { %s }", index, v, combine("b", "b", "in_lo1"));
-    c.line("if (%s < %send - 1) { %s }", index, v, combine("b", "b", "in_hi1"));
-    c.line("}");
-    c.line("if (%s == %sroot) {", index, v);
-    c.line("const in_lo2 = @set_dsd_length(%sp2_in_lo, len);", v);
-    c.line("const in_hi2 = @set_dsd_length(%sp2_in_hi, len);", v);
-    c.line("const out2 = @set_dsd_length(%sp2_send, len);", v);
-    c.line("if (%sq < %sroot_group) {", v, v);
-    c.line("if (%sq == 0) { @fmovh(out2, b); } else { %s }", v, combine("out2", "in_lo2", "b"));
-    c.line("} else if (%sq > %sroot_group) {", v, v);
-    c.line("if (%sq == %sgroups - 1) { @fmovh(out2, b); } else { %s }", v, v, combine("out2", "in_hi2", "b"));
-    c.line("} else {");
-    c.line("if (%sq > 0) { %s }", v, combine("b", "b", "in_lo2"));
-    c.line("if (%sq < %sgroups - 1) { %s }", v, v, combine("b", "b", "in_hi2"));
+    c.line("const at: i16 = line_class[%s] * LINE;", index);
+    c.line("var s: i16 = 0;");
+    c.line("while (s < STEPS) : (s += 1) {");
+    c.line("const step: i16 = line_steps[at + s];");
+    c.line("const kind: i16 = step / 64;");
+    c.line("const cin = @set_dsd_length(%sin((step / 8) %% 8), len);", v);
+    c.line("const cout = @set_dsd_length(%sout(step %% 8), len);", v);
+    c.line("if (kind == SEND) {");
+    c.line("@fmovh(cout, b);");
+    c.line("} else if (kind == RELAY) {");
+    c.line("%s", combine("cout", "cin", "b"));
+    c.line("} else if (kind == RECV) {");
+    c.line("%s", combine("b", "b", "cin"));
+    c.line("} else if (kind == STORE) {");
+    c.line("@fmovh(b, cin);");
     c.line("}");
     c.line("}");
-    c.line("if (%s == %sr2) { @fmovh(@set_dsd_length(%sb_send, len), b); } else { @fmovh(b, @set_dsd_length(%sb_recv, "
-        + "len)); }", index, v, v, v);
     c.line("}");
+    c.blank();
+  }
+
+  /** The wafer's regions as tables, and {@code place()}: where this PE sits, read from {@code <layout>} at run time. */
+  private static void place(CslText c, List<DecodeCsl.Region> regions) {
+    int[][] t = new int[4][regions.size()];
+    for (int i = 0; i < regions.size(); i++) {
+      DecodeCsl.Region r = regions.get(i);
+      t[0][i] = r.index();
+      t[1][i] = r.x();
+      t[2][i] = r.y();
+      t[3][i] = r.p();
+    }
+    c.line("// this wafer's regions (meshc's plan): index, corner and side");
+    c.line("const REGIONS: i16 = %d;", regions.size());
+    c.line("const region_index = %s;", KTreeCsl.table(t[0]));
+    c.line("const region_x = %s;", KTreeCsl.table(t[1]));
+    c.line("const region_y = %s;", KTreeCsl.table(t[2]));
+    c.line("const region_p = %s;", KTreeCsl.table(t[3]));
+    c.line("var region: i16 = -1; // this PE's region; -1 for a PE no region holds");
+    c.line("var px: i16 = 0; // column in the region: index on the row K-tree");
+    c.line("var py: i16 = 0; // row in the region: index on the column K-tree, and the KV cache row");
+    c.line("var e_valid: i16 = 0; // values of width block py that are real (the rest is padding)");
+    c.blank();
+    c.line("fn place() void {");
+    c.line("const x = @as(i16, layout_mod.get_x_coord());");
+    c.line("const y = @as(i16, layout_mod.get_y_coord());");
+    c.line("var r: i16 = 0;");
+    c.line("while (r < REGIONS) : (r += 1) {");
+    c.line("if (x >= region_x[r] and x < region_x[r] + region_p[r] and y >= region_y[r] and y < region_y[r] + "
+        + "region_p[r]) {");
+    c.line("region = region_index[r];");
+    c.line("px = x - region_x[r];");
+    c.line("py = y - region_y[r];");
+    c.line("}");
+    c.line("}");
+    c.line("e_valid = Et;");
+    c.line("if (E - py * Et < Et) {");
+    c.line("e_valid = E - py * Et;");
+    c.line("}");
+    c.line("}");
+    c.blank();
+  }
+
+  /**
+   * Each index's class on a line of P PEs, and each class's part: its steps of the K-tree
+   * all-reduce ({@link KTreeCsl#steps}, from meshc's KTree) and which of the KV shift's two colours
+   * that row sends on and takes in (from DecodeFabric; -1 for none). Both axes of a square region
+   * index the one table.
+   */
+  private static void lines(CslText c, List<DecodeCsl.Region> regions, boolean rerouted) {
+    Map<List<Integer>, Integer> ids = new LinkedHashMap<>();
+    Map<Integer, int[]> tables = new TreeMap<>();
+    for (DecodeCsl.Region r : regions) {
+      if (r.p() > 1 && !tables.containsKey(r.p())) {
+        DecodeFabric f = new DecodeFabric(r.p(), 0, rerouted);
+        List<List<Integer>> keys = new ArrayList<>();
+        for (int i = 0; i < r.p(); i++) {
+          List<Integer> k = new ArrayList<>(KTreeCsl.steps(f.column(), i));
+          List<Route> shift = rerouted ? f.routes("shift", 0, i) : f.routes(0, i);
+          int out = -1;
+          int in = -1;
+          for (Route rt : shift) {
+            int colour = rt.color() - (rerouted ? DecodeFabric.Y_BASE : DecodeFabric.SHIFT_BASE);
+            if (!rerouted && rt.color() < DecodeFabric.SHIFT_BASE) {
+              continue;
+            }
+            if (rt.sends()) {
+              out = colour;
+            } else if (rt.tx().contains(Dir.RAMP)) {
+              in = colour;
+            }
+          }
+          k.add(out);
+          k.add(in);
+          keys.add(k);
+        }
+        tables.put(r.p(), KTreeCsl.classes(keys, ids));
+      }
+    }
+    c.line("// a PE's part on a line of P PEs by its index: a class per distinct part (meshc's KTree and");
+    c.line("// DecodeFabric), per class STEPS steps of the K-tree all-reduce, each kind · 64 + in · 8 + out (colours");
+    c.line("// within the tree's five), then the KV-shift colour (0 or 1) the row sends on and the one it takes in");
+    c.line("// (-1: none)");
+    c.line("const SEND: i16 = %d; // out", KTreeCsl.SEND);
+    c.line("const RELAY: i16 = %d; // in, combined with this PE's, out", KTreeCsl.RELAY);
+    c.line("const RECV: i16 = %d; // in, combined into this PE's", KTreeCsl.RECV);
+    c.line("const STORE: i16 = %d; // in, stored: the broadcast total", KTreeCsl.STORE);
+    c.line("const STEPS: i16 = %d;", KTreeCsl.STEPS);
+    c.line("const LINE: i16 = %d;", KTreeCsl.STEPS + 2);
+    StringBuilder sel = new StringBuilder();
+    for (Map.Entry<Integer, int[]> t : tables.entrySet()) {
+      sel.append(String.format(Locale.ROOT, "if (P == %d) %s else ", t.getKey(), KTreeCsl.table(t.getValue())));
+    }
+    c.line("const line_class = %s[1]i16{ 0 };", sel);
+    List<Integer> flat = new ArrayList<>();
+    for (List<Integer> k : ids.keySet()) {
+      flat.addAll(k);
+    }
+    if (flat.isEmpty()) {
+      flat.addAll(java.util.Collections.nCopies(KTreeCsl.STEPS + 2, 0));
+    }
+    c.line("const line_steps = %s;", KTreeCsl.table(flat.stream().mapToInt(Integer::intValue).toArray()));
     c.blank();
   }
 
@@ -375,12 +472,12 @@ final class DecodeProgram {
             stage[j] = k_t[(l * Qt + j) * St + old];
             stage[Qt + j] = v_c[(l * St + old) * Qt + j];
           }
-          @fmovh(@set_dsd_length(shift_send, @as(u16, 2 * Qt)), vec(&stage, 2 * Qt));
+          @fmovh(@set_dsd_length(shift_send(), @as(u16, 2 * Qt)), vec(&stage, 2 * Qt));
           kv_start[l] = (old + 1) % St;
           kv_count[l] -= 1;
         }
         if (py >= e and py < P - 1) {
-          @fmovh(vec(&stage, 2 * Qt), @set_dsd_length(shift_recv, @as(u16, 2 * Qt)));
+          @fmovh(vec(&stage, 2 * Qt), @set_dsd_length(shift_recv(), @as(u16, 2 * Qt)));
           kv_put(l, &stage, 0, Qt);
         }
         if (py == P - 1) { kv_put(l, &qkv, Qt, 2 * Qt); }
@@ -512,6 +609,7 @@ final class DecodeProgram {
       // the host launches this once per region per token (t: tokens already in the cache); only the
       // region asked for works, the others let memcpy go on at once
       fn step(r: i16, t: i16) void {
+        place();
         if (r == region) {
           var l: i16 = 0;
           while (l < L) : (l += 1) {

@@ -348,7 +348,7 @@ final class GemmCsl {
    */
   static void run(CslText c, String bWords) {
     c.line("c_words = np.zeros(P * P * MT * NT, np.uint32)");
-    c.line("with runtime as runner:");
+    c.line("with runtime(args.artifact or args.name, args.cmaddr) as runner:");
     c.line("  for sym, tiles, n in ((\"a\", a_tiles, MT * KT), (\"b\", b_tiles, %s)):", bWords);
     c.line("    runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, P, P, n, streaming=False,");
     c.line("                      data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");

@@ -265,7 +265,7 @@ final class GemvCsl {
     c.blank();
     c.blank();
     c.line("y_words = np.zeros(H * W * NT, np.uint32)");
-    c.line("with runtime as runner:");
+    c.line("with runtime(args.artifact or args.name, args.cmaddr) as runner:");
     c.line("  for sym, tiles, n in ((\"x\", x_tiles, KT), (\"w\", w_tiles, KT * NT)):");
     c.line("    runner.memcpy_h2d(runner.get_id(sym), u32(tiles), 0, 0, W, H, n, streaming=False,");
     c.line("                      data_type=MemcpyDataType.MEMCPY_16BIT, order=MemcpyOrder.ROW_MAJOR, nonblock=False)");
@@ -372,7 +372,7 @@ final class GemvCsl {
     c.line("On the simulator (the SDK's `cslc` and `cs_python` on the PATH): `sh commands.sh`.");
     c.line("On a system through the appliance (the SDK's client package, `cerebras.sdk.client`): `sh appliance.sh`");
     c.line("compiles with `SdkCompiler` for the system's whole fabric (`compile_appliance.py`) and runs `run.py");
-    c.line("--artifact out_appliance/artifact.json` with `SdkRuntime(artifact, simulator=False)`; `sh appliance.sh");
+    c.line("--artifact out_appliance/artifact-0.json` with `SdkRuntime(artifact, simulator=False)`; `sh appliance.sh");
     c.line("--simulator` does the same on the appliance's simulator. A system reached directly: build as in");
     c.line("`commands.sh` with the system's fabric dimensions, then `cs_python run.py --name out --cmaddr IP:PORT`.");
     c.blank();

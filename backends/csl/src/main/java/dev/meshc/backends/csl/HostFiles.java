@@ -55,17 +55,38 @@ final class HostFiles {
   }
 
   /**
-   * The appliance path of a width × height kernel project: {@code compile_appliance.py} (SdkCompiler,
-   * the system's whole fabric, or the kernel's own with {@code --simulator}) and {@code
-   * appliance.sh}, which compiles and runs {@code run.py --artifact}.
+   * One SDK program of a project, as the appliance compiles it: its folder, its kernel's extent
+   * (the simulator's fabric is that plus memcpy's halo) and its params.
    */
+  record Program(String folder, int width, int height, String params) {}
+
+  /**
+   * The appliance path of a project: {@code compile_appliance.py} (SdkCompiler for each program,
+   * against the system's whole fabric, or the kernel's own with {@code --simulator}) and {@code
+   * appliance.sh}, which compiles and runs {@code run.py --artifact} with one artifact per program.
+   */
+  static void appliance(Map<String, String> files, java.util.List<Program> programs, CslProject.Target target,
+      int fabricWidth, int fabricHeight, String what) {
+    StringBuilder list = new StringBuilder("[\n");
+    StringBuilder artifacts = new StringBuilder();
+    for (int n = 0; n < programs.size(); n++) {
+      Program p = programs.get(n);
+      list.append(String.format(java.util.Locale.ROOT, "  (\"%s\",%n   \"%s\",%n   \"%s\"),%n", p.folder(),
+          GemvCsl.cslcFlags(p.width() + 7, p.height() + 2, p.params(), target),
+          GemvCsl.cslcFlags(fabricWidth, fabricHeight, p.params(), target)));
+      artifacts.append(n == 0 ? "" : ",").append("out_appliance/artifact-").append(n).append(".json");
+    }
+    files.put("compile_appliance.py", fill("compile_appliance.py", Map.of("WHAT", what,
+        "PROGRAMS", list.append("]").toString())));
+    files.put("appliance.sh", fill("appliance.sh", Map.of("WHAT", what,
+        "SYSTEM_FABRIC", fabricWidth + "x" + fabricHeight, "ARTIFACTS", artifacts.toString())));
+  }
+
+  /** A kernel project's appliance path: its one program, in the project's folder. */
   static void appliance(Map<String, String> files, int width, int height, String params, CslProject.Target target,
       int fabricWidth, int fabricHeight, String what) {
-    files.put("compile_appliance.py", fill("compile_appliance.py", Map.of("WHAT", what,
-        "SIMULATOR_OPTIONS", GemvCsl.cslcFlags(width + 7, height + 2, params, target),
-        "SYSTEM_OPTIONS", GemvCsl.cslcFlags(fabricWidth, fabricHeight, params, target))));
-    files.put("appliance.sh", fill("appliance.sh", Map.of("WHAT", what,
-        "SYSTEM_FABRIC", fabricWidth + "x" + fabricHeight)));
+    appliance(files, java.util.List.of(new Program(".", width, height, params)), target, fabricWidth, fabricHeight,
+        what);
   }
 
   /** A host script's runtime choice (appliance or local), after its arguments are parsed. */

@@ -1,14 +1,19 @@
 package dev.meshc.backends.csl;
 
+import dev.meshc.ir.kernel.Action;
+import dev.meshc.ir.kernel.Combine;
 import dev.meshc.ir.kernel.Dir;
 import dev.meshc.ir.kernel.KTree;
 import dev.meshc.ir.machine.MachineSpec;
+import java.util.List;
+import java.util.Map;
 
 /**
  * The K-tree all-reduce of meshc's {@link KTree} written as CSL: its five colours, the comptime
  * helpers that place a PE on the tree, and the routing rules of one line, as a layout block's
  * {@code if} chains over the PE's index. The same rules as {@code KTree.routes}, one for one; the
- * CSL checker holds the two to each other PE by PE.
+ * CSL checker holds the two to each other PE by PE. For decode projects, a PE's steps of the
+ * all-reduce taken from {@link KTree#actions} as table entries, so no rule is restated in CSL.
  */
 final class KTreeCsl {
   private KTreeCsl() {}
@@ -87,21 +92,6 @@ final class KTreeCsl {
   /** As {@code @set_color_config} calls at PE {@code k.at()}: routes fixed when the program loads. */
   static final Emit STATIC = (t, k, pair, parity, rx, tx) -> t.route(k.at(),
       parity == null ? k.c(pair) : pick(parity, k.c(pair + "_")), rx, join(tx));
-
-  /**
-   * As assignments to comptime variables named after the colours ({@code p1_0 = .{ .rx = WEST, .tx =
-   * [1]direction{ RAMP } };}): a route a PE program applies at run time with tile_config's
-   * {@code reset_routes}. A variable keeps its type, so the broadcast's one-way routes (at the
-   * line's ends) go to {@code b_end} and its two-way ones to {@code b} (see {@link #routeFunction}).
-   */
-  static final Emit RUNTIME = (t, k, pair, parity, rx, tx) -> {
-    String route = String.format(".{ .rx = %s, .tx = [%d]direction{ %s } }", rx, tx.length, join(tx));
-    if (parity == null) {
-      t.line("%s%s = %s;", pair, pair.equals("b") && tx.length == 1 ? "_end" : "", route);
-    } else {
-      t.line("if ((%s) %% 2 == 0) { %s_0 = %s; } else { %s_1 = %s; }", parity, pair, route, pair, route);
-    }
-  };
 
   private static String join(Dir... ds) {
     StringBuilder b = new StringBuilder();
@@ -214,29 +204,63 @@ final class KTreeCsl {
     t.line("}");
   }
 
-  /**
-   * {@code fn NAME(i: i16, n: i16, g: i16) comptime_struct}: the routes of a line's K-tree at index
-   * i, one per colour of the five ({@code .c_p1_0 = …}), as one run-time configuration; a colour the
-   * PE does not route gets {@code NONE} (RAMP to RAMP).
-   */
-  static void routeFunction(CslText t, String name, Dir lo, Dir hi) {
-    t.line("fn %s(i: i16, n: i16, g: i16) comptime_struct {", name);
-    t.line("var p1_0 = NONE;");
-    t.line("var p1_1 = NONE;");
-    t.line("var p2_0 = NONE;");
-    t.line("var p2_1 = NONE;");
-    t.line("var b = NONE2; // the broadcast's two-way routes");
-    t.line("var b_end = NONE; // and its one-way ones, at the line's ends");
-    t.line("if (n > 1) {");
-    routes(t, new Tree("c_", "", "i", "n", "g", null, lo, hi), RUNTIME);
-    t.line("}");
-    t.line("return .{ .c_p1_0 = p1_0, .c_p1_1 = p1_1, .c_p2_0 = p2_0, .c_p2_1 = p2_1,");
-    t.line(".c_b = if (i == 0 or i == n - 1) b_end else b };");
-    t.line("}");
-  }
-
   /** {@code if ((k) % 2 == 0) c_p1_0 else c_p1_1}: the colour of a chain link by its parity (k ≥ 0). */
   static String pick(String k, String prefix) {
     return String.format("if ((%s) %% 2 == 0) %s0 else %s1", k, prefix, prefix);
+  }
+
+  /** Codes of a PE's steps in a K-tree all-reduce, as decode.csl's table holds them: kind · 64 + in · 8 + out. */
+  static final int SEND = 1;
+  static final int RELAY = 2;
+  static final int RECV = 3;
+  static final int STORE = 4;
+  /** The most steps one PE takes: a receive from each side in both phases, and the broadcast. */
+  static final int STEPS = 5;
+
+  /**
+   * PE i's steps of {@code t}'s all-reduce, in round order, coded as above with colour offsets
+   * within the tree's five ({@code t}'s base must be 0); 0 pads. The decode program runs them as
+   * they are, so the tree's roles and colour picks are {@link KTree#actions}' alone.
+   */
+  static List<Integer> steps(KTree t, int i) {
+    Integer[] s = new Integer[STEPS];
+    java.util.Arrays.fill(s, 0);
+    int k = 0;
+    for (int round = 0; round < t.rounds(); round++) {
+      for (Action a : t.actions(round, i, "buf", 1, Combine.ADD)) {
+        if (a instanceof Action.Send x) {
+          s[k++] = SEND * 64 + x.color();
+        } else if (a instanceof Action.Relay x) {
+          s[k++] = RELAY * 64 + x.in() * 8 + x.out();
+        } else if (a instanceof Action.Recv x) {
+          s[k++] = (x.combine() == Combine.STORE ? STORE : RECV) * 64 + x.color() * 8;
+        } else {
+          throw new IllegalStateException("a K-tree step " + a);
+        }
+      }
+    }
+    return List.of(s);
+  }
+
+  /**
+   * The class of each of {@code keys} (by index), numbering classes as they first appear in
+   * {@code ids}, which several lines share: a PE program or layout reads per-index data as one
+   * small table of class IDs and one entry per class.
+   */
+  static <K> int[] classes(List<K> keys, Map<K, Integer> ids) {
+    int[] c = new int[keys.size()];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = ids.computeIfAbsent(keys.get(i), k -> ids.size());
+    }
+    return c;
+  }
+
+  /** {@code [n]i16{ a, b, ... }}. */
+  static String table(int[] v) {
+    StringBuilder b = new StringBuilder();
+    for (int x : v) {
+      b.append(b.length() == 0 ? "" : ", ").append(x);
+    }
+    return "[" + v.length + "]i16{ " + b + " }";
   }
 }
