@@ -351,6 +351,20 @@ public final class Planner {
       perLayer.addTerm(layersOnGrid[j].build(), areas[j] / Math.min(layers, cands.get(j).capacity()));
     }
     cp.addLessOrEqual(perLayer.build(), (long) wafers * kw * kh).onlyEnforceIf(area);
+    // redundant, for the bound: no more regions of side P_j or larger than squares of side P_j
+    // fit the wafers (axis-parallel equal squares pack at most floor(W/P)·floor(H/P)), so the LP
+    // cannot put every layer on the fastest grid when that grid's squares do not pack
+    for (int j = 0; j < k; j++) {
+      LinearExprBuilder count = LinearExpr.newBuilder();
+      for (int r = 0; r < rMax; r++) {
+        for (int i = 0; i < k; i++) {
+          if (sizes[i] >= sizes[j]) {
+            count.add(z[r][i]);
+          }
+        }
+      }
+      cp.addLessOrEqual(count.build(), (long) cands.get(j).perWafer() * wafers).onlyEnforceIf(area);
+    }
     long peScale = (long) wafers * kw * kh + 1; // time first; PEs break ties
     cp.minimize(LinearExpr.newBuilder().addTerm(time.build(), peScale).add(pes.build()));
     cp.addAssumptions(new Literal[] {memory, area});
