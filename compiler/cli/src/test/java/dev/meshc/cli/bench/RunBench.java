@@ -69,9 +69,10 @@ public final class RunBench {
     double run = (System.nanoTime() - t1) / 1e9;
     System.out.printf(Locale.ROOT, "import + plan %.1f s; run %.1f s (%d ops on the mesh, %d on the host)%n", compile,
         run, r.meshOps(), r.trace().size() - r.meshOps());
-    System.out.printf(Locale.ROOT, "predicted prefill %,.0f cycles (%.1f us), %.0f cycles per token; mesh kernels "
-        + "simulated %,.0f cycles%n", plan.cycles(), wse2.seconds(plan.cycles()) * 1e6, plan.cycles() / seq,
-        r.meshCycles());
+    System.out.printf(Locale.ROOT, "predicted prefill %,.0f cycles (%.1f us), %.0f cycles per token; simulated "
+        + "%,.0f (%+.1f%%: the kernels %,.0f and their step overheads)%n", plan.cycles(),
+        wse2.seconds(plan.cycles()) * 1e6, plan.cycles() / seq, r.simulatedCycles(),
+        100 * (r.simulatedCycles() - plan.cycles()) / plan.cycles(), r.meshCycles());
     if (seq <= 16) { // the decoder fixtures: 32 decode steps on the mesh as well
       decode(model, wse2, grid);
     }
