@@ -83,6 +83,16 @@ class SimCliTest {
     return python("numpy");
   }
 
+  /** A golden kernel project (backends/csl's, which GoldenTest keeps current) copied into {@link #dir}. */
+  private void copyGolden(String project) throws java.io.IOException {
+    Path golden = BIN.getParent().getParent().resolve("src/test/resources/golden").resolve(project);
+    try (java.util.stream.Stream<Path> files = Files.list(golden)) {
+      for (Path f : files.toList()) {
+        Files.copy(f, dir.resolve(f.getFileName()));
+      }
+    }
+  }
+
   /** A project's scripts run with the stand-ins first on PATH (and as $PYTHON) on meshc's classes. */
   private static ProcessBuilder standIns(ProcessBuilder pb) {
     pb.environment().put("MESHC_CLASSPATH", System.getProperty("java.class.path"));
@@ -169,12 +179,7 @@ class SimCliTest {
       "gemmt-p4-wse2", "gemmt-p4-wse3", "gemmt-p8-wse2", "gemmt-p8-wse3", "gemmt-p4-wse2-k130", "gemmt-p8-wse3-k130"})
   void meshcKernelProjectsRunUnderTheStandIns(String project) throws Exception {
     Assumptions.assumeTrue(numpy(), "python3 (or $MESHC_PYTHON) with NumPy is not installed");
-    Path golden = BIN.getParent().getParent().resolve("src/test/resources/golden").resolve(project);
-    try (java.util.stream.Stream<Path> files = Files.list(golden)) {
-      for (Path f : files.toList()) {
-        Files.copy(f, dir.resolve(f.getFileName()));
-      }
-    }
+    copyGolden(project);
     ProcessBuilder pb = new ProcessBuilder("sh", "commands.sh").directory(dir.toFile()).redirectErrorStream(true);
     Process p = standIns(pb).start();
     String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -193,12 +198,7 @@ class SimCliTest {
   @org.junit.jupiter.params.provider.ValueSource(strings = {"meshgemv-p4-wse2", "gemmt-p8-wse3-k130"})
   void meshcKernelProjectsRunThroughTheAppliancePath(String project) throws Exception {
     Assumptions.assumeTrue(numpy(), "python3 (or $MESHC_PYTHON) with NumPy is not installed");
-    Path golden = BIN.getParent().getParent().resolve("src/test/resources/golden").resolve(project);
-    try (java.util.stream.Stream<Path> files = Files.list(golden)) {
-      for (Path f : files.toList()) {
-        Files.copy(f, dir.resolve(f.getFileName()));
-      }
-    }
+    copyGolden(project);
     for (boolean simulator : new boolean[] {true, false}) {
       ProcessBuilder pb = new ProcessBuilder(simulator ? List.of("sh", "appliance.sh", "--simulator")
           : List.of("sh", "appliance.sh")).directory(dir.toFile()).redirectErrorStream(true);
