@@ -122,7 +122,7 @@ final class RunCommand implements Callable<Integer> {
     json.put("executed_kernels", prog.executedKernels());
     json.put("kernels_match", prog.same());
     json.put("kernels_first_difference", prog.firstDifference());
-    json.put("predicted_cycles", prog.predictedCycles());
+    json.put("predicted_cycles", r.predictedCycles());
     json.put("simulated_cycles", prog.simulatedCycles());
     json.put("predicted_handoff_cycles", prog.predictedHandoffCycles());
     if (check) {
@@ -167,8 +167,8 @@ final class RunCommand implements Callable<Integer> {
       w.printf(Locale.ROOT, "%d ops on the mesh, %d on the host: %,d kernel runs executed of the plan's %,d (%s); "
           + "%,.0f cycles simulated (kernels and their step overheads) against the plan's %,d (%+.1f%%)%n",
           r.meshOps(), r.hostOps(), prog.executedKernels(), prog.planKernels(), prog.same() ? "the same program"
-              : "not the plan's program: " + prog.firstDifference(), prog.simulatedCycles(), prog.predictedCycles(),
-          100 * (prog.simulatedCycles() - prog.predictedCycles()) / Math.max(1, prog.predictedCycles()));
+              : "not the plan's program: " + prog.firstDifference(), prog.simulatedCycles(), r.predictedCycles(),
+          100 * (prog.simulatedCycles() - r.predictedCycles()) / Math.max(1, r.predictedCycles()));
       if (output != null) {
         w.printf("wrote %d output(s) to %s%n", out.size(), output);
       }

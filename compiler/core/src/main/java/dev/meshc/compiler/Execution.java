@@ -60,12 +60,12 @@ public final class Execution {
 
   /**
    * The plan's kernel program against the one the runtime executed: kernel runs in each (host ops
-   * left out), whether the two are the same list, the first place they differ (or null), and the
-   * cycles: predicted by the plan (its total, hand-offs included), simulated (the kernels and
-   * their step overheads), and the plan's hand-offs, which the runtime does not move yet.
+   * left out), whether the two are the same list, the first place they differ (or null), the
+   * simulated cycles (the kernels and their step overheads; the plan's prediction is {@link
+   * Prefill#predictedCycles}) and the plan's hand-offs, which the runtime does not move yet.
    */
   public record Program(long planKernels, long executedKernels, boolean same, String firstDifference,
-      long predictedCycles, double simulatedCycles, long predictedHandoffCycles) {}
+      double simulatedCycles, long predictedHandoffCycles) {}
 
   /**
    * Greedy generation: the ids generated, how they were made, the simulated mesh cycles, the
@@ -112,7 +112,7 @@ public final class Execution {
       progress.step("done");
       return new Prefill(r.outputs(), r.meshOps(), r.trace().size() - r.meshOps(), r.meshCycles(),
           prefill.info().getInt("cycles", 0), prefill.regions().get(0).info().getInt("cycles_per_layer", 0),
-          Math.max(1, prefill.info().getInt("prompt_len", 1)), Optional.ofNullable(bad), program(prefill, r));
+          Math.max(1, prefill.info().getInt("prompt_len", 1)), Optional.ofNullable(bad), program(prefill, r, m));
     } finally {
       progress.finish();
     }
@@ -199,7 +199,7 @@ public final class Execution {
    * The placed program of {@code plan} against what {@code r} executed, mesh kernels only (host
    * ops are free, and the ones before the first region are in no region's program).
    */
-  private static Program program(Placement plan, MeshExecutor.Result r) {
+  private static Program program(Placement plan, MeshExecutor.Result r, MachineSpec m) {
     List<String> placed = new ArrayList<>();
     long planned = 0;
     long handoffs = 0;
@@ -216,7 +216,7 @@ public final class Execution {
     long executed = 0;
     for (KernelProgram.Invocation k : r.kernels()) {
       if (k.template() != null) {
-        ran.add(k.signature());
+        ran.add(KernelProgram.Invocation.signature(k.toKernel(m))); // as the plan printed it
         executed += k.count();
       }
     }
@@ -228,8 +228,7 @@ public final class Execution {
         diff = "kernel " + i + ": planned " + a + ", executed " + b;
       }
     }
-    return new Program(planned, executed, diff == null, diff, plan.info().getInt("cycles", 0),
-        r.simulatedCycles(), handoffs);
+    return new Program(planned, executed, diff == null, diff, r.simulatedCycles(), handoffs);
   }
 
   /** The plan's placement of one phase, if it has one. */

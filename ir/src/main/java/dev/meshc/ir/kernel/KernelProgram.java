@@ -67,16 +67,10 @@ public final class KernelProgram {
       return new Placement.Kernel("op" + op + "." + role, a.build());
     }
 
-    /** The same kernel as the placed IR names it: op, role, algorithm, problem, grid and count. */
-    public String signature() {
-      if (template == null) {
-        return op + "." + role + " host x" + count;
-      }
-      return op + "." + role + " " + algorithm() + " " + template.problem() + " on " + template.width() + "x"
-          + template.height() + " x" + count;
-    }
-
-    /** {@link #signature} of a placed entry. */
+    /**
+     * A placed entry ({@link #toKernel}) as one line to compare by: op, role, algorithm, problem,
+     * grid and count.
+     */
     public static String signature(Placement.Kernel k) {
       Attrs a = k.info();
       String head = a.getInt("op", -1) + "." + a.getString("role", "?") + " ";

@@ -214,12 +214,12 @@ public final class CslChecker {
   /** Every hop of every colour has a router at its far end that takes it, and no colour circles. */
   private static void hops(Layout layout, List<Layout.RouteEntry> entries, Map<Long, Map<Integer, Layout.RouteEntry>> byPe,
       String in, Map<String, Raw> out) {
-    java.util.Set<Integer> colours = new java.util.TreeSet<>();
+    Map<Integer, List<Layout.RouteEntry>> byColour = new TreeMap<>();
     for (Layout.RouteEntry r : entries) {
       if (byPe.get(at(layout, r.x(), r.y())).get(r.color().id()) != r) {
         continue; // a duplicate, reported already
       }
-      colours.add(r.color().id());
+      byColour.computeIfAbsent(r.color().id(), k -> new java.util.ArrayList<>()).add(r);
       for (Dir d : r.tx()) {
         if (d == Dir.RAMP) {
           continue;
@@ -251,27 +251,25 @@ public final class CslChecker {
         }
       }
     }
-    for (int colour : colours) {
-      Layout.RouteEntry r = circle(layout, entries, byPe, colour);
+    byColour.forEach((colour, routes) -> {
+      Layout.RouteEntry r = circle(layout, routes, byPe, colour);
       if (r != null) {
         add(out, r.loc(), r, in + String.format("colour %d goes round in a circle through this PE", colour));
       }
-    }
+    });
   }
 
   /**
    * A PE on a circle of {@code colour}'s hops (PE to neighbour, where the neighbour takes the
-   * colour from that side), the least in key order of the circles JGraphT finds, or null. One
-   * colour's graph at a time, so a wafer's million PEs are never all in memory at once.
+   * colour from that side) among {@code routes} (that colour's entries), the least in key order of
+   * the circles JGraphT finds, or null. One colour's graph at a time, so a wafer's million PEs are
+   * never all in memory at once.
    */
-  private static Layout.RouteEntry circle(Layout layout, List<Layout.RouteEntry> entries,
+  private static Layout.RouteEntry circle(Layout layout, List<Layout.RouteEntry> routes,
       Map<Long, Map<Integer, Layout.RouteEntry>> byPe, int colour) {
     Graph<Long, DefaultEdge> g = new DefaultDirectedGraph<>(DefaultEdge.class);
-    for (Layout.RouteEntry r : entries) {
+    for (Layout.RouteEntry r : routes) {
       long here = at(layout, r.x(), r.y());
-      if (r.color().id() != colour || byPe.get(here).get(colour) != r) {
-        continue;
-      }
       for (Dir d : r.tx()) {
         int nx = r.x() + d.dx();
         int ny = r.y() + d.dy();

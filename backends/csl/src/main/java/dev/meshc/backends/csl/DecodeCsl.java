@@ -206,7 +206,7 @@ final class DecodeCsl {
             for (Route rt : rs) {
               if (named.add(routeName(rt))) {
                 c.line("const %s = .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } };", routeName(rt), rt.rx(),
-                    join(rt.tx()));
+                    KTreeCsl.join(rt.tx()));
               }
             }
           }
@@ -401,21 +401,13 @@ final class DecodeCsl {
     String[] v = new String[KTree.COLORS];
     java.util.Arrays.fill(v, "NONE");
     for (Route r : routes) {
-      v[r.color()] = String.format(".{ .rx = %s, .tx = [%d]direction{ %s } }", r.rx(), r.tx().size(), join(r.tx()));
+      v[r.color()] = String.format(".{ .rx = %s, .tx = [%d]direction{ %s } }", r.rx(), r.tx().size(), KTreeCsl.join(r.tx()));
     }
     StringBuilder b = new StringBuilder(".{ ");
     for (int k = 0; k < v.length; k++) {
       b.append(k == 0 ? "" : ", ").append(".c_").append(KTreeCsl.NAMES[k]).append(" = ").append(v[k]);
     }
     return b.append(" }").toString();
-  }
-
-  private static String join(java.util.Collection<Dir> ds) {
-    StringBuilder b = new StringBuilder();
-    for (Dir d : ds) {
-      b.append(b.length() == 0 ? "" : ", ").append(d);
-    }
-    return b.toString();
   }
 
   private static String readme(DecodeModel d, List<Region> regions, int[][] dims, MachineSpec m, long ctx) {

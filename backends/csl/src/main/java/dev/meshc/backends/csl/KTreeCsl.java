@@ -94,6 +94,11 @@ final class KTreeCsl {
       parity == null ? k.c(pair) : pick(parity, k.c(pair + "_")), rx, join(tx));
 
   private static String join(Dir... ds) {
+    return join(java.util.Arrays.asList(ds));
+  }
+
+  /** Directions as a CSL list's items: {@code NORTH, RAMP}. */
+  static String join(Iterable<Dir> ds) {
     StringBuilder b = new StringBuilder();
     for (Dir d : ds) {
       b.append(b.length() == 0 ? "" : ", ").append(d);

@@ -84,45 +84,38 @@ public final class CostModel {
       this.p = p;
     }
 
-    /** A weight product on the grid; the weight's own tile is resident, the rest transient. */
+    /** A weight product on the grid (decode's GEMVs), as one kernel run. */
     void product(String name, String alg, long mm, long k, long n, boolean weight) {
-      KernelTemplate t = Kernels.create(alg, new KernelTemplate.Problem(mm, k, n), p, p, false, 0);
-      KernelTemplate.Problem pad = t.padded();
-      long tileBytes = weight ? 2 * (pad.k() / p) * (pad.n() / p) : 0;
-      if (weight) {
-        weights += tileBytes;
+      add(name, Kernels.create(alg, new KernelTemplate.Problem(mm, k, n), p, p, false, 0), 1, weight);
+    }
+
+    /** A kernel of the prefill program, priced as the program says ({@link KernelProgram.Invocation#cycles}). */
+    void kernel(KernelProgram.Invocation k) {
+      if (k.template() != null) { // a host op has no mesh cost
+        add("op" + k.op() + "." + k.role(), k.template(), k.count(), k.weight());
       }
-      transientMax = Math.max(transientMax, t.maxBytesPerPe() - tileBytes);
-      // dist-GEMM-T rotates B on the same interleaved Y ring as MeshGEMM: its three ring colours
-      // are MeshGEMM's when both run in one unit (routes per colour are identical on every PE)
-      int shared = alg.equals("gemmt") && p > 1 ? 3 : 0;
-      colors.merge(alg, t.maxColorsPerPe() - shared, Math::max);
-      steps.add(new Step(name, alg, mm + "x" + k + "x" + n, t.estimate(m).cycles() + m.stepOverhead(), t, weight));
     }
 
     /**
-     * A kernel of the prefill program, priced as the program says ({@link
-     * KernelProgram.Invocation#cycles}); a weight's own tile is resident, the rest transient.
+     * {@code count} runs of template {@code t}: each its estimate plus the step overhead; a weight's
+     * own tile is resident, the rest of its buffers transient; its colours merged with the unit's.
      */
-    void kernel(KernelProgram.Invocation k) {
-      KernelTemplate t = k.template();
-      if (t == null) {
-        return; // a host op: no mesh cost
-      }
+    private void add(String name, KernelTemplate t, long count, boolean weight) {
       KernelTemplate.Problem pad = t.padded();
-      long tileBytes = k.weight() ? 2 * (pad.k() / p) * (pad.n() / p) : 0;
+      long tileBytes = weight ? 2 * (pad.k() / p) * (pad.n() / p) : 0;
       weights += tileBytes;
       transientMax = Math.max(transientMax, t.maxBytesPerPe() - tileBytes);
       String alg = t.algorithm();
-      // dist-GEMM-T rotates B on the same interleaved Y ring as MeshGEMM (as in product()); the
+      // dist-GEMM-T rotates B on the same interleaved Y ring as MeshGEMM: its three ring colours
+      // are MeshGEMM's when both run in one unit (routes per colour are identical on every PE); the
       // row kernels' K-trees are one set of colours
       int shared = alg.equals("gemmt") && p > 1 ? 3 : 0;
       if (t.maxColorsPerPe() > 0) {
         colors.merge(t instanceof RowWise ? "ktree" : alg, t.maxColorsPerPe() - shared, Math::max);
       }
       KernelTemplate.Problem pr = t.problem();
-      steps.add(new Step("op" + k.op() + "." + k.role(), alg, pr.m() + "x" + pr.k() + "x" + pr.n()
-          + (k.count() > 1 ? " x" + k.count() : ""), k.cycles(m), t, k.weight()));
+      steps.add(new Step(name, alg, pr.m() + "x" + pr.k() + "x" + pr.n() + (count > 1 ? " x" + count : ""),
+          count * (t.estimate(m).cycles() + m.stepOverhead()), t, weight));
     }
 
     /** The prefill program of {@code ops}, lowered at the planned prompt length. */
@@ -130,12 +123,7 @@ public final class CostModel {
       if (ops.ops().isEmpty()) {
         throw new IllegalStateException("a prefill plan prices the tile IR's ops; this shape has none");
       }
-      for (int i = 0; i < ops.ops().size(); i++) {
-        for (KernelProgram.Invocation k : KernelProgram.lower(ops.ops().get(i), ops.start() + i, ops.seq(),
-            w.promptLen(), p, false)) {
-          kernel(k);
-        }
-      }
+      ops.lower(w.promptLen(), p).forEach(this::kernel);
     }
 
     /** An all-reduce of {@code values} fp16 values per PE along one axis (the K-tree). */

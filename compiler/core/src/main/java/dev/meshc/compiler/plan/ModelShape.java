@@ -6,6 +6,7 @@ import dev.meshc.ir.Layer;
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.Module;
 import dev.meshc.ir.Resequence;
+import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.op.Op;
 import dev.meshc.ir.op.Generic;
 import java.util.ArrayList;
@@ -57,6 +58,15 @@ public record ModelShape(String name, List<LayerShape> layers, Head head) {
 
     public Ops {
       ops = List.copyOf(ops);
+    }
+
+    /** The prefill kernel program of these ops at {@code tokens} on a P×P region, in op order. */
+    public List<KernelProgram.Invocation> lower(long tokens, int p) {
+      List<KernelProgram.Invocation> out = new ArrayList<>();
+      for (int i = 0; i < ops.size(); i++) {
+        out.addAll(KernelProgram.lower(ops.get(i), start + i, seq, tokens, p, false));
+      }
+      return out;
     }
   }
 

@@ -3,7 +3,6 @@ package dev.meshc.compiler.plan;
 import dev.meshc.ir.Attrs;
 import dev.meshc.ir.Placement;
 import dev.meshc.ir.kernel.KTree;
-import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.KernelTemplate;
 import java.util.ArrayList;
 import java.util.List;
@@ -38,12 +37,7 @@ public final class Placements {
           units.add(model.head().program());
         }
         for (ModelShape.Ops u : units) {
-          for (int i = 0; i < u.ops().size(); i++) {
-            for (KernelProgram.Invocation k : KernelProgram.lower(u.ops().get(i), u.start() + i, u.seq(),
-                w.promptLen(), r.grid(), false)) {
-              kernels.add(k.toKernel(cost.machine()));
-            }
-          }
+          u.lower(w.promptLen(), r.grid()).forEach(k -> kernels.add(k.toKernel(cost.machine())));
         }
       } else {
         if (r.layers() > 0) {

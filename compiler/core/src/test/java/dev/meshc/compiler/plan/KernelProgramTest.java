@@ -30,7 +30,7 @@ class KernelProgramTest {
   }
 
   private static List<String> signatures(List<KernelProgram.Invocation> ks) {
-    return ks.stream().map(KernelProgram.Invocation::signature).toList();
+    return ks.stream().map(k -> KernelProgram.Invocation.signature(k.toKernel(WSE2))).toList();
   }
 
   @Test
@@ -75,15 +75,11 @@ class KernelProgramTest {
     ModelShape shape = ModelShape.of(m);
     for (long prompt : new long[] {16, 48}) {
       CostModel cost = new CostModel(WSE2, Workload.prefill(prompt));
-      ModelShape.Ops ops = shape.layers().get(0).program();
       double sum = 0;
       long runs = 0;
-      for (int i = 0; i < ops.ops().size(); i++) {
-        for (KernelProgram.Invocation k : KernelProgram.lower(ops.ops().get(i), ops.start() + i, ops.seq(), prompt, 4,
-            false)) {
-          sum += k.cycles(WSE2);
-          runs += k.template() == null ? 0 : k.count();
-        }
+      for (KernelProgram.Invocation k : shape.layers().get(0).program().lower(prompt, 4)) {
+        sum += k.cycles(WSE2);
+        runs += k.template() == null ? 0 : k.count();
       }
       CostModel.UnitCost u = cost.layer(shape.envelope(), 4);
       assertEquals(sum, u.cycles(), 1e-6, "prompt " + prompt);
