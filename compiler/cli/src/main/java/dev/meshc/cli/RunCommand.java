@@ -220,6 +220,16 @@ final class RunCommand implements Callable<Integer> {
     json.put("gemvs_per_token", g.gemvsPerToken().isEmpty() ? null : g.gemvsPerToken());
     json.put("predicted_cycles_per_token", perToken);
     json.put("predicted_tokens_per_second", perToken == null ? null : 1 / m.seconds(perToken));
+    Double simulated = g.simulatedCyclesPerToken();
+    json.put("simulated_cycles_per_token", simulated);
+    Execution.Program prog = g.program();
+    if (prog != null) {
+      json.put("plan_kernels", prog.planKernels());
+      json.put("executed_kernels", prog.executedKernels());
+      json.put("kernels_match", prog.same());
+      json.put("kernels_first_difference", prog.firstDifference());
+      json.put("predicted_handoff_cycles", prog.predictedHandoffCycles());
+    }
     PrintWriter w = spec.commandLine().getOut();
     if (common.json) {
       Json.print(w, json);
@@ -229,6 +239,12 @@ final class RunCommand implements Callable<Integer> {
       if (perToken != null) {
         w.printf(Locale.ROOT, "predicted decode: %,d cycles per token, %.1f tokens/s (the plan's decode phase)%n",
             perToken, 1 / m.seconds(perToken));
+      }
+      if (simulated != null) {
+        w.printf(Locale.ROOT, "simulated decode: %,.0f cycles per token (kernels and their step overheads, mean of "
+            + "the steps), %+.1f%% of predicted; %s%n", simulated, perToken == null ? 0 : 100 * (simulated / perToken
+            - 1), prog.same() ? "the plan's " + prog.planKernels() + " kernel runs executed as planned"
+            : "the executed program differs from the plan's: " + prog.firstDifference());
       }
     }
     return Main.OK;

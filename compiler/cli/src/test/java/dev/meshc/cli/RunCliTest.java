@@ -77,8 +77,9 @@ class RunCliTest {
   /**
    * Greedy generation of 16 tokens on the mesh equals ONNX Runtime's (committed greedy.json: full
    * recompute each step), with fp32 and with fp16 accumulation: by decode steps (MeshGEMV, K/V kept,
-   * the cache's rows within one entry) when the plan has a decode phase, by recomputed prefills
-   * when it has only prefill.
+   * the cache's rows within one entry) when the plan has a decode phase, executing the plan's
+   * decode program within 1% of its predicted cycles per token (5% with fp32 partial sums), by
+   * recomputed prefills when it has only prefill.
    */
   @ParameterizedTest
   @ValueSource(strings = {"tiny-gpt2", "tiny-llama"})
@@ -107,6 +108,13 @@ class RunCliTest {
           assertEquals(4, chain.get("x_to_y").getAsInt(), chain.toString());
           assertTrue(chain.get("y_to_x").getAsInt() >= 5, chain.toString());
           assertTrue(r.json().get("predicted_tokens_per_second").getAsDouble() > 0);
+          // the decode program as planned, at the cycles planned (issue 16): the planner prices
+          // fp16 partial sums, fp32 ones take twice the wavelets in the all-reduces
+          assertTrue(r.json().get("kernels_match").getAsBoolean(), r.out());
+          assertEquals(r.json().get("plan_kernels").getAsLong(), r.json().get("executed_kernels").getAsLong());
+          double predicted = r.json().get("predicted_cycles_per_token").getAsDouble();
+          double simulated = r.json().get("simulated_cycles_per_token").getAsDouble();
+          assertEquals(predicted, simulated, (acc.equals("fp16") ? 0.01 : 0.05) * predicted, acc);
         } else {
           assertEquals("prefill recomputed per token", mode);
         }

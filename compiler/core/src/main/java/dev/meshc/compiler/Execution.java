@@ -70,10 +70,12 @@ public final class Execution {
   /**
    * Greedy generation: the ids generated, how they were made, the simulated mesh cycles, the
    * plan's decode cycles per token (null without a decode phase), the KV cache's occupancy spread
-   * across rows (-1 when not kept) and the MeshGEMVs per token by axis (empty when not decoded).
+   * across rows (-1 when not kept) and the MeshGEMVs per token by axis (empty when not decoded);
+   * when decoded, the plan's decode program against the one executed, and the simulated cycles
+   * per token (kernels and their step overheads, the mean over the steps).
    */
   public record Generation(List<Long> generated, String mode, double meshCycles, Long predictedCyclesPerToken,
-      int kvOccupancySpread, Map<String, Integer> gemvsPerToken) {
+      int kvOccupancySpread, Map<String, Integer> gemvsPerToken, Program program, Double simulatedCyclesPerToken) {
     public Generation {
       generated = List.copyOf(generated);
       gemvsPerToken = Collections.unmodifiableMap(new LinkedHashMap<>(gemvsPerToken));
@@ -200,6 +202,11 @@ public final class Execution {
    * ops are free, and the ones before the first region are in no region's program).
    */
   private static Program program(Placement plan, MeshExecutor.Result r, MachineSpec m) {
+    return program(plan, r.kernels(), r.simulatedCycles(), m);
+  }
+
+  private static Program program(Placement plan, List<KernelProgram.Invocation> kernels, double simulated,
+      MachineSpec m) {
     List<String> placed = new ArrayList<>();
     long planned = 0;
     long handoffs = 0;
@@ -214,7 +221,7 @@ public final class Execution {
     }
     List<String> ran = new ArrayList<>();
     long executed = 0;
-    for (KernelProgram.Invocation k : r.kernels()) {
+    for (KernelProgram.Invocation k : kernels) {
       if (k.template() != null) {
         ran.add(KernelProgram.Invocation.signature(k.toKernel(m))); // as the plan printed it
         executed += k.count();
@@ -228,7 +235,7 @@ public final class Execution {
         diff = "kernel " + i + ": planned " + a + ", executed " + b;
       }
     }
-    return new Program(planned, executed, diff == null, diff, r.simulatedCycles(), handoffs);
+    return new Program(planned, executed, diff == null, diff, simulated, handoffs);
   }
 
   /** The plan's placement of one phase, if it has one. */
@@ -299,7 +306,7 @@ public final class Execution {
     }
     Placement decode = phase(p, "decode").orElse(null);
     Long perToken = decode == null || decode.regions().isEmpty() ? null : decode.info().getInt("cycles", 0);
-    return new Generation(generated, "prefill recomputed per token", meshCycles, perToken, -1, Map.of());
+    return new Generation(generated, "prefill recomputed per token", meshCycles, perToken, -1, Map.of(), null, null);
   }
 
   /**
@@ -350,7 +357,8 @@ public final class Execution {
     return new Generation(generated, "decode on the mesh: MeshGEMVs alternating Y→X→Y (W_O and W_down "
         + "pre-transposed), norms and softmax as row all-reduces, activations, RoPE and residual adds local, K/V on "
         + "the rows the shift-based cache gives", d.meshCycles(), decodePlan.info().getInt("cycles", 0),
-        d.occupancySpread(), chain);
+        d.occupancySpread(), chain, program(decodePlan, d.executed(), d.meshCycles() + d.overheadCycles(), m),
+        (d.meshCycles() + d.overheadCycles()) / steps);
   }
 
   /**

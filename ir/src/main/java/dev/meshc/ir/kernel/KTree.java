@@ -2,6 +2,8 @@ package dev.meshc.ir.kernel;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.IntUnaryOperator;
+import java.util.function.Supplier;
 
 /**
  * WaferLLM's K-tree all-reduce with K = 2 along a line of {@code n} PEs: the line is cut into
@@ -49,8 +51,32 @@ public final class KTree {
   }
 
   /** The group count ⌈√n⌉ rounded so groups are about √n long: WaferLLM's choice (18×20 at 360). */
+  public static final IntUnaryOperator SQRT_GROUPS = n -> (int) Math.round(Math.sqrt(n));
+
+  private static final ThreadLocal<IntUnaryOperator> RULE = ThreadLocal.withInitial(() -> SQRT_GROUPS);
+
+  /**
+   * Groups of a K-tree over {@code n} PEs, by the rule in force ({@link #SQRT_GROUPS} unless
+   * {@link #withGroupRule} says otherwise), between 1 and n. Every K-tree a kernel builds without
+   * an explicit group count takes it from here: the planner's estimates, the runtime's routes and
+   * actions and the CSL backend's tables alike.
+   */
   public static int defaultGroups(int n) {
-    return Math.max(1, (int) Math.round(Math.sqrt(n)));
+    return Math.max(1, Math.min(Math.max(1, n), RULE.get().applyAsInt(n)));
+  }
+
+  /**
+   * Runs {@code body} on this thread with {@code rule} as the K-tree's group rule: one change that
+   * the planner, the runtime and the CSL backend all see (an experiment with the tree's shape).
+   */
+  public static <T> T withGroupRule(IntUnaryOperator rule, Supplier<T> body) {
+    IntUnaryOperator before = RULE.get();
+    RULE.set(rule);
+    try {
+      return body.get();
+    } finally {
+      RULE.set(before);
+    }
   }
 
   public int groupSize() {

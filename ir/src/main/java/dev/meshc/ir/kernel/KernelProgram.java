@@ -15,15 +15,18 @@ import dev.meshc.ir.op.Op;
 import dev.meshc.ir.op.RmsNorm;
 import dev.meshc.ir.op.Rope;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
+import java.util.function.IntUnaryOperator;
 
 /**
- * The prefill kernel program: which mesh kernels execute each op of the tile IR on a P×P region,
- * stated once. The planner prices it (the sum of the templates' estimates), the placed tile IR
+ * The kernel program: which mesh kernels execute each op of the tile IR on a P×P region, for
+ * prefill ({@link #lower}) and for one decode step ({@link #decode}), stated once. The planner prices it (the sum of the templates' estimates), the placed tile IR
  * prints it as each region's {@code kernel} entries, and the mesh runtime executes exactly it —
  * it builds every template from an {@link Invocation}, never by its own choice.
  *
- * <p>The rule, per op: a linear projection is a MeshGEMM with the weight as its resident B; an
+ * <p>The prefill rule, per op: a linear projection is a MeshGEMM with the weight as its resident B; an
  * attention is, per batch and query head, dist-GEMM-T for q·kᵀ (k as its projection left it),
  * the softmax row kernel on the scores in the fp32 accumulator, and a MeshGEMM for p·v (a query
  * head reads its group's kv head); LayerNorm and RMSNorm are the row all-reduce kernel;
@@ -43,12 +46,19 @@ public final class KernelProgram {
    * which part of the op it is ({@code linear}, {@code scores}, {@code softmax}, {@code pv},
    * {@code norm}, {@code local}, {@code host}); {@code weight} when B is a resident weight tile.
    */
-  public record Invocation(int op, String role, KernelTemplate template, long count, boolean weight) {
+  public record Invocation(int op, String role, KernelTemplate template, long count, boolean weight, int lanes) {
+    public Invocation(int op, String role, KernelTemplate template, long count, boolean weight) {
+      this(op, role, template, count, weight, 1);
+    }
+
     public String algorithm() {
       return template == null ? HOST : template.algorithm();
     }
 
-    /** Predicted cycles: each run the template's estimate plus the machine's per-kernel step overhead. */
+    /**
+     * Predicted cycles: each run the template's estimate plus the machine's per-kernel step
+     * overhead; the {@code lanes} copies of one run work side by side, at once.
+     */
     public double cycles(MachineSpec m) {
       return template == null ? 0 : count * (template.estimate(m).cycles() + m.stepOverhead());
     }
@@ -63,6 +73,12 @@ public final class KernelProgram {
         a.put("shape", new long[] {p.m(), p.k(), p.n()}).put("padded", new long[] {pad.m(), pad.k(), pad.n()})
             .put("grid", new long[] {template.width(), template.height()}).put("pe_bytes", template.maxBytesPerPe())
             .put("colors", template.maxColorsPerPe()).put("cycles", Math.round(cycles(m)));
+        if (lanes > 1) {
+          a.put("lanes", lanes);
+        }
+        if (template instanceof GemvKernel g && g.alongX()) {
+          a.put("along", "x");
+        }
       }
       return new Placement.Kernel("op" + op + "." + role, a.build());
     }
@@ -79,8 +95,9 @@ public final class KernelProgram {
       }
       long[] s = a.getInts("shape");
       long[] g = a.getInts("grid");
-      return head + a.getString("algorithm", "?") + " " + new KernelTemplate.Problem(s[0], s[1], s[2]) + " on "
-          + g[0] + "x" + g[1] + " x" + a.getInt("count", 1);
+      return head + a.getString("algorithm", "?") + a.getString("along", "").replace("x", " along x") + " "
+          + new KernelTemplate.Problem(s[0], s[1], s[2]) + " on " + g[0] + "x" + g[1] + " x" + a.getInt("count", 1)
+          + (a.getInt("lanes", 1) > 1 ? " in " + a.getInt("lanes", 1) + " lanes" : "");
     }
   }
 
@@ -122,12 +139,103 @@ public final class KernelProgram {
       out.add(new Invocation(index, "norm", new RowWise(fn, s.rows(x.shape().elements() / width, x), grid, grid,
           false), 1, false));
     } else if (localFn(op) != null) {
-      Value x = op.operands().get(0);
-      long cols = x.shape().dim(-1);
-      out.add(new Invocation(index, "local", new Local(localFn(op), s.rows(x.shape().elements() / cols, x), cols,
-          Local.Layout.ROWS_Y_COLS_X, grid, grid), 1, false));
+      out.add(local(op, index, s, Local.Layout.ROWS_Y_COLS_X, grid));
     } else {
-      out.add(new Invocation(index, HOST, null, 1, false));
+      out.add(host(index));
+    }
+    return out;
+  }
+
+  private static Invocation host(int index) {
+    return new Invocation(index, HOST, null, 1, false);
+  }
+
+  private static Invocation local(Op op, int index, Scale s, Local.Layout layout, int grid) {
+    Value x = op.operands().get(0);
+    long cols = x.shape().dim(-1);
+    return new Invocation(index, "local", new Local(localFn(op), s.rows(x.shape().elements() / cols, x), cols,
+        layout, grid, grid), 1, false);
+  }
+
+  /**
+   * Decode attention's query heads on a P×P region: {@code lanes} heads side by side, each on a
+   * band of {@code band} columns and all P rows (the rows the KV cache's tokens lie on), {@code
+   * rounds} of them one after another. A head's band holds its kv head's K and V for its own
+   * dims, so the cache is stored expanded to the query heads.
+   */
+  public record Bands(int lanes, int band, long rounds) {
+    public static Bands of(long heads, int grid) {
+      int lanes = (int) Math.min(heads, grid);
+      return new Bands(lanes, grid / lanes, (heads + lanes - 1) / lanes);
+    }
+  }
+
+  /**
+   * One token's KV entry as the cache stores it, for every query head its kv head's K then V:
+   * expanded, so each head band finds its own on its columns ({@link Bands}).
+   */
+  public static long kvEntry(Attention a) {
+    Shape q = a.q().shape();
+    return q.elements() / (q.dim(-2) * a.headDim()) * (a.headDim() + a.v().shape().dim(-1));
+  }
+
+  /**
+   * The decode kernel program of {@code ops} (module indices from {@code start}, activations
+   * traced at {@code seq} tokens) for one token, op i on a grid(i)×grid(i) region (0: the host),
+   * with a KV cache of {@code context} tokens: the paper's §4.2 layout. A vector lies split along
+   * one axis and copied along the other; a linear is a MeshGEMV whose output lies on the axis
+   * its input did not, so GEMVs alternate Y → X → Y (the second placed pre-transposed: {@link
+   * GemvKernel#transposed}) and nothing is transposed per token. A norm is the row kernel at one
+   * row, its output along Y; activations, RoPE and residual adds the local kernel where their
+   * operand lies. An attention is the KV-shift step (the new token's entry joins the bottom row;
+   * {@link KvShift#steady}), then per head band ({@link Bands}) q·Kᵀ as the transposed MeshGEMV
+   * (dims along X within the band, the cache's slots along Y), the softmax row kernel over the
+   * slots (the free ones masked), and p·V as the MeshGEMV over the same slots.
+   */
+  public static List<Invocation> decode(List<Op> ops, int start, long seq, IntUnaryOperator grid, long context,
+      boolean fp32) {
+    Scale s = new Scale(seq, 1);
+    Set<String> onX = new HashSet<>();
+    List<Invocation> out = new ArrayList<>();
+    for (int j = 0; j < ops.size(); j++) {
+      Op op = ops.get(j);
+      int i = start + j;
+      int p = grid.applyAsInt(i);
+      boolean inX = !op.operands().isEmpty() && onX.contains(op.operands().get(0).name())
+          && !(op instanceof LayerNorm || op instanceof RmsNorm);
+      boolean flips = p > 0 && op instanceof Linear;
+      if (flips ? !inX : inX) {
+        op.results().forEach(v -> onX.add(v.name()));
+      }
+      if (p == 0) {
+        out.add(host(i));
+      } else if (op instanceof Linear l) {
+        long k = l.w().shape().dim(0);
+        KernelTemplate.Problem pr = new KernelTemplate.Problem(s.rows(l.x().shape().elements() / k, l.x()), k,
+            l.w().shape().dim(1));
+        out.add(new Invocation(i, "linear", inX ? GemvKernel.transposed(pr, p, p, fp32, 0)
+            : Kernels.create("meshgemv", pr, p, p, fp32, 0), 1, true));
+      } else if (op instanceof Attention a) {
+        Shape q = a.q().shape();
+        long batch = q.elements() / (a.heads() * q.dim(-2) * a.headDim());
+        int per = Tiles.tile(context, p);
+        long slots = (long) per * p;
+        Bands b = Bands.of(a.heads(), p);
+        long runs = batch * b.rounds();
+        out.add(new Invocation(i, "kv", KvShift.steady(per, kvEntry(a), p, p), 1, false));
+        out.add(new Invocation(i, "scores", GemvKernel.transposed(new KernelTemplate.Problem(1, a.headDim(), slots),
+            b.band(), p, fp32, 0), runs, false, b.lanes()));
+        out.add(new Invocation(i, "softmax", new RowWise(RowFn.softmax(slots, a.scale(), false, 0, true), 1, p,
+            b.band(), fp32), runs, false, b.lanes()));
+        out.add(new Invocation(i, "pv", Kernels.create("meshgemv", new KernelTemplate.Problem(1, slots,
+            a.v().shape().dim(-1)), b.band(), p, fp32, 0), runs, false, b.lanes()));
+      } else if (op instanceof LayerNorm || op instanceof RmsNorm) {
+        out.addAll(lower(op, i, seq, 1, p, false));
+      } else if (localFn(op) != null) {
+        out.add(local(op, i, s, inX ? Local.Layout.COLS_X : Local.Layout.COLS_Y, p));
+      } else {
+        out.add(host(i));
+      }
     }
     return out;
   }

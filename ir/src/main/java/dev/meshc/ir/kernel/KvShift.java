@@ -54,6 +54,19 @@ public final class KvShift implements KernelTemplate {
     this.et = Tiles.tile(entry, width);
   }
 
+  /**
+   * A step once the cache holds a token on every row: each row below the top sends one entry a
+   * hop north at once (the figure a decode plan prices per token; while the cache fills, fewer
+   * and longer moves run).
+   */
+  public static KvShift steady(int slots, long entry, int width, int height) {
+    List<Move> moves = new ArrayList<>(Math.max(0, height - 1));
+    for (int r = 1; r < height; r++) {
+      moves.add(new Move(r, 0, r - 1, slots > 1 ? 1 : 0));
+    }
+    return new KvShift(moves, slots, entry, width, height);
+  }
+
   @Override
   public String algorithm() {
     return "kv_shift";

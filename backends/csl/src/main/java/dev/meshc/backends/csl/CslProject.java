@@ -185,11 +185,15 @@ public record CslProject(Map<String, String> files) {
         + "params=" + params + "\n";
   }
 
-  /** Each region's router program, by side and kind (one per size: a 750-wide region answers in O(1)). */
-  private static final Map<Integer, DecodeFabric> FABRICS = new java.util.concurrent.ConcurrentHashMap<>();
+  /**
+   * Each region's router program, by side, kind and the K-tree's groups there (one per size: a
+   * 750-wide region answers in O(1)).
+   */
+  private static final Map<List<Integer>, DecodeFabric> FABRICS = new java.util.concurrent.ConcurrentHashMap<>();
 
   static DecodeFabric fabric(int p, boolean rerouted) {
-    return FABRICS.computeIfAbsent(rerouted ? -p : p, k -> new DecodeFabric(p, 0, rerouted));
+    int groups = KTree.defaultGroups(p);
+    return FABRICS.computeIfAbsent(List.of(p, rerouted ? 1 : 0, groups), k -> new DecodeFabric(p, groups, rerouted));
   }
 
   /**

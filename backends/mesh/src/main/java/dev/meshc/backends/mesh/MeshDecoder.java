@@ -13,13 +13,9 @@ import dev.meshc.ir.eval.WeightStore;
 import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.ir.kernel.GemvKernel;
 import dev.meshc.ir.kernel.KernelTemplate;
-import dev.meshc.ir.kernel.Kernels;
+import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.Local;
-import dev.meshc.ir.kernel.RowFn;
-import dev.meshc.ir.kernel.RowWise;
 import dev.meshc.ir.op.Attention;
-import dev.meshc.ir.op.LayerNorm;
-import dev.meshc.ir.op.RmsNorm;
 import dev.meshc.ir.op.Embedding;
 import dev.meshc.ir.op.Generic;
 import dev.meshc.ir.op.Linear;
@@ -53,8 +49,11 @@ public final class MeshDecoder {
   private final Map<String, Const> consts = new HashMap<>();
   private final java.util.Set<String> weightNames;
   private final int context;
+  private final Map<Integer, List<KernelProgram.Invocation>> program = new HashMap<>();
+  private final List<KernelProgram.Invocation> executed = new ArrayList<>();
   private int position;
   private double meshCycles;
+  private double overheadCycles;
   private int spread;
   private final int[] gemvs = new int[2]; // Y → X, X → Y
 
@@ -75,6 +74,19 @@ public final class MeshDecoder {
     step.consts().forEach(c -> consts.put(c.value().name(), c));
     this.weightNames = step.weightNames();
     this.context = context;
+    for (KernelProgram.Invocation k : KernelProgram.decode(step.ops(), 0, 1, this::gridOf, context, fp32)) {
+      program.computeIfAbsent(k.op(), x -> new ArrayList<>()).add(k);
+    }
+  }
+
+  /** The kernel program one step executes, in op order (the plan's decode program, read the runtime's way). */
+  public List<KernelProgram.Invocation> executed() {
+    return List.copyOf(executed);
+  }
+
+  /** Step overheads of every mesh kernel run so far (the machine's fixed cost per kernel, as the planner charges it). */
+  public double overheadCycles() {
+    return overheadCycles;
   }
 
   public int position() {
@@ -96,34 +108,24 @@ public final class MeshDecoder {
     return gemvs.clone();
   }
 
-  /** Runs one token at the next position; returns the model's outputs (the logits). */
+  /**
+   * Runs one token at the next position, executing the decode kernel program; returns the model's
+   * outputs (the logits). Ops the program gives to the host run with the reference semantics.
+   */
   public Map<String, Tensor> next(Map<String, Tensor> token) {
     int[] rope = {0};
-    // which values lie split along X: a GEMV's output is split on the axis its input was not;
-    // every other op leaves its result where its first operand lies (inputs and norms: along Y)
-    java.util.Set<String> onX = new java.util.HashSet<>();
+    boolean first = position == 0;
     Map<String, Tensor> out = ReferenceEvaluator.run(step, token, weights, (op, r) -> { }, (i, op, args) -> {
-      boolean inX = !op.operands().isEmpty() && onX.contains(op.operands().get(0).name())
-          && !(op instanceof LayerNorm || op instanceof RmsNorm);
-      if (op instanceof Linear l) {
-        int grid = gridOf(i);
-        if (grid > 0) {
-          if (!inX) {
-            onX.add(l.result().name());
-          }
-          return List.of(MeshExecutor.fp16(gemv(l, args, grid, inX)));
-        }
+      List<KernelProgram.Invocation> kernels = program.get(i);
+      if (first) {
+        executed.addAll(kernels);
       }
-      if (inX) {
-        op.results().forEach(v -> onX.add(v.name()));
-      }
-      if (op instanceof Linear) {
-        return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
-      } else if (op instanceof Rope r) {
+      KernelTemplate t = kernels.get(0).template();
+      if (op instanceof Rope r) {
         float th = theta[rope[0]++];
-        float[][] t = Rope.tables(th > 0 ? th : r.theta(), (int) r.rotaryDim(), r.interleaved(), 1, position);
+        float[][] tab = Rope.tables(th > 0 ? th : r.theta(), (int) r.rotaryDim(), r.interleaved(), 1, position);
         Shape s = Shape.of(1, r.rotaryDim());
-        args = List.of(args.get(0), Tensor.ofFloats(DType.F32, s, t[0]), Tensor.ofFloats(DType.F32, s, t[1]));
+        args = List.of(args.get(0), Tensor.ofFloats(DType.F32, s, tab[0]), Tensor.ofFloats(DType.F32, s, tab[1]));
       } else if (op instanceof Embedding e && consts.containsKey(e.ids().name())) {
         // a constant index at one token is the position the trace froze, position 0 plus the
         // model's offset (OPT's learned positions start at 2): look up this step's
@@ -133,35 +135,45 @@ public final class MeshDecoder {
           at[k] = ids.getLong(k) + position;
         }
         args = List.of(Tensor.ofLongs(ids.dtype(), ids.shape(), at), args.get(1));
-      } else if (op instanceof Attention a) {
-        int grid = gridOf(i);
-        withCache(i, args);
-        if (grid > 0) {
-          return List.of(MeshExecutor.fp16(attend(a, args.get(0), i, grid)));
+      } else if (op instanceof Generic g && g.type().equals("Slice")
+          && weightNames.contains(g.operands().get(0).name())) {
+        return List.of(MeshExecutor.fp16(atPosition(g, args.get(0))));
+      }
+      if (op instanceof Attention a) {
+        withCache(a, i, args, t);
+        if (t != null) {
+          return List.of(MeshExecutor.fp16(attend(a, args.get(0), i, kernels)));
         }
         // on the host: every position so far as [.., n, d]
         args = List.of(args.get(0), positions(a, rows.get(i), 0), positions(a, rows.get(i), 1));
-      } else if (op instanceof Generic g && g.type().equals("Slice") && weightNames.contains(g.operands().get(0).name())) {
-        return List.of(MeshExecutor.fp16(atPosition(g, args.get(0))));
-      } else if (op instanceof LayerNorm || op instanceof RmsNorm) {
-        int grid = gridOf(i);
-        if (grid > 0) {
-          RunResult r = MeshExecutor.norm(op, op.name() + " (decode)", args, grid, machine);
-          meshCycles += r.cycles();
-          return List.of(Tensor.ofFloats(DType.F32, op.result().shape(), r.c()));
-        }
       }
-      int grid = MeshExecutor.localFn(op) != null ? gridOf(i) : 0;
-      if (grid > 0) { // the vector lies split along one axis and replicated along the other
-        RunResult r = MeshExecutor.local(op, op.name() + " (decode)", args,
-            inX ? Local.Layout.COLS_X : Local.Layout.COLS_Y, grid, machine);
-        meshCycles += r.cycles();
-        return List.of(Tensor.ofFloats(DType.F32, op.result().shape(), r.c()));
+      if (t == null) {
+        return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
       }
-      return ReferenceEvaluator.eval(op, args).stream().map(MeshExecutor::fp16).toList();
+      int grid = gridOf(i);
+      String what = op.name() + " (decode)";
+      RunResult r;
+      if (op instanceof Linear) {
+        r = MeshExecutor.run(t, Map.of("A", args.get(0).floats(), "B", args.get(1).floats()), what, grid, machine);
+        gemvs[t instanceof GemvKernel g && g.alongX() ? 1 : 0]++;
+      } else if (t instanceof Local l) {
+        r = MeshExecutor.local(l, op, what, args, grid, machine);
+      } else {
+        r = MeshExecutor.norm(t, args, what, grid, machine);
+      }
+      charge(r.cycles(), kernels.get(0).count());
+      float[] c = op instanceof Linear ? MeshExecutor.addBias(r.c(), args, true) : r.c();
+      Tensor res = Tensor.ofFloats(DType.F32, op.result().shape(), c);
+      return List.of(op instanceof Linear ? MeshExecutor.fp16(res) : res);
     });
     position++;
     return out;
+  }
+
+  /** A kernel step's simulated cycles, and the step overhead of each of its {@code runs}. */
+  private void charge(double cycles, long runs) {
+    meshCycles += cycles;
+    overheadCycles += runs * machine.stepOverhead();
   }
 
   /**
@@ -185,20 +197,35 @@ public final class MeshDecoder {
   }
 
   /**
-   * This step's K and V appended to the op's cache, and placed on its region's rows by the
-   * shift-based cache.
+   * This step's K and V appended to the op's cache as the program stores them (an entry holds,
+   * for every query head, its kv head's K then V: {@link KernelProgram#kvEntry}), and placed on
+   * its region's rows by the shift-based cache; on the mesh, the KV-shift step of the program.
    */
-  private void withCache(int op, List<Tensor> args) {
+  private void withCache(Attention a, int op, List<Tensor> args, KernelTemplate onMesh) {
     int grid = Math.max(1, gridOf(op)); // the rows of the region that holds this attention's layer
     float[] k = args.get(1).floats();
     float[] v = args.get(2).floats();
+    int heads = (int) a.heads();
+    int kvHeads = (int) a.kvHeads();
+    int d = (int) a.headDim();
+    int dv = (int) a.v().shape().dim(-1);
+    int batch = k.length / (kvHeads * d);
+    float[] entry = new float[batch * heads * (d + dv)];
+    for (int b = 0; b < batch; b++) {
+      for (int h = 0; h < heads; h++) {
+        int g = b * kvHeads + h / (heads / kvHeads);
+        int at = (b * heads + h) * (d + dv);
+        System.arraycopy(k, g * d, entry, at, d);
+        System.arraycopy(v, g * dv, entry, at + d, dv);
+      }
+    }
     MeshKvCache r = rows.computeIfAbsent(op, x -> new MeshKvCache(grid, grid, (context + grid - 1) / grid,
-        k.length + v.length));
-    float[] entry = java.util.Arrays.copyOf(k, k.length + v.length);
-    System.arraycopy(v, 0, entry, k.length, v.length);
+        entry.length));
     double before = r.cycles();
     r.append(entry, machine);
-    meshCycles += r.cycles() - before;
+    if (onMesh != null) {
+      charge(r.cycles() - before, 1);
+    }
     int[] o = r.policy().occupancy();
     spread = Math.max(spread, java.util.stream.IntStream.of(o).max().orElse(0)
         - java.util.stream.IntStream.of(o).min().orElse(0));
@@ -206,22 +233,29 @@ public final class MeshDecoder {
 
   /**
    * K ({@code which} 0) or V (1) of every position so far, read from the cache's slots, as [..,
-   * heads, n, d]: what attention on the host takes.
+   * kv heads, n, d]: what attention on the host takes (a kv head from its group's first query head's part of the entry).
    */
   private static Tensor positions(Attention a, MeshKvCache kc, int which) {
     Value step = which == 0 ? a.k() : a.v();
     long[] dims = step.shape().toArray();
-    int d = (int) dims[dims.length - 1];
-    int heads = (int) (step.shape().elements() / d);
+    int dim = (int) dims[dims.length - 1];
+    int kvHeads = (int) a.kvHeads();
+    int heads = (int) a.heads();
+    int d = (int) a.headDim();
+    int dv = (int) a.v().shape().dim(-1);
+    int rowsOf = (int) (step.shape().elements() / dim); // batch × kv heads
     int n = kc.policy().tokens();
-    int off = which == 0 ? 0 : (int) a.k().shape().elements(); // an entry holds K, then V
     dims[dims.length - 2] = n;
-    float[] out = new float[heads * n * d];
+    float[] out = new float[rowsOf * n * dim];
     for (int y = 0; y < kc.rows(); y++) {
       for (int slot = 0; slot < kc.extent(); slot++) {
         int t = kc.token(y, slot);
-        for (int e = 0; t >= 0 && e < heads * d; e++) {
-          out[(e / d * n + t) * d + e % d] = kc.value(y, slot, off + e);
+        for (int g = 0; t >= 0 && g < rowsOf; g++) {
+          int h = g / kvHeads * heads + g % kvHeads * (heads / kvHeads);
+          int off = h * (d + dv) + (which == 0 ? 0 : d);
+          for (int e = 0; e < dim; e++) {
+            out[(g * n + t) * dim + e] = kc.value(y, slot, off + e);
+          }
         }
       }
     }
@@ -229,93 +263,79 @@ public final class MeshDecoder {
   }
 
   /**
-   * One token's attention, head by head, on the region's grid, with K and V where the cache keeps
-   * them: row y of the region holds the tokens the shift-based policy gave row y, a token's K and V
-   * in one slot of that row, every row read up to the highest slot in use (the free ones masked
-   * out). So scores = q · Kᵀ is the MeshGEMV split along X whose weight rows lie along Y: each PE
+   * One token's attention as the program runs it ({@code kernels}: the KV shift, then q·Kᵀ, the
+   * softmax and p·V per head band): row y of the region holds the tokens the shift-based policy
+   * gave row y, a token's entry in one slot of that row, every slot of every row read (the free
+   * ones masked out). q·Kᵀ is the MeshGEMV split along X whose weight rows lie along Y: each PE
    * reads its slots' keys as stored, nothing is transposed; the softmax row kernel (K-tree max and
-   * sum, the free slots hidden) runs on the fp32 scores; p · V is the MeshGEMV whose weight rows
-   * (the slots) lie along Y, the same rows. A query head reads its group's kv head.
+   * sum) runs on the fp32 scores; p · V is the MeshGEMV whose weight rows (the slots) lie along Y,
+   * the same rows. The program's lanes heads run side by side, each on its band, so a round of
+   * them takes what one head's kernels take; rounds follow one another.
    */
-  private Tensor attend(Attention a, Tensor query, int op, int grid) {
+  private Tensor attend(Attention a, Tensor query, int op, List<KernelProgram.Invocation> kernels) {
     MeshKvCache kc = rows.get(op);
-    int per = kc.extent();
-    int slots = per * grid;
+    KernelProgram.Invocation scoresK = kernels.get(1);
+    KernelTemplate softmaxT = kernels.get(2).template();
+    KernelTemplate pvT = kernels.get(3).template();
+    int per = kc.slots();
+    int slots = per * kc.rows();
+    if (slots != scoresK.template().problem().n()) {
+      throw new IllegalStateException("the program reads " + scoresK.template().problem().n() + " cache slots, the "
+          + "cache has " + slots);
+    }
     int[] token = new int[slots];
     float[] mask = new float[slots];
-    for (int y = 0; y < grid; y++) {
-      for (int s = 0; s < per; s++) {
-        token[y * per + s] = kc.token(y, s);
-      }
-    }
     for (int s = 0; s < slots; s++) {
+      token[s] = kc.token(s / per, s % per);
       mask[s] = token[s] < 0 ? Float.NEGATIVE_INFINITY : 0f;
     }
     float[] q = query.floats();
     int heads = (int) a.heads();
-    int kvHeads = (int) a.kvHeads();
     int d = (int) a.headDim();
     int dv = (int) a.v().shape().dim(-1);
-    int kSize = (int) a.k().shape().elements(); // an entry holds K, then V
     int batch = q.length / (heads * d);
-    RowFn fn = RowFn.softmax(slots, a.scale(), false, 0, true);
+    int lanes = scoresK.lanes();
+    int grid = gridOf(op);
     float[] out = new float[batch * heads * dv];
     for (int b = 0; b < batch; b++) {
-      for (int h = 0; h < heads; h++) {
-        int kh = b * kvHeads + h / (heads / kvHeads);
-        String what = a.name() + " head " + h + " (decode)";
-        float[] qh = java.util.Arrays.copyOfRange(q, (b * heads + h) * d, (b * heads + h + 1) * d);
-        float[] keys = new float[d * slots]; // Kᵀ [d, slots] as the GEMV reads it: slot s is row s / per's
-        float[] values = new float[slots * dv];
-        for (int s = 0; s < slots; s++) {
-          if (token[s] >= 0) { // K's values come first in an entry, then V's
-            for (int c = 0; c < d; c++) {
-              keys[c * slots + s] = kc.value(s / per, s % per, kh * d + c);
-            }
-            for (int c = 0; c < dv; c++) {
-              values[s * dv + c] = kc.value(s / per, s % per, kSize + kh * dv + c);
+      for (int h0 = 0; h0 < heads; h0 += lanes) {
+        double[] most = new double[3]; // the round's slowest lane, per kernel
+        for (int h = h0; h < Math.min(heads, h0 + lanes); h++) {
+          int bh = b * heads + h;
+          String what = a.name() + " head " + h + " (decode)";
+          float[] qh = java.util.Arrays.copyOfRange(q, bh * d, (bh + 1) * d);
+          float[] keys = new float[d * slots]; // Kᵀ [d, slots] as the GEMV reads it
+          float[] values = new float[slots * dv];
+          for (int s = 0; s < slots; s++) {
+            if (token[s] >= 0) { // the head's part of the entry: K, then V
+              int at = bh * (d + dv);
+              for (int c = 0; c < d; c++) {
+                keys[c * slots + s] = kc.value(s / per, s % per, at + c);
+              }
+              for (int c = 0; c < dv; c++) {
+                values[s * dv + c] = kc.value(s / per, s % per, at + d + c);
+              }
             }
           }
+          RunResult sc = MeshExecutor.run(scoresK.template(), Map.of("A", qh, "B", keys), what + " q·kᵀ", grid,
+              machine);
+          RunResult p = MeshExecutor.run(softmaxT, Map.of("X", sc.c(), "Mask", mask), what + " softmax", grid,
+              machine);
+          RunResult o = MeshExecutor.run(pvT, Map.of("A", p.c(), "B", values), what + " p·v", grid, machine);
+          System.arraycopy(o.c(), 0, out, bh * dv, dv);
+          most[0] = Math.max(most[0], sc.cycles());
+          most[1] = Math.max(most[1], p.cycles());
+          most[2] = Math.max(most[2], o.cycles());
         }
-        RunResult sc = MeshExecutor.run(GemvKernel.transposed(new KernelTemplate.Problem(1, d, slots), grid, grid,
-            fp32, 0), Map.of("A", qh, "B", keys), what + " q·kᵀ", grid, machine);
-        RunResult p = MeshExecutor.run(new RowWise(fn, 1, grid, grid, fp32), Map.of("X", sc.c(), "Mask", mask),
-            what + " softmax", grid, machine);
-        RunResult o = MeshExecutor.run(gemv(slots, dv, grid), Map.of("A", p.c(), "B", values), what + " p·v", grid,
-            machine);
-        System.arraycopy(o.c(), 0, out, (b * heads + h) * dv, dv);
-        meshCycles += sc.cycles() + p.cycles() + o.cycles();
+        charge(most[0] + most[1] + most[2], 3);
       }
     }
     return Tensor.ofFloats(DType.F32, a.result().shape(), out);
   }
 
-  private KernelTemplate gemv(long k, long n, int grid) {
-    return Kernels.create("meshgemv", new KernelTemplate.Problem(1, k, n), grid, grid, fp32, 0);
-  }
-
   private int gridOf(int i) {
     return MeshExecutor.gridOf(step, plan, i, step.layers().isEmpty() ? 0
         : step.layers().get(step.layers().size() - 1).end());
-  }
-
-  /**
-   * x[1, K] · W[K, N] as a MeshGEMV (the bias added on the PEs' tiles): x split along Y, or, when
-   * {@code inX}, along X with W placed pre-transposed.
-   */
-  private Tensor gemv(Linear op, List<Tensor> args, int grid, boolean inX) {
-    long k = args.get(1).shape().dim(0);
-    if (args.get(0).shape().elements() != k) {
-      throw new IllegalStateException(op.name() + " at one token reads " + args.get(0).shape() + ", not one row of "
-          + k);
-    }
-    KernelTemplate.Problem p = new KernelTemplate.Problem(1, k, args.get(1).shape().dim(1));
-    KernelTemplate t = inX ? GemvKernel.transposed(p, grid, grid, fp32, 0) : gemv(p.k(), p.n(), grid);
-    RunResult r = MeshExecutor.run(t, Map.of("A", args.get(0).floats(), "B", args.get(1).floats()),
-        op.name() + " (decode)", grid, machine);
-    meshCycles += r.cycles();
-    gemvs[inX ? 1 : 0]++;
-    return Tensor.ofFloats(DType.F32, op.result().shape(), MeshExecutor.addBias(r.c(), args, true));
   }
 
   /** RoPE θ of each rope op of {@code trace}'s body, in order; null when one has only tables. */

@@ -51,6 +51,11 @@ public final class MeshKvCache {
     return cache;
   }
 
+  /** Token slots of each row, as allocated. */
+  public int slots() {
+    return slots;
+  }
+
   /** Rows of the region the cache lies on. */
   public int rows() {
     return rows;

@@ -2,14 +2,10 @@ package dev.meshc.compiler.plan;
 
 import dev.meshc.compiler.plan.ModelShape.Head;
 import dev.meshc.compiler.plan.ModelShape.LayerShape;
-import dev.meshc.ir.kernel.Dir;
-import dev.meshc.ir.kernel.KTree;
-import dev.meshc.ir.kernel.KTreeAllReduce;
 import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.KvShift;
 import dev.meshc.ir.kernel.RowWise;
-import dev.meshc.ir.kernel.Kernels;
-import dev.meshc.ir.kernel.LocalFn;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,17 +14,16 @@ import java.util.Map;
 
 /**
  * What one layer (or the LM head) costs on a P×P region, read from the kernel templates: the
- * step program of the paper's layout, each step's cycles (the template's closed form plus the
- * machine's per-step overhead), per-PE bytes and colours. The planner optimises with these
- * figures and {@link PlanVerifier} recomputes them from the templates' per-PE rules.
+ * unit's kernel program ({@link KernelProgram}, lowered from the tile IR's ops for the phase),
+ * each kernel's cycles (the template's closed form plus the machine's per-step overhead), per-PE
+ * bytes and colours. The planner optimises with these figures and {@link PlanVerifier}
+ * recomputes them from the templates' per-PE rules; the runtime executes the same program.
  *
- * <p>Decode (the paper's §4.2 layout): the activation is split on one axis and copied on the other;
- * every projection is a MeshGEMV whose K-tree all-reduce alternates axes, so nothing is
- * transposed; q·Kᵀ and p·V are GEMVs against the cache (K and V stored expanded to the query
- * heads, dims on X and sequence on Y); RMSNorm and softmax all-reduce one value per PE.
- * Prefill: MeshGEMM for every projection and for p·V, dist-GEMM-T for q·Kᵀ (all heads as one
- * product, as the released kernels do; the scores of every head are counted in memory), row
- * all-reduces of one value per row for norms and softmax.
+ * <p>Decode (the paper's §4.2 layout, {@link KernelProgram#decode}): MeshGEMVs alternating axes,
+ * the row kernel per norm, the KV-shift step and per head band q·Kᵀ, softmax and p·V against the
+ * cache (stored expanded to the query heads; its bytes are the KV-shift template's buffer).
+ * Prefill ({@link KernelProgram#lower}): MeshGEMM per projection, per head dist-GEMM-T, softmax
+ * and MeshGEMM, the row kernel per norm.
  */
 public final class CostModel {
   private final MachineSpec m;
@@ -63,6 +58,11 @@ public final class CostModel {
     public long residentBytes() {
       return weightBytes + kvBytes;
     }
+
+    /** One token's K and V on a PE (its share of the cache's entry, fp16), from the bytes at {@code context}. */
+    public long kvBytesPerToken(long context) {
+      return kvBytes / tile(context, grid);
+    }
   }
 
   static long tile(long n, int p) {
@@ -76,6 +76,7 @@ public final class CostModel {
     final List<Step> steps = new ArrayList<>();
     final Map<String, Integer> colors = new LinkedHashMap<>();
     long weights;
+    long kv;
     long transientMax;
     long activations;
 
@@ -84,12 +85,7 @@ public final class CostModel {
       this.p = p;
     }
 
-    /** A weight product on the grid (decode's GEMVs), as one kernel run. */
-    void product(String name, String alg, long mm, long k, long n, boolean weight) {
-      add(name, Kernels.create(alg, new KernelTemplate.Problem(mm, k, n), p, p, false, 0), 1, weight);
-    }
-
-    /** A kernel of the prefill program, priced as the program says ({@link KernelProgram.Invocation#cycles}). */
+    /** A kernel of the program, priced as the program says ({@link KernelProgram.Invocation#cycles}). */
     void kernel(KernelProgram.Invocation k) {
       if (k.template() != null) { // a host op has no mesh cost
         add("op" + k.op() + "." + k.role(), k.template(), k.count(), k.weight());
@@ -104,7 +100,11 @@ public final class CostModel {
       KernelTemplate.Problem pad = t.padded();
       long tileBytes = weight ? 2 * (pad.k() / p) * (pad.n() / p) : 0;
       weights += tileBytes;
-      transientMax = Math.max(transientMax, t.maxBytesPerPe() - tileBytes);
+      if (t instanceof KvShift) { // its buffer is the KV cache, which stays
+        kv += t.maxBytesPerPe();
+      } else {
+        transientMax = Math.max(transientMax, t.maxBytesPerPe() - tileBytes);
+      }
       String alg = t.algorithm();
       // dist-GEMM-T rotates B on the same interleaved Y ring as MeshGEMM: its three ring colours
       // are MeshGEMM's when both run in one unit (routes per colour are identical on every PE); the
@@ -126,22 +126,12 @@ public final class CostModel {
       ops.lower(w.promptLen(), p).forEach(this::kernel);
     }
 
-    /** An all-reduce of {@code values} fp16 values per PE along one axis (the K-tree). */
-    void allReduce(String name, long values) {
-      KTreeAllReduce ar = new KTreeAllReduce(p, KTree.defaultGroups(p), 0, Dir.NORTH, Dir.SOUTH);
-      int most = 0;
-      for (int i = 0; i < p; i++) { // a rule per index along the line: O(P)
-        most = Math.max(most, ar.routes(i).size());
+    /** The decode program of {@code ops}, at the planned context. */
+    void decode(ModelShape.Ops ops) {
+      if (ops.ops().isEmpty()) {
+        throw new IllegalStateException("a decode plan prices the tile IR's ops; this shape has none");
       }
-      colors.merge("ktree", most, Math::max);
-      steps.add(new Step(name, "ktree", values + " per PE", ar.cycles(m, m.wavelets(values)) + m.stepOverhead(), null,
-          false));
-    }
-
-    /** Elementwise work on the PE: {@code ops} fp16 operations, at the FMAC rate. */
-    void local(String name, long ops) {
-      steps.add(new Step(name, "local", ops + " ops", Math.ceil(ops / m.fmacsPerCycle()) + m.stepOverhead(), null,
-          false));
+      ops.decode(w.maxContext(), p).forEach(this::kernel);
     }
 
     /**
@@ -153,9 +143,12 @@ public final class CostModel {
       Integer tree = colors.get("meshgemv");
       colors.put("meshgemv", (m.queuePerColor() ? 1 : 2) * (tree == null ? 0 : tree));
       colors.remove("ktree");
+      if (m.queuePerColor()) { // the KV shift runs on the trees' phase-1 pair, re-routed
+        colors.remove("kv_shift");
+      }
     }
 
-    UnitCost done(long kv, long extraColors) {
+    UnitCost done() {
       double cycles = 0;
       for (Step s : steps) {
         cycles += s.cycles();
@@ -164,59 +157,25 @@ public final class CostModel {
       for (int v : colors.values()) {
         c += v;
       }
-      if (extraColors > 0) {
-        colors.put("kv shift", (int) extraColors);
-        c += extraColors;
-      }
       return new UnitCost(unit, p, weights, kv, transientMax + activations, c, Map.copyOf(colors), cycles,
           List.copyOf(steps));
     }
   }
-
-  /** Operations per element of the local kernels, as the runtime charges them ({@link LocalFn}). */
-  private static final int ROPE = LocalFn.opsPerElement(LocalFn.Kind.ROPE);
-  private static final int ACT = LocalFn.opsPerElement(LocalFn.Kind.GATED); // = ACTIVATION's
-  private static final int ADD = LocalFn.opsPerElement(LocalFn.Kind.ADD);
 
   /** One transformer layer on a P×P region. */
   public UnitCost layer(LayerShape s, int p) {
     return w.phase() == Workload.Phase.DECODE ? decodeLayer(s, p) : prefillLayer(s, p);
   }
 
+  /** One layer's decode: its kernel program at one token ({@link KernelProgram#decode}), from the tile IR's ops. */
   private UnitCost decodeLayer(LayerShape s, int p) {
     Program g = new Program("layer", p);
     long d = tile(s.width(), p);
-    long ctx = w.maxContext();
-    if (s.normed()) {
-      norm(g, "attn_norm", 1, d);
-    }
-    g.product("qkv", "meshgemv", 1, s.width(), s.dq() + 2 * s.dkv(), true);
-    g.local("rope", ROPE * (tile(s.dq(), p) + tile(s.dkv(), p)));
-    g.local("kv_append", 2 * tile(s.dq(), p));
-    g.product("scores", "meshgemv", 1, s.dq(), ctx, false);
-    softmax(g, tile(ctx, p), 1);
-    g.product("attn_v", "meshgemv", 1, ctx, s.dq(), false);
-    g.product("o_proj", "meshgemv", 1, s.dq(), s.width(), true);
-    g.local("residual", ADD * d);
-    if (s.normed()) {
-      norm(g, "ffn_norm", 1, d);
-    }
-    g.product("ffn_in", "meshgemv", 1, s.width(), s.ffnIn(), true);
-    g.local(s.gated() ? "gated_act" : "act", ACT * tile(s.ffn(), p));
-    g.product("ffn_out", "meshgemv", 1, s.ffn(), s.width(), true);
-    g.local("residual", ADD * d);
-    g.weights += s.normed() ? 2 * 2 * d : 0;
-    g.activations = 2 * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(ctx, p) + tile(s.ffnIn(), p));
-    long kv = kvBytesPerToken(s, p) * tile(ctx, p);
+    g.decode(s.program());
+    g.weights += s.normed() ? 2 * 2 * d : 0; // the two norms' γ
+    g.activations = 2 * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(w.maxContext(), p) + tile(s.ffnIn(), p));
     g.decodeTrees();
-    // the KV shift moves entries one hop north: each PE sends on its row's parity colour and takes
-    // the row below's on the other, two entries (re-routed: on the trees' phase-1 pair)
-    return g.done(kv, p > 1 && !m.queuePerColor() ? 2 : 0);
-  }
-
-  /** One token's K and V on one PE of a P×P region: its share of the (query-expanded) dims, fp16. */
-  public static long kvBytesPerToken(LayerShape s, int p) {
-    return 2L * 2 * tile(s.dq(), p);
+    return g.done();
   }
 
   /** One layer's prefill: its kernel program ({@link KernelProgram}), lowered from the tile IR's ops. */
@@ -229,21 +188,8 @@ public final class CostModel {
     // activations: x, residual and normed x, q/k/v, the FFN hidden; and the other heads' scores
     g.activations = 2 * rows * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(s.ffnIn(), p))
         + 2 * (s.heads() - 1) * rows * rows;
-    long kv = 2L * 2 * tile(s.dq(), p) * rows;
-    return g.done(kv, 0);
-  }
-
-  private void norm(Program g, String name, long values, long elements) {
-    g.local(name + ".square_sum", 2 * elements);
-    g.allReduce(name + ".all_reduce", values);
-    g.local(name + ".scale", 2 * elements);
-  }
-
-  private void softmax(Program g, long elements, long values) {
-    g.allReduce("softmax.max", values);
-    g.local("softmax.exp", 4 * elements);
-    g.allReduce("softmax.sum", values);
-    g.local("softmax.scale", elements);
+    g.kv = 2L * 2 * tile(s.dq(), p) * rows;
+    return g.done();
   }
 
   /** The LM head (final norm and the vocabulary projection) on a P×P region. */
@@ -252,20 +198,16 @@ public final class CostModel {
     long d = tile(h.width(), p);
     boolean decode = w.phase() == Workload.Phase.DECODE;
     long rows = decode ? 1 : tile(w.promptLen(), p);
+    g.weights += normed ? 2 * d : 0;
     if (decode) {
-      if (normed) {
-        norm(g, "final_norm", rows, rows * d);
-        g.weights += 2 * d;
-      }
-      g.product("logits", "meshgemv", 1, h.width(), h.vocab(), true);
+      g.decode(h.program());
       g.decodeTrees();
     } else {
       g.program(h.program());
-      g.weights += normed ? 2 * d : 0;
       g.colors.remove("ktree");
     }
     g.activations = 2 * rows * (d + tile(h.vocab(), p));
-    return g.done(0, 0);
+    return g.done();
   }
 
   /**

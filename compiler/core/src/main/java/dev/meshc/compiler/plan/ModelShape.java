@@ -68,6 +68,11 @@ public record ModelShape(String name, List<LayerShape> layers, Head head) {
       }
       return out;
     }
+
+    /** The decode kernel program of these ops for one token against {@code context} cached, on a P×P region. */
+    public List<KernelProgram.Invocation> decode(long context, int p) {
+      return KernelProgram.decode(ops, start, seq, i -> p, context, false);
+    }
   }
 
   public ModelShape {

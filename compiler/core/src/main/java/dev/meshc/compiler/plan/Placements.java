@@ -2,8 +2,6 @@ package dev.meshc.compiler.plan;
 
 import dev.meshc.ir.Attrs;
 import dev.meshc.ir.Placement;
-import dev.meshc.ir.kernel.KTree;
-import dev.meshc.ir.kernel.KernelTemplate;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -28,46 +26,19 @@ public final class Placements {
           .put("weight_bytes", r.weightBytes()).put("kv_bytes", r.kvBytes()).put("buffer_bytes", r.transientBytes())
           .put("colors", r.colors()).put("cycles_per_layer", Math.round(r.layerCycles()))
           .put("cycles", Math.round(r.cycles())).put("handoff_cycles", Math.round(r.handoffCycles())).build();
+      // the kernel program of every op the region holds, as the runtime will execute it
+      List<ModelShape.Ops> units = new ArrayList<>();
+      model.layers().subList(r.firstLayer(), r.endLayer()).forEach(l -> units.add(l.program()));
+      if (r.head()) {
+        units.add(model.head().program());
+      }
       List<Placement.Kernel> kernels = new ArrayList<>();
-      if (w.phase() == Workload.Phase.PREFILL) {
-        // the kernel program of every op the region holds, as the runtime will execute it
-        List<ModelShape.Ops> units = new ArrayList<>();
-        model.layers().subList(r.firstLayer(), r.endLayer()).forEach(l -> units.add(l.program()));
-        if (r.head()) {
-          units.add(model.head().program());
-        }
-        for (ModelShape.Ops u : units) {
-          u.lower(w.promptLen(), r.grid()).forEach(k -> kernels.add(k.toKernel(cost.machine())));
-        }
-      } else {
-        if (r.layers() > 0) {
-          kernels(cost.layer(model.envelope(), r.grid()), "", kernels);
-        }
-        if (r.head()) {
-          kernels(cost.head(model.head(), model.envelope().normed(), r.grid()), "lm_head.", kernels);
-        }
+      for (ModelShape.Ops u : units) {
+        (w.phase() == Workload.Phase.PREFILL ? u.lower(w.promptLen(), r.grid()) : u.decode(w.maxContext(), r.grid()))
+            .forEach(k -> kernels.add(k.toKernel(cost.machine())));
       }
       regions.add(new Placement.Region(r.index(), ri, kernels));
     }
     return new Placement(w.phase().label(), info.build(), regions);
-  }
-
-  /** The unit's mesh kernels with the parameters the runtime and the CSL backend need. */
-  private static void kernels(CostModel.UnitCost u, String prefix, List<Placement.Kernel> out) {
-    for (CostModel.Step st : u.steps()) {
-      KernelTemplate t = st.template();
-      if (t == null) {
-        continue;
-      }
-      KernelTemplate.Problem pad = t.padded();
-      Attrs.Builder a = Attrs.builder().put("algorithm", st.kernel())
-          .put("shape", new long[] {t.problem().m(), t.problem().k(), t.problem().n()})
-          .put("padded", new long[] {pad.m(), pad.k(), pad.n()}).put("grid", new long[] {u.grid(), u.grid()})
-          .put("pe_bytes", t.maxBytesPerPe()).put("colors", t.maxColorsPerPe()).put("cycles", Math.round(st.cycles()));
-      if (st.kernel().equals("meshgemv")) {
-        a.put("groups", KTree.defaultGroups(u.grid()));
-      }
-      out.add(new Placement.Kernel(prefix + st.name(), a.build()));
-    }
   }
 }

@@ -427,7 +427,7 @@ public final class Planner {
     if (w.phase() != Workload.Phase.DECODE || layersHere == 0) {
       return 0;
     }
-    long perToken = layersHere * CostModel.kvBytesPerToken(layer, c.grid());
+    long perToken = layersHere * c.layer().kvBytesPerToken(w.maxContext());
     return Math.max(0, m.bufferBudget() - weights - c.transientBytes()) / perToken;
   }
 

@@ -5,9 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.meshc.compiler.plan.ModelShape.Head;
-import dev.meshc.compiler.plan.ModelShape.LayerShape;
 import dev.meshc.ir.machine.MachineSpec;
+import dev.meshc.ir.text.TirParser;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -48,18 +47,92 @@ class SmallInstancesTest {
     p.setProperty("wavelet_bits", "32");
     p.setProperty("fmacs_per_cycle", "1.6");
     p.setProperty("clock_hz", "1.1e9");
-    p.setProperty("step_overhead", "246");
+    p.setProperty("step_overhead", "195");
     p.setProperty("wafer_link_latency", "1100");
     p.setProperty("wafer_link_bytes_per_cycle", "136");
     return MachineSpec.fromProperties(p, "test");
   }
 
+  /**
+   * A LLaMA-shaped model (4 heads, 2 kv heads, SwiGLU, RMSNorm) as tile IR, so the planner prices
+   * its ops' kernel program; traced at 4 tokens.
+   */
   static ModelShape model(int layers, int width, int ffn, int vocab) {
-    List<LayerShape> ls = new ArrayList<>();
-    for (int i = 0; i < layers; i++) {
-      ls.add(new LayerShape(width, 4, 2, width / 4, ffn, true, true));
+    int hd = width / 4;
+    StringBuilder t = new StringBuilder("tir 1\nmodule \"small\" {\n  input %ids : i64[1,4] <*,y>\n");
+    t.append(String.format("  weight @emb : f32[%d,%d] <y,x> = \"emb\"%n", vocab, width));
+    String[][] ws = {{"n1", "%d"}, {"q", "%d,%d"}, {"k", "%d,%d"}, {"v", "%d,%d"}, {"o", "%d,%d"}, {"n2", "%d"},
+        {"g", "%d,%d"}, {"u", "%d,%d"}, {"d", "%d,%d"}};
+    long[][] dims = {{width}, {width, width}, {width, 2 * hd}, {width, 2 * hd}, {width, width}, {width},
+        {width, ffn}, {width, ffn}, {ffn, width}};
+    for (int l = 0; l < layers; l++) {
+      for (int i = 0; i < ws.length; i++) {
+        String shape = dims[i].length == 1 ? String.valueOf(dims[i][0]) : dims[i][0] + "," + dims[i][1];
+        t.append(String.format("  weight @l%d.%s : f32[%s] <%s> = \"l%d.%s\"%n", l, ws[i][0], shape,
+            dims[i].length == 1 ? "x" : "y,x", l, ws[i][0]));
+      }
     }
-    return new ModelShape("small", ls, new Head(width, vocab));
+    t.append(String.format("  weight @fn : f32[%d] <x> = \"fn\"%n  weight @head : f32[%d,%d] <y,x> = \"head\"%n",
+        width, width, vocab));
+    String act = "f32[1,4,%d] <*,y,x>";
+    t.append("  %0 = embedding %ids, @emb : " + String.format(act, width) + "\n");
+    int v = 1;
+    String x = "%0";
+    for (int l = 0; l < layers; l++) {
+      t.append(String.format("  layer %d decoder {activation = \"swiglu\", ffn = %d, head_dim = %d, heads = 4, "
+          + "kv_heads = 2, norm = \"rms_norm\", norm_position = \"pre\", residual = \"sequential\", width = %d} {%n",
+          l, ffn, hd, width));
+      int n1 = v++;
+      int q = v++;
+      int qh = v++;
+      int k = v++;
+      int kh = v++;
+      int vv = v++;
+      int vh = v++;
+      int qr = v++;
+      int kr = v++;
+      int at = v++;
+      int mh = v++;
+      int o = v++;
+      int r1 = v++;
+      int n2 = v++;
+      int g = v++;
+      int u = v++;
+      int sw = v++;
+      int dn = v++;
+      int r2 = v++;
+      String heads4 = String.format("f32[1,4,4,%d] <*,*,y,x>", hd);
+      String heads2 = String.format("f32[1,2,4,%d] <*,*,y,x>", hd);
+      String w = String.format(act, width);
+      String kv = String.format(act, 2 * hd);
+      String f = String.format(act, ffn);
+      t.append(String.format("    %%%d = rms_norm %s, @l%d.n1 {eps = 1.0E-6} : %s%n", n1, x, l, w));
+      t.append(String.format("    %%%d = linear %%%d, @l%d.q : %s%n", q, n1, l, w));
+      t.append(String.format("    %%%d = split_heads %%%d {heads = 4} : %s%n", qh, q, heads4));
+      t.append(String.format("    %%%d = linear %%%d, @l%d.k : %s%n", k, n1, l, kv));
+      t.append(String.format("    %%%d = split_heads %%%d {heads = 2} : %s%n", kh, k, heads2));
+      t.append(String.format("    %%%d = linear %%%d, @l%d.v : %s%n", vv, n1, l, kv));
+      t.append(String.format("    %%%d = split_heads %%%d {heads = 2} : %s%n", vh, vv, heads2));
+      t.append(String.format("    %%%d = rope %%%d {interleaved = 0, rotary_dim = %d, theta = 10000.0} : %s%n", qr, qh,
+          hd, heads4));
+      t.append(String.format("    %%%d = rope %%%d {interleaved = 0, rotary_dim = %d, theta = 10000.0} : %s%n", kr, kh,
+          hd, heads2));
+      t.append(String.format("    %%%d = attention %%%d, %%%d, %%%d {causal = 1, scale = 0.25} : %s%n", at, qr, kr, vh,
+          heads4));
+      t.append(String.format("    %%%d = merge_heads %%%d : %s%n", mh, at, w));
+      t.append(String.format("    %%%d = linear %%%d, @l%d.o : %s%n", o, mh, l, w));
+      t.append(String.format("    %%%d = Add %s, %%%d : %s%n", r1, x, o, w));
+      t.append(String.format("    %%%d = rms_norm %%%d, @l%d.n2 {eps = 1.0E-6} : %s%n", n2, r1, l, w));
+      t.append(String.format("    %%%d = linear %%%d, @l%d.g : %s%n", g, n2, l, f));
+      t.append(String.format("    %%%d = linear %%%d, @l%d.u : %s%n", u, n2, l, f));
+      t.append(String.format("    %%%d = swiglu %%%d, %%%d : %s%n", sw, g, u, f));
+      t.append(String.format("    %%%d = linear %%%d, @l%d.d : %s%n", dn, sw, l, w));
+      t.append(String.format("    %%%d = Add %%%d, %%%d : %s%n  }%n", r2, r1, dn, w));
+      x = "%" + r2;
+    }
+    t.append(String.format("  %%%d = rms_norm %s, @fn {eps = 1.0E-6} : %s%n", v, x, String.format(act, width)));
+    t.append(String.format("  %%logits = linear %%%d, @head : %s%n  output %%logits%n}%n", v, String.format(act, vocab)));
+    return ModelShape.of(TirParser.parse(t.toString(), "small.tir"));
   }
 
   /** The solver's integer objective, recomputed for any list of regions: (time, PEs). */
