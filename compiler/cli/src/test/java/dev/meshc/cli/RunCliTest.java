@@ -177,6 +177,34 @@ class RunCliTest {
   }
 
   /**
+   * Hand-offs on the fabric (issue 16): a decode plan of two regions lists the move between them
+   * as a step of its program; the runtime runs it every token (the residual over the routers
+   * between the regions), at the cycles the planner charges, and still generates ONNX Runtime's ids.
+   */
+  @Test
+  void decodeHandsTheResidualOnBetweenRegionsOnTheFabric() throws Exception {
+    var expected = com.google.gson.JsonParser.parseString(Files.readString(Path.of(model("tiny-llama.greedy.json"))))
+        .getAsJsonObject();
+    StringBuilder prompt = new StringBuilder();
+    expected.getAsJsonArray("prompt_ids").forEach(e -> prompt.append(prompt.length() == 0 ? "" : ",").append(e));
+    Path plan = dir.resolve("plan-two");
+    CliTest.Run c = meshc("compile", model("tiny-llama.onnx"), "--input", "input_ids=1x8", "--phase", "decode",
+        "--max-context", "512", "--grid", "3", "--emit", "plan", "-o", plan.toString());
+    assertEquals(0, c.code(), c.err());
+    String tir = Files.readString(plan.resolve("plan.tir"));
+    assertTrue(tir.contains("region 1 {") && tir.contains("role = \"handoff\""), "two regions and a hand-off");
+    CliTest.Run r = meshc("run", plan.toString(), "--prompt-ids", prompt.toString(), "--max-new-tokens", "16",
+        "--accumulate", "fp16", "--json", "-q");
+    assertEquals(0, r.code(), r.err());
+    com.google.gson.JsonObject j = r.json();
+    assertEquals(expected.getAsJsonArray("generated_ids"), j.getAsJsonArray("generated_ids"));
+    assertTrue(j.get("kernels_match").getAsBoolean(), r.out());
+    assertTrue(j.get("predicted_handoff_cycles").getAsLong() > 0, r.out());
+    double predicted = j.get("predicted_cycles_per_token").getAsDouble();
+    assertEquals(predicted, j.get("simulated_cycles_per_token").getAsDouble(), 0.01 * predicted);
+  }
+
+  /**
    * {@code --reference}: ONNX Runtime's logits as the model's one output (a file) or as {@code
    * logits.npy} in a folder pass; another model's logits of the same shape fail with exit 1 and a
    * line naming the output; a missing or misshapen reference is refused before anything runs.

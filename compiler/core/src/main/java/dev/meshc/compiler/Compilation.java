@@ -115,7 +115,10 @@ public final class Compilation {
       throw MeshcException.input(biased(f.module())
           ? "%s adds a constant position bias to its attention scores (ALiBi), which decode steps do not move to "
               + "each position yet: compile it with --phase prefill (run --prompt-ids then recomputes the prefill)"
-          : "%s is an encoder (no causal attention), so it has no decode phase: compile it with --phase prefill",
+          : f.module().layers().isEmpty()
+              ? "%s: lifting recognised no transformer layers (meshc inspect shows what it lifted), so there is no "
+                  + "decode phase to plan"
+              : "%s is an encoder (no causal attention), so it has no decode phase: compile it with --phase prefill",
           f.module().name());
     }
     if (o.emit().contains("csl") && !generates) {

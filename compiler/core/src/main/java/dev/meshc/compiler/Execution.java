@@ -112,7 +112,7 @@ public final class Execution {
         bad = MeshExecutor.check(p.module(), inputs, f.weights(), perOp, MIN_PCC);
       }
       progress.step("done");
-      return new Prefill(r.outputs(), r.meshOps(), r.trace().size() - r.meshOps(), r.meshCycles(),
+      return new Prefill(r.outputs(), r.meshOps(), r.hostOps(), r.meshCycles(),
           prefill.info().getInt("cycles", 0), prefill.regions().get(0).info().getInt("cycles_per_layer", 0),
           Math.max(1, prefill.info().getInt("prompt_len", 1)), Optional.ofNullable(bad), program(prefill, r, m));
     } finally {

@@ -146,6 +146,15 @@ public final class KernelProgram {
     return out;
   }
 
+  /**
+   * The move that hands the activation on from a region of side {@code p} to the next region,
+   * {@code hops} hops away, before op {@code index} (the next region's first): a {@link Handoff}
+   * of decode's vector ({@code tokens} 0) or prefill's {@code tokens} rows.
+   */
+  public static Invocation handoff(int index, int hops, int p, long width, long tokens) {
+    return new Invocation(index, "handoff", Handoff.of(hops, p, width, tokens), 1, false);
+  }
+
   private static Invocation host(int index) {
     return new Invocation(index, HOST, null, 1, false);
   }
@@ -262,7 +271,8 @@ public final class KernelProgram {
 
   /**
    * From the module's sequence length to the planned one: a dimension of {@code seq} tokens
-   * becomes {@code tokens}, and rows that span the tokens (batch × heads × seq) scale with them.
+   * becomes {@code tokens}, and rows that span the tokens (batch × heads × seq, the sequence on any
+   * axis but the last) scale with them.
    * Tensors of rank below 2 have no token axis and keep their size.
    */
   private record Scale(long seq, long tokens) {
@@ -272,10 +282,15 @@ public final class KernelProgram {
 
     long rows(long rows, Value v) {
       Shape sh = v.shape();
-      if (tokens <= 0 || sh.rank() < 2 || sh.dim(-2) != seq) {
+      if (tokens <= 0 || sh.rank() < 2) {
         return rows;
       }
-      return rows / seq * tokens;
+      for (int a = sh.rank() - 2; a >= 0; a--) { // [B, H, S, D] or [B, S, H, D] (a q/k norm before the transpose)
+        if (sh.dim(a) == seq) {
+          return rows / seq * tokens;
+        }
+      }
+      return rows;
     }
   }
 }

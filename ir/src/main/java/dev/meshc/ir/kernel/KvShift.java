@@ -19,7 +19,7 @@ import java.util.List;
  * <p>The problem is (height · slots, 1, entry): input "A" and output "C" are the cache as [row ·
  * slots + slot, entry], columns of the entry split along X.
  */
-public final class KvShift implements KernelTemplate {
+public final class KvShift implements Move {
   /** One entry's move: from slot {@code fromSlot} of row {@code from} to slot {@code toSlot} of row {@code to}. */
   public record Move(int from, int fromSlot, int to, int toSlot) {
     public Move {
@@ -90,19 +90,6 @@ public final class KvShift implements KernelTemplate {
   @Override
   public Problem padded() {
     return new Problem(problem.m(), 1, (long) et * width);
-  }
-
-  @Override
-  public boolean fp32Accumulate() {
-    return false;
-  }
-
-  @Override
-  public long[] inputShape(String tensor) {
-    if (!tensor.equals("A")) {
-      throw new IllegalArgumentException(algorithm() + " has no input " + tensor);
-    }
-    return new long[] {problem.m(), problem.n()};
   }
 
   @Override

@@ -100,6 +100,11 @@ public record MachineSpec(String name, int fabricWidth, int fabricHeight, int ke
     return waveletBits / 16;
   }
 
+  /** Cycles to move {@code bytes} to the next wafer of a pipeline over the system's links. */
+  public double waferLinkCycles(long bytes) {
+    return waferLinkLatency + bytes / waferLinkBytesPerCycle;
+  }
+
   /** Wavelets to move {@code halves} fp16 values. */
   public long wavelets(long halves) {
     return (halves + halvesPerWavelet() - 1) / halvesPerWavelet();

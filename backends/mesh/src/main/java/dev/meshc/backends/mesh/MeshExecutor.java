@@ -9,6 +9,7 @@ import dev.meshc.ir.Placement;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.eval.ReferenceEvaluator;
 import dev.meshc.ir.eval.WeightStore;
+import dev.meshc.ir.kernel.Handoff;
 import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.machine.MachineSpec;
@@ -60,8 +61,13 @@ public final class MeshExecutor {
       return trace.stream().mapToDouble(t -> t.cycles() + t.overheadCycles()).sum();
     }
 
+    /** Ops that ran on the mesh (hand-offs between regions are moves, not ops). */
     public long meshOps() {
-      return trace.stream().filter(t -> !t.where().equals("host")).count();
+      return trace.stream().filter(t -> t.where().startsWith("mesh")).count();
+    }
+
+    public long hostOps() {
+      return trace.stream().filter(t -> t.where().equals("host")).count();
     }
   }
 
@@ -92,8 +98,21 @@ public final class MeshExecutor {
     List<KernelProgram.Invocation> executed = new ArrayList<>();
     Set<String> outputs = new HashSet<>();
     m.outputs().forEach(v -> outputs.add(v.name()));
+    Placement.Region[] at = new Placement.Region[1]; // the region of the last op that had one
     Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, observer, (i, op, args) -> {
       int grid = gridOf(m, plan, i, lastLayer);
+      Placement.Region region = regionOf(m, plan, i, lastLayer);
+      if (region != null && at[0] != null && region.index() != at[0].index() && !args.isEmpty()) {
+        Moved mv = handoff(i, at[0], region, args.get(0), false, machine);
+        executed.add(mv.kernel());
+        trace.add(new OpTrace(i, "hand-off", "fabric", mv.cycles() + mv.linkCycles(), machine.stepOverhead()));
+        List<Tensor> moved = new ArrayList<>(args);
+        moved.set(0, mv.x());
+        args = moved;
+      }
+      if (region != null) {
+        at[0] = region;
+      }
       // outside every region (the embedding before the first layer) an op runs on the host
       List<KernelProgram.Invocation> program = grid == 0
           ? List.of(new KernelProgram.Invocation(i, KernelProgram.HOST, null, 1, false))
@@ -343,16 +362,57 @@ public final class MeshExecutor {
 
   /** The grid of the region running op {@code i}: its layer's, or the last region's for the LM head; 0: host. */
   static int gridOf(Module m, Placement plan, int i, int lastLayer) {
+    Placement.Region r = regionOf(m, plan, i, lastLayer);
+    return r == null ? 0 : (int) r.info().requireInt("grid");
+  }
+
+  /** The region running op {@code i}: its layer's, or the last region for the LM head; null: the host. */
+  static Placement.Region regionOf(Module m, Placement plan, int i, int lastLayer) {
     Layer l = m.layerOf(i);
     for (Placement.Region r : plan.regions()) {
       long[] range = r.info().getInts("layers");
       boolean here = l != null ? l.index() >= range[0] && l.index() < range[1]
           : i >= lastLayer && r.info().getInt("lm_head", 0) == 1;
       if (here) {
-        return (int) r.info().requireInt("grid");
+        return r;
       }
     }
-    return 0;
+    return null;
+  }
+
+  /**
+   * A hand-off as run: the program's entry, the activation where it arrived, the fabric's cycles
+   * and, between wafers, the system link's.
+   */
+  record Moved(KernelProgram.Invocation kernel, Tensor x, double cycles, double linkCycles) {}
+
+  /**
+   * Hands activation {@code x} on from region {@code from} to region {@code to} before op {@code
+   * op} (the program's {@link KernelProgram#handoff}): each row of {@code from} sends its part
+   * over the fabric, decode's slice of the vector or prefill's rows of tokens; across wafers the
+   * system's link as well.
+   */
+  static Moved handoff(int op, Placement.Region from, Placement.Region to, Tensor x, boolean decode,
+      MachineSpec machine) {
+    int p = (int) from.info().requireInt("grid");
+    int width = (int) x.shape().dim(x.shape().rank() - 1);
+    int rows = (int) (x.shape().elements() / width);
+    int hops = Handoff.hops(from.info().getInt("x", 0), from.info().getInt("y", 0), to.info().getInt("x", 0),
+        to.info().getInt("y", 0));
+    KernelProgram.Invocation k = KernelProgram.handoff(op, hops, p, width, decode ? 0 : rows);
+    int per = ((Handoff) k.template()).values();
+    float[] v = x.floats();
+    float[] lines = new float[p * per];
+    // line y: decode's values y·per… of the vector; prefill's rows y·(per / width)… of tokens, whole
+    for (int y = 0; y < p; y++) {
+      int from0 = y * per;
+      System.arraycopy(v, Math.min(from0, v.length), lines, y * per, Math.max(0, Math.min(per, v.length - from0)));
+    }
+    RunResult r = run(k.template(), Map.of("A", lines), "the hand-off before op " + op, p, machine);
+    float[] moved = java.util.Arrays.copyOf(r.c(), v.length);
+    double link = from.info().getInt("wafer", 0) != to.info().getInt("wafer", 0)
+        ? machine.waferLinkCycles(2L * v.length) : 0;
+    return new Moved(k, Tensor.ofFloats(x.dtype(), x.shape(), moved), r.cycles(), link);
   }
 
   /** Adds the bias (fp16 on the PEs) to each row; in fp32 when the result stays in the accumulator. */

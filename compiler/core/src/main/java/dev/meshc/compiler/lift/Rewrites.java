@@ -53,17 +53,36 @@ final class Rewrites {
   // ---- cleanup --------------------------------------------------------------------------------
 
   /**
-   * Identity, inference Dropout, casts to the type a value already has, and views that keep the
-   * shape: readers read through them.
+   * Identity, inference Dropout, casts to the type a value already has, views that keep the
+   * shape, and transposes that move only axes of size 1 (the order of the elements stays: at one
+   * token, [1, 1, 1, d] → [1, 1, 1, d] of a single kv head): readers read through them.
    */
   static boolean identity(LiftGraph g, LNode n) {
+    boolean sameShape = Views.VIEW_OPS.contains(n.op()) && g.sig(n.in(0)).equals(g.sig(n.out()));
     boolean noop = n.is("Identity") || n.is("Dropout")
         || (n.is("Cast") && DType.fromOnnx((int) n.attrs().requireInt("to")) == g.sig(n.in(0)).dtype())
-        || (Views.VIEW_OPS.contains(n.op()) && !n.is("Transpose") && g.sig(n.in(0)).equals(g.sig(n.out())));
+        || (sameShape && (!n.is("Transpose") || movesOnlyUnitAxes(n.attrs().getInts("perm"), g.dims(n.in(0)))));
     if (!noop || g.outputs().contains(n.out())) {
       return false;
     }
     g.rewire(n.out(), n.in(0));
+    return true;
+  }
+
+  /** Whether permutation {@code perm} of {@code shape} keeps the axes longer than 1 in their order. */
+  private static boolean movesOnlyUnitAxes(long[] perm, long[] shape) {
+    if (perm == null || perm.length != shape.length) {
+      return false;
+    }
+    long last = -1;
+    for (long p : perm) {
+      if (shape[(int) p] != 1) {
+        if (p < last) {
+          return false;
+        }
+        last = p;
+      }
+    }
     return true;
   }
 

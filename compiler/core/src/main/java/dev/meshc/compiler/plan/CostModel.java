@@ -211,18 +211,21 @@ public final class CostModel {
   }
 
   /**
-   * Cycles to hand the activation from a region of side {@code p} to the next, besides α per hop:
-   * every row (decode) or PE (prefill) streams its slice at once, and one relay puts it on the
-   * next region's routes.
+   * The hand-off out of a region of side {@code p} to the next, {@code hops} hops away ({@link
+   * Handoff}): decode's vector of {@code width} values, or prefill's activation over the prompt.
+   * It is a step of the program like a kernel: the template's estimate plus the step overhead.
    */
+  public KernelProgram.Invocation handoff(int op, int hops, long width, int p) {
+    return KernelProgram.handoff(op, hops, p, width, w.phase() == Workload.Phase.DECODE ? 0 : w.promptLen());
+  }
+
+  /** A hand-off's cycles besides α per hop (linear in the hops: what the solver adds to α · hops). */
   public double handoffCycles(long width, int p) {
-    long values = w.phase() == Workload.Phase.DECODE ? tile(width, p) : tile(w.promptLen(), p) * tile(width, p);
-    return m.wavelets(values) + m.beta();
+    return handoff(-1, 1, width, p).cycles(m) - m.alpha();
   }
 
   /** Cycles to move the activation to the next wafer over the system's links. */
   public double waferCycles(long width) {
-    long bytes = 2 * width * (w.phase() == Workload.Phase.DECODE ? 1 : w.promptLen());
-    return m.waferLinkLatency() + bytes / m.waferLinkBytesPerCycle();
+    return m.waferLinkCycles(2 * width * (w.phase() == Workload.Phase.DECODE ? 1 : w.promptLen()));
   }
 }

@@ -2,6 +2,7 @@ package dev.meshc.compiler.plan;
 
 import dev.meshc.ir.Attrs;
 import dev.meshc.ir.Placement;
+import dev.meshc.ir.kernel.Handoff;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -20,7 +21,8 @@ public final class Placements {
         .put("max_colors_per_pe", p.maxColorsPerPe()).put("cycles", Math.round(p.cycles()))
         .put("solver_status", p.solverStatus()).put("optimality_gap", (float) p.optimalityGap());
     List<Placement.Region> regions = new ArrayList<>();
-    for (Plan.Region r : p.regions()) {
+    for (int i = 0; i < p.regions().size(); i++) {
+      Plan.Region r = p.regions().get(i);
       Attrs ri = Attrs.builder().put("wafer", r.wafer()).put("x", r.x()).put("y", r.y()).put("grid", r.grid())
           .put("layers", new long[] {r.firstLayer(), r.endLayer()}).put("lm_head", r.head() ? 1 : 0)
           .put("weight_bytes", r.weightBytes()).put("kv_bytes", r.kvBytes()).put("buffer_bytes", r.transientBytes())
@@ -36,6 +38,14 @@ public final class Placements {
       for (ModelShape.Ops u : units) {
         (w.phase() == Workload.Phase.PREFILL ? u.lower(w.promptLen(), r.grid()) : u.decode(w.maxContext(), r.grid()))
             .forEach(k -> kernels.add(k.toKernel(cost.machine())));
+      }
+      if (i + 1 < p.regions().size()) { // the move to the next region, before its first op
+        Plan.Region next = p.regions().get(i + 1);
+        int op = next.firstLayer() < model.layers().size() ? model.layers().get(next.firstLayer()).program().start()
+            : model.head().program().start(); // a region of the LM head alone
+        kernels.add(cost.handoff(op,
+            Handoff.hops(r.x(), r.y(), next.x(), next.y()), model.envelope().width(), r.grid())
+            .toKernel(cost.machine()));
       }
       regions.add(new Placement.Region(r.index(), ri, kernels));
     }

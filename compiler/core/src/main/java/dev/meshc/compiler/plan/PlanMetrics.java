@@ -1,5 +1,6 @@
 package dev.meshc.compiler.plan;
 
+import dev.meshc.ir.kernel.Handoff;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,8 +22,8 @@ final class PlanMetrics {
       double handoff = 0;
       if (i + 1 < regions.size()) {
         Plan.Region next = regions.get(i + 1);
-        handoff = m.alpha() * (Math.abs(next.x() - r.x()) + Math.abs(next.y() - r.y()))
-            + cost.handoffCycles(width, r.grid()) + (next.wafer() != r.wafer() ? cost.waferCycles(width) : 0);
+        handoff = cost.handoff(-1, Handoff.hops(r.x(), r.y(), next.x(), next.y()), width, r.grid()).cycles(m)
+            + (next.wafer() != r.wafer() ? cost.waferCycles(width) : 0);
       }
       Plan.Region f = new Plan.Region(r.index(), r.wafer(), r.x(), r.y(), r.grid(), r.firstLayer(), r.endLayer(),
           r.head(), r.weightBytes(), r.kvBytes(), r.transientBytes(), r.colors(), r.layerCycles(), r.headCycles(),

@@ -333,6 +333,7 @@ public final class Planner {
       cp.addAbsEquality(dy, LinearExpr.newBuilder().add(y[r + 1]).addTerm(y[r], -1));
       IntVar hops = cp.newIntVar(0, kw + kh, "hops" + r);
       cp.addGreaterOrEqual(hops, LinearExpr.sum(new IntVar[] {dx, dy})).onlyEnforceIf(used[r + 1]);
+      cp.addGreaterOrEqual(hops, 1).onlyEnforceIf(used[r + 1]); // Handoff.hops: at least one
       IntVar stream = cp.newIntVar(0, tMax, "handoff" + r);
       for (int j = 0; j < k; j++) {
         long c = (long) Math.ceil(cost.handoffCycles(layer.width(), cands.get(j).grid()));

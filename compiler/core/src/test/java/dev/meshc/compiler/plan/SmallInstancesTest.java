@@ -146,7 +146,7 @@ class SmallInstancesTest {
       pes += (long) r.grid() * r.grid();
       if (i + 1 < regions.size()) {
         Plan.Region n = regions.get(i + 1);
-        time += Math.abs(n.x() - r.x()) + Math.abs(n.y() - r.y())
+        time += dev.meshc.ir.kernel.Handoff.hops(r.x(), r.y(), n.x(), n.y())
             + (long) Math.ceil(pl.costModel().handoffCycles(64, r.grid()));
       }
     }
