@@ -94,8 +94,10 @@ public final class RunBench {
       d.next(Map.of("input_ids", Tensor.ofLongs(Shape.of(1, 1), 1 + i)));
     }
     double wall = (System.nanoTime() - t0) / 1e9;
+    double simulated = (d.meshCycles() + d.overheadCycles()) / steps;
     System.out.printf(Locale.ROOT, "decode: %d steps in %.2f s (%.0f ms per token on the simulator); predicted "
-        + "%,.0f cycles per token (%.0f tokens/s)%n", steps, wall, 1000 * wall / steps, plan.cycles(),
-        plan.tokensPerSecond());
+        + "%,.0f cycles per token (%.0f tokens/s); simulated %,.0f (%+.1f%%, fp32 partial sums; the plan prices "
+        + "fp16 ones)%n", steps, wall, 1000 * wall / steps, plan.cycles(), plan.tokensPerSecond(), simulated,
+        100 * (simulated / plan.cycles() - 1));
   }
 }
