@@ -234,6 +234,17 @@ public final class Planner {
       areas[j] = (long) c.grid() * c.grid();
       tMax = Math.max(tMax, cyclesOf(c.layer()) * layers + (c.head() == null ? 0 : cyclesOf(c.head())));
     }
+    // The objective is time · peScale + PEs. Where its largest value could leave 2^60 (CP-SAT
+    // refuses a model whose objective might overflow: a 72B prefill of 4096 tokens on 480²),
+    // time is counted in quanta of q cycles; PlanMetrics recomputes the chosen plan's cycles exactly.
+    long peScale = (long) wafers * kw * kh + 1; // time first; PEs break ties
+    long streamMax = 0;
+    for (Candidate c : cands) {
+      streamMax = Math.max(streamMax, (long) Math.ceil(cost.handoffCycles(layer.width(), c.grid())));
+    }
+    double timeBound = (double) rMax * (tMax + streamMax + alpha * (kw + kh) + cross) + 1;
+    long q = Math.max(1, (long) Math.ceil(timeBound * peScale / (double) (1L << 60)));
+    tMax = quanta(tMax, q);
     NoOverlap2dConstraint packing = cp.addNoOverlap2D();
     LinearExprBuilder[] layersOnGrid = new LinearExprBuilder[k];
     for (int j = 0; j < k; j++) {
@@ -285,13 +296,13 @@ public final class Planner {
         cp.addLessOrEqual(LinearExpr.newBuilder().add(nk).addTerm(z[r][j], -Math.min(layers, c.capacity())), 0);
         nSum.add(nk);
         LinearExprBuilder bytes = LinearExpr.newBuilder().addTerm(nk, c.layer().residentBytes());
-        cyc.addTerm(nk, cyclesOf(c.layer()));
+        cyc.addTerm(nk, quanta(cyclesOf(c.layer()), q));
         if (c.head() != null) {
           BoolVar hk = cp.newBoolVar("head" + r + "_" + sizes[j]);
           cp.addLessOrEqual(hk, z[r][j]);
           hSum.add(hk);
           bytes.addTerm(hk, c.head().residentBytes());
-          cyc.addTerm(hk, cyclesOf(c.head()));
+          cyc.addTerm(hk, quanta(cyclesOf(c.head()), q));
         }
         cp.addLessOrEqual(bytes.addTerm(z[r][j], -c.budget()), 0).onlyEnforceIf(memory);
         layersOnGrid[j].add(nk);
@@ -336,13 +347,13 @@ public final class Planner {
       cp.addGreaterOrEqual(hops, 1).onlyEnforceIf(used[r + 1]); // Handoff.hops: at least one
       IntVar stream = cp.newIntVar(0, tMax, "handoff" + r);
       for (int j = 0; j < k; j++) {
-        long c = (long) Math.ceil(cost.handoffCycles(layer.width(), cands.get(j).grid()));
+        long c = quanta((long) Math.ceil(cost.handoffCycles(layer.width(), cands.get(j).grid())), q);
         cp.addGreaterOrEqual(stream, LinearExpr.newBuilder().addTerm(z[r][j], c).addTerm(used[r + 1], c).add(-c));
       }
       BoolVar crossing = cp.newBoolVar("crossing" + r);
       cp.addLessOrEqual(LinearExpr.newBuilder().add(wafer[r + 1]).addTerm(wafer[r], -1)
           .addTerm(crossing, -(wafers - 1)), 0);
-      time.addTerm(hops, alpha).add(stream).addTerm(crossing, cross);
+      time.addTerm(hops, q == 1 ? alpha : 0).add(stream).addTerm(crossing, quanta(cross, q));
     }
     // redundant, for the bound: the regions' area fits the wafers' (NoOverlap2D implies it), and a
     // layer on grid j takes at least P_j²/capacity_j of that area
@@ -366,7 +377,6 @@ public final class Planner {
       }
       cp.addLessOrEqual(count.build(), (long) cands.get(j).perWafer() * wafers).onlyEnforceIf(area);
     }
-    long peScale = (long) wafers * kw * kh + 1; // time first; PEs break ties
     cp.minimize(LinearExpr.newBuilder().addTerm(time.build(), peScale).add(pes.build()));
     cp.addAssumptions(new Literal[] {memory, area});
     hint(cp, cands, wafers, used, z, n, last, x, y, wafer);
@@ -387,6 +397,9 @@ public final class Planner {
       }
       return Plan.infeasible(model.name(), m.name(), w, status.name(), seconds(start),
           explain.infeasible(wafers, cands, core));
+    }
+    if (status == CpSolverStatus.MODEL_INVALID) { // a bound or coefficient the planner got wrong: a bug
+      throw new IllegalStateException("the planner built an invalid CP-SAT model: " + cp.validate());
     }
     if (status != CpSolverStatus.OPTIMAL && status != CpSolverStatus.FEASIBLE) {
       return Plan.infeasible(model.name(), m.name(), w, status.name(), seconds(start), String.format(
@@ -434,6 +447,11 @@ public final class Planner {
 
   private static int gcd(int a, int b) {
     return b == 0 ? a : gcd(b, a % b);
+  }
+
+  /** Cycles in quanta of q, rounded up. */
+  private static long quanta(long cycles, long q) {
+    return (cycles + q - 1) / q;
   }
 
   static long cyclesOf(UnitCost u) {

@@ -46,18 +46,33 @@ class PaperModelsPlanTest {
   }
 
   /**
-   * Acceptance 2: decode tokens/s on 420×420 regions within ±30% of the paper's figures, every layer
+   * Acceptance 2: decode tokens/s on 420×420 regions within ±15% of the paper's figures, every layer
    * on a 420² region (as many regions and wafers as memory needs, hand-offs included); and decode is
-   * slower on larger grids.
+   * strictly slower from 420² to 540² to 660², as the paper measured.
    */
   @ParameterizedTest
   @CsvSource({"llama3-8b, 2699.9", "llama2-13b, 2039.2", "codellama-34b, 1450.8", "qwen2-72b, 839.7"})
   void decodeOn420MatchesThePaper(String model, double paper) {
     Plan p = plan(model, Workload.decode(4096), 420);
     assertTrue(p.feasible(), p.explanation());
-    assertEquals(paper, p.tokensPerSecond(), 0.3 * paper, model + " tokens/s");
+    assertEquals(paper, p.tokensPerSecond(), 0.15 * paper, model + " tokens/s");
+    Plan mid = plan(model, Workload.decode(4096), 540);
     Plan bigger = plan(model, Workload.decode(4096), 660);
-    assertTrue(bigger.tokensPerSecond() < p.tokensPerSecond(), "660² should decode slower than 420²");
+    assertTrue(mid.tokensPerSecond() < p.tokensPerSecond(), "540² should decode slower than 420²");
+    assertTrue(bigger.tokensPerSecond() < mid.tokensPerSecond(), "660² should decode slower than 540²");
+  }
+
+  /**
+   * Issue 18: prefill of a 4096-token prompt on 480×480 regions plans for all four models (the
+   * 72B's CP-SAT model was invalid: its objective could overflow) and lands within ±15% of the
+   * paper's Table 3 column, with nothing fitted to it.
+   */
+  @ParameterizedTest
+  @CsvSource({"llama3-8b, 20320.6", "llama2-13b, 13685.1", "codellama-34b, 5471.4", "qwen2-72b, 2785.2"})
+  void prefillOn480PlansNearThePaper(String model, double paper) {
+    Plan p = plan(model, Workload.prefill(4096), 480);
+    assertTrue(p.feasible(), p.explanation());
+    assertEquals(paper, 4096 / p.seconds(), 0.15 * paper, model + " prompt tokens/s");
   }
 
   /** Acceptance 3 (first half): the solver's plan is no worse than the paper's grids for LLaMA3-8B. */
