@@ -115,22 +115,16 @@ public final class MeshDecoder {
   public Map<String, Tensor> next(Map<String, Tensor> token) {
     int[] rope = {0};
     boolean first = position == 0;
-    Placement.Region[] last = new Placement.Region[1]; // the region of the last op that had one
+    MeshExecutor.Walk walk = new MeshExecutor.Walk(step, plan, true, machine);
     Map<String, Tensor> out = ReferenceEvaluator.run(step, token, weights, (op, r) -> { }, (i, op, args) -> {
       List<KernelProgram.Invocation> kernels = program.get(i);
-      Placement.Region region = MeshExecutor.regionOf(step, plan, i, lastLayer());
-      if (region != null && last[0] != null && region.index() != last[0].index() && !args.isEmpty()) {
-        MeshExecutor.Moved mv = MeshExecutor.handoff(i, last[0], region, args.get(0), true, machine);
+      MeshExecutor.Moved mv = walk.enter(i, args);
+      if (mv != null) {
         if (first) {
           executed.add(mv.kernel());
         }
         charge(mv.cycles() + mv.linkCycles(), 1);
-        List<Tensor> moved = new ArrayList<>(args);
-        moved.set(0, mv.x());
-        args = moved;
-      }
-      if (region != null) {
-        last[0] = region;
+        args = mv.args();
       }
       if (first) {
         executed.addAll(kernels);
@@ -349,11 +343,8 @@ public final class MeshDecoder {
   }
 
   private int gridOf(int i) {
-    return MeshExecutor.gridOf(step, plan, i, lastLayer());
-  }
-
-  private int lastLayer() {
-    return step.layers().isEmpty() ? 0 : step.layers().get(step.layers().size() - 1).end();
+    return MeshExecutor.gridOf(step, plan, i, step.layers().isEmpty() ? 0
+        : step.layers().get(step.layers().size() - 1).end());
   }
 
   /** RoPE θ of each rope op of {@code trace}'s body, in order; null when one has only tables. */

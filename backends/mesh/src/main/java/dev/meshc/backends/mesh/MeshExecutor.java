@@ -98,20 +98,14 @@ public final class MeshExecutor {
     List<KernelProgram.Invocation> executed = new ArrayList<>();
     Set<String> outputs = new HashSet<>();
     m.outputs().forEach(v -> outputs.add(v.name()));
-    Placement.Region[] at = new Placement.Region[1]; // the region of the last op that had one
+    Walk walk = new Walk(m, plan, false, machine);
     Map<String, Tensor> out = ReferenceEvaluator.run(m, inputs, weights, observer, (i, op, args) -> {
       int grid = gridOf(m, plan, i, lastLayer);
-      Placement.Region region = regionOf(m, plan, i, lastLayer);
-      if (region != null && at[0] != null && region.index() != at[0].index() && !args.isEmpty()) {
-        Moved mv = handoff(i, at[0], region, args.get(0), false, machine);
+      Moved mv = walk.enter(i, args);
+      if (mv != null) {
         executed.add(mv.kernel());
         trace.add(new OpTrace(i, "hand-off", "fabric", mv.cycles() + mv.linkCycles(), machine.stepOverhead()));
-        List<Tensor> moved = new ArrayList<>(args);
-        moved.set(0, mv.x());
-        args = moved;
-      }
-      if (region != null) {
-        at[0] = region;
+        args = mv.args();
       }
       // outside every region (the embedding before the first layer) an op runs on the host
       List<KernelProgram.Invocation> program = grid == 0
@@ -381,10 +375,45 @@ public final class MeshExecutor {
   }
 
   /**
-   * A hand-off as run: the program's entry, the activation where it arrived, the fabric's cycles
-   * and, between wafers, the system link's.
+   * A hand-off as run: the program's entry, the op's operands with the activation where it
+   * arrived, the fabric's cycles and, between wafers, the system link's.
    */
-  record Moved(KernelProgram.Invocation kernel, Tensor x, double cycles, double linkCycles) {}
+  record Moved(KernelProgram.Invocation kernel, List<Tensor> args, double cycles, double linkCycles) {}
+
+  /**
+   * The walk over a placed module's ops in order: where the last op with a region ran, and the
+   * hand-off the program puts before an op that runs in another region (its first operand, the
+   * residual, moved there).
+   */
+  static final class Walk {
+    private final Module m;
+    private final Placement plan;
+    private final boolean decode;
+    private final MachineSpec machine;
+    private final int lastLayer;
+    private Placement.Region at;
+
+    Walk(Module m, Placement plan, boolean decode, MachineSpec machine) {
+      this.m = m;
+      this.plan = plan;
+      this.decode = decode;
+      this.machine = machine;
+      this.lastLayer = m.layers().isEmpty() ? 0 : m.layers().get(m.layers().size() - 1).end();
+    }
+
+    /** Op {@code i} with operands {@code args} comes next: the hand-off into its region, or null. */
+    Moved enter(int i, List<Tensor> args) {
+      Placement.Region region = regionOf(m, plan, i, lastLayer);
+      Moved mv = null;
+      if (region != null && at != null && region.index() != at.index() && !args.isEmpty()) {
+        mv = handoff(i, at, region, args, decode, machine);
+      }
+      if (region != null) {
+        at = region;
+      }
+      return mv;
+    }
+  }
 
   /**
    * Hands activation {@code x} on from region {@code from} to region {@code to} before op {@code
@@ -392,8 +421,9 @@ public final class MeshExecutor {
    * over the fabric, decode's slice of the vector or prefill's rows of tokens; across wafers the
    * system's link as well.
    */
-  static Moved handoff(int op, Placement.Region from, Placement.Region to, Tensor x, boolean decode,
+  static Moved handoff(int op, Placement.Region from, Placement.Region to, List<Tensor> args, boolean decode,
       MachineSpec machine) {
+    Tensor x = args.get(0);
     int p = (int) from.info().requireInt("grid");
     int width = (int) x.shape().dim(x.shape().rank() - 1);
     int rows = (int) (x.shape().elements() / width);
@@ -412,7 +442,9 @@ public final class MeshExecutor {
     float[] moved = java.util.Arrays.copyOf(r.c(), v.length);
     double link = from.info().getInt("wafer", 0) != to.info().getInt("wafer", 0)
         ? machine.waferLinkCycles(2L * v.length) : 0;
-    return new Moved(k, Tensor.ofFloats(x.dtype(), x.shape(), moved), r.cycles(), link);
+    List<Tensor> arrived = new ArrayList<>(args);
+    arrived.set(0, Tensor.ofFloats(x.dtype(), x.shape(), moved));
+    return new Moved(k, arrived, r.cycles(), link);
   }
 
   /** Adds the bias (fp16 on the PEs) to each row; in fp32 when the result stays in the accumulator. */
