@@ -22,12 +22,14 @@ import java.util.function.IntUnaryOperator;
 
 /**
  * The kernel program: which mesh kernels execute each op of the tile IR on a P×P region, for
- * prefill ({@link #lower}) and for one decode step ({@link #decode}), stated once. The planner prices it (the sum of the templates' estimates), the placed tile IR
- * prints it as each region's {@code kernel} entries, and the mesh runtime executes exactly it —
- * it builds every template from an {@link Invocation}, never by its own choice.
+ * prefill ({@link #lower}) and for one decode step ({@link #decode}), stated once, with the
+ * moves between regions ({@link #handoff}). The planner prices it (the sum of the templates'
+ * estimates), the placed tile IR prints it as each region's {@code kernel} entries, and the mesh
+ * runtime executes exactly it — it builds every template from an {@link Invocation}, never by its
+ * own choice.
  *
- * <p>The prefill rule, per op: a linear projection is a MeshGEMM with the weight as its resident B; an
- * attention is, per batch and query head, dist-GEMM-T for q·kᵀ (k as its projection left it),
+ * <p>The prefill rule, per op: a linear projection is a MeshGEMM with the weight as its resident
+ * B; an attention is, per batch and query head, dist-GEMM-T for q·kᵀ (k as its projection left it),
  * the softmax row kernel on the scores in the fp32 accumulator, and a MeshGEMM for p·v (a query
  * head reads its group's kv head); LayerNorm and RMSNorm are the row all-reduce kernel;
  * activations, gated activations, RoPE and a same-shape Add or Mul are the local kernel, each PE

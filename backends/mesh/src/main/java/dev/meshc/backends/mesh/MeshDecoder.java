@@ -84,7 +84,10 @@ public final class MeshDecoder {
     return List.copyOf(executed);
   }
 
-  /** Step overheads of every mesh kernel run so far (the machine's fixed cost per kernel, as the planner charges it). */
+  /**
+   * Step overheads of every mesh kernel run so far (the machine's fixed cost per kernel, as the
+   * planner charges it).
+   */
   public double overheadCycles() {
     return overheadCycles;
   }
@@ -242,7 +245,8 @@ public final class MeshDecoder {
 
   /**
    * K ({@code which} 0) or V (1) of every position so far, read from the cache's slots, as [..,
-   * kv heads, n, d]: what attention on the host takes (a kv head from its group's first query head's part of the entry).
+   * kv heads, n, d]: what attention on the host takes (a kv head from its group's first query
+   * head's part of the entry).
    */
   private static Tensor positions(Attention a, MeshKvCache kc, int which) {
     Value step = which == 0 ? a.k() : a.v();
