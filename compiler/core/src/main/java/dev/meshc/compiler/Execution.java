@@ -61,8 +61,8 @@ public final class Execution {
   /**
    * The plan's kernel program against the one the runtime executed: kernel runs in each (host ops
    * left out), whether the two are the same list, the first place they differ (or null), the
-   * simulated cycles (the kernels and their step overheads; the plan's prediction is {@link
-   * Prefill#predictedCycles}) and the plan's hand-offs, which the runtime does not move yet.
+   * simulated cycles (the kernels, the hand-offs between regions and their step overheads; the
+   * plan's prediction is {@link Prefill#predictedCycles}) and the plan's hand-off cycles.
    */
   public record Program(long planKernels, long executedKernels, boolean same, String firstDifference,
       double simulatedCycles, long predictedHandoffCycles) {}

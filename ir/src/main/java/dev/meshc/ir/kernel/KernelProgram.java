@@ -187,7 +187,16 @@ public final class KernelProgram {
    */
   public static long kvEntry(Attention a) {
     Shape q = a.q().shape();
-    return q.elements() / (q.dim(-2) * a.headDim()) * (a.headDim() + a.v().shape().dim(-1));
+    return kvOffset(a, q.elements() / (q.dim(-2) * a.headDim()), false);
+  }
+
+  /**
+   * Where in a KV entry ({@link #kvEntry}) query head {@code queryHead} (batch × heads + head)
+   * finds its kv head's K, or its V when {@code value}.
+   */
+  public static int kvOffset(Attention a, long queryHead, boolean value) {
+    long d = a.headDim();
+    return (int) (queryHead * (d + a.v().shape().dim(-1)) + (value ? d : 0));
   }
 
   /**

@@ -67,6 +67,11 @@ public final class KvShift implements Move {
     return new KvShift(moves, slots, entry, width, height);
   }
 
+  /** Token slots of each row. */
+  public int slots() {
+    return slots;
+  }
+
   @Override
   public String algorithm() {
     return "kv_shift";

@@ -13,6 +13,7 @@ import dev.meshc.ir.eval.WeightStore;
 import dev.meshc.ir.machine.MachineSpec;
 import dev.meshc.ir.kernel.GemvKernel;
 import dev.meshc.ir.kernel.KernelTemplate;
+import dev.meshc.ir.kernel.KvShift;
 import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.Local;
 import dev.meshc.ir.op.Attention;
@@ -222,17 +223,17 @@ public final class MeshDecoder {
     int d = (int) a.headDim();
     int dv = (int) a.v().shape().dim(-1);
     int batch = k.length / (kvHeads * d);
-    float[] entry = new float[batch * heads * (d + dv)];
+    float[] entry = new float[KernelProgram.kvOffset(a, (long) batch * heads, false)];
     for (int b = 0; b < batch; b++) {
       for (int h = 0; h < heads; h++) {
         int g = b * kvHeads + h / (heads / kvHeads);
-        int at = (b * heads + h) * (d + dv);
-        System.arraycopy(k, g * d, entry, at, d);
-        System.arraycopy(v, g * dv, entry, at + d, dv);
+        System.arraycopy(k, g * d, entry, KernelProgram.kvOffset(a, b * heads + h, false), d);
+        System.arraycopy(v, g * dv, entry, KernelProgram.kvOffset(a, b * heads + h, true), dv);
       }
     }
-    MeshKvCache r = rows.computeIfAbsent(op, x -> new MeshKvCache(grid, grid, (context + grid - 1) / grid,
-        entry.length));
+    // the slots per row are the program's (its KV-shift step's); on the host one row holds them all
+    int slots = onMesh instanceof KvShift s ? s.slots() : context;
+    MeshKvCache r = rows.computeIfAbsent(op, x -> new MeshKvCache(grid, grid, slots, entry.length));
     double before = r.cycles();
     r.append(entry, machine);
     if (onMesh != null) {
@@ -254,8 +255,6 @@ public final class MeshDecoder {
     int dim = (int) dims[dims.length - 1];
     int kvHeads = (int) a.kvHeads();
     int heads = (int) a.heads();
-    int d = (int) a.headDim();
-    int dv = (int) a.v().shape().dim(-1);
     int rowsOf = (int) (step.shape().elements() / dim); // batch × kv heads
     int n = kc.policy().tokens();
     dims[dims.length - 2] = n;
@@ -265,7 +264,7 @@ public final class MeshDecoder {
         int t = kc.token(y, slot);
         for (int g = 0; t >= 0 && g < rowsOf; g++) {
           int h = g / kvHeads * heads + g % kvHeads * (heads / kvHeads);
-          int off = h * (d + dv) + (which == 0 ? 0 : d);
+          int off = KernelProgram.kvOffset(a, h, which == 1);
           for (int e = 0; e < dim; e++) {
             out[(g * n + t) * dim + e] = kc.value(y, slot, off + e);
           }
@@ -321,12 +320,13 @@ public final class MeshDecoder {
           float[] values = new float[slots * dv];
           for (int s = 0; s < slots; s++) {
             if (token[s] >= 0) { // the head's part of the entry: K, then V
-              int at = bh * (d + dv);
+              int kAt = KernelProgram.kvOffset(a, bh, false);
+              int vAt = KernelProgram.kvOffset(a, bh, true);
               for (int c = 0; c < d; c++) {
-                keys[c * slots + s] = kc.value(s / per, s % per, at + c);
+                keys[c * slots + s] = kc.value(s / per, s % per, kAt + c);
               }
               for (int c = 0; c < dv; c++) {
-                values[s * dv + c] = kc.value(s / per, s % per, at + d + c);
+                values[s * dv + c] = kc.value(s / per, s % per, vAt + c);
               }
             }
           }

@@ -2,6 +2,7 @@ package dev.meshc.compiler.plan;
 
 import dev.meshc.compiler.plan.ModelShape.Head;
 import dev.meshc.compiler.plan.ModelShape.LayerShape;
+import dev.meshc.ir.kernel.Handoff;
 import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.KernelTemplate;
 import dev.meshc.ir.kernel.KvShift;
@@ -217,6 +218,14 @@ public final class CostModel {
    */
   public KernelProgram.Invocation handoff(int op, int hops, long width, int p) {
     return KernelProgram.handoff(op, hops, p, width, w.phase() == Workload.Phase.DECODE ? 0 : w.promptLen());
+  }
+
+  /**
+   * The hand-off from region {@code from} to the next region {@code to}, before op {@code op}:
+   * over the hops between their corners ({@link Handoff#hops}).
+   */
+  public KernelProgram.Invocation handoff(int op, Plan.Region from, Plan.Region to, long width) {
+    return handoff(op, Handoff.hops(from.x(), from.y(), to.x(), to.y()), width, from.grid());
   }
 
   /** A hand-off's cycles besides α per hop (linear in the hops: what the solver adds to α · hops). */

@@ -2,7 +2,6 @@ package dev.meshc.compiler.plan;
 
 import dev.meshc.ir.Attrs;
 import dev.meshc.ir.Placement;
-import dev.meshc.ir.kernel.Handoff;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -43,9 +42,7 @@ public final class Placements {
         Plan.Region next = p.regions().get(i + 1);
         int op = next.firstLayer() < model.layers().size() ? model.layers().get(next.firstLayer()).program().start()
             : model.head().program().start(); // a region of the LM head alone
-        kernels.add(cost.handoff(op,
-            Handoff.hops(r.x(), r.y(), next.x(), next.y()), model.envelope().width(), r.grid())
-            .toKernel(cost.machine()));
+        kernels.add(cost.handoff(op, r, next, model.envelope().width()).toKernel(cost.machine()));
       }
       regions.add(new Placement.Region(r.index(), ri, kernels));
     }

@@ -1,6 +1,5 @@
 package dev.meshc.compiler.plan;
 
-import dev.meshc.ir.kernel.Handoff;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +21,7 @@ final class PlanMetrics {
       double handoff = 0;
       if (i + 1 < regions.size()) {
         Plan.Region next = regions.get(i + 1);
-        handoff = cost.handoff(-1, Handoff.hops(r.x(), r.y(), next.x(), next.y()), width, r.grid()).cycles(m)
+        handoff = cost.handoff(-1, r, next, width).cycles(m)
             + (next.wafer() != r.wafer() ? cost.waferCycles(width) : 0);
       }
       Plan.Region f = new Plan.Region(r.index(), r.wafer(), r.x(), r.y(), r.grid(), r.firstLayer(), r.endLayer(),
