@@ -48,7 +48,7 @@ else:
       runner.stop()
 
 PLAN = json.load(open("weights.json"))
-E, H, D, KV, F, V = (PLAN[k] for k in ("width", "heads", "head_dim", "kv_heads", "ffn", "vocab"))
+E, H, D, V = (PLAN[k] for k in ("width", "heads", "head_dim", "vocab"))
 model = onnx.load(args.model or PLAN["onnx"], load_external_data=True)
 INIT = {t.name: t for t in model.graph.initializer}
 
@@ -59,25 +59,20 @@ def load(src):
   return a.transpose(src["perm"]) if src["perm"] else a
 
 
-def proj(p):
-  """A projection's [in, out] matrix and bias (columns col0 .. col0 + cols of a fused one)."""
-  w = load(p["weight"])[:, p["col0"]:p["col0"] + p["cols"]]
-  b = load(p["bias"])[p["col0"]:p["col0"] + p["cols"]] if p["bias"] else np.zeros(p["cols"], np.float32)
-  return w, b
+def indices(runs):
+  """weights.json's "start:length ..." runs as an index array."""
+  return np.concatenate([np.arange(int(s), int(s) + int(n)) for s, n in (r.split(":") for r in runs.split())])
 
 
-def interleave(w):
-  """RoPE's halves of each head interleaved (i, i + D/2 → 2i, 2i + 1), so a pair stays on one PE."""
-  if not PLAN["rope"]:
-    return w
-  order = np.concatenate([np.arange(h * D, (h + 1) * D).reshape(2, D // 2).T.ravel() for h in range(H)])
-  return w[..., order]
+def factors(runs):
+  """weights.json's "value*count ..." runs as an array."""
+  return np.concatenate([np.full(int(n), float(v), np.float32) for v, n in (r.split("*") for r in runs.split())])
 
 
-def expand(w):
-  """K or V of the kv heads repeated to the query heads: the cache stores them expanded."""
-  group = H // KV
-  return np.concatenate([w[..., (h // group) * D:(h // group + 1) * D] for h in range(H)], axis=-1)
+def tile(spec, p):
+  """Values per PE of a vector of n split over p PEs, even when its RoPE pairs must stay together."""
+  t = -(-spec["n"] // p)
+  return t + t % 2 if spec["even"] else t
 
 
 def pad(a, shape):
@@ -100,6 +95,19 @@ def rows_of(v, p, n):
 def cols_of(v, p, n):
   """(p, p, n): vector block px on every PE of column px."""
   return np.broadcast_to(pad(v, (p * n,)).reshape(1, p, n), (p, p, n))
+
+
+def tiles(a, src, p):
+  """One layer's (or the head's) part of array a on a p x p region, as weights.json describes it."""
+  w = load(src)
+  cols = indices(a["col_map"])
+  scale = factors(a["col_scale"]) if a["col_scale"] else np.ones(len(cols), np.float32)
+  tc = tile(a["cols"], p)
+  if a["tiling"] in ("blocks", "blocks_t"):
+    m = w[indices(a["row_map"])][:, cols] * scale[None, :]
+    return blocks(m, p, tile(a["rows"], p), tc, transpose=a["tiling"] == "blocks_t")
+  v = w[cols] * scale
+  return rows_of(v, p, tc) if a["tiling"] == "rows" else cols_of(v, p, tc)
 
 
 def u32(a):
@@ -133,63 +141,40 @@ def d2h(sym, r, n):
 
 
 for r in PLAN["regions"]:
-  p, et, qt, ft, fi, vt = r["p"], r["Et"], r["Qt"], r["Ft"], r["FI"], r["Vt"]
-  lay = PLAN["layers"][r["layers"][0]:r["layers"][1]]
-  w_qkv, w_o, w_in, w_down, norms, biases = [], [], [], [], [], []
-  for l in lay:
-    (wq, bq), (wk, bk), (wv, bv) = proj(l["q"]), proj(l["k"]), proj(l["v"])
-    parts = [interleave(wq), interleave(expand(wk)), expand(wv)]
-    bparts = [interleave(bq), interleave(expand(bk)), expand(bv)]
-    w_qkv.append(np.concatenate([blocks(w, p, et, qt).reshape(p, p, et, qt) for w in parts], axis=3)
-                 .reshape(p, p, et * 3 * qt))
-    wo, bo = proj(l["o"])
-    w_o.append(blocks(wo, p, qt, et, transpose=True))
-    if l["gate"]:
-      (wg, bg), (wu, bu) = proj(l["gate"]), proj(l["up"])
-      w_in.append(np.concatenate([blocks(wg, p, et, ft).reshape(p, p, et, ft),
-                                  blocks(wu, p, et, ft).reshape(p, p, et, ft)], axis=3).reshape(p, p, et * fi))
-      b_in = np.concatenate([cols_of(bg, p, ft), cols_of(bu, p, ft)], axis=2)
+  for a in PLAN["arrays"]:
+    if a["per_layer"]:
+      parts = [tiles(a, src, r["p"]) for src in a["sources"][r["layers"][0]:r["layers"][1]]]
+    elif r["lm_head"]:
+      parts = [tiles(a, a["sources"][0], r["p"])]
     else:
-      wu, bu = proj(l["up"])
-      w_in.append(blocks(wu, p, et, fi))
-      b_in = cols_of(bu, p, fi)
-    wd, bd = proj(l["down"])
-    w_down.append(blocks(wd, p, ft, et, transpose=True))
-    nrm = []
-    for key in ("attn_norm", "ffn_norm"):
-      nrm.append(rows_of(load(l[key]["gamma"]), p, et))
-      if PLAN["layer_norm"]:
-        nrm.append(rows_of(load(l[key]["beta"]), p, et))
-    norms.append(np.concatenate(nrm, axis=2))
-    if PLAN["biased"]:
-      biases.append(np.concatenate([np.concatenate([cols_of(b, p, qt) for b in bparts], axis=2), b_in,
-                                    rows_of(bo, p, et), rows_of(bd, p, et)], axis=2))
-  h2d("w_qkv", r, np.concatenate(w_qkv, axis=2))
-  h2d("w_o", r, np.concatenate(w_o, axis=2))
-  h2d("w_in", r, np.concatenate(w_in, axis=2))
-  h2d("w_down", r, np.concatenate(w_down, axis=2))
-  h2d("norms", r, np.concatenate(norms, axis=2))
-  biases.append(np.zeros((p, p, 1), np.float32))  # decode.csl keeps one spare word
-  h2d("biases", r, np.concatenate(biases, axis=2))
-  if r["lm_head"]:
-    wl, _ = proj(PLAN["lm_head"])
-    h2d("w_lm", r, blocks(wl, p, et, vt))
-    g = load(PLAN["final_norm"]["gamma"])
-    b = load(PLAN["final_norm"]["beta"]) if PLAN["final_norm"]["beta"] else np.zeros(E, np.float32)
-    h2d("final_norm", r, np.concatenate([rows_of(g, p, et), rows_of(b, p, et)], axis=2))
+      continue
+    if parts:  # a region of the head alone has no layers
+      h2d(a["symbol"], r, np.concatenate(parts, axis=2))
 
-table = load(PLAN["embedding"])
-positions = load(PLAN["position_embedding"]) if PLAN["position_embedding"] else None
+EMB = PLAN["embedding"]
+table = load(EMB["token"])
+positions = load(EMB["position"]) if EMB["position"] else None
+
+
+def embed(token, t):
+  """The host's part before the first layer: the token's embedding (and its position's), scaled."""
+  x = EMB["token_coef"] * table[token]
+  if positions is not None:
+    x = x + EMB["position_coef"] * positions[t + EMB["position_offset"]]
+  return x
 
 
 def rope_tiles(r, t):
-  """cos, sin of each of a PE column's (interleaved) pairs at position t."""
-  p, qt = r["p"], r["Qt"]
+  """cos, sin of each of a PE column's pairs at position t: the GEMVs put each rotated pair side by side."""
+  p, qt = r["p"], tile(PLAN["heads_tile"], r["p"])
   cs = np.zeros(p * qt, np.float32)
+  cs[0::2] = 1.0
+  rot = PLAN["rope"]["rotary_dim"]
   for d in range(0, min(p * qt, H * D), 2):
-    i = (d % D) // 2
-    angle = t * PLAN["theta"] ** (-2.0 * i / D)
-    cs[d], cs[d + 1] = np.cos(angle), np.sin(angle)
+    j = d % D
+    if j < rot:
+      angle = t * PLAN["rope"]["theta"] ** (-2.0 * (j // 2) / rot)
+      cs[d], cs[d + 1] = np.cos(angle), np.sin(angle)
   return np.broadcast_to(cs.reshape(1, p, qt), (p, p, qt))
 
 
@@ -199,16 +184,16 @@ if len(ids) + args.new > PLAN["max_context"]:
   raise SystemExit("the prompt and the new tokens exceed the plan's max context %d" % PLAN["max_context"])
 logits = None
 for t in range(prompt_len + args.new - 1):
-  x = table[ids[t]] + (positions[t] if positions is not None else 0)
+  x = embed(ids[t], t)
   for r in PLAN["regions"]:
-    p, et = r["p"], r["Et"]
+    p, et = r["p"], tile(PLAN["x"], r["p"])
     if PLAN["rope"]:
       h2d("rope_cs", r, rope_tiles(r, t))
     h2d("x", r, np.ascontiguousarray(rows_of(x, p, et)))
     runners[r["wafer"]].launch("step", np.int16(r["index"]), np.int16(t), nonblock=False)
     x = d2h("x", r, et)[:, 0, :].ravel()[:E]
     if r["lm_head"]:
-      logits = d2h("logits", r, r["Vt"])[0].ravel()[:V]
+      logits = d2h("logits", r, tile(PLAN["logits"], p))[0].ravel()[:V]
   if t >= prompt_len - 1:
     ids.append(int(np.argmax(logits)))
 wafers.close()

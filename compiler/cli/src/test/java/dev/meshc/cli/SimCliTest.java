@@ -220,17 +220,20 @@ class SimCliTest {
   /**
    * A decode project meshc writes generates ONNX Runtime's greedy ids (the committed greedy.json)
    * under the stand-ins, by its own commands.sh and by its appliance path on the appliance's
-   * simulator. Needs NumPy and the onnx package (Debian's python3-onnx); ONNX Runtime's own check
-   * in run.py is then skipped when onnxruntime is absent, so the ids are compared here.
+   * simulator: the example decoders, and every decoder family of the zoo on WSE-2 and WSE-3.
+   * Needs NumPy and the onnx package (Debian's python3-onnx); ONNX Runtime's own check in run.py
+   * is then skipped when onnxruntime is absent, so the ids are compared here.
    */
   @org.junit.jupiter.params.ParameterizedTest
-  @org.junit.jupiter.params.provider.CsvSource({"tiny-llama,wse2,commands.sh", "tiny-gpt2,wse3,appliance.sh"})
+  @org.junit.jupiter.params.provider.MethodSource("decoders")
   void meshcDecodeProjectsGenerateOnnxRuntimesIds(String model, String machine, String script) throws Exception {
     Assumptions.assumeTrue(numpy() && python("onnx"), "python3 (or $MESHC_PYTHON) with NumPy and onnx is not "
         + "installed");
-    Path models = BIN.getParent().getParent().getParent().getParent().resolve("examples/models");
+    Path examples = BIN.getParent().getParent().getParent().getParent().resolve("examples");
+    Path onnx = model.startsWith("tiny-") ? examples.resolve("models/" + model + ".onnx")
+        : examples.resolve("zoo/" + model + "-dynamic.onnx");
     com.google.gson.JsonObject greedy = com.google.gson.JsonParser.parseString(Files.readString(
-        models.resolve(model + ".greedy.json"))).getAsJsonObject();
+        onnx.resolveSibling(onnx.getFileName().toString().replace(".onnx", ".greedy.json")))).getAsJsonObject();
     List<Long> prompt = new java.util.ArrayList<>();
     greedy.getAsJsonArray("prompt_ids").forEach(e -> prompt.add(e.getAsLong()));
     List<Long> want = new java.util.ArrayList<>();
@@ -238,7 +241,7 @@ class SimCliTest {
     Path project = dir.resolve("decode");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     ByteArrayOutputStream err = new ByteArrayOutputStream();
-    assertEquals(0, Main.execute(new String[] {"compile", models.resolve(model + ".onnx").toString(), "--input",
+    assertEquals(0, Main.execute(new String[] {"compile", onnx.toString(), "--input",
         "input_ids=1x16", "--phase", "decode", "--emit", "csl", "--grid", "3", "--max-context", "32", "--machine",
         machine, "-q", "-o", project.toString()}, new PrintStream(out), new PrintStream(err)), err.toString());
     String ids = String.join(",", prompt.stream().map(String::valueOf).toList());
@@ -255,6 +258,20 @@ class SimCliTest {
     assertTrue(m.find(), log);
     assertEquals(want.subList(0, 8).toString(), "[" + m.group(1) + "]", log);
     assertTrue(p.exitValue() == 0 || log.contains("onnxruntime is not installed"), log);
+  }
+
+  /** The example decoders by both paths, and the zoo's decoder families on both machines. */
+  static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> decoders() {
+    List<org.junit.jupiter.params.provider.Arguments> a = new java.util.ArrayList<>(List.of(
+        org.junit.jupiter.params.provider.Arguments.of("tiny-llama", "wse2", "commands.sh"),
+        org.junit.jupiter.params.provider.Arguments.of("tiny-gpt2", "wse3", "appliance.sh")));
+    for (String m : List.of("falcon", "gemma", "gpt-neox", "gpt2", "gptj", "llama", "llama-tied", "mistral", "opt",
+        "phi3", "qwen2", "qwen2-fp16", "qwen3", "stablelm")) {
+      for (String machine : List.of("wse2", "wse3")) {
+        a.add(org.junit.jupiter.params.provider.Arguments.of(m, machine, "commands.sh"));
+      }
+    }
+    return a.stream();
   }
 
   /** check-csl holds a meshc project's PE programs to the SDK's rules by loading them in the simulator. */

@@ -172,7 +172,11 @@ public final class Compilation {
     CslProject csl = null;
     if (o.emit().contains("csl") && feasible) { // made whole before anything is written
       String rel = output.toAbsolutePath().normalize().relativize(o.model().toAbsolutePath().normalize()).toString();
-      csl = CslProject.decode(f.module().withPlacements(placed), rel, m);
+      // the decode program is one token's: the model lifted at length 1, θ from the longer trace
+      Module step = Frontend.atLength(o.model(), o.bindings(), f.module().inputs().get(0).name(), 1, o.limits())
+          .module();
+      csl = CslProject.decode(step.withPlacements(placed), dev.meshc.backends.mesh.MeshDecoder.thetas(f.module()),
+          rel, m);
     }
     if (output != null) {
       progress.step("writing " + output);

@@ -367,15 +367,7 @@ public final class Execution {
    * {@link Resequence}, which lifting made possible by reading what the trace froze.
    */
   private static Frontend atLength(PlanDir.Loaded p, String input, int len, Limits limits) {
-    try {
-      return Frontend.load(p.model(), List.of(new InputBinding(input, new long[] {1, len})), limits);
-    } catch (MeshcException dynamicFailed) {
-      Frontend f = Frontend.load(p.model(), bindings(p), limits);
-      if (Resequence.traced(f.module()) == len) {
-        return f;
-      }
-      return new Frontend(f.graph(), Resequence.at(f.module(), len), f.weights());
-    }
+    return Frontend.atLength(p.model(), bindings(p), input, len, limits);
   }
 
   /** The index of the largest of v[from, to), counted from {@code from}. */

@@ -25,4 +25,20 @@ public record Frontend(OnnxGraph graph, Module module, WeightStore weights) {
     Module m = Lifter.lift(g);
     return new Frontend(g, m, new OnnxWeights(g.initializers()));
   }
+
+  /**
+   * {@code model} at {@code len} tokens of {@code input} (a decode step is one): lifted at that
+   * length when its input is dynamic, else the trace at {@code traced} re-sequenced to it.
+   */
+  public static Frontend atLength(Path model, List<InputBinding> traced, String input, int len, Limits limits) {
+    try {
+      return load(model, List.of(new InputBinding(input, new long[] {1, len})), limits);
+    } catch (dev.meshc.ir.MeshcException dynamicFailed) {
+      Frontend f = load(model, traced, limits);
+      if (dev.meshc.ir.Resequence.traced(f.module()) == len) {
+        return f;
+      }
+      return new Frontend(f.graph(), dev.meshc.ir.Resequence.at(f.module(), len), f.weights());
+    }
+  }
 }

@@ -205,9 +205,9 @@ public final class KernelProgram {
    * with a KV cache of {@code context} tokens: the paper's §4.2 layout. A vector lies split along
    * one axis and copied along the other; a linear is a MeshGEMV whose output lies on the axis
    * its input did not, so GEMVs alternate Y → X → Y (the second placed pre-transposed: {@link
-   * GemvKernel#transposed}) and nothing is transposed per token. A norm is the row kernel at one
-   * row, its output along Y; activations, RoPE and residual adds the local kernel where their
-   * operand lies. An attention is the KV-shift step (the new token's entry joins the bottom row;
+   * GemvKernel#transposed}) and nothing is transposed per token. A norm is the row kernel, its
+   * output where its input lies (the residual's along Y; a q/k norm's on the heads along X);
+   * activations, RoPE and residual adds the local kernel where their operand lies. An attention is the KV-shift step (the new token's entry joins the bottom row;
    * {@link KvShift#steady}), then per head band ({@link Bands}) q·Kᵀ as the transposed MeshGEMV
    * (dims along X within the band, the cache's slots along Y), the softmax row kernel over the
    * slots (the free ones masked), and p·V as the MeshGEMV over the same slots.
@@ -221,8 +221,7 @@ public final class KernelProgram {
       Op op = ops.get(j);
       int i = start + j;
       int p = grid.applyAsInt(i);
-      boolean inX = !op.operands().isEmpty() && onX.contains(op.operands().get(0).name())
-          && !(op instanceof LayerNorm || op instanceof RmsNorm);
+      boolean inX = !op.operands().isEmpty() && onX.contains(op.operands().get(0).name());
       boolean flips = p > 0 && op instanceof Linear;
       if (flips ? !inX : inX) {
         op.results().forEach(v -> onX.add(v.name()));

@@ -197,14 +197,15 @@ public record CslProject(Map<String, String> files) {
   }
 
   /**
-   * A decoder's decode plan as a project for {@code m}: the module must carry its decode placement;
-   * {@code modelPath} is the ONNX file the host script loads weights from.
+   * A decoder's decode plan as a project for {@code m}: {@code module} is the model lifted at one
+   * token, carrying its decode placement; {@code theta} is RoPE's θ per rope op from a longer trace
+   * (null when there is none); {@code modelPath} is the ONNX file the host script loads weights from.
    */
-  public static CslProject decode(dev.meshc.ir.Module module, String modelPath, MachineSpec m) {
+  public static CslProject decode(dev.meshc.ir.Module module, float[] theta, String modelPath, MachineSpec m) {
     dev.meshc.ir.Placement plan = module.placements().stream().filter(p -> p.phase().equals("decode")).findFirst()
         .orElseThrow(() -> MeshcException.input("%s has no decode plan: compile it with --phase decode or both",
             module.name()));
-    return DecodeCsl.emit(module, plan, m, modelPath);
+    return DecodeCsl.emit(module, theta, plan, m, modelPath);
   }
 
   /** The K-tree of a MeshGEMV column: its group size, as the template computes it. */

@@ -30,12 +30,12 @@ final class DecodeCsl {
    * One region's sizes: what its PEs hold; {@code why} says, for the layout's comments, what the
    * plan decided and which ONNX initializers the region's layers read.
    */
-  record Region(int index, int wafer, int x, int y, int p, int layer0, int layers, boolean lmHead, int et,
-      int qt, int ft, int fi, int st, int vt, List<String> why) {}
+  record Region(int index, int wafer, int x, int y, int p, int layer0, int layers, boolean lmHead, int st,
+      List<String> why) {}
 
-  static CslProject emit(Module m, Placement plan, MachineSpec machine, String modelPath) {
+  static CslProject emit(Module m, float[] theta, Placement plan, MachineSpec machine, String modelPath) {
     CslProject.Target target = CslProject.Target.of(machine);
-    DecodeModel d = DecodeModel.of(m);
+    DecodeModel d = DecodeModel.of(m, theta);
     if (plan.regions().isEmpty()) {
       throw MeshcException.input("%s: the decode plan is infeasible; there is nothing to write", m.name());
     }
@@ -46,13 +46,9 @@ final class DecodeCsl {
       int p = (int) r.info().requireInt("grid");
       long[] layers = r.info().getInts("layers");
       boolean lm = r.info().getInt("lm_head", 0) == 1;
-      int qt = tile(d.heads() * d.headDim(), p);
-      qt += d.rope() && qt % 2 == 1 ? 1 : 0; // RoPE pairs stay on one PE
-      int ft = tile(d.ffn(), p);
       Region reg = new Region(r.index(), (int) r.info().getInt("wafer", 0), (int) r.info().requireInt("x"),
-          (int) r.info().requireInt("y"), p, (int) layers[0],
-          (int) (layers[1] - layers[0]), lm, tile(d.width(), p), qt, ft, d.gated() ? 2 * ft : ft, tile(ctx, p),
-          lm ? tile(vocab(d, m), p) : 1, why(d, r.info(), layers, lm));
+          (int) r.info().requireInt("y"), p, (int) layers[0], (int) (layers[1] - layers[0]), lm, tile(ctx, p),
+          why(d, r.info(), layers, lm));
       regions.add(reg);
       wafers = Math.max(wafers, reg.wafer() + 1);
     }
@@ -80,7 +76,7 @@ final class DecodeCsl {
       files.put(dir + "layout.csl", layout(d, here, width, height, machine));
       files.put(dir + "decode.csl", DecodeProgram.text(d, target, machine.queuePerColor(), here));
       files.put(dir + CslProject.MANIFEST, CslProject.manifest("decode", new dev.meshc.ir.kernel.KernelTemplate.Problem(
-          1, d.width(), vocab(d, m)), width, height, 0, machine, "") + "regions=" + rs + "\n");
+          1, d.width(), d.vocab()), width, height, 0, machine, "") + "regions=" + rs + "\n");
       commands.append(wafers == 1 ? GemvCsl.cslc(width, height, "", target, "out")
           : "(cd wafer-" + w + " && " + GemvCsl.cslc(width, height, "", target, "../out-" + w) + ")").append('\n');
     }
@@ -103,27 +99,22 @@ final class DecodeCsl {
         info.getInt("buffer_bytes", 0), info.getInt("colors", 0), info.getInt("cycles_per_layer", 0)));
     int first = (int) layers[0];
     int last = (int) layers[1] - 1;
-    String q0 = initializer(d, d.layers().get(first).q());
-    w.add(first == last ? String.format("ONNX: layer %d's W_q is %s (weights.json lists every initializer)", first, q0)
-        : String.format("ONNX: W_q of layer %d is %s, of layer %d %s (weights.json lists every initializer)", first,
-            q0, last, initializer(d, d.layers().get(last).q())));
+    DecodeModel.Array w0 = d.arrays().stream().filter(DecodeModel.Array::perLayer).findFirst().orElse(null);
+    if (w0 != null && last >= first) {
+      String a0 = "'" + w0.sources().get(first).initializer() + "'";
+      w.add(first == last ? String.format("ONNX: layer %d's %s is %s (weights.json lists every initializer)", first,
+          w0.symbol(), a0) : String.format("ONNX: %s of layer %d is %s, of layer %d '%s' (weights.json lists every "
+          + "initializer)", w0.symbol(), first, a0, last, w0.sources().get(last).initializer()));
+    }
     if (lm) {
-      w.add("ONNX: the LM head is " + initializer(d, d.lmHead()));
+      d.arrays().stream().filter(a -> !a.perLayer() && a.rows() != null).reduce((x, y) -> y)
+          .ifPresent(a -> w.add("ONNX: the LM head is '" + a.sources().get(0).initializer() + "'"));
     }
     return w;
   }
 
-  private static String initializer(DecodeModel d, DecodeModel.Proj p) {
-    DecodeModel.Source s = d.sources().get(p.weight());
-    return "'" + (s == null ? p.weight() : s.initializer()) + "'";
-  }
-
   static int tile(long n, int p) {
     return (int) Math.max(1, (n + p - 1) / p);
-  }
-
-  static long vocab(DecodeModel d, Module m) {
-    return m.values().get(d.lmHead().weight()).shape().dim(1);
   }
 
   private static String layout(DecodeModel d, List<Region> regions, int width, int height, MachineSpec m) {
@@ -135,9 +126,8 @@ final class DecodeCsl {
     c.line("// %d region%s, each a square of PEs running its layers with WaferLLM's decode chain (decode.csl).",
         regions.size(), regions.size() == 1 ? "" : "s");
     for (Region r : regions) {
-      c.line("// region %d: %dx%d PEs at (%d, %d), layers [%d, %d)%s; per PE: %d width values, %d head dims, %d FFN, "
-          + "%d KV slots", r.index(), r.p(), r.p(), r.x(), r.y(), r.layer0(), r.layer0() + r.layers(),
-          r.lmHead() ? " and the LM head" : "", r.et(), r.qt(), r.ft(), r.st());
+      c.line("// region %d: %dx%d PEs at (%d, %d), layers [%d, %d)%s; %d KV slots per PE", r.index(), r.p(), r.p(),
+          r.x(), r.y(), r.layer0(), r.layer0() + r.layers(), r.lmHead() ? " and the LM head" : "", r.st());
       for (String w : r.why()) {
         c.line("//   %s", w);
       }
@@ -237,10 +227,9 @@ final class DecodeCsl {
       c.blank();
     }
     c.line("// what a region's PEs hold, and their colours; where a PE sits it reads at run time (<layout>)");
-    c.line("fn pe_params(P: i16, L: i16, Et: i16, Qt: i16, Ft: i16, FI: i16, St: i16, Vt: i16, lm_head: bool) "
-        + "comptime_struct {");
+    c.line("fn pe_params(P: i16, L: i16, St: i16, lm_head: bool, idle: bool) comptime_struct {");
     c.line("return .{");
-    c.line(".P = P, .L = L, .Et = Et, .Qt = Qt, .Ft = Ft, .FI = FI, .St = St, .Vt = Vt, .lm_head = lm_head,");
+    c.line(".P = P, .L = L, .St = St, .lm_head = lm_head, .idle = idle,");
     StringBuilder cols = new StringBuilder();
     for (String ax : rerouted ? new String[] {"c_"} : new String[] {"cy_", "cx_"}) {
       for (String n : KTreeCsl.NAMES) {
@@ -256,8 +245,8 @@ final class DecodeCsl {
     if (!idle.isEmpty()) {
       c.line("// PEs no region holds, over [x0, x1) × [y0, y1): the program with nothing to do");
       c.line("fn idle(x0: i16, x1: i16, y0: i16, y1: i16) void {");
-      c.line("const params = %s;", rerouted ? "@concat_structs(pe_params(1, 1, 1, 2, 1, 1, 1, 1, false)" + idleRoutes
-          + ")" : "pe_params(1, 1, 1, 2, 1, 1, 1, 1, false)");
+      c.line("const params = %s;", rerouted ? "@concat_structs(pe_params(1, 1, 1, false, true)" + idleRoutes
+          + ")" : "pe_params(1, 1, 1, false, true)");
       c.line("var x: i16 = x0;");
       c.line("while (x < x1) : (x += 1) {");
       c.line("var y: i16 = y0;");
@@ -277,8 +266,7 @@ final class DecodeCsl {
       c.blank();
       c.line("// region %d: layers [%d, %d)%s", r.index(), r.layer0(), r.layer0() + r.layers(),
           r.lmHead() ? " and the LM head" : "");
-      c.line("const params%d = pe_params(%d, %d, %d, %d, %d, %d, %d, %d, %s);", r.index(), r.p(), r.layers(), r.et(),
-          r.qt(), r.ft(), r.fi(), r.st(), r.vt(), r.lmHead());
+      c.line("const params%d = pe_params(%d, %d, %d, %s, false);", r.index(), r.p(), r.layers(), r.st(), r.lmHead());
       String params = "params" + r.index();
       if (rerouted) {
         params = r.p() > 1 ? String.format(Locale.ROOT, "@concat_structs(%s, .{ .routes_column = column_config("
@@ -303,7 +291,7 @@ final class DecodeCsl {
       c.line("}");
     }
     c.blank();
-    for (String sym : DecodeHost.SYMBOLS) {
+    for (String sym : DecodeProgram.symbols(d)) {
       c.line("@export_name(\"%s\", [*]f16, true);", sym);
     }
     c.line("@export_name(\"step\", fn(i16, i16)void);");
@@ -430,9 +418,10 @@ final class DecodeCsl {
           r.layer0(), r.layer0() + r.layers() - 1, r.lmHead() ? "yes" : "");
     }
     c.blank();
-    c.line("Model: width %d, %d heads of %d (%d kv heads, stored expanded to the query heads), FFN %d (%s), %s%s; "
-        + "context up to %d tokens.", d.width(), d.heads(), d.headDim(), d.kvHeads(), d.ffn(), d.activation(),
-        d.layerNorm() ? "LayerNorm" : "RMSNorm", d.rope() ? ", RoPE" : "", ctx);
+    c.line("Model: width %d, %d heads of %d (%d kv heads, stored expanded to the query heads), vocabulary %d%s; "
+        + "context up to %d tokens.", d.width(), d.heads(), d.headDim(), d.kvHeads(), d.vocab(), d.rope() != null
+        ? String.format(Locale.ROOT, ", RoPE on %d channels per head (θ %s)", d.rope().rotaryDim(), d.rope().theta())
+        : "", ctx);
     c.blank();
     c.line("| file | what |");
     c.line("|---|---|");
@@ -445,12 +434,14 @@ final class DecodeCsl {
     c.line("| `compile_appliance.py`, `appliance.sh` | the appliance path: `SdkCompiler` for the system's whole fabric, then "
         + "`run.py --artifact` through the appliance's `SdkRuntime` |");
     c.blank();
-    c.line("The layer chain on every PE of a region, WaferLLM's decode: norm (K-tree along the column) → QKV MeshGEMV "
-        + "(input split along Y, output along X) → RoPE on pairs kept on one PE → the new K and V into the "
-        + "shift-based cache (a row per PE row; when rows fill unevenly, one-hop northward shifts) → q·Kᵀ over the "
-        + "cache kept transposed (K-tree along the row) → softmax (column K-tree: max, then sum) → p·V (column) → "
-        + "W_O placed pre-transposed (X → Y, row K-tree) → residual → norm → FFN in (Y → X) → activation → W_down "
-        + "pre-transposed (X → Y) → residual. Storage and arithmetic are fp16 (WSE's `@fmach`); norm statistics are "
+    c.line("`decode.csl`'s `layer()` is the model's layer as meshc's kernel program runs it, op by op (each line "
+        + "names its op): a MeshGEMV per projection, its output on the axis its input is not (Y → X, then X → Y with "
+        + "W placed pre-transposed, so nothing is transposed per token), summed by the K-tree along the column or "
+        + "the row; the row kernel per norm; the local kernel per activation, RoPE and residual add; per attention "
+        + "the new K and V into the shift-based cache (a row per PE row; when rows fill unevenly, one-hop northward "
+        + "shifts), q·Kᵀ over the cache kept transposed, softmax over the slots along the column and p·V. Reshapes, "
+        + "head splits, slices and constant scales of a projection's output are folded into the columns its GEMV "
+        + "computes (weights.json lists them). Storage and arithmetic are fp16 (WSE's `@fmach`); norm statistics are "
         + "summed in f32 on each PE.");
     if (m.queuePerColor()) {
       c.blank();

@@ -3,7 +3,11 @@ package dev.meshc.backends.csl;
 import dev.meshc.ir.kernel.DecodeFabric;
 import dev.meshc.ir.kernel.Dir;
 import dev.meshc.ir.kernel.Route;
+import dev.meshc.ir.kernel.LocalFn;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -22,27 +26,25 @@ final class DecodeProgram {
   private DecodeProgram() {}
 
   /**
-   * decode.csl for {@code target}'s SDK; {@code rerouted} (queues bound to colours, WSE-3): five
-   * colours switched between the column tree, the row tree and the KV shift at run time (see
-   * {@link DecodeFabric}), else every route static.
+   * decode.csl for {@code target}'s SDK, printed from the decode program {@code d} (a layer's
+   * steps and the head's, see {@link DecodeModel}); {@code rerouted} (queues bound to colours,
+   * WSE-3): five colours switched between the column tree, the row tree and the KV shift at run
+   * time (see {@link DecodeFabric}), else every route static.
    */
   static String text(DecodeModel d, CslProject.Target target, boolean rerouted, List<DecodeCsl.Region> regions) {
     CslText c = new CslText();
     c.line("// meshc: one PE of a decode region of %s (%s, Cerebras SDK %s). layout.csl places the regions;", d.name(),
         target.arch, target.sdk);
-    c.line("// README.md walks through the layer chain. Storage and arithmetic are fp16; norm sums are f32.");
+    c.line("// layer() and head() are the model's ops in order, as meshc's kernel program runs them. Storage and");
+    c.line("// arithmetic are fp16; norm statistics are summed in f32 on each PE.");
     c.blank();
     c.line("param memcpy_params: comptime_struct;");
     c.line("// what the PEs of a region hold: one program for the region's every PE, which reads where it sits");
-    c.line("param P: i16; // region side (1 for a PE no region holds)");
+    c.line("param P: i16; // region side");
     c.line("param L: i16; // layers in the region");
-    c.line("param Et: i16; // residual values per PE (width / P)");
-    c.line("param Qt: i16; // head dims per PE column (heads · head_dim / P)");
-    c.line("param Ft: i16; // FFN values per PE column");
-    c.line("param FI: i16; // FFN-in outputs per PE column (gate and up when gated)");
     c.line("param St: i16; // KV slots per PE (max context / P)");
-    c.line("param Vt: i16; // logits per PE column (the LM head's region)");
-    c.line("param lm_head: bool;");
+    c.line("param lm_head: bool; // the region ends with the head (final norm, logits)");
+    c.line("param idle: bool; // a PE no region holds: every tile one value");
     for (String ax : rerouted ? new String[] {"c_"} : new String[] {"cy_", "cx_"}) {
       StringBuilder b = new StringBuilder();
       for (String n : KTreeCsl.NAMES) {
@@ -61,57 +63,76 @@ final class DecodeProgram {
     }
     c.blank();
     c.line("// the model (from meshc)");
-    c.line("const E: i16 = %d; // width", d.width());
     c.line("const H: i16 = %d; // query heads (K and V are stored expanded to them)", d.heads());
     c.line("const D: i16 = %d; // head dim", d.headDim());
-    c.line("const EPS: f32 = %s;", num(d.eps()));
-    c.line("const SCALE: f16 = %s; // the attention's score scale", num(d.scale()));
-    c.line("const LAYER_NORM: bool = %s; // else RMSNorm", d.layerNorm());
-    c.line("const GATED: bool = %s; // SwiGLU: silu(gate) · up", d.gated());
-    c.line("const GELU: bool = %s; // gelu, tanh form (else silu)", d.activation().equals("gelu_tanh"));
-    c.line("const ROPE: bool = %s; // rotary positions (pairs interleaved by the host)", d.rope());
-    c.line("const BIASED: bool = %s; // projections with biases", d.biased());
     c.blank();
     c.line("const sys_mod = @import_module(\"<memcpy/memcpy>\", memcpy_params);");
     c.line("const math = @import_module(\"<math>\");");
     c.line("const layout_mod = @import_module(\"<layout>\");");
     c.blank();
+    Set<DecodeModel.Tile> tiles = new TreeSet<>(Comparator.comparing(DecodeModel.Tile::n)
+        .thenComparing(DecodeModel.Tile::even));
+    List<DecodeModel.Buf> bufs = new ArrayList<>(d.layer().bufs());
+    bufs.addAll(d.head().bufs());
+    bufs.forEach(b -> tiles.add(b.tile()));
+    for (DecodeModel.Array a : d.arrays()) {
+      tiles.add(a.cols());
+      if (a.rows() != null) {
+        tiles.add(a.rows());
+      }
+    }
+    DecodeModel.Tile xt = x(d);
+    DecodeModel.Tile lt = logits(d);
+    DecodeModel.Tile qt = heads(d);
+    tiles.addAll(List.of(xt, lt, qt));
+    c.line("// per-PE tiles of the vectors: n values split over the region's side (even ones keep RoPE pairs)");
+    for (DecodeModel.Tile t : tiles) {
+      c.line("const %s: i16 = if (idle) %d else %s;", t.name(), t.even() ? 2 : 1, t.even()
+          ? "((" + t.n() + " + P - 1) / P + 1) / 2 * 2" : "(" + t.n() + " + P - 1) / P");
+    }
+    c.line("const Qt: i16 = %s; // the heads' vector: q, K and V per head, attention's output", qt.name());
+    c.line("const LA: i16 = if (L > 0) L else 1; // layers the arrays hold (a region of the head alone has none)");
+    c.blank();
     place(c, regions);
     lines(c, regions, rerouted);
     c.line("// weights, per layer of the region (run.py writes them once, tiled as weights.json says)");
-    c.line("var w_qkv: [L * Et * 3 * Qt]f16 = @zeros([L * Et * 3 * Qt]f16); // rows: width block py; columns: "
-        + "q, k, v head-dim blocks px");
-    c.line("var w_o: [L * Qt * Et]f16 = @zeros([L * Qt * Et]f16); // pre-transposed: rows head-dim block px, columns "
-        + "width block py");
-    c.line("var w_in: [L * Et * FI]f16 = @zeros([L * Et * FI]f16); // rows width block py; columns FFN block px");
-    c.line("var w_down: [L * Ft * Et]f16 = @zeros([L * Ft * Et]f16); // pre-transposed: rows FFN block px");
-    c.line("const NW: i16 = if (LAYER_NORM) 4 * Et else 2 * Et; // norm words per layer: attention γ (β), FFN γ (β)");
-    c.line("const BW: i16 = if (BIASED) 3 * Qt + FI + 2 * Et else 0; // bias words per layer: qkv, FFN in, o, down");
-    c.line("var norms: [L * NW]f16 = @zeros([L * NW]f16); // width block py");
-    c.line("var biases: [L * BW + 1]f16 = @zeros([L * BW + 1]f16);");
-    c.line("var w_lm: [Et * Vt]f16 = @zeros([Et * Vt]f16); // the LM head: rows width block py, columns vocab block px");
-    c.line("var final_norm: [2 * Et]f16 = @zeros([2 * Et]f16);");
+    c.line("// (the head's only where the region ends with it: one value elsewhere)");
+    for (DecodeModel.Array a : d.arrays()) {
+      String size = (a.perLayer() ? "LA * " : "") + (a.rows() != null ? a.rows().name() + " * " : "") + a.cols().name();
+      if (!a.perLayer()) {
+        c.line("const N_%s: i16 = if (lm_head) %s else 1;", a.symbol(), size);
+        size = "N_" + a.symbol();
+      }
+      c.line("var %s: [%s]f16 = @zeros([%s]f16); // %s (%s)", a.symbol(), size, size, a.what(), describe(a.tiling()));
+    }
     c.blank();
     c.line("// the KV cache: slots of this PE's row of the region; K kept transposed (row = head dim) so q·Kᵀ is a");
     c.line("// GEMV; slots are a ring (start, count) per layer");
-    c.line("var k_t: [L * Qt * St]f16 = @zeros([L * Qt * St]f16);");
-    c.line("var v_c: [L * St * Qt]f16 = @zeros([L * St * Qt]f16);");
-    c.line("var kv_start: [L]i16 = @zeros([L]i16);");
-    c.line("var kv_count: [L]i16 = @zeros([L]i16);");
+    c.line("var k_t: [LA * Qt * St]f16 = @zeros([LA * Qt * St]f16);");
+    c.line("var v_c: [LA * St * Qt]f16 = @zeros([LA * St * Qt]f16);");
+    c.line("var kv_start: [LA]i16 = @zeros([LA]i16);");
+    c.line("var kv_count: [LA]i16 = @zeros([LA]i16);");
     c.blank();
-    c.line("// activations");
-    c.line("var x: [Et]f16 = @zeros([Et]f16); // the residual, width block py (the host moves it between regions)");
-    c.line("var xn: [Et]f16 = @zeros([Et]f16);");
-    c.line("var qkv: [3 * Qt]f16 = @zeros([3 * Qt]f16);");
+    c.line("// activations: one per value of a layer and of the head");
+    c.line("var x: [%s]f16 = @zeros([%s]f16); // the residual, along Y (the host moves it between regions)", xt.name(),
+        xt.name());
+    c.line("const N_logits: i16 = if (lm_head) %s else 1;", lt.name());
+    c.line("var logits: [N_logits]f16 = @zeros([N_logits]f16); // along X");
+    for (DecodeModel.Buf b : bufs) {
+      String size = b.tile().name();
+      if (d.head().bufs().contains(b)) {
+        c.line("const N_%s: i16 = if (lm_head) %s else 1;", b.name(), size);
+        size = "N_" + b.name();
+      }
+      c.line("var %s: [%s]f16 = @zeros([%s]f16); // %s, along %s", b.name(), size, size, b.what(),
+          b.onX() ? "X" : "Y");
+    }
     c.line("var sc: [H * St]f16 = @zeros([H * St]f16); // scores, then probabilities, per head over the slots");
-    c.line("var stat: [H]f16 = @zeros([H]f16);");
-    c.line("var att: [Qt]f16 = @zeros([Qt]f16);");
-    c.line("var hid: [Et]f16 = @zeros([Et]f16);");
-    c.line("var ff: [FI]f16 = @zeros([FI]f16);");
+    c.line("var stat: [H]f16 = @zeros([H]f16); // a statistic per row (a head), all-reduced");
+    c.line("var stat2: [H]f16 = @zeros([H]f16);");
     c.line("var stage: [2 * Qt]f16 = @zeros([2 * Qt]f16); // a K column and V row moving north");
     c.line("var rope_cs: [Qt]f16 = @zeros([Qt]f16); // cos, sin of each local pair at this token (the host)");
-    c.line("var logits: [Vt]f16 = @zeros([Vt]f16);");
-    for (String s : DecodeHost.SYMBOLS) {
+    for (String s : symbols(d)) {
       c.line("var %s_ptr: [*]f16 = &%s;", s, s);
     }
     c.blank();
@@ -137,6 +158,11 @@ final class DecodeProgram {
     c.line("}");
     c.line("}");
     c.blank();
+    c.line("// dst[0:n] += src[off:off + n]");
+    c.line("fn add(dst: [*]f16, src: [*]f16, off: i16, n: i16) void {");
+    c.line("@faddh(vec(dst, n), vec(dst, n), vec_at(src, off, n));");
+    c.line("}");
+    c.blank();
     if (rerouted) {
       reroute(c);
     } else {
@@ -160,21 +186,153 @@ final class DecodeProgram {
     c.line("return shift_recv1;");
     c.line("}");
     c.blank();
-    c.text(NORM);
+    Set<String> kinds = new TreeSet<>();
+    for (DecodeModel.Step s : steps(d)) {
+      kinds.add(kind(s));
+    }
+    for (String k : kinds) {
+      String body = FNS.get(k);
+      if (body != null) {
+        c.text(body);
+        c.blank();
+      }
+    }
+    if (kinds.contains("attend")) {
+      c.text(rerouted ? KV.replace(SHIFT_START, "  reroute(SHIFT);\n" + SHIFT_START) : KV);
+      c.blank();
+      c.text(ATTEND);
+      c.blank();
+    }
+    c.line("// one layer: its ops in the model's order (meshc's kernel program), layer l's weights and cache");
+    c.line("fn layer(l: i16, t: i16) void {");
+    for (DecodeModel.Step s : d.layer().steps()) {
+      step(c, s, "l");
+    }
+    c.line("}");
     c.blank();
-    c.text(rerouted ? KV.replace(SHIFT_START, "  reroute(SHIFT);\n" + SHIFT_START) : KV);
+    c.line("// after the last layer: the head, to the logits");
+    c.line("fn head() void {");
+    for (DecodeModel.Step s : d.head().steps()) {
+      step(c, s, "0");
+    }
+    c.line("}");
     c.blank();
-    c.text(ATTEND);
-    c.blank();
-    c.text(LAYER);
+    c.line("// the host launches this once per region per token (t: tokens already in the cache); only the");
+    c.line("// region asked for works, the others let memcpy go on at once");
+    c.line("fn step(r: i16, t: i16) void {");
+    c.line("place();");
+    c.line("if (r == region) {");
+    c.line("var l: i16 = 0;");
+    c.line("while (l < L) : (l += 1) {");
+    c.line("layer(l, t);");
+    c.line("}");
+    c.line("if (lm_head) {");
+    c.line("head();");
+    c.line("}");
+    c.line("}");
+    c.line("sys_mod.unblock_cmd_stream();");
+    c.line("}");
     c.blank();
     c.line("comptime {");
-    for (String s : DecodeHost.SYMBOLS) {
+    for (String s : symbols(d)) {
       c.line("@export_symbol(%s_ptr, \"%s\");", s, s);
     }
     c.line("@export_symbol(step);");
     c.line("}");
     return c.toString();
+  }
+
+  /** The PE arrays the host writes or reads, as decode.csl and layout.csl export them. */
+  static List<String> symbols(DecodeModel d) {
+    List<String> s = new ArrayList<>();
+    d.arrays().forEach(a -> s.add(a.symbol()));
+    s.addAll(List.of("x", "rope_cs", "logits"));
+    return s;
+  }
+
+  /** The residual's tile, along Y. */
+  static DecodeModel.Tile x(DecodeModel d) {
+    return new DecodeModel.Tile(d.width(), false);
+  }
+
+  /** The heads' vector's tile (q, K, V, attention's output) along X; even when RoPE pairs ride on it. */
+  static DecodeModel.Tile heads(DecodeModel d) {
+    return new DecodeModel.Tile(d.heads() * d.headDim(), d.rope() != null);
+  }
+
+  /** The logits' tile along X: the head's last step writes it. */
+  static DecodeModel.Tile logits(DecodeModel d) {
+    for (DecodeModel.Step s : d.head().steps()) {
+      if (s instanceof DecodeModel.Gemv g && g.out().equals("logits")) {
+        return g.n();
+      } else if (s instanceof DecodeModel.Copy cp && cp.out().equals("logits")) {
+        return cp.t();
+      }
+    }
+    throw new IllegalStateException("the head writes no logits");
+  }
+
+  private static List<DecodeModel.Step> steps(DecodeModel d) {
+    List<DecodeModel.Step> all = new ArrayList<>(d.layer().steps());
+    all.addAll(d.head().steps());
+    return all;
+  }
+
+  private static String describe(String tiling) {
+    return switch (tiling) {
+      case "blocks" -> "rows: input block py; columns: output block px";
+      case "blocks_t" -> "pre-transposed: rows input block px; columns output block py";
+      case "rows" -> "block py";
+      default -> "block px";
+    };
+  }
+
+  /** Which fixed function a step calls. */
+  private static String kind(DecodeModel.Step s) {
+    if (s instanceof DecodeModel.Norm n) {
+      return n.onX() ? "norm_x" : "norm_y";
+    } else if (s instanceof DecodeModel.Local l) {
+      return l.fn().algorithm();
+    } else if (s instanceof DecodeModel.Attend) {
+      return "attend";
+    }
+    return "";
+  }
+
+  /** One step of layer() or head(); {@code l} is the layer index expression (0 in the head). */
+  private static void step(CslText c, DecodeModel.Step s, String l) {
+    if (s instanceof DecodeModel.Gemv g) {
+      String off = l.equals("0") ? "0" : l + " * " + g.k().name() + " * " + g.n().name();
+      c.line("gemv(&%s, %s, &%s, %s, %s, &%s); // op %d: %s", g.in(), g.k().name(), g.w(), off, g.n().name(), g.out(),
+          g.op(), g.onX() ? "X → Y, W pre-transposed" : "Y → X");
+      c.line("%s_allreduce(&%s, %s, false);", g.onX() ? "x" : "y", g.out(), g.n().name());
+      if (g.bias() != null) {
+        c.line("add(&%s, &%s, %s, %s);", g.out(), g.bias(), l.equals("0") ? "0" : l + " * " + g.n().name(),
+            g.n().name());
+      }
+    } else if (s instanceof DecodeModel.Norm n) {
+      String off = l.equals("0") ? "0" : l + " * " + n.t().name();
+      c.line("%s(&%s, &%s, %d, %d, &%s, %s, %s, &%s, %s, %s, %s, %s); // op %d", n.onX() ? "norm_x" : "norm_y", n.in(),
+          n.out(), n.length(), n.width(), n.gamma() != null ? n.gamma() : "x", off, n.gamma() != null,
+          n.beta() != null ? n.beta() : "x", off, n.beta() != null, n.layerNorm(), num(n.eps()), n.op());
+    } else if (s instanceof DecodeModel.Local lo) {
+      String fn = lo.fn().algorithm();
+      String t = lo.t().name();
+      switch (lo.fn().kind()) {
+        case ADD -> c.line("@faddh(vec(&%s, %s), vec(&%s, %s), vec(&%s, %s)); // op %d", lo.out(), t, lo.in().get(0),
+            t, lo.in().get(1), t, lo.op());
+        case MUL -> c.line("@fmulh(vec(&%s, %s), vec(&%s, %s), vec(&%s, %s)); // op %d", lo.out(), t, lo.in().get(0),
+            t, lo.in().get(1), t, lo.op());
+        case GATED -> c.line("%s(&%s, &%s, &%s, %s); // op %d", fn, lo.out(), lo.in().get(0), lo.in().get(1), t,
+            lo.op());
+        default -> c.line("%s(&%s, &%s, %s); // op %d", fn, lo.out(), lo.in().get(0), t, lo.op());
+      }
+    } else if (s instanceof DecodeModel.Attend a) {
+      c.line("kv_update(l, t, &%s, &%s); // op %d: the KV-shift step", a.k(), a.v(), a.op());
+      c.line("attend(l, &%s, &%s, %s); // op %d", a.q(), a.out(), num(a.scale()), a.op());
+    } else if (s instanceof DecodeModel.Copy cp) {
+      c.line("@fmovh(vec(&%s, %s), vec(&%s, %s));", cp.out(), cp.t().name(), cp.in(), cp.t().name());
+    }
   }
 
   private static String num(double v) {
@@ -308,7 +466,6 @@ final class DecodeProgram {
     c.line("var region: i16 = -1; // this PE's region; -1 for a PE no region holds");
     c.line("var px: i16 = 0; // column in the region: index on the row K-tree");
     c.line("var py: i16 = 0; // row in the region: index on the column K-tree, and the KV cache row");
-    c.line("var e_valid: i16 = 0; // values of width block py that are real (the rest is padding)");
     c.blank();
     c.line("fn place() void {");
     c.line("const x = @as(i16, layout_mod.get_x_coord());");
@@ -321,10 +478,6 @@ final class DecodeProgram {
     c.line("px = x - region_x[r];");
     c.line("py = y - region_y[r];");
     c.line("}");
-    c.line("}");
-    c.line("e_valid = Et;");
-    c.line("if (E - py * Et < Et) {");
-    c.line("e_valid = E - py * Et;");
     c.line("}");
     c.line("}");
     c.blank();
@@ -403,38 +556,145 @@ final class DecodeProgram {
     return String.format("if (use_max) { @fmaxh(%s, %s, %s); } else { @faddh(%s, %s, %s); }", out, a, b, out, a, b);
   }
 
-  private static final String NORM = """
-      // xn = norm(x) with this layer's γ, β (block py): statistics summed locally in f32, divided by E, and
-      // all-reduced along the column (f16 sums of means cannot overflow)
-      fn norm(gb: [*]f16, off: i16) void {
+  private static final String ELEMENTWISE = """
+      // out[0:n] = %s, elementwise in f32
+      fn %s(out: [*]f16, a: [*]f16, %sn: i16) void {
+        var i: i16 = 0;
+        while (i < n) : (i += 1) {
+          const z: f32 = @as(f32, a[i]);
+          var r: f32 = 0.0;
+      %s
+          out[i] = @as(f16, r%s);
+        }
+      }
+      """;
+
+  /** An activation's formula on z into r (CSL statements, f32). */
+  private static final Map<LocalFn.Act, String> ACT = Map.of(
+      LocalFn.Act.SILU, "r = z / (1.0 + @as(f32, math.exp_f16(@as(f16, -z))));",
+      LocalFn.Act.GELU_TANH, """
+            const u: f32 = 0.7978845608 * (z + 0.044715 * z * z * z);
+            const th: f32 = 1.0 - 2.0 / (@as(f32, math.exp_f16(@as(f16, 2.0 * u))) + 1.0);
+            r = 0.5 * z * (1.0 + th);""",
+      // erf by Abramowitz and Stegun 7.1.26 (error below 1.5e-7, far under fp16's)
+      LocalFn.Act.GELU_ERF, """
+            const u: f32 = z * 0.7071067812;
+            var au: f32 = u;
+            if (au < 0.0) { au = -au; }
+            const k: f32 = 1.0 / (1.0 + 0.3275911 * au);
+            const poly: f32 = k * (0.254829592 + k * (-0.284496736 + k * (1.421413741 + k * (-1.453152027 + k * 1.061405429))));
+            var erf: f32 = 1.0 - poly * @as(f32, math.exp_f16(@as(f16, -au * au)));
+            if (u < 0.0) { erf = -erf; }
+            r = 0.5 * z * (1.0 + erf);""",
+      LocalFn.Act.RELU, "if (z > 0.0) { r = z; }",
+      LocalFn.Act.RELU2, "if (z > 0.0) { r = z * z; }");
+
+  /** The fixed functions the steps call, by {@link #kind}. */
+  private static final Map<String, String> FNS = fns();
+
+  private static Map<String, String> fns() {
+    Map<String, String> f = new java.util.HashMap<>();
+    for (Map.Entry<LocalFn.Act, String> e : ACT.entrySet()) {
+      String a = LocalFn.activation(e.getKey()).algorithm();
+      String g = LocalFn.gated(e.getKey()).algorithm();
+      String body = e.getValue().stripTrailing().indent(4).stripTrailing();
+      f.put(a, String.format(ELEMENTWISE, a + "(a)", a, "", body, ""));
+      f.put(g, String.format(ELEMENTWISE, a + "(a) · b", g, "b: [*]f16, ", body, " * @as(f32, b[i])"));
+    }
+    f.put("rope", ROPE);
+    f.put("norm_y", NORM_Y);
+    f.put("norm_x", NORM_X);
+    return Map.copyOf(f);
+  }
+
+  private static final String ROPE = """
+      // RoPE on this PE's pairs: the GEMV before put each rotated pair side by side (2i, 2i + 1), and the host
+      // writes each pair's cos, sin at this token (1, 0 for channels that pass through)
+      fn rope(out: [*]f16, a: [*]f16, n: i16) void {
+        var i: i16 = 0;
+        while (i < n) : (i += 2) {
+          const c: f16 = rope_cs[i];
+          const s: f16 = rope_cs[i + 1];
+          const u: f16 = a[i];
+          const v: f16 = a[i + 1];
+          out[i] = u * c - v * s;
+          out[i + 1] = v * c + u * s;
+        }
+      }
+      """;
+
+  private static final String NORM_Y = """
+      // out = norm(in) of a vector of len values along Y (one row; w = len): statistics of this PE's valid values
+      // summed in f32, divided by len and all-reduced along the column (f16 sums of means cannot overflow)
+      fn norm_y(in: [*]f16, out: [*]f16, len: i16, w: i16, g: [*]f16, goff: i16, has_g: bool, b: [*]f16, boff: i16,
+          has_b: bool, layer_norm: bool, eps: f32) void {
+        const t: i16 = (len + P - 1) / P;
+        var valid: i16 = len - py * t;
+        if (valid > t) { valid = t; }
+        if (valid < 0) { valid = 0; }
         var mean: f32 = 0.0;
         var i: i16 = 0;
-        if (LAYER_NORM) {
+        if (layer_norm) {
           var s: f32 = 0.0;
-          i = 0;
-          while (i < e_valid) : (i += 1) {
-            s += @as(f32, x[i]);
+          while (i < valid) : (i += 1) {
+            s += @as(f32, in[i]);
           }
-          stat[0] = @as(f16, s / @as(f32, E));
+          stat[0] = @as(f16, s / @as(f32, w));
           y_allreduce(&stat, 1, false);
           mean = @as(f32, stat[0]);
         }
         var q: f32 = 0.0;
         i = 0;
-        while (i < e_valid) : (i += 1) {
-          const dv: f32 = @as(f32, x[i]) - mean;
+        while (i < valid) : (i += 1) {
+          const dv: f32 = @as(f32, in[i]) - mean;
           q += dv * dv;
         }
-        stat[0] = @as(f16, q / @as(f32, E));
+        stat[0] = @as(f16, q / @as(f32, w));
         y_allreduce(&stat, 1, false);
-        const inv: f32 = 1.0 / math.sqrt_f32(@as(f32, stat[0]) + EPS);
+        const inv: f32 = 1.0 / math.sqrt_f32(@as(f32, stat[0]) + eps);
+        @fmovh(vec(out, t), 0.0);
         i = 0;
-        while (i < Et) : (i += 1) {
-          var v: f32 = (@as(f32, x[i]) - mean) * inv * @as(f32, gb[off + i]);
-          if (LAYER_NORM) {
-            v += @as(f32, gb[off + Et + i]);
+        while (i < valid) : (i += 1) {
+          var v: f32 = (@as(f32, in[i]) - mean) * inv;
+          if (has_g) { v = v * @as(f32, g[goff + i]); }
+          if (has_b) { v += @as(f32, b[boff + i]); }
+          out[i] = @as(f16, v);
+        }
+      }
+      """;
+
+  private static final String NORM_X = """
+      // out = norm(in) of rows of w values along X (len / w rows, e.g. a head's q or k): per row, statistics of this
+      // PE's values summed in f32, divided by w and all-reduced along the row
+      fn norm_x(in: [*]f16, out: [*]f16, len: i16, w: i16, g: [*]f16, goff: i16, has_g: bool, b: [*]f16, boff: i16,
+          has_b: bool, layer_norm: bool, eps: f32) void {
+        const rows: i16 = len / w;
+        const t: i16 = Qt;
+        @fmovh(vec(&stat, rows), 0.0);
+        @fmovh(vec(&stat2, rows), 0.0);
+        var i: i16 = 0;
+        if (layer_norm) {
+          while (i < t and px * t + i < len) : (i += 1) {
+            const r: i16 = (px * t + i) / w;
+            stat2[r] = @as(f16, @as(f32, stat2[r]) + @as(f32, in[i]) / @as(f32, w));
           }
-          xn[i] = @as(f16, v);
+          x_allreduce(&stat2, rows, false);
+        }
+        i = 0;
+        while (i < t and px * t + i < len) : (i += 1) {
+          const r: i16 = (px * t + i) / w;
+          const dv: f32 = @as(f32, in[i]) - @as(f32, stat2[r]);
+          stat[r] = @as(f16, @as(f32, stat[r]) + dv * dv / @as(f32, w));
+        }
+        x_allreduce(&stat, rows, false);
+        @fmovh(vec(out, t), 0.0);
+        i = 0;
+        while (i < t and px * t + i < len) : (i += 1) {
+          const r: i16 = (px * t + i) / w;
+          var v: f32 = (@as(f32, in[i]) - @as(f32, stat2[r])) / math.sqrt_f32(@as(f32, stat[r]) + eps);
+          if (has_g) { v = v * @as(f32, g[goff + i]); }
+          if (has_b) { v += @as(f32, b[boff + i]); }
+          out[i] = @as(f16, v);
         }
       }
       """;
@@ -443,26 +703,26 @@ final class DecodeProgram {
   private static final String SHIFT_START = "  if (py > e) {\n";
 
   private static final String KV = """
-      // one K column (src[koff:]) and V row (src[voff:]) into the next slot of layer l's ring
-      fn kv_put(l: i16, src: [*]f16, koff: i16, voff: i16) void {
+      // one K column (k[koff:]) and V row (v[voff:]) into the next slot of layer l's ring
+      fn kv_put(l: i16, k: [*]f16, koff: i16, v: [*]f16, voff: i16) void {
         const slot: i16 = (kv_start[l] + kv_count[l]) % St;
         var j: i16 = 0;
         while (j < Qt) : (j += 1) {
-          k_t[(l * Qt + j) * St + slot] = src[koff + j];
-          v_c[(l * St + slot) * Qt + j] = src[voff + j];
+          k_t[(l * Qt + j) * St + slot] = k[koff + j];
+          v_c[(l * St + slot) * Qt + j] = v[voff + j];
         }
         kv_count[l] += 1;
       }
 
       // The shift-based cache (WaferLLM section 4.3): row 0 holds the oldest tokens and every row the same
       // count as the rows below it or one more. With t tokens stored (t % P = e): while no row is full yet
-      // (t < P) the new token stays on row e, which already holds it (every row does, after the QKV
-      // all-reduce); after that the rows below e each pass their oldest entry one hop north and the bottom
-      // row keeps the new token.
-      fn kv_update(l: i16, t: i16) void {
+      // (t < P) the new token stays on row e, which already holds it (every row does, after the all-reduce
+      // along the column); after that the rows below e each pass their oldest entry one hop north and the
+      // bottom row keeps the new token.
+      fn kv_update(l: i16, t: i16, k: [*]f16, v: [*]f16) void {
         const e: i16 = t % P;
         if (t < P) {
-          if (py == e) { kv_put(l, &qkv, Qt, 2 * Qt); }
+          if (py == e) { kv_put(l, k, 0, v, 0); }
           return;
         }
         if (py > e) {
@@ -478,23 +738,23 @@ final class DecodeProgram {
         }
         if (py >= e and py < P - 1) {
           @fmovh(vec(&stage, 2 * Qt), @set_dsd_length(shift_recv(), @as(u16, 2 * Qt)));
-          kv_put(l, &stage, 0, Qt);
+          kv_put(l, &stage, 0, &stage, Qt);
         }
-        if (py == P - 1) { kv_put(l, &qkv, Qt, 2 * Qt); }
+        if (py == P - 1) { kv_put(l, k, 0, v, 0); }
       }
       """;
 
   private static final String ATTEND = """
       // one token's attention on layer l's cache: scores over this PE's slots (q·Kᵀ, a GEMV per head dim),
-      // summed over head dims along the row; softmax per head over all slots along the column; p·V
-      fn attend(l: i16) void {
+      // summed over head dims along the row; softmax per head over all slots along the column; p·V into out
+      fn attend(l: i16, q: [*]f16, out: [*]f16, scale: f16) void {
         @fmovh(vec(&sc, H * St), 0.0);
         var j: i16 = 0;
         while (j < Qt) : (j += 1) {
           const dim: i16 = px * Qt + j;
           if (dim < H * D) {
             const h: i16 = dim / D;
-            @fmach(vec_at(&sc, h * St, St), vec_at(&sc, h * St, St), vec_at(&k_t, (l * Qt + j) * St, St), qkv[j]);
+            @fmach(vec_at(&sc, h * St, St), vec_at(&sc, h * St, St), vec_at(&k_t, (l * Qt + j) * St, St), q[j]);
           }
         }
         x_allreduce(&sc, H * St, false);
@@ -504,7 +764,7 @@ final class DecodeProgram {
           var s: i16 = 0;
           while (s < kv_count[l]) : (s += 1) {
             const at: i16 = h * St + (kv_start[l] + s) % St;
-            sc[at] = sc[at] * SCALE;
+            sc[at] = sc[at] * scale;
             if (sc[at] > m) { m = sc[at]; }
           }
           stat[h] = m;
@@ -522,7 +782,7 @@ final class DecodeProgram {
           stat[h] = sum;
         }
         y_allreduce(&stat, H, false);
-        @fmovh(vec(&att, Qt), 0.0);
+        @fmovh(vec(out, Qt), 0.0);
         var s: i16 = 0;
         while (s < kv_count[l]) : (s += 1) {
           const slot: i16 = (kv_start[l] + s) % St;
@@ -532,96 +792,11 @@ final class DecodeProgram {
             var j1: i16 = (h0 + 1) * D - px * Qt;
             if (j1 > Qt) { j1 = Qt; }
             const p: f16 = sc[h0 * St + slot] / stat[h0];
-            @fmach(vec_at(&att, j, j1 - j), vec_at(&att, j, j1 - j), vec_at(&v_c, (l * St + slot) * Qt + j, j1 - j), p);
+            @fmach(vec_at(out, j, j1 - j), vec_at(out, j, j1 - j), vec_at(&v_c, (l * St + slot) * Qt + j, j1 - j), p);
             j = j1;
           }
         }
-        y_allreduce(&att, Qt, false);
-      }
-      """;
-
-  private static final String LAYER = """
-      // dst[0:n] += src[off:off + n]
-      fn add(dst: [*]f16, src: [*]f16, off: i16, n: i16) void {
-        @faddh(vec(dst, n), vec(dst, n), vec_at(src, off, n));
-      }
-
-      // the activation between FFN in and down: silu(gate) · up, or gelu (tanh form), or silu
-      fn activate() void {
-        var i: i16 = 0;
-        while (i < Ft) : (i += 1) {
-          const z: f32 = @as(f32, ff[i]);
-          var a: f32 = 0.0;
-          if (GELU) {
-            const u: f32 = 0.7978845608 * (z + 0.044715 * z * z * z);
-            const t: f32 = 1.0 - 2.0 / (@as(f32, math.exp_f16(@as(f16, 2.0 * u))) + 1.0);
-            a = 0.5 * z * (1.0 + t);
-          } else {
-            a = z / (1.0 + @as(f32, math.exp_f16(@as(f16, -z))));
-          }
-          if (GATED) {
-            a = a * @as(f32, ff[Ft + i]);
-          }
-          ff[i] = @as(f16, a);
-        }
-      }
-
-      // RoPE on this PE's (q, k) pairs: the host interleaved each head's halves, so pair (2i, 2i+1) is local
-      fn rope() void {
-        var i: i16 = 0;
-        while (i < Qt) : (i += 2) {
-          const c: f16 = rope_cs[i];
-          const s: f16 = rope_cs[i + 1];
-          var part: i16 = 0;
-          while (part < 2) : (part += 1) {
-            const a: f16 = qkv[part * Qt + i];
-            const b: f16 = qkv[part * Qt + i + 1];
-            qkv[part * Qt + i] = a * c - b * s;
-            qkv[part * Qt + i + 1] = b * c + a * s;
-          }
-        }
-      }
-
-      fn layer(l: i16, t: i16) void {
-        const b0: i16 = l * BW; // this layer's biases: qkv, FFN in, o, down
-        norm(&norms, l * NW);
-        gemv(&xn, Et, &w_qkv, l * Et * 3 * Qt, 3 * Qt, &qkv); // Y → X
-        y_allreduce(&qkv, 3 * Qt, false);
-        if (BIASED) { add(&qkv, &biases, b0, 3 * Qt); }
-        if (ROPE) { rope(); }
-        kv_update(l, t);
-        attend(l);
-        gemv(&att, Qt, &w_o, l * Qt * Et, Et, &hid); // X → Y: W_O pre-transposed
-        x_allreduce(&hid, Et, false);
-        if (BIASED) { add(&hid, &biases, b0 + 3 * Qt + FI, Et); }
-        add(&x, &hid, 0, Et);
-        norm(&norms, l * NW + NW / 2);
-        gemv(&xn, Et, &w_in, l * Et * FI, FI, &ff); // Y → X
-        y_allreduce(&ff, FI, false);
-        if (BIASED) { add(&ff, &biases, b0 + 3 * Qt, FI); }
-        activate();
-        gemv(&ff, Ft, &w_down, l * Ft * Et, Et, &hid); // X → Y: W_down pre-transposed
-        x_allreduce(&hid, Et, false);
-        if (BIASED) { add(&hid, &biases, b0 + 3 * Qt + FI + Et, Et); }
-        add(&x, &hid, 0, Et);
-      }
-
-      // the host launches this once per region per token (t: tokens already in the cache); only the
-      // region asked for works, the others let memcpy go on at once
-      fn step(r: i16, t: i16) void {
-        place();
-        if (r == region) {
-          var l: i16 = 0;
-          while (l < L) : (l += 1) {
-            layer(l, t);
-          }
-          if (lm_head) {
-            norm(&final_norm, 0);
-            gemv(&xn, Et, &w_lm, 0, Vt, &logits);
-            y_allreduce(&logits, Vt, false);
-          }
-        }
-        sys_mod.unblock_cmd_stream();
+        y_allreduce(out, Qt, false);
       }
       """;
 }
