@@ -3,6 +3,7 @@ package dev.meshc.cli;
 import dev.meshc.compiler.Inputs;
 import dev.meshc.compiler.io.Json;
 import dev.meshc.compiler.Compilation;
+import dev.meshc.compiler.plan.Grids;
 import dev.meshc.compiler.plan.Plan;
 import dev.meshc.compiler.plan.PlanReport;
 import dev.meshc.compiler.plan.Workload;
@@ -53,13 +54,32 @@ final class CompileCommand implements Callable<Integer> {
       + "length the model is imported at, so that meshc run executes what was planned; 512 when none shows)")
   Long promptLen;
 
-  @Option(names = "--max-context", paramLabel = "N", defaultValue = "4096",
-      description = "decode: the KV cache holds up to N tokens (default 4096)")
-  long maxContext;
+  @Option(names = "--max-context", paramLabel = "N",
+      description = "decode: the KV cache holds up to N tokens (default 4096; with --gen-len, the prompt and the "
+          + "generated tokens)")
+  Long maxContext;
 
-  @Option(names = "--grid", paramLabel = "P", defaultValue = "0",
-      description = "fix every region to PxP (to reproduce a configuration); default: the solver chooses")
-  int grid;
+  @Option(names = "--gen-len", paramLabel = "N", description = "with --phase both: also predict the end-to-end "
+      + "throughput of generating N tokens after the prompt (end_to_end_tokens_per_second: N / (prefill time + "
+      + "the decode steps' time, each at its context))")
+  Long genLen;
+
+  @Option(names = "--grid", paramLabel = "P|prefill:P,decode:Q", defaultValue = "0", converter = GridsConverter.class,
+      description = "fix every region to PxP (to reproduce a configuration), or each phase's regions to its own "
+          + "side; default: the solver chooses")
+  Grids grid;
+
+  /** {@code --grid}'s forms, parsed by {@link Grids#parse}. */
+  static final class GridsConverter implements picocli.CommandLine.ITypeConverter<Grids> {
+    @Override
+    public Grids convert(String value) {
+      try {
+        return Grids.parse(value);
+      } catch (dev.meshc.ir.MeshcException e) {
+        throw new picocli.CommandLine.TypeConversionException(e.getMessage().replaceFirst("^--grid ", ""));
+      }
+    }
+  }
 
   @Option(names = "--wafers", paramLabel = "N|auto", defaultValue = "auto",
       description = "wafers in the pipeline; auto (default) takes the fewest that fit")
@@ -117,6 +137,10 @@ final class CompileCommand implements Callable<Integer> {
               : String.format(Locale.ROOT, "%,d cycles per prompt of %s tokens",
                   ((Number) j.get("predicted_cycles")).longValue(), j.get("prompt_len")));
     }
+    if (r.json().get("end_to_end") instanceof Map<?, ?> e) {
+      out.printf(Locale.ROOT, "  end to end: %,.1f generated tokens/s (%s prompt tokens, %s generated)%n",
+          ((Number) e.get("end_to_end_tokens_per_second")).doubleValue(), e.get("prompt_len"), e.get("gen_len"));
+    }
     out.println(output == null ? "  outputs: none written (add -o DIR)"
         : "  outputs: " + String.join(", ", kinds) + " in " + output);
   }
@@ -137,7 +161,7 @@ final class CompileCommand implements Callable<Integer> {
     List<String> kinds = List.of(emit.split(","));
     Limits limits = limit.limits();
     Compilation.Options o = new Compilation.Options(model, Inputs.parse(inputs, limits).bindings(), machine, phase,
-        promptLen, maxContext, grid, wafersN, timeLimit, gap, kinds, limits);
+        promptLen, maxContext == null ? 0 : maxContext, grid, wafersN, timeLimit, gap, kinds, limits, genLen);
     PrintWriter err = spec.commandLine().getErr();
     Compilation.Result r = Compilation.run(o, output, common.verbose ? line -> err.println("cp-sat: " + line) : null,
         CliProgress.of(common, err));

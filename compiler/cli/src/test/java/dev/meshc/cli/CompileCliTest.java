@@ -47,6 +47,47 @@ class CompileCliTest {
     assertEquals(r.out().strip(), Files.readString(out.resolve("summary.json")).strip());
   }
 
+  /**
+   * --gen-len with a grid per phase: each phase's regions take its side, the decode cache holds the
+   * prompt and the generated tokens, and end_to_end_tokens_per_second is generated tokens over
+   * the prefill's time and the decode steps', which lie between the shortest and the longest
+   * context's per-token time; bad forms are refused in one line.
+   */
+  @Test
+  void endToEndThroughputOnGridsOfTheirOwn() throws Exception {
+    CliTest.Run r = meshc("compile", model("tiny-llama.onnx"), "--input", "input_ids=1x8", "--prompt-len", "16",
+        "--gen-len", "48", "--grid", "prefill:4,decode:3", "--json");
+    assertEquals(0, r.code(), r.err());
+    JsonObject j = r.json();
+    JsonObject prefill = j.getAsJsonObject("prefill");
+    JsonObject decode = j.getAsJsonObject("decode");
+    prefill.getAsJsonArray("regions").forEach(g -> assertEquals(4, g.getAsJsonObject().get("width").getAsInt()));
+    decode.getAsJsonArray("regions").forEach(g -> assertEquals(3, g.getAsJsonObject().get("width").getAsInt()));
+    assertEquals(64, decode.get("max_context").getAsLong());
+    JsonObject e = j.getAsJsonObject("end_to_end");
+    assertEquals(16, e.get("prompt_len").getAsLong());
+    assertEquals(48, e.get("gen_len").getAsLong());
+    double pre = e.get("prefill_seconds").getAsDouble();
+    double dec = e.get("decode_seconds").getAsDouble();
+    assertEquals(prefill.get("predicted_prefill_seconds").getAsDouble(), pre, 1e-12);
+    double perToken = decode.get("predicted_seconds_per_token").getAsDouble(); // at the full 64
+    assertTrue(dec <= 48 * perToken * (1 + 1e-9) && dec > 0.5 * 48 * perToken, dec + " vs " + perToken);
+    assertEquals(48 / (pre + dec), e.get("end_to_end_tokens_per_second").getAsDouble(), 1e-6);
+
+    CliTest.Run bad = meshc("compile", model("tiny-llama.onnx"), "--input", "input_ids=1x8", "--grid", "decode:x");
+    assertEquals(2, bad.code());
+    assertTrue(bad.err().contains("prefill:P,decode:Q") && bad.err().strip().lines().count() <= 2, bad.err());
+    CliTest.Run phase = meshc("compile", model("tiny-llama.onnx"), "--input", "input_ids=1x8", "--phase", "decode",
+        "--gen-len", "8");
+    assertEquals(2, phase.code());
+    assertTrue(phase.err().contains("--gen-len prices prefill and decode together"), phase.err());
+    CliTest.Run small = meshc("compile", model("tiny-llama.onnx"), "--input", "input_ids=1x8", "--prompt-len", "16",
+        "--gen-len", "48", "--max-context", "32");
+    assertEquals(2, small.code());
+    assertTrue(small.err().contains("--max-context 32 holds fewer than the prompt's 16 and --gen-len's 48"),
+        small.err());
+  }
+
   @Test
   void bothPhasesByDefaultAndTheSameBytesTwice() throws Exception {
     String[] args = {"compile", model("tiny-gpt2.onnx"), "--input", "input_ids=1x8", "--prompt-len", "32",

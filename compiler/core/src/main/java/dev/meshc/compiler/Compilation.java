@@ -4,6 +4,8 @@ import dev.meshc.backends.csl.CslProject;
 import dev.meshc.compiler.io.AtomicFiles;
 import dev.meshc.compiler.io.Json;
 import dev.meshc.compiler.onnx.InputBinding;
+import dev.meshc.compiler.plan.EndToEnd;
+import dev.meshc.compiler.plan.Grids;
 import dev.meshc.compiler.plan.ModelShape;
 import dev.meshc.compiler.plan.Placements;
 import dev.meshc.compiler.plan.Plan;
@@ -37,9 +39,15 @@ public final class Compilation {
   /** What can be emitted. */
   public static final List<String> EMITS = List.of("report", "tir", "plan", "csl");
 
-  /** Everything {@code meshc compile} takes. {@code wafers} 0 is auto; {@code promptLen} null is the traced one. */
+  /**
+   * Everything {@code meshc compile} takes. {@code wafers} 0 is auto; {@code promptLen} null is the
+   * traced one; {@code maxContext} 0 is the default (4096, or the prompt and {@code genLen} when
+   * that is given); {@code genLen} (or null) asks for the end-to-end throughput of generating that
+   * many tokens after the prompt.
+   */
   public record Options(Path model, List<InputBinding> bindings, String machine, String phase, Long promptLen,
-      long maxContext, int grid, int wafers, double timeLimit, double gap, List<String> emit, Limits limits) {
+      long maxContext, Grids grid, int wafers, double timeLimit, double gap, List<String> emit, Limits limits,
+      Long genLen) {
     public Options {
       bindings = List.copyOf(bindings);
       emit = List.copyOf(emit);
@@ -48,8 +56,11 @@ public final class Compilation {
           throw MeshcException.input("--emit %s: this meshc emits report, tir, plan and csl", k);
         }
       }
-      if (grid < 0) {
-        throw MeshcException.input("--grid %d: a grid side is a positive number of PEs", grid);
+      if (genLen != null && genLen < 1) {
+        throw MeshcException.input("--gen-len %d: a positive number of tokens", genLen);
+      }
+      if (genLen != null && !phase.equals("both")) {
+        throw MeshcException.input("--gen-len prices prefill and decode together: compile with --phase both");
       }
       if (gap < 0 || gap >= 1) {
         throw MeshcException.input("--gap %s: a fraction in [0, 1)", gap);
@@ -63,7 +74,7 @@ public final class Compilation {
       if (!List.of("both", "prefill", "decode").contains(phase)) {
         throw MeshcException.input("--phase %s: prefill, decode or both", phase);
       }
-      if (maxContext < 1) {
+      if (maxContext < 0) {
         throw MeshcException.input("--max-context %d: a positive number of tokens", maxContext);
       }
     }
@@ -72,7 +83,7 @@ public final class Compilation {
     public String fingerprint() {
       return String.join(" ", List.of("inputs=" + bindings, "machine=" + machine, "phase=" + phase,
           "prompt=" + promptLen, "context=" + maxContext, "grid=" + grid, "wafers=" + wafers, "limit=" + timeLimit,
-          "gap=" + gap, "emit=" + emit, "limits=" + limits));
+          "gap=" + gap, "emit=" + emit, "limits=" + limits, "gen=" + genLen));
     }
   }
 
@@ -126,21 +137,31 @@ public final class Compilation {
           + "attention), so there is none", f.module().name());
     }
     List<Workload> loads = new ArrayList<>();
+    long prompt = o.promptLen() != null ? o.promptLen() : tracedLength(f.module());
+    if (o.genLen() != null && !generates) {
+      throw MeshcException.input("--gen-len: %s is an encoder (no causal attention); it generates nothing",
+          f.module().name());
+    }
+    long context = o.maxContext() > 0 ? o.maxContext() : o.genLen() != null ? prompt + o.genLen() : 4096;
+    if (o.genLen() != null && context < prompt + o.genLen()) {
+      throw MeshcException.input("--max-context %d holds fewer than the prompt's %d and --gen-len's %d tokens",
+          context, prompt, o.genLen());
+    }
     if (!o.phase().equals("decode")) {
-      loads.add(Workload.prefill(o.promptLen() != null ? o.promptLen() : tracedLength(f.module())));
+      loads.add(Workload.prefill(prompt));
     }
     if (!o.phase().equals("prefill") && generates) { // "both" is every phase the model has
-      loads.add(Workload.decode(o.maxContext()));
+      loads.add(Workload.decode(context));
     }
     ModelShape shape = ModelShape.of(f.module());
-    Planner.Options opts = new Planner.Options(o.grid(), o.wafers(), o.timeLimit(), o.gap(), 1);
     List<Plan> plans = new ArrayList<>();
     List<Placement> placed = new ArrayList<>();
     StringBuilder text = new StringBuilder();
     for (Workload w : loads) {
       progress.step(String.format(java.util.Locale.ROOT, "planning %s on %s (CP-SAT, deterministic limit %s)",
           w.phase().label(), m.name(), o.timeLimit()));
-      Planner planner = new Planner(shape, m, w, opts);
+      Planner planner = new Planner(shape, m, w, new Planner.Options(o.grid().of(w.phase()), o.wafers(),
+          o.timeLimit(), o.gap(), 1));
       if (solverLog != null) {
         planner.log(solverLog);
       }
@@ -162,6 +183,20 @@ public final class Compilation {
       for (Plan p : plans) {
         json.put(p.workload().phase().label(), PlanReport.json(p));
       }
+    }
+    if (o.genLen() != null && feasible && plans.size() == 2) {
+      EndToEnd e = EndToEnd.of(plans.get(0), plans.get(1), shape, m, prompt, o.genLen());
+      text.append(String.format(java.util.Locale.ROOT, "end to end: a %d-token prompt, then %d generated tokens: "
+          + "prefill %.3f ms + decode %.3f ms (each step at its context, %d to %d tokens) = %.1f generated tokens/s%n",
+          prompt, o.genLen(), e.prefillSeconds() * 1e3, e.decodeSeconds() * 1e3, prompt + 1, prompt + o.genLen(),
+          e.tokensPerSecond()));
+      Map<String, Object> j = new LinkedHashMap<>();
+      j.put("prompt_len", prompt);
+      j.put("gen_len", o.genLen());
+      j.put("prefill_seconds", e.prefillSeconds());
+      j.put("decode_seconds", e.decodeSeconds());
+      j.put("end_to_end_tokens_per_second", e.tokensPerSecond());
+      json.put("end_to_end", j);
     }
     List<String> failures = new ArrayList<>();
     for (Plan p : plans) {

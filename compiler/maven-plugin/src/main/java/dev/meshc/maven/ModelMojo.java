@@ -57,9 +57,9 @@ abstract class ModelMojo extends AbstractMojo {
   @Parameter(property = "meshc.promptLen")
   Long promptLen;
 
-  /** Fix every region to PxP (0: the solver chooses). */
+  /** Fix every region to PxP, or each phase's to its own ({@code prefill:P,decode:Q}); 0: the solver chooses. */
   @Parameter(property = "meshc.grid", defaultValue = "0")
-  int grid;
+  String grid;
 
   /** The solver's deterministic time limit. */
   @Parameter(property = "meshc.timeLimit", defaultValue = "10")
@@ -98,8 +98,9 @@ abstract class ModelMojo extends AbstractMojo {
 
   /** meshc compile's options for one model with these bindings, phase and emits (the rest from this goal). */
   Compilation.Options options(Path model, List<InputBinding> bindings, String phase, List<String> emit) {
-    return new Compilation.Options(model, bindings, machine, phase, promptLen, maxContext, grid, 0, timeLimit, 0.02,
-        emit, Limits.DEFAULTS.with(limits));
+    return new Compilation.Options(model, bindings, machine, phase, promptLen, maxContext,
+        dev.meshc.compiler.plan.Grids.parse(grid), 0, timeLimit, 0.02,
+        emit, Limits.DEFAULTS.with(limits), null);
   }
 
   /** The model's name: its file name without {@code .onnx}. */

@@ -58,7 +58,7 @@ class CompileMojoTest {
     m.machine = "wse2";
     m.phase = "both";
     m.maxContext = 64;
-    m.grid = 8;
+    m.grid = "8";
     m.timeLimit = 10;
     m.emit = "report";
     m.outputDirectory = dir.resolve("out").toFile();
@@ -99,7 +99,7 @@ class CompileMojoTest {
   void infeasibleAndBadModelsFailTheBuildInOneLine() throws Exception {
     Captured log = new Captured();
     CompileMojo m = mojo("llama3-8b-shape.onnx", log);
-    m.grid = 30;
+    m.grid = "30";
     m.phase = "decode";
     MojoFailureException e = assertThrows(MojoFailureException.class, m::execute);
     assertTrue(e.getMessage().startsWith("meshc: llama3-8b-shape.onnx: no plan for decode: "), e.getMessage());
@@ -107,7 +107,7 @@ class CompileMojoTest {
 
     Captured warn = new Captured();
     CompileMojo lenient = mojo("llama3-8b-shape.onnx", warn);
-    lenient.grid = 30;
+    lenient.grid = "30";
     lenient.phase = "decode";
     lenient.failOnInfeasible = false;
     lenient.execute();
