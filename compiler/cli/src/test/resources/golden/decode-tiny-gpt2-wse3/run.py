@@ -98,16 +98,24 @@ def cols_of(v, p, n):
 
 
 def tiles(a, src, p):
-  """One layer's (or the head's) part of array a on a p x p region, as weights.json describes it."""
+  """One layer's (or the head's) part of array a on a p x p region, as weights.json describes it: a fused
+  projection's pieces side by side on each PE."""
   w = load(src)
-  cols = indices(a["col_map"])
-  scale = factors(a["col_scale"]) if a["col_scale"] else np.ones(len(cols), np.float32)
-  tc = tile(a["cols"], p)
+  out = []
+  for part in a["parts"]:
+    cols = indices(part["col_map"])
+    scale = factors(part["col_scale"]) if part["col_scale"] else np.ones(len(cols), np.float32)
+    tc = tile(part["cols"], p)
+    if a["tiling"] in ("blocks", "blocks_t"):
+      rows = tile(a["rows"], p)
+      m = w[indices(a["row_map"])][:, cols] * scale[None, :]
+      out.append(blocks(m, p, rows, tc, transpose=a["tiling"] == "blocks_t").reshape(p, p, rows, tc))
+    else:
+      v = w[cols] * scale
+      out.append(rows_of(v, p, tc) if a["tiling"] == "rows" else cols_of(v, p, tc))
   if a["tiling"] in ("blocks", "blocks_t"):
-    m = w[indices(a["row_map"])][:, cols] * scale[None, :]
-    return blocks(m, p, tile(a["rows"], p), tc, transpose=a["tiling"] == "blocks_t")
-  v = w[cols] * scale
-  return rows_of(v, p, tc) if a["tiling"] == "rows" else cols_of(v, p, tc)
+    return np.concatenate(out, axis=3).reshape(p, p, -1)
+  return np.concatenate(out, axis=2)
 
 
 def u32(a):

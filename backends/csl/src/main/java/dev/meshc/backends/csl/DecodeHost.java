@@ -75,10 +75,16 @@ final class DecodeHost {
       o.addProperty("per_layer", a.perLayer());
       o.addProperty("tiling", a.tiling());
       o.add("rows", a.rows() == null ? JsonNull.INSTANCE : tile(a.rows()));
-      o.add("cols", tile(a.cols()));
       o.addProperty("row_map", a.rowMap() == null ? null : runs(a.rowMap()));
-      o.addProperty("col_map", runs(a.colMap()));
-      o.addProperty("col_scale", a.colScale() == null ? null : scales(a.colScale()));
+      JsonArray parts = new JsonArray();
+      for (DecodeModel.Cols c : a.parts()) {
+        JsonObject pt = new JsonObject();
+        pt.add("cols", tile(c.tile()));
+        pt.addProperty("col_map", runs(c.map()));
+        pt.addProperty("col_scale", c.scale() == null ? null : scales(c.scale()));
+        parts.add(pt);
+      }
+      o.add("parts", parts);
       JsonArray src = new JsonArray();
       for (DecodeModel.Src s : a.sources()) {
         src.add(source(s.initializer(), s.perm()));

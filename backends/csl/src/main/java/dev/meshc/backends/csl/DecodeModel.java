@@ -77,7 +77,12 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
    * out = in · W (+ bias), W's tile at {@code w}: input along Y, output along X, summed along the
    * column; or ({@code onX}) input along X, W pre-transposed, output along Y, summed along the row.
    */
-  record Gemv(String out, String in, String w, Tile k, Tile n, boolean onX, String bias, int op) implements Step {}
+  record Gemv(String out, String in, String w, Tile k, List<Tile> n, boolean onX, String bias, int op) implements Step {
+    /** The output's values per PE: a fused projection's pieces side by side. */
+    String size() {
+      return String.join(" + ", n.stream().map(Tile::name).toList());
+    }
+  }
 
   /**
    * A norm of rows of {@code width} values: along Y (one row, the residual), or along X ({@code
@@ -90,7 +95,8 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
 
   record Attend(String q, String k, String v, String out, float scale, int op) implements Step {}
 
-  record Copy(String out, String in, Tile t) implements Step {}
+  /** out[0:t] = in[offset:offset + t] ({@code offset} a CSL expression): a piece of a fused projection. */
+  record Copy(String out, String in, Tile t, String offset) implements Step {}
 
   /** A layer's or the head's steps, its buffers, and the value it leaves in {@code x} (or {@code logits}). */
   record Part(List<Step> steps, List<Buf> bufs) {}
@@ -104,8 +110,14 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
    * per layer of a region or once (the head). The matrix is rows {@code rowMap} and columns
    * {@code colMap} (times {@code colScale}) of the source; a vector is elements {@code colMap}.
    */
-  record Array(String symbol, boolean perLayer, String tiling, Tile rows, Tile cols, int[] rowMap, int[] colMap,
-      float[] colScale, List<Src> sources, String what) {}
+  record Array(String symbol, boolean perLayer, String tiling, Tile rows, List<Cols> parts, int[] rowMap,
+      List<Src> sources, String what) {}
+
+  /**
+   * Columns of an array, tiled over the region's side: source columns (or vector elements) {@code
+   * map} times {@code scale} (null: 1). A fused projection's pieces lie side by side on each PE.
+   */
+  record Cols(Tile tile, int[] map, float[] scale) {}
 
   private static final Set<String> VIEWS = Set.of("Reshape", "Transpose", "Slice", "Split", "GatherND", "Gather",
       "Squeeze", "Unsqueeze", "Flatten", "Identity", "Expand");
@@ -311,6 +323,32 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
     final Map<Integer, Boolean> programOnX = new HashMap<>();
     final List<Array> arrays = new ArrayList<>();
     Rope rope;
+    /** Per linear of the part being walked, the values of its output the mesh ops read (views of it), in order. */
+    Map<Linear, List<String>> pieces = Map.of();
+
+    Map<Linear, List<String>> pieces(List<Op> ops) {
+      Map<String, Linear> of = new HashMap<>();
+      Map<Linear, List<String>> out = new LinkedHashMap<>();
+      for (Op op : ops) {
+        if (op instanceof Linear l) {
+          of.put(l.result().name(), l);
+          continue;
+        }
+        boolean view = viewMap(m, op) != null || op instanceof Generic g && scalar(m, g) != null;
+        if (view && !op.operands().isEmpty() && of.containsKey(op.operands().get(0).name())) {
+          Linear l = of.get(op.operands().get(0).name());
+          op.results().forEach(r -> of.put(r.name(), l));
+          continue;
+        }
+        for (Value v : op.operands()) {
+          Linear l = of.get(v.name());
+          if (l != null && !out.computeIfAbsent(l, k -> new ArrayList<>()).contains(v.name())) {
+            out.get(l).add(v.name());
+          }
+        }
+      }
+      return out;
+    }
 
     Walk(Module m, long width, long heads, long kvHeads, long headDim) {
       this.m = m;
@@ -339,11 +377,13 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
 
     Part part(List<Op> ops, int start, String prefix, boolean perLayer) {
       Map<String, Object> state = new LinkedHashMap<>();
+      Set<Op> folded = new java.util.HashSet<>();
       List<Step> steps = new ArrayList<>();
       List<Buf> bufs = new ArrayList<>();
       Set<String> inside = new java.util.HashSet<>();
       ops.forEach(op -> op.results().forEach(v -> inside.add(v.name())));
       Map<String, int[]> need = needs(ops);
+      pieces = pieces(ops);
       Map<Linear, Integer> gemvs = new HashMap<>();
       Buf x = new Buf("x", false, tile(width, false), null, "the residual");
       String last = null;
@@ -374,26 +414,23 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
             scale[i] = 1f;
           }
           state.put(l.result().name(), new Pending(l, index, cols, scale));
+          // the views of its output, wherever they stand, before any of its pieces is computed
+          for (Op later : ops.subList(j + 1, ops.size())) {
+            if (!later.operands().isEmpty() && state.get(later.operands().get(0).name()) instanceof Pending p
+                && p.op() == l && project(later, p, state)) {
+              folded.add(later);
+            }
+          }
+          continue;
+        }
+        if (folded.contains(op)) {
           continue;
         }
         int[] map = viewMap(m, op);
         Double factor = op instanceof Generic g ? scalar(m, g) : null;
         if (map != null || factor != null) {
           Object u = state.get(op.operands().get(0).name());
-          if (u instanceof Pending p) {
-            int at = 0;
-            for (Value r : op.results()) {
-              int n = r.shape().elementsAsInt();
-              int[] cols = new int[n];
-              float[] scale = new float[n];
-              for (int i = 0; i < n; i++) {
-                int e = map == null ? i : map[at + i];
-                cols[i] = p.cols()[e];
-                scale[i] = (float) (p.scale()[e] * (factor == null ? 1 : factor));
-              }
-              at += n;
-              state.put(r.name(), new Pending(p.op(), p.index(), cols, scale));
-            }
+          if (u instanceof Pending p && project(op, p, state)) {
             continue;
           }
           if (u instanceof Buf b && map != null && identity(map) && op.results().size() == 1) {
@@ -498,11 +535,37 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
             : "head", result, perLayer ? "Y" : "X");
       }
       if (perLayer && !out.name().equals("x")) {
-        steps.add(new Copy("x", out.name(), out.tile()));
+        steps.add(new Copy("x", out.name(), out.tile(), "0"));
       } else if (!perLayer && !out.name().equals("logits")) {
-        steps.add(new Copy("logits", out.name(), out.tile()));
+        steps.add(new Copy("logits", out.name(), out.tile(), "0"));
       }
       return new Part(List.copyOf(steps), List.copyOf(bufs));
+    }
+
+    /**
+     * A view or constant scale of pending projection columns {@code p}: its results are columns
+     * of the same projection; false when {@code op} is neither.
+     */
+    private boolean project(Op op, Pending p, Map<String, Object> state) {
+      int[] map = viewMap(m, op);
+      Double factor = op instanceof Generic g ? scalar(m, g) : null;
+      if (map == null && factor == null) {
+        return false;
+      }
+      int at = 0;
+      for (Value r : op.results()) {
+        int n = r.shape().elementsAsInt();
+        int[] cols = new int[n];
+        float[] scale = new float[n];
+        for (int i = 0; i < n; i++) {
+          int e = map == null ? i : map[at + i];
+          cols[i] = p.cols()[e];
+          scale[i] = (float) (p.scale()[e] * (factor == null ? 1 : factor));
+        }
+        at += n;
+        state.put(r.name(), new Pending(p.op(), p.index(), cols, scale));
+      }
+      return true;
     }
 
     /**
@@ -605,21 +668,48 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
         throw new IllegalStateException("the decode CSL walk and the kernel program disagree on " + p.op().name()
             + "'s direction");
       }
-      int[] holds = need.get(v.name());
-      int n = holds == null ? p.cols().length : holds.length;
-      int[] cols = new int[n];
-      float[] scale = new float[n];
-      for (int i = 0; i < n; i++) {
-        int e = holds == null ? i : holds[i];
-        cols[i] = p.cols()[e];
-        scale[i] = p.scale()[e];
+      // every piece of the projection computed so far is computed now, by one GEMV (as the program
+      // has one), each piece's tile side by side on the PE, then copied out
+      List<String> group = new ArrayList<>();
+      for (String u : pieces.getOrDefault(p.op(), List.of(v.name()))) {
+        if (state.get(u) instanceof Pending pu && pu.op() == p.op()) {
+          group.add(u);
+        }
       }
-      int k = gemvs.merge(p.op(), 1, Integer::sum);
-      String base = prefix + p.index() + (k > 1 ? "_" + k : "");
-      String name = named != null ? named : "v_" + base;
-      Buf out = new Buf(name, !x.onX(), tile(n, !x.onX()), holds, p.op().name());
-      if (named == null) {
-        bufs.add(out);
+      if (!group.contains(v.name())) {
+        group = List.of(v.name());
+      }
+      String base = prefix + p.index();
+      boolean one = group.size() == 1;
+      List<Cols> parts = new ArrayList<>();
+      List<Buf> outs = new ArrayList<>();
+      for (int g = 0; g < group.size(); g++) {
+        Pending pu = (Pending) state.get(group.get(g));
+        int[] holds = need.get(group.get(g));
+        int n = holds == null ? pu.cols().length : holds.length;
+        int[] cols = new int[n];
+        float[] scale = new float[n];
+        for (int i = 0; i < n; i++) {
+          int e = holds == null ? i : holds[i];
+          cols[i] = pu.cols()[e];
+          scale[i] = pu.scale()[e];
+        }
+        Tile t = tile(n, !x.onX());
+        parts.add(new Cols(t, cols, scale));
+        String name = one && named != null ? named : "v_" + base + (one ? "" : "_" + (g + 1));
+        Buf out = new Buf(name, !x.onX(), t, holds, p.op().name() + (one ? "" : ", piece " + (g + 1)));
+        if (!name.equals(named)) {
+          bufs.add(out);
+        }
+        outs.add(out);
+      }
+      if (gemvs.merge(p.op(), 1, Integer::sum) > 1) {
+        throw MeshcException.input("%s: %s's output is read again after its pieces were computed; the decode "
+            + "program computes a projection once", m.name(), p.op().name());
+      }
+      String out = one ? outs.get(0).name() : "v_" + base;
+      if (!one) {
+        bufs.add(new Buf(out, !x.onX(), null, null, p.op().name() + ", all pieces"));
       }
       long rows = p.op().w().shape().dim(0);
       int[] rowMap = x.holds();
@@ -630,17 +720,25 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
         }
       }
       String w = "w_" + base;
-      arrays.add(new Array(w, perLayer, x.onX() ? "blocks_t" : "blocks", x.tile(), out.tile(), rowMap, cols, scale,
+      arrays.add(new Array(w, perLayer, x.onX() ? "blocks_t" : "blocks", x.tile(), parts, rowMap,
           sources(p.index(), 1, perLayer), p.op().name()));
       String bias = null;
       if (p.op().bias() != null) {
         bias = "b_" + base;
-        arrays.add(new Array(bias, perLayer, out.onX() ? "cols" : "rows", null, out.tile(), null, cols, scale,
+        arrays.add(new Array(bias, perLayer, x.onX() ? "rows" : "cols", null, parts, null,
             sources(p.index(), 2, perLayer), p.op().name() + " bias"));
       }
-      steps.add(new Gemv(name, x.name(), w, x.tile(), out.tile(), x.onX(), bias, p.index()));
-      state.put(v.name(), out);
-      return out;
+      List<Tile> tiles = parts.stream().map(Cols::tile).toList();
+      steps.add(new Gemv(out, x.name(), w, x.tile(), tiles, x.onX(), bias, p.index()));
+      String offset = "0";
+      for (int g = 0; g < group.size(); g++) {
+        state.put(group.get(g), outs.get(g));
+        if (!one) {
+          steps.add(new Copy(outs.get(g).name(), out, outs.get(g).tile(), offset));
+          offset = offset.equals("0") ? tiles.get(g).name() : offset + " + " + tiles.get(g).name();
+        }
+      }
+      return (Buf) state.get(v.name());
     }
 
     private int startOf(int index, boolean perLayer) {
@@ -650,8 +748,8 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
     /** A norm's γ or β as a vector laid out as its input is. */
     private String vector(String symbol, Op op, int operand, Buf in, int[] map, int start, boolean perLayer) {
       int index = m.ops().indexOf(op);
-      arrays.add(new Array(symbol, perLayer, in.onX() ? "cols" : "rows", null, in.tile(), null, map, null,
-          sources(index, operand, perLayer), op.name() + (operand == 1 ? " scale" : " shift")));
+      arrays.add(new Array(symbol, perLayer, in.onX() ? "cols" : "rows", null, List.of(new Cols(in.tile(), map, null)),
+          null, sources(index, operand, perLayer), op.name() + (operand == 1 ? " scale" : " shift")));
       return symbol;
     }
 

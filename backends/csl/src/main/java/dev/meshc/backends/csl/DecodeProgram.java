@@ -74,9 +74,9 @@ final class DecodeProgram {
         .thenComparing(DecodeModel.Tile::even));
     List<DecodeModel.Buf> bufs = new ArrayList<>(d.layer().bufs());
     bufs.addAll(d.head().bufs());
-    bufs.forEach(b -> tiles.add(b.tile()));
+    bufs.stream().filter(b -> b.tile() != null).forEach(b -> tiles.add(b.tile()));
     for (DecodeModel.Array a : d.arrays()) {
-      tiles.add(a.cols());
+      a.parts().forEach(pt -> tiles.add(pt.tile()));
       if (a.rows() != null) {
         tiles.add(a.rows());
       }
@@ -98,7 +98,9 @@ final class DecodeProgram {
     c.line("// weights, per layer of the region (run.py writes them once, tiled as weights.json says)");
     c.line("// (the head's only where the region ends with it: one value elsewhere)");
     for (DecodeModel.Array a : d.arrays()) {
-      String size = (a.perLayer() ? "LA * " : "") + (a.rows() != null ? a.rows().name() + " * " : "") + a.cols().name();
+      String cols = String.join(" + ", a.parts().stream().map(pt -> pt.tile().name()).toList());
+      String size = (a.perLayer() ? "LA * " : "") + (a.rows() != null ? a.rows().name() + " * " : "")
+          + (a.parts().size() > 1 ? "(" + cols + ")" : cols);
       if (!a.perLayer()) {
         c.line("const N_%s: i16 = if (lm_head) %s else 1;", a.symbol(), size);
         size = "N_" + a.symbol();
@@ -119,7 +121,7 @@ final class DecodeProgram {
     c.line("const N_logits: i16 = if (lm_head) %s else 1;", lt.name());
     c.line("var logits: [N_logits]f16 = @zeros([N_logits]f16); // along X");
     for (DecodeModel.Buf b : bufs) {
-      String size = b.tile().name();
+      String size = b.tile() != null ? b.tile().name() : "(" + written(d, b.name()).size() + ")";
       if (d.head().bufs().contains(b)) {
         c.line("const N_%s: i16 = if (lm_head) %s else 1;", b.name(), size);
         size = "N_" + b.name();
@@ -264,12 +266,22 @@ final class DecodeProgram {
   static DecodeModel.Tile logits(DecodeModel d) {
     for (DecodeModel.Step s : d.head().steps()) {
       if (s instanceof DecodeModel.Gemv g && g.out().equals("logits")) {
-        return g.n();
+        return g.n().get(0);
       } else if (s instanceof DecodeModel.Copy cp && cp.out().equals("logits")) {
         return cp.t();
       }
     }
     throw new IllegalStateException("the head writes no logits");
+  }
+
+  /** The GEMV that writes a fused projection's buffer of all pieces. */
+  private static DecodeModel.Gemv written(DecodeModel d, String buf) {
+    for (DecodeModel.Step s : steps(d)) {
+      if (s instanceof DecodeModel.Gemv g && g.out().equals(buf)) {
+        return g;
+      }
+    }
+    throw new IllegalStateException("no GEMV writes " + buf);
   }
 
   private static List<DecodeModel.Step> steps(DecodeModel d) {
@@ -302,13 +314,13 @@ final class DecodeProgram {
   /** One step of layer() or head(); {@code l} is the layer index expression (0 in the head). */
   private static void step(CslText c, DecodeModel.Step s, String l) {
     if (s instanceof DecodeModel.Gemv g) {
-      String off = l.equals("0") ? "0" : l + " * " + g.k().name() + " * " + g.n().name();
-      c.line("gemv(&%s, %s, &%s, %s, %s, &%s); // op %d: %s", g.in(), g.k().name(), g.w(), off, g.n().name(), g.out(),
-          g.op(), g.onX() ? "X → Y, W pre-transposed" : "Y → X");
-      c.line("%s_allreduce(&%s, %s, false);", g.onX() ? "x" : "y", g.out(), g.n().name());
+      String n = g.n().size() > 1 ? "(" + g.size() + ")" : g.size();
+      String off = l.equals("0") ? "0" : l + " * " + g.k().name() + " * " + n;
+      c.line("gemv(&%s, %s, &%s, %s, %s, &%s); // op %d: %s%s", g.in(), g.k().name(), g.w(), off, n, g.out(), g.op(),
+          g.onX() ? "X → Y, W pre-transposed" : "Y → X", g.n().size() > 1 ? ", " + g.n().size() + " pieces" : "");
+      c.line("%s_allreduce(&%s, %s, false);", g.onX() ? "x" : "y", g.out(), n);
       if (g.bias() != null) {
-        c.line("add(&%s, &%s, %s, %s);", g.out(), g.bias(), l.equals("0") ? "0" : l + " * " + g.n().name(),
-            g.n().name());
+        c.line("add(&%s, &%s, %s, %s);", g.out(), g.bias(), l.equals("0") ? "0" : l + " * " + n, n);
       }
     } else if (s instanceof DecodeModel.Norm n) {
       String off = l.equals("0") ? "0" : l + " * " + n.t().name();
@@ -331,7 +343,9 @@ final class DecodeProgram {
       c.line("kv_update(l, t, &%s, &%s); // op %d: the KV-shift step", a.k(), a.v(), a.op());
       c.line("attend(l, &%s, &%s, %s); // op %d", a.q(), a.out(), num(a.scale()), a.op());
     } else if (s instanceof DecodeModel.Copy cp) {
-      c.line("@fmovh(vec(&%s, %s), vec(&%s, %s));", cp.out(), cp.t().name(), cp.in(), cp.t().name());
+      c.line("@fmovh(vec(&%s, %s), %s);", cp.out(), cp.t().name(), cp.offset().equals("0")
+          ? "vec(&" + cp.in() + ", " + cp.t().name() + ")" : "vec_at(&" + cp.in() + ", " + cp.offset() + ", "
+          + cp.t().name() + ")");
     }
   }
 
