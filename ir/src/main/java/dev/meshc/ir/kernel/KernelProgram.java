@@ -150,11 +150,24 @@ public final class KernelProgram {
 
   /**
    * The move that hands the activation on from a region of side {@code p} to the next region,
-   * {@code hops} hops away, before op {@code index} (the next region's first): a {@link Handoff}
-   * of decode's vector ({@code tokens} 0) or prefill's {@code tokens} rows.
+   * {@code hops} hops away, before op {@code index} (the next region's first), as the planner
+   * prices it per hop: the abstract {@link Handoff} of decode's vector ({@code tokens} 0) or
+   * prefill's {@code tokens} rows.
    */
   public static Invocation handoff(int index, int hops, int p, long width, long tokens) {
     return new Invocation(index, "handoff", Handoff.of(hops, p, width, tokens), 1, false);
+  }
+
+  /**
+   * The hand-off from a region of side {@code p} at {@code from} (wafer, x, y) to the next at
+   * {@code to}: on the fabric as they lie when they share a wafer and a side ({@link
+   * Handoff#between}), else the abstract one over the corners' distance (the wafers' link is the
+   * caller's to add).
+   */
+  public static Invocation handoff(int index, int[] from, int[] to, int p, int q, long width, long tokens) {
+    Handoff h = from[0] == to[0] && p == q ? Handoff.between(from[1], from[2], to[1], to[2], p, width, tokens)
+        : Handoff.of(Handoff.hops(from[1], from[2], to[1], to[2]), p, width, tokens);
+    return new Invocation(index, "handoff", h, 1, false);
   }
 
   private static Invocation host(int index) {

@@ -427,9 +427,8 @@ public final class MeshExecutor {
     int p = (int) from.info().requireInt("grid");
     int width = (int) x.shape().dim(x.shape().rank() - 1);
     int rows = (int) (x.shape().elements() / width);
-    int hops = Handoff.hops(from.info().getInt("x", 0), from.info().getInt("y", 0), to.info().getInt("x", 0),
-        to.info().getInt("y", 0));
-    KernelProgram.Invocation k = KernelProgram.handoff(op, hops, p, width, decode ? 0 : rows);
+    KernelProgram.Invocation k = KernelProgram.handoff(op, corner(from), corner(to), p,
+        (int) to.info().requireInt("grid"), width, decode ? 0 : rows);
     int per = ((Handoff) k.template()).values();
     float[] v = x.floats();
     float[] lines = new float[p * per];
@@ -445,6 +444,11 @@ public final class MeshExecutor {
     List<Tensor> arrived = new ArrayList<>(args);
     arrived.set(0, Tensor.ofFloats(x.dtype(), x.shape(), moved));
     return new Moved(k, arrived, r.cycles(), link);
+  }
+
+  /** A region's wafer and corner, as the hand-off between regions reads them. */
+  private static int[] corner(Placement.Region r) {
+    return new int[] {(int) r.info().getInt("wafer", 0), (int) r.info().getInt("x", 0), (int) r.info().getInt("y", 0)};
   }
 
   /** Adds the bias (fp16 on the PEs) to each row; in fp32 when the result stays in the accumulator. */

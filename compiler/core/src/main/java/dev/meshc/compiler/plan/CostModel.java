@@ -221,11 +221,14 @@ public final class CostModel {
   }
 
   /**
-   * The hand-off from region {@code from} to the next region {@code to}, before op {@code op}:
-   * over the hops between their corners ({@link Handoff#hops}).
+   * The hand-off from region {@code from} to the next region {@code to}, before op {@code op}, as
+   * the two lie ({@link KernelProgram#handoff(int, int[], int[], int, int, long, long)}): its
+   * cycles are α per hop between the corners plus {@link #handoffCycles}, what the solver adds.
    */
   public KernelProgram.Invocation handoff(int op, Plan.Region from, Plan.Region to, long width) {
-    return handoff(op, Handoff.hops(from.x(), from.y(), to.x(), to.y()), width, from.grid());
+    return KernelProgram.handoff(op, new int[] {from.wafer(), from.x(), from.y()},
+        new int[] {to.wafer(), to.x(), to.y()}, from.grid(), to.grid(), width,
+        w.phase() == Workload.Phase.DECODE ? 0 : w.promptLen());
   }
 
   /** A hand-off's cycles besides α per hop (linear in the hops: what the solver adds to α · hops). */

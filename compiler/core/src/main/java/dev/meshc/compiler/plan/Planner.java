@@ -14,6 +14,7 @@ import com.google.ortools.sat.NoOverlap2dConstraint;
 import dev.meshc.compiler.plan.CostModel.UnitCost;
 import dev.meshc.compiler.plan.ModelShape.LayerShape;
 import dev.meshc.ir.MeshcException;
+import dev.meshc.ir.kernel.Handoff;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -380,6 +381,7 @@ public final class Planner {
     cp.minimize(LinearExpr.newBuilder().addTerm(time.build(), peScale).add(pes.build()));
     cp.addAssumptions(new Literal[] {memory, area});
     hint(cp, cands, wafers, used, z, n, last, x, y, wafer);
+    completeHint(cp, limit);
 
     CpSolver solver = new CpSolver();
     solver.getParameters().setNumWorkers(1).setRandomSeed((int) o.seed()).setMaxDeterministicTime(limit)
@@ -462,6 +464,47 @@ public final class Planner {
    * A plan to start from: the single grid with the least time whose regions fill the wafers
    * row by row; CP-SAT then improves on it.
    */
+  /**
+   * The uniform-plan hint made whole: with the hinted variables fixed, a short deterministic solve
+   * completes the rest (times, hops, packing), and that solution becomes the hint, so the search
+   * starts from a plan at least as good as the best uniform one.
+   */
+  private void completeHint(CpModel cp, double limit) {
+    if (cp.getBuilder().getSolutionHint().getVarsCount() == 0) {
+      return;
+    }
+    CpSolver s = new CpSolver();
+    s.getParameters().setNumWorkers(1).setRandomSeed((int) o.seed()).setFixVariablesToTheirHintedValue(true)
+        .setStopAfterFirstSolution(true).setMaxDeterministicTime(Math.min(1, limit / 10))
+        .setMaxTimeInSeconds(Math.max(10, limit));
+    CpSolverStatus st = s.solve(cp);
+    if (st != CpSolverStatus.OPTIMAL && st != CpSolverStatus.FEASIBLE) {
+      return; // the uniform plan does not fit as hinted: the partial hint stays
+    }
+    var hint = cp.getBuilder().getSolutionHintBuilder().clear();
+    for (int i = 0; i < cp.getBuilder().getVariablesCount(); i++) {
+      hint.addVars(i).addValues(s.response().getSolution(i));
+    }
+  }
+
+  /**
+   * The hand-offs of {@code r} regions of candidate {@code c} placed as the hint places them
+   * (row by row on each wafer, then the next wafer): α per hop between corners plus the per-grid
+   * rest, or the wafers' link.
+   */
+  private double handoffs(Candidate c, int r) {
+    int cols = Math.max(1, m.kernelWidth() / c.grid());
+    double t = 0;
+    for (int i = 1; i < r; i++) {
+      int a = (i - 1) % c.perWafer();
+      int b = i % c.perWafer();
+      t += cost.handoffCycles(layer.width(), c.grid()) + (b == 0 ? cost.waferCycles(layer.width())
+          : m.alpha() * Handoff.hops((long) (a % cols) * c.grid(), (long) (a / cols) * c.grid(),
+              (long) (b % cols) * c.grid(), (long) (b / cols) * c.grid()));
+    }
+    return t;
+  }
+
   private void hint(CpModel cp, List<Candidate> cands, int wafers, BoolVar[] used, BoolVar[][] z, IntVar[] n,
       BoolVar[] last, IntVar[] x, IntVar[] y, IntVar[] wafer) {
     int layers = model.layers().size();
@@ -474,7 +517,7 @@ public final class Planner {
       if (r > used.length || r > c.perWafer() * wafers) {
         continue;
       }
-      double time = layers * c.layer().cycles() + (head ? c.head().cycles() : 0);
+      double time = layers * c.layer().cycles() + (head ? c.head().cycles() : 0) + handoffs(c, r);
       if (time < bestTime) {
         bestTime = time;
         best = j;
