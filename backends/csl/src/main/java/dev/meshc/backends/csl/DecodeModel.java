@@ -334,7 +334,7 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
           of.put(l.result().name(), l);
           continue;
         }
-        boolean view = viewMap(m, op) != null || op instanceof Generic g && scalar(m, g) != null;
+        boolean view = view(op) != null || op instanceof Generic g && scalar(m, g) != null;
         if (view && !op.operands().isEmpty() && of.containsKey(op.operands().get(0).name())) {
           Linear l = of.get(op.operands().get(0).name());
           op.results().forEach(r -> of.put(r.name(), l));
@@ -370,6 +370,13 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
       }
     }
 
+    private final Map<Op, java.util.Optional<int[]>> views = new HashMap<>();
+
+    /** {@link #viewMap} of {@code op}, evaluated once per op. */
+    int[] view(Op op) {
+      return views.computeIfAbsent(op, o -> java.util.Optional.ofNullable(viewMap(m, o))).orElse(null);
+    }
+
     /** The CSL tile of a vector of n values along an axis: the heads' vectors pair RoPE's channels. */
     Tile tile(long n, boolean onX) {
       return new Tile(n, onX && rope != null && n == heads * headDim);
@@ -386,7 +393,6 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
       pieces = pieces(ops);
       Map<Linear, Integer> gemvs = new HashMap<>();
       Buf x = new Buf("x", false, tile(width, false), null, "the residual");
-      String last = null;
       for (int j = 0; j < ops.size(); j++) {
         Op op = ops.get(j);
         int index = start + j;
@@ -426,13 +432,10 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
         if (folded.contains(op)) {
           continue;
         }
-        int[] map = viewMap(m, op);
+        int[] map = view(op);
         Double factor = op instanceof Generic g ? scalar(m, g) : null;
-        if (map != null || factor != null) {
+        if (map != null || factor != null) { // of a computed vector: the views of a projection were folded above
           Object u = state.get(op.operands().get(0).name());
-          if (u instanceof Pending p && project(op, p, state)) {
-            continue;
-          }
           if (u instanceof Buf b && map != null && identity(map) && op.results().size() == 1) {
             state.put(op.result().name(), b);
             continue;
@@ -477,8 +480,8 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
           for (int i = 0; i < length; i++) {
             gm[i] = (int) ((in.holds() == null ? i : in.holds()[i]) % w);
           }
-          String gamma = op.operands().size() > 1 ? vector("g_" + name, op, 1, in, gm, start, perLayer) : null;
-          String beta = op.operands().size() > 2 ? vector("bt_" + name, op, 2, in, gm, start, perLayer) : null;
+          String gamma = op.operands().size() > 1 ? vector("g_" + name, op, index, 1, in, gm, perLayer) : null;
+          String beta = op.operands().size() > 2 ? vector("bt_" + name, op, index, 2, in, gm, perLayer) : null;
           double eps = op instanceof LayerNorm n ? n.eps() : ((RmsNorm) op).eps();
           steps.add(new Norm(out.name(), in.name(), gamma, beta, op instanceof LayerNorm, eps, in.tile(), length, w,
               in.onX(), index));
@@ -514,7 +517,6 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
           throw MeshcException.input("%s: %s runs on the host in the kernel program; in the decode program on the "
               + "wafer nothing does it", m.name(), op.name());
         }
-        last = op.result().name();
       }
       // what the part leaves: the layer's residual in x, or the head's logits
       String result = perLayer ? null : m.outputs().get(0).name();
@@ -547,7 +549,7 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
      * of the same projection; false when {@code op} is neither.
      */
     private boolean project(Op op, Pending p, Map<String, Object> state) {
-      int[] map = viewMap(m, op);
+      int[] map = view(op);
       Double factor = op instanceof Generic g ? scalar(m, g) : null;
       if (map == null && factor == null) {
         return false;
@@ -609,7 +611,7 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
         }
         boolean elementwise = p instanceof Rope || p instanceof LayerNorm || p instanceof RmsNorm
             || p instanceof dev.meshc.ir.op.Activation;
-        int[] map = elementwise ? null : viewMap(m, p);
+        int[] map = elementwise ? null : view(p);
         if (!elementwise && (map == null || !identity(map))) {
           return;
         }
@@ -746,8 +748,7 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
     }
 
     /** A norm's γ or β as a vector laid out as its input is. */
-    private String vector(String symbol, Op op, int operand, Buf in, int[] map, int start, boolean perLayer) {
-      int index = m.ops().indexOf(op);
+    private String vector(String symbol, Op op, int index, int operand, Buf in, int[] map, boolean perLayer) {
       arrays.add(new Array(symbol, perLayer, in.onX() ? "cols" : "rows", null, List.of(new Cols(in.tile(), map, null)),
           null, sources(index, operand, perLayer), op.name() + (operand == 1 ? " scale" : " shift")));
       return symbol;

@@ -324,8 +324,8 @@ final class DecodeProgram {
       }
     } else if (s instanceof DecodeModel.Norm n) {
       String off = l.equals("0") ? "0" : l + " * " + n.t().name();
-      c.line("%s(&%s, &%s, %d, %d, &%s, %s, %s, &%s, %s, %s, %s, %s); // op %d", n.onX() ? "norm_x" : "norm_y", n.in(),
-          n.out(), n.length(), n.width(), n.gamma() != null ? n.gamma() : "x", off, n.gamma() != null,
+      c.line("%s(&%s, &%s, %s, %d, %d, &%s, %s, %s, &%s, %s, %s, %s, %s); // op %d", n.onX() ? "norm_x" : "norm_y",
+          n.in(), n.out(), n.t().name(), n.length(), n.width(), n.gamma() != null ? n.gamma() : "x", off, n.gamma() != null,
           n.beta() != null ? n.beta() : "x", off, n.beta() != null, n.layerNorm(), num(n.eps()), n.op());
     } else if (s instanceof DecodeModel.Local lo) {
       String fn = lo.fn().algorithm();
@@ -638,11 +638,10 @@ final class DecodeProgram {
       """;
 
   private static final String NORM_Y = """
-      // out = norm(in) of a vector of len values along Y (one row; w = len): statistics of this PE's valid values
+      // out = norm(in) of a vector of len values along Y, t per PE (one row; w = len): statistics of this PE's valid values
       // summed in f32, divided by len and all-reduced along the column (f16 sums of means cannot overflow)
-      fn norm_y(in: [*]f16, out: [*]f16, len: i16, w: i16, g: [*]f16, goff: i16, has_g: bool, b: [*]f16, boff: i16,
-          has_b: bool, layer_norm: bool, eps: f32) void {
-        const t: i16 = (len + P - 1) / P;
+      fn norm_y(in: [*]f16, out: [*]f16, t: i16, len: i16, w: i16, g: [*]f16, goff: i16, has_g: bool, b: [*]f16,
+          boff: i16, has_b: bool, layer_norm: bool, eps: f32) void {
         var valid: i16 = len - py * t;
         if (valid > t) { valid = t; }
         if (valid < 0) { valid = 0; }
@@ -678,12 +677,11 @@ final class DecodeProgram {
       """;
 
   private static final String NORM_X = """
-      // out = norm(in) of rows of w values along X (len / w rows, e.g. a head's q or k): per row, statistics of this
+      // out = norm(in) of rows of w values along X, t per PE (len / w rows, e.g. a head's q or k): per row, statistics of this
       // PE's values summed in f32, divided by w and all-reduced along the row
-      fn norm_x(in: [*]f16, out: [*]f16, len: i16, w: i16, g: [*]f16, goff: i16, has_g: bool, b: [*]f16, boff: i16,
-          has_b: bool, layer_norm: bool, eps: f32) void {
+      fn norm_x(in: [*]f16, out: [*]f16, t: i16, len: i16, w: i16, g: [*]f16, goff: i16, has_g: bool, b: [*]f16,
+          boff: i16, has_b: bool, layer_norm: bool, eps: f32) void {
         const rows: i16 = len / w;
-        const t: i16 = Qt;
         @fmovh(vec(&stat, rows), 0.0);
         @fmovh(vec(&stat2, rows), 0.0);
         var i: i16 = 0;

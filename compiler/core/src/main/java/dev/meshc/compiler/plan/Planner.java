@@ -489,8 +489,8 @@ public final class Planner {
 
   /**
    * The hand-offs of {@code r} regions of candidate {@code c} placed as the hint places them
-   * (row by row on each wafer, then the next wafer): α per hop between corners plus the per-grid
-   * rest, or the wafers' link.
+   * (row by row on each wafer, then the next wafer), as the objective counts them: the per-grid
+   * rest, α per hop between corners, and the wafers' link where the next region is on the next.
    */
   private double handoffs(Candidate c, int r) {
     int cols = Math.max(1, m.kernelWidth() / c.grid());
@@ -498,9 +498,9 @@ public final class Planner {
     for (int i = 1; i < r; i++) {
       int a = (i - 1) % c.perWafer();
       int b = i % c.perWafer();
-      t += cost.handoffCycles(layer.width(), c.grid()) + (b == 0 ? cost.waferCycles(layer.width())
-          : m.alpha() * Handoff.hops((long) (a % cols) * c.grid(), (long) (a / cols) * c.grid(),
-              (long) (b % cols) * c.grid(), (long) (b / cols) * c.grid()));
+      t += cost.handoffCycles(layer.width(), c.grid()) + m.alpha() * Handoff.hops((long) (a % cols) * c.grid(),
+          (long) (a / cols) * c.grid(), (long) (b % cols) * c.grid(), (long) (b / cols) * c.grid())
+          + (b == 0 ? cost.waferCycles(layer.width()) : 0);
     }
     return t;
   }
