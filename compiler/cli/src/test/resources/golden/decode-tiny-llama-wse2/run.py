@@ -1,8 +1,8 @@
 #!/usr/bin/env cs_python
 # meshc: greedy generation with this decode project on the Cerebras simulator or a system, checked
 # against ONNX Runtime. Weights come from the ONNX file, tiled onto the PEs as weights.json (meshc's plan)
-# says; the host looks up embeddings, writes each token's RoPE angles, launches `step` region by
-# region and carries the residual from one region to the next.
+# says; the host looks up embeddings, writes each token's RoPE angles, launches `step` once per chain
+# of regions (the residual goes from region to region on the fabric) and carries it between chains.
 import argparse
 import contextlib
 import json
@@ -190,18 +190,27 @@ ids = [int(i) for i in args.prompt.split(",")]
 prompt_len = len(ids)
 if len(ids) + args.new > PLAN["max_context"]:
   raise SystemExit("the prompt and the new tokens exceed the plan's max context %d" % PLAN["max_context"])
+# chains of regions: each takes the residual from the one before on the fabric; the host writes it into
+# a chain's first region, launches step there once, and reads it from the last
+chains = []
+for r in PLAN["regions"]:
+  if r["fabric_in"]:
+    chains[-1].append(r)
+  else:
+    chains.append([r])
 logits = None
 for t in range(prompt_len + args.new - 1):
   x = embed(ids[t], t)
-  for r in PLAN["regions"]:
-    p, et = r["p"], tile(PLAN["x"], r["p"])
-    if PLAN["rope"]:
+  if PLAN["rope"]:
+    for r in PLAN["regions"]:
       h2d("rope_cs", r, rope_tiles(r, t))
-    h2d("x", r, np.ascontiguousarray(rows_of(x, p, et)))
-    runners[r["wafer"]].launch("step", np.int16(r["index"]), np.int16(t), nonblock=False)
-    x = d2h("x", r, et)[:, 0, :].ravel()[:E]
-    if r["lm_head"]:
-      logits = d2h("logits", r, tile(PLAN["logits"], p))[0].ravel()[:V]
+  for chain in chains:
+    first, last = chain[0], chain[-1]
+    h2d("x", first, np.ascontiguousarray(rows_of(x, first["p"], tile(PLAN["x"], first["p"]))))
+    runners[first["wafer"]].launch("step", np.int16(first["index"]), np.int16(t), nonblock=False)
+    x = d2h("x", last, tile(PLAN["x"], last["p"]))[:, 0, :].ravel()[:E]
+    if last["lm_head"]:
+      logits = d2h("logits", last, tile(PLAN["logits"], last["p"]))[0].ravel()[:V]
   if t >= prompt_len - 1:
     ids.append(int(np.argmax(logits)))
 wafers.close()

@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
         + "colours routable, not reserved and within the budget per PE; every colour that leaves a PE is received "
         + "or forwarded by its neighbour and none leaves the mesh; each PE's arrays fit its memory; the routes are "
         + "the kernel template's; it counts the distinct PE programs (file and params; memcpy's per-column params "
-        + "count once). Then it loads every PE program in meshc's CSL simulator, which holds them to the "
+        + "count once); for a decode project it sets each region's memory per PE beside the plan's (the plan's "
+        + "weights, KV cache and buffers). Then it loads every PE program in meshc's CSL simulator, which holds them to the "
         + "SDK's rules: exports and their mutability, the libraries and builtins, DSD field ranges, queues and "
         + "task bindings, memory (projects up to 16,384 PEs on wse2/wse3)."},
     footer = {"", "Examples:", "  meshc check-csl out/gemv8", "  meshc check-csl --parse-only my_kernel.csl"})
@@ -57,6 +58,13 @@ final class CheckCslCommand implements Callable<Integer> {
       j.put("pes", r.pes());
       j.put("max_pe_bytes", r.maxPeBytes());
       j.put("distinct_programs", r.distinctPrograms());
+      j.put("regions", r.regions().stream().map(g -> {
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("region", g.region());
+        o.put("csl_bytes_per_pe", g.cslBytes());
+        o.put("plan_bytes_per_pe", g.planBytes());
+        return o;
+      }).toList());
       j.put("findings", r.findings().stream().map(CslChecker.Finding::toString).toList());
       Json.print(out, j);
     } else if (r.findings().isEmpty()) {
@@ -64,6 +72,15 @@ final class CheckCslCommand implements Callable<Integer> {
           : String.format(java.util.Locale.ROOT, ", %d project%s checked (%,d PEs, at most %,d bytes of arrays "
               + "on one; distinct PE programs: %s)", r.projects(), r.projects() == 1 ? "" : "s", r.pes(),
               r.maxPeBytes(), programs(r.distinctPrograms())));
+      if (!r.regions().isEmpty()) {
+        StringBuilder b = new StringBuilder();
+        for (CslCheck.RegionMemory g : r.regions()) {
+          b.append(b.length() == 0 ? "" : "; ").append(String.format(java.util.Locale.ROOT, "%d: %,d vs %,d (%+.1f%%)",
+              g.region(), g.cslBytes(), g.planBytes(), 100.0 * (g.cslBytes() - g.planBytes()) / Math.max(1,
+              g.planBytes())));
+        }
+        out.printf("memory per PE by decode region, the CSL's arrays vs the plan's bytes: %s%n", b);
+      }
     }
     if (!r.findings().isEmpty()) {
       PrintWriter err = spec.commandLine().getErr();

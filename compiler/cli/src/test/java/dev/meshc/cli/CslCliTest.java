@@ -160,6 +160,31 @@ class CslCliTest {
     assertTrue(programs[1] <= 2, programs[1] + " distinct programs at grid 8");
   }
 
+  /**
+   * check-csl sets each decode region's memory per PE beside the plan's. tiny-llama on 2×2 regions:
+   * one layer, one layer, the head alone. A region without layers holds no layer's weights or cache
+   * (it held a whole layer's, 46 KB where the plan counts 17.7 KB); what is left over the plan is the
+   * K/V projections, which the CSL stores expanded to the query heads and the plan compact (a gap of
+   * issue 16, under 10% here).
+   */
+  @Test
+  void checkCslSetsEachRegionsMemoryBesideThePlans() throws Exception {
+    Path out = dir.resolve("regions");
+    assertEquals(0, meshc("compile", CliTest.model("tiny-llama.onnx"), "--input", "input_ids=1x16", "--phase",
+        "decode", "--max-context", "32", "--grid", "2", "--emit", "csl", "-q", "-o", out.toString()).code());
+    CliTest.Run c = meshc("check-csl", out.toString(), "--json");
+    assertEquals(0, c.code(), c.err());
+    com.google.gson.JsonArray regions = c.json().getAsJsonArray("regions");
+    assertEquals(3, regions.size(), regions.toString());
+    for (com.google.gson.JsonElement e : regions) {
+      long csl = e.getAsJsonObject().get("csl_bytes_per_pe").getAsLong();
+      long plan = e.getAsJsonObject().get("plan_bytes_per_pe").getAsLong();
+      assertTrue(plan > 0 && csl >= plan && csl <= plan * 1.10, regions.toString());
+    }
+    assertTrue(regions.get(2).getAsJsonObject().get("csl_bytes_per_pe").getAsLong()
+        < regions.get(0).getAsJsonObject().get("csl_bytes_per_pe").getAsLong(), regions.toString());
+  }
+
   /** A colour whose hops go round four PEs is named at the first of them (check-csl searches each colour's hops). */
   @Test
   void aCircleOfHopsIsFound() throws Exception {

@@ -260,6 +260,74 @@ class SimCliTest {
     assertTrue(p.exitValue() == 0 || log.contains("onnxruntime is not installed"), log);
   }
 
+  /**
+   * A decode project hands the residual from region to region on the fabric as the regions lie
+   * (meshc's Handoff), and still generates ONNX Runtime's ids: tiny-llama's three 2×2 regions
+   * moved to each side of one another, with gaps, on a new row, and stacked (which the template
+   * does not lay on the fabric: that hand-off stays with the host, so the project has two chains).
+   * check-csl holds every route to the template's.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({
+      "wse2, 0 0 2 0 4 0, 2", // the planner's: east along one row (anti-diagonal senders)
+      "wse2, 4 0 2 0 0 0, 2", // west along one row (diagonal senders)
+      "wse2, 0 0 2 0 0 2, 2", // a new row: west and below
+      "wse2, 0 3 3 0 7 4, 2", // east and above, then east and below, with gaps
+      "wse2, 0 0 0 2 2 2, 1", // stacked (the host), then east
+      "wse3, 0 0 2 0 0 2, 2",
+      "wse3, 0 3 3 0 7 4, 2"})
+  void decodeProjectsHandTheResidualOnAsTheRegionsLie(String machine, String corners, int links) throws Exception {
+    Assumptions.assumeTrue(numpy() && python("onnx"), "python3 (or $MESHC_PYTHON) with NumPy and onnx is not "
+        + "installed");
+    Path onnx = BIN.getParent().getParent().getParent().getParent().resolve("examples/models/tiny-llama.onnx");
+    Path plan = dir.resolve("plan");
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    assertEquals(0, Main.execute(new String[] {"compile", onnx.toString(), "--input", "input_ids=1x16", "--phase",
+        "decode", "--emit", "plan", "--grid", "2", "--max-context", "32", "--machine", machine, "-q", "-o",
+        plan.toString()}, new PrintStream(new ByteArrayOutputStream()), new PrintStream(err)), err.toString());
+    dev.meshc.ir.Placement planned = dev.meshc.compiler.plan.PlanDir.read(plan).module().placements().stream()
+        .filter(p -> p.phase().equals("decode")).findFirst().orElseThrow();
+    String[] xy = corners.split(" ");
+    assertEquals(2 * planned.regions().size(), xy.length, "the plan has three regions");
+    List<dev.meshc.ir.Placement.Region> moved = new java.util.ArrayList<>();
+    for (dev.meshc.ir.Placement.Region r : planned.regions()) {
+      moved.add(new dev.meshc.ir.Placement.Region(r.index(), r.info().toBuilder()
+          .put("x", Long.parseLong(xy[2 * r.index()])).put("y", Long.parseLong(xy[2 * r.index() + 1])).build(),
+          r.kernels()));
+    }
+    List<dev.meshc.compiler.onnx.InputBinding> bind = List.of(new dev.meshc.compiler.onnx.InputBinding("input_ids",
+        new long[] {1, 16}));
+    dev.meshc.ir.Module step = dev.meshc.compiler.Frontend.atLength(onnx, bind, "input_ids", 1,
+        dev.meshc.ir.Limits.DEFAULTS).module();
+    float[] theta = dev.meshc.backends.mesh.MeshDecoder.thetas(dev.meshc.compiler.Frontend.load(onnx, bind).module());
+    Path project = dir.resolve("decode");
+    dev.meshc.backends.csl.CslProject.decode(step.withPlacements(List.of(new dev.meshc.ir.Placement("decode",
+        planned.info(), moved))), theta, onnx.toString(), dev.meshc.ir.machine.MachineSpec.load(machine))
+        .writeTo(project);
+    String manifest = Files.readString(project.resolve("meshc-project.properties"));
+    java.util.regex.Matcher h = java.util.regex.Pattern.compile("(?m)^handoffs=(.*)$").matcher(manifest);
+    assertTrue(h.find(), manifest);
+    assertEquals(links, h.group(1).split(";").length, manifest);
+    err.reset();
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    assertEquals(0, Main.execute(new String[] {"check-csl", project.toString()}, new PrintStream(out),
+        new PrintStream(err)), err + out.toString());
+    com.google.gson.JsonObject greedy = com.google.gson.JsonParser.parseString(Files.readString(
+        onnx.resolveSibling("tiny-llama.greedy.json"))).getAsJsonObject();
+    List<String> prompt = new java.util.ArrayList<>();
+    greedy.getAsJsonArray("prompt_ids").forEach(e -> prompt.add(e.getAsString()));
+    List<Long> want = new java.util.ArrayList<>();
+    greedy.getAsJsonArray("generated_ids").forEach(e -> want.add(e.getAsLong()));
+    ProcessBuilder pb = new ProcessBuilder("sh", "-c", "sh commands.sh > /dev/null 2>&1; cs_python run.py --name out "
+        + "--prompt " + String.join(",", prompt) + " --new 8").directory(project.toFile()).redirectErrorStream(true);
+    Process p = standIns(pb).start();
+    String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(600, TimeUnit.SECONDS), "did not finish");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("generated: \\[([0-9, ]*)\\]").matcher(log);
+    assertTrue(m.find(), log);
+    assertEquals(want.subList(0, 8).toString(), "[" + m.group(1) + "]", log);
+  }
+
   /** The example decoders by both paths, and the zoo's decoder families on both machines. */
   static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> decoders() {
     List<org.junit.jupiter.params.provider.Arguments> a = new java.util.ArrayList<>(List.of(

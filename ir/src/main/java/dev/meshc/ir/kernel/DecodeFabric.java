@@ -56,6 +56,11 @@ public final class DecodeFabric {
 
   /** Logical colours the region uses. */
   public int colors() {
+    return colors(rerouted);
+  }
+
+  /** Logical colours a region uses, static or re-routed: a hand-off between regions takes the next. */
+  public static int colors(boolean rerouted) {
     return rerouted ? KTree.COLORS : COLORS;
   }
 

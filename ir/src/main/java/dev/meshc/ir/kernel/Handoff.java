@@ -34,6 +34,8 @@ public final class Handoff implements Move {
   // the two corners in the template's own grid (the regions' bounding box), and where B lies
   private final int ax;
   private final int ay;
+  private final int x0; // the grid's corner on the fabric (0, 0 for the abstract form)
+  private final int y0;
   private final int bx;
   private final int by;
   private final int width;
@@ -58,6 +60,8 @@ public final class Handoff implements Move {
     if (!fabric) { // A's line of senders at x = 0, B's row starting hops to the east
       this.ax = 0;
       this.ay = 0;
+      this.x0 = 0;
+      this.y0 = 0;
       this.bx = this.hops;
       this.by = 0;
       this.width = this.hops + p;
@@ -69,6 +73,8 @@ public final class Handoff implements Move {
     }
     int x0 = Math.min(ax, bx);
     int y0 = Math.min(ay, by);
+    this.x0 = x0;
+    this.y0 = y0;
     this.ax = ax - x0;
     this.ay = ay - y0;
     this.bx = bx - x0;
@@ -120,6 +126,21 @@ public final class Handoff implements Move {
   /** Line k's sending PE, in the template's grid. */
   public int senderX(int k) {
     return !fabric ? 0 : diagonal ? ax + k : ax + p - 1 - k;
+  }
+
+  /** Line k's sending PE's column within the sending region (0 to P − 1). */
+  public int senderColumn(int k) {
+    return senderX(k) - ax;
+  }
+
+  /** The template grid's corner on the fabric: PE (x, y) of the grid is (originX + x, originY + y) there. */
+  public int originX() {
+    return x0;
+  }
+
+  /** See {@link #originX}. */
+  public int originY() {
+    return y0;
   }
 
   @Override

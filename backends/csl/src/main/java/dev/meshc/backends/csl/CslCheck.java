@@ -27,7 +27,13 @@ public final class CslCheck {
    * distinct PE programs its rectangle holds (see {@link #distinctPrograms}).
    */
   public record Report(int files, int projects, int pes, long maxPeBytes, List<CslChecker.Finding> findings,
-      List<Integer> distinctPrograms) {}
+      List<Integer> distinctPrograms, List<RegionMemory> regions) {}
+
+  /**
+   * A decode region's memory per PE: what its PE program's arrays take (the region's corner PE's
+   * params) and what the plan it was written from counts (weights, KV cache and buffers).
+   */
+  public record RegionMemory(int region, long cslBytes, long planBytes) {}
 
   /**
    * A check of a whole project's programs beyond the layout's (the CSL simulator's load: the SDK's
@@ -56,6 +62,7 @@ public final class CslCheck {
     long maxBytes = 0;
     List<CslChecker.Finding> findings = new ArrayList<>();
     List<Integer> programCounts = new ArrayList<>();
+    List<RegionMemory> regions = new ArrayList<>();
     for (Path p : paths) {
       if (!Files.exists(p)) {
         throw MeshcException.input("%s: no such file or folder", p);
@@ -73,19 +80,20 @@ public final class CslCheck {
         csl.forEach(f -> findings.addAll(duplicates(parsed.get(f.toString()))));
       }
       for (Path dir : parseOnly ? List.<Path>of() : projectDirs(p)) {
-        long[] size = project(dir, dir.resolve(CslProject.MANIFEST), parsed, findings, limits, programs);
+        long[] size = project(dir, dir.resolve(CslProject.MANIFEST), parsed, findings, limits, programs, regions);
         projects++;
         pes += (int) size[0];
         maxBytes = Math.max(maxBytes, size[1]);
         programCounts.add((int) size[2]);
       }
     }
-    return new Report(files, projects, pes, maxBytes, List.copyOf(findings), List.copyOf(programCounts));
+    return new Report(files, projects, pes, maxBytes, List.copyOf(findings), List.copyOf(programCounts),
+        List.copyOf(regions));
   }
 
   /** Checks one project; returns {PEs in its rectangle, the most bytes of arrays on one PE, distinct programs}. */
   private static long[] project(Path dir, Path manifestFile, Map<String, CslSource> parsed,
-      List<CslChecker.Finding> findings, Limits limits, ProgramCheck programs) {
+      List<CslChecker.Finding> findings, Limits limits, ProgramCheck programs, List<RegionMemory> regions) {
     Properties props = new Properties();
     try (Reader r = Files.newBufferedReader(manifestFile, StandardCharsets.UTF_8)) {
       props.load(r);
@@ -110,7 +118,7 @@ public final class CslCheck {
       throw Limits.exceeded(layoutSrc.name(), "@set_rectangle(" + layout.width() + ", " + layout.height()
           + ")'s PE count", pes, "layout-pes", limits.layoutPes());
     }
-    CslChecker.Checked checked = CslChecker.check(layout, m, file -> {
+    java.util.function.Function<String, CslSource> files = file -> {
       Path f = dir.resolve(file).normalize();
       if (!f.startsWith(dir.normalize())) {
         throw MeshcException.input("%s: @set_tile_code names %s, outside the project", layoutSrc.name(), file);
@@ -120,8 +128,16 @@ public final class CslCheck {
         throw MeshcException.input("%s: @set_tile_code names %s, which is not in the project", layoutSrc.name(), file);
       }
       return s;
-    }, man.routing(m), limits.comptimeSteps());
+    };
+    CslChecker.Checked checked = CslChecker.check(layout, m, files, man.routing(m), limits.comptimeSteps());
     findings.addAll(checked.findings());
+    for (int i = 0; i < man.planBytes().size(); i++) {
+      Layout.Tile corner = layout.tiles().get(Layout.key(man.regions().get(i)[0], man.regions().get(i)[1]));
+      if (corner != null) {
+        regions.add(new RegionMemory((int) man.planBytes().get(i)[0], CslChecker.bytes(corner, files.apply(
+            corner.file()), limits.comptimeSteps()), man.planBytes().get(i)[1]));
+      }
+    }
     if (programs != null && checked.findings().isEmpty()) {
       findings.addAll(programs.check(dir.resolve("layout.csl"), man.machine(), man.params(), layout.width(),
           layout.height()));

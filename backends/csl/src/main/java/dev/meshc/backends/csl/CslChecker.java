@@ -14,7 +14,6 @@ import java.util.TreeMap;
 import java.util.function.BiFunction;
 import org.jgrapht.Graph;
 import org.jgrapht.alg.cycle.CycleDetector;
-import org.jgrapht.graph.DefaultDirectedGraph;
 import org.jgrapht.graph.DefaultEdge;
 
 /**
@@ -45,8 +44,7 @@ public final class CslChecker {
   private CslChecker() {}
 
   /**
-   * PE (x, y)'s key in this class's maps: y · width + x, whose Long hash differs PE by PE
-   * (Layout.key's, x ^ y, puts a 600×900 rectangle in 1,024 buckets).
+   * PE (x, y)'s key in this class's maps: y · width + x, its index in the rectangle (read back as x, y).
    */
   private static long at(Layout layout, int x, int y) {
     return (long) y * layout.width() + x;
@@ -251,12 +249,15 @@ public final class CslChecker {
         }
       }
     }
-    byColour.forEach((colour, routes) -> {
-      Layout.RouteEntry r = circle(layout, routes, byPe, colour);
-      if (r != null) {
-        add(out, r.loc(), r, in + String.format("colour %d goes round in a circle through this PE", colour));
-      }
-    });
+    // the colours' graphs are independent: built and searched on every core, reported in colour order
+    List<Map.Entry<Integer, List<Layout.RouteEntry>>> colours = new ArrayList<>(byColour.entrySet());
+    List<java.util.Optional<Layout.RouteEntry>> circles = colours.parallelStream()
+        .map(e -> java.util.Optional.ofNullable(circle(layout, e.getValue(), byPe, e.getKey()))).toList();
+    for (int i = 0; i < colours.size(); i++) {
+      int colour = colours.get(i).getKey();
+      circles.get(i).ifPresent(r -> add(out, r.loc(), r, in + String.format("colour %d goes round in a circle "
+          + "through this PE", colour)));
+    }
   }
 
   /**
@@ -267,7 +268,7 @@ public final class CslChecker {
    */
   private static Layout.RouteEntry circle(Layout layout, List<Layout.RouteEntry> routes,
       Map<Long, Map<Integer, Layout.RouteEntry>> byPe, int colour) {
-    Graph<Long, DefaultEdge> g = new DefaultDirectedGraph<>(DefaultEdge.class);
+    Graph<Long, DefaultEdge> g = new Hops();
     for (Layout.RouteEntry r : routes) {
       long here = at(layout, r.x(), r.y());
       for (Dir d : r.tx()) {
@@ -293,10 +294,40 @@ public final class CslChecker {
   }
 
   /**
+   * A colour's hops as a directed graph with JGraphT's plain specifics: a PE has at most four
+   * neighbours, so looking an edge up among them beats the default's index of every edge.
+   */
+  private static final class Hops extends org.jgrapht.graph.AbstractBaseGraph<Long, DefaultEdge> {
+    Hops() {
+      super(null, org.jgrapht.util.SupplierUtil.DEFAULT_EDGE_SUPPLIER,
+          org.jgrapht.graph.DefaultGraphType.directedSimple(),
+          new org.jgrapht.graph.DefaultGraphSpecificsStrategy<>());
+    }
+  }
+
+  /**
    * The sum of each PE program's arrays, with that PE's params, against the PE's memory. A
    * program is evaluated once per distinct value of the params its array types read (a 750×750
    * region whose sizes do not depend on the PE's coordinates is evaluated once).
    */
+  /** A variable's bytes by its type: an array's, a scalar's, else none. */
+  private static long bytes(Object type) {
+    return type instanceof Comptime.ArrayTypeVal a ? a.bytes() : type instanceof Comptime.TypeVal s ? s.bytes() : 0;
+  }
+
+  /** The bytes of the arrays (and scalars) tile {@code t}'s program {@code src} declares, with its params. */
+  static long bytes(Layout.Tile t, CslSource src, long budget) {
+    Comptime ct = new Comptime(src.name(), null, budget);
+    Comptime.Scope scope = ct.fileScope(src.tree(), t.params());
+    long total = 0;
+    for (CslParser.TopDeclContext d : src.tree().topDecl()) {
+      if (d.varDecl() != null) {
+        total += bytes(ct.varType(d.varDecl(), scope));
+      }
+    }
+    return total;
+  }
+
   private static long memory(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
       long budget, Map<String, Raw> out) {
     long maxBytes = 0;
@@ -323,9 +354,7 @@ public final class CslChecker {
       CslParser.VarDeclContext where = null;
       for (CslParser.TopDeclContext d : src.tree().topDecl()) {
         if (d.varDecl() != null) {
-          Object type = ct.varType(d.varDecl(), scope);
-          long bytes = type instanceof Comptime.ArrayTypeVal a ? a.bytes()
-              : type instanceof Comptime.TypeVal s ? s.bytes() : 0;
+          long bytes = bytes(ct.varType(d.varDecl(), scope));
           total += bytes;
           if (bytes > largest) {
             largest = bytes;

@@ -2,6 +2,7 @@ package dev.meshc.backends.csl;
 
 import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.kernel.DecodeFabric;
+import dev.meshc.ir.kernel.Handoff;
 import dev.meshc.ir.kernel.GemvKernel;
 import dev.meshc.ir.kernel.KTree;
 import dev.meshc.ir.kernel.KTreeAllReduce;
@@ -68,7 +69,7 @@ public record CslProject(Map<String, String> files) {
 
   /** What a project's manifest says. */
   public record Manifest(String algorithm, KernelTemplate.Problem problem, int width, int height, int groups,
-      String machine, Map<String, Object> params, List<int[]> regions) {
+      String machine, Map<String, Object> params, List<int[]> regions, List<int[]> handoffs, List<long[]> planBytes) {
     /** The template the project was rendered from. */
     public KernelTemplate template() {
       return Kernels.create(algorithm, problem, width, height, false, groups);
@@ -100,25 +101,37 @@ public record CslProject(Map<String, String> files) {
     }
 
     private List<Route> physical(MachineSpec m, int x, int y, String config) {
-      List<Route> logical = null;
+      List<Route> logical = new ArrayList<>();
       if (algorithm.equals("decode")) {
         for (int[] reg : regions) {
           if (x >= reg[0] && x < reg[0] + reg[2] && y >= reg[1] && y < reg[1] + reg[2]) {
             DecodeFabric f = fabric(reg[2], m.queuePerColor());
-            logical = config == null ? f.routes(x - reg[0], y - reg[1]) : f.routes(config, x - reg[0], y - reg[1]);
+            logical.addAll(config == null ? f.routes(x - reg[0], y - reg[1]) : f.routes(config, x - reg[0], y - reg[1]));
           }
         }
-        if (logical == null) {
-          return List.of();
+        // the hand-offs' routes are static: every configuration keeps them
+        for (int[] h : handoffs) {
+          Handoff t = handoff(h);
+          int hx = x - t.originX();
+          int hy = y - t.originY();
+          if (hx >= 0 && hx < t.width() && hy >= 0 && hy < t.height()) {
+            t.routes(hx, hy).forEach(r -> logical.add(new Route(h[5], r.rx(), r.tx())));
+          }
         }
       } else {
-        logical = template().routes(x, y);
+        logical.addAll(template().routes(x, y));
       }
       List<Route> r = new ArrayList<>();
       for (Route route : logical) {
         r.add(new Route(m.physicalColor(route.color()), route.rx(), route.tx()));
       }
       return r;
+    }
+
+    /** A manifest's hand-off (ax, ay, bx, by, p, colour) as the template lays it, the residual's width its problem's k. */
+    private Handoff handoff(int[] h) {
+      return HANDOFFS.computeIfAbsent(List.of(h[0], h[1], h[2], h[3], h[4], (int) problem.k()),
+          k -> Handoff.between(h[0], h[1], h[2], h[3], h[4], problem.k(), 0));
     }
 
     static Manifest read(Properties p, String where) {
@@ -142,9 +155,28 @@ public record CslProject(Map<String, String> files) {
             regions.add(new int[] {Integer.parseInt(a[0]), Integer.parseInt(a[1]), Integer.parseInt(a[2])});
           }
         }
+        List<int[]> handoffs = new ArrayList<>();
+        for (String h : p.getProperty("handoffs", "").split(";")) {
+          if (!h.isEmpty()) {
+            handoffs.add(java.util.Arrays.stream(h.split(",")).mapToInt(Integer::parseInt).toArray());
+            if (handoffs.get(handoffs.size() - 1).length != 6) {
+              throw new IllegalArgumentException("a hand-off is ax,ay,bx,by,p,colour: " + h);
+            }
+          }
+        }
+        List<long[]> planBytes = new ArrayList<>(); // a decode region's index and the bytes per PE its plan counts
+        for (String b : p.getProperty("plan_bytes", "").split(";")) {
+          if (!b.isEmpty()) {
+            String[] a = b.split(":");
+            planBytes.add(new long[] {Long.parseLong(a[0]), Long.parseLong(a[1])});
+          }
+        }
+        if (!planBytes.isEmpty() && planBytes.size() != regions.size()) {
+          throw new IllegalArgumentException("plan_bytes has " + planBytes.size() + " regions, regions " + regions.size());
+        }
         return new Manifest(p.getProperty("algorithm"), new KernelTemplate.Problem(Long.parseLong(shape[0]),
             Long.parseLong(shape[1]), Long.parseLong(shape[2])), Integer.parseInt(grid[0]), Integer.parseInt(grid[1]),
-            Integer.parseInt(p.getProperty("groups")), p.getProperty("machine"), params, regions);
+            Integer.parseInt(p.getProperty("groups")), p.getProperty("machine"), params, regions, handoffs, planBytes);
       } catch (RuntimeException e) {
         if (e instanceof MeshcException me) {
           throw me;
@@ -189,6 +221,7 @@ public record CslProject(Map<String, String> files) {
    * Each region's router program, by side, kind and the K-tree's groups there (one per size: a
    * 750-wide region answers in O(1)).
    */
+  private static final Map<List<Integer>, Handoff> HANDOFFS = new java.util.concurrent.ConcurrentHashMap<>();
   private static final Map<List<Integer>, DecodeFabric> FABRICS = new java.util.concurrent.ConcurrentHashMap<>();
 
   static DecodeFabric fabric(int p, boolean rerouted) {

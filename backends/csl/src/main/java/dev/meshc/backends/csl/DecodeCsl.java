@@ -31,7 +31,7 @@ final class DecodeCsl {
    * plan decided and which ONNX initializers the region's layers read.
    */
   record Region(int index, int wafer, int x, int y, int p, int layer0, int layers, boolean lmHead, int st,
-      List<String> why) {}
+      long planBytes, List<String> why) {}
 
   static CslProject emit(Module m, float[] theta, Placement plan, MachineSpec machine, String modelPath) {
     CslProject.Target target = CslProject.Target.of(machine);
@@ -48,6 +48,7 @@ final class DecodeCsl {
       boolean lm = r.info().getInt("lm_head", 0) == 1;
       Region reg = new Region(r.index(), (int) r.info().getInt("wafer", 0), (int) r.info().requireInt("x"),
           (int) r.info().requireInt("y"), p, (int) layers[0], (int) (layers[1] - layers[0]), lm, tile(ctx, p),
+          r.info().getInt("weight_bytes", 0) + r.info().getInt("kv_bytes", 0) + r.info().getInt("buffer_bytes", 0),
           why(d, r.info(), layers, lm));
       regions.add(reg);
       wafers = Math.max(wafers, reg.wafer() + 1);
@@ -57,37 +58,42 @@ final class DecodeCsl {
     StringBuilder commands = new StringBuilder();
     int[][] dims = new int[wafers][2];
     List<HostFiles.Program> programs = new ArrayList<>();
+    List<HandoffCsl.Link> links = new ArrayList<>();
     for (int w = 0; w < wafers; w++) {
       int width = 0;
       int height = 0;
       List<Region> here = new ArrayList<>();
       StringBuilder rs = new StringBuilder();
+      StringBuilder planBytes = new StringBuilder(); // what check-csl compares each region's PE programs with
       for (Region r : regions) {
         if (r.wafer() == w) {
           here.add(r);
           width = Math.max(width, r.x() + r.p());
           height = Math.max(height, r.y() + r.p());
           rs.append(rs.length() == 0 ? "" : ";").append(r.x()).append(',').append(r.y()).append(',').append(r.p());
+          planBytes.append(planBytes.length() == 0 ? "" : ";").append(r.index()).append(':').append(r.planBytes());
         }
       }
       dims[w] = new int[] {width, height};
+      List<HandoffCsl.Link> onWafer = HandoffCsl.links(here, d.width(), machine);
+      links.addAll(onWafer);
       String dir = wafers == 1 ? "" : "wafer-" + w + "/";
       programs.add(new HostFiles.Program(wafers == 1 ? "." : "wafer-" + w, width, height, ""));
-      files.put(dir + "layout.csl", layout(d, here, width, height, machine));
-      files.put(dir + "decode.csl", DecodeProgram.text(d, target, machine.queuePerColor(), here));
+      files.put(dir + "layout.csl", layout(d, here, onWafer, width, height, machine));
+      files.put(dir + "decode.csl", DecodeProgram.text(d, target, machine.queuePerColor(), here, onWafer));
       files.put(dir + CslProject.MANIFEST, CslProject.manifest("decode", new dev.meshc.ir.kernel.KernelTemplate.Problem(
-          1, d.width(), d.vocab()), width, height, 0, machine, "") + "regions=" + rs + "\n");
+          1, d.width(), d.vocab()), width, height, 0, machine, "") + "regions=" + rs + "\n" + "plan_bytes=" + planBytes + "\n" + HandoffCsl.manifest(onWafer));
       commands.append(wafers == 1 ? GemvCsl.cslc(width, height, "", target, "out")
           : "(cd wafer-" + w + " && " + GemvCsl.cslc(width, height, "", target, "../out-" + w) + ")").append('\n');
     }
-    files.put("weights.json", DecodeHost.manifest(d, m, regions, modelPath, ctx));
+    files.put("weights.json", DecodeHost.manifest(d, m, regions, links, modelPath, ctx));
     files.put("run.py", DecodeHost.script());
     files.put("commands.sh", "#!/bin/sh\n# meshc: build this decode project with cslc and run it on the simulator (Cerebras "
         + "SDK " + target.sdk + ").\n# memcpy needs 3 columns west and 2 east of the kernel plus a one-PE border: fabric (W+7)x(H+2)."
         + (wafers == 1 ? "" : "\n# One program per wafer; run.py drives them all (out-0, out-1, ...).") + "\nset -e\n"
         + commands + "cs_python run.py --name out\n");
     HostFiles.appliance(files, programs, target, machine.fabricWidth(), machine.fabricHeight(), "decode");
-    files.put("README.md", readme(d, regions, dims, machine, ctx));
+    files.put("README.md", readme(d, regions, links.size(), dims, machine, ctx));
     return new CslProject(files);
   }
 
@@ -117,7 +123,8 @@ final class DecodeCsl {
     return (int) Math.max(1, (n + p - 1) / p);
   }
 
-  private static String layout(DecodeModel d, List<Region> regions, int width, int height, MachineSpec m) {
+  private static String layout(DecodeModel d, List<Region> regions, List<HandoffCsl.Link> links, int width,
+      int height, MachineSpec m) {
     CslProject.Target target = CslProject.Target.of(m);
     boolean rerouted = m.queuePerColor(); // WSE-3: see DecodeFabric
     CslText c = new CslText();
@@ -134,6 +141,9 @@ final class DecodeCsl {
     }
     c.line("// Routes (every region the same rules, DecodeFabric in meshc's IR): a K-tree along each column, one");
     c.line("// along each row, and the KV cache's one-hop shift north; checked PE by PE by meshc check-csl.");
+    if (!links.isEmpty()) {
+      c.line("// Between regions, the hand-offs of the residual (meshc's Handoff, below): static on every machine.");
+    }
     if (rerouted) {
       c.line("// On WSE-3 a queue binds one colour for good and a PE has six to spare, so the three share five");
       c.line("// colours: this file computes each PE's routes in three configurations (routes_column, routes_row,");
@@ -187,21 +197,33 @@ final class DecodeCsl {
           c.line("const %s_class_%d = %s;", ax.getKey(), t.getKey(), KTreeCsl.table(ax.getValue()));
         }
       }
-      if (!rerouted) {
-        c.blank();
-        c.line("// the router entries the classes use");
-        java.util.Set<String> named = new java.util.TreeSet<>();
-        for (Map<List<Route>, Integer> byAxis : ids.values()) {
-          for (List<Route> rs : byAxis.keySet()) {
-            for (Route rt : rs) {
-              if (named.add(routeName(rt))) {
-                c.line("const %s = .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } };", routeName(rt), rt.rx(),
-                    KTreeCsl.join(rt.tx()));
-              }
-            }
-          }
+    }
+    // the router entries the classes (static routes) and the hand-offs use, each named once
+    Map<Route, Integer> kinds = new java.util.LinkedHashMap<>();
+    List<List<int[]>> runs = new ArrayList<>();
+    links.forEach(l -> runs.add(HandoffCsl.runs(l, kinds)));
+    List<Route> entries = new ArrayList<>();
+    if (!rerouted) {
+      ids.values().forEach(byAxis -> byAxis.keySet().forEach(entries::addAll));
+    }
+    entries.addAll(HandoffCsl.entries(kinds));
+    if (!entries.isEmpty()) {
+      c.blank();
+      c.line("// the router entries %s use", rerouted ? "the hand-offs" : links.isEmpty() ? "the classes"
+          : "the classes and the hand-offs");
+      java.util.Set<String> named = new java.util.TreeSet<>();
+      for (Route rt : entries) {
+        if (named.add(routeName(rt))) {
+          c.line("const %s = .{ .routes = .{ .rx = .{ %s }, .tx = .{ %s } } };", routeName(rt), rt.rx(),
+              KTreeCsl.join(rt.tx()));
         }
       }
+    }
+    if (!links.isEmpty()) {
+      c.blank();
+      HandoffCsl.declare(c, links, kinds, runs, m);
+    }
+    if (!tables.isEmpty()) {
       for (String ax : axes) {
         c.blank();
         List<List<Route>> classes = new ArrayList<>(ids.get(ax).keySet());
@@ -245,8 +267,10 @@ final class DecodeCsl {
     if (!idle.isEmpty()) {
       c.line("// PEs no region holds, over [x0, x1) × [y0, y1): the program with nothing to do");
       c.line("fn idle(x0: i16, x1: i16, y0: i16, y1: i16) void {");
-      c.line("const params = %s;", rerouted ? "@concat_structs(pe_params(1, 1, 1, false, true)" + idleRoutes
-          + ")" : "pe_params(1, 1, 1, false, true)");
+      String ps = rerouted ? "@concat_structs(pe_params(1, 1, 1, false, true)" + idleRoutes + ")"
+          : "pe_params(1, 1, 1, false, true)";
+      c.line("const params = %s;", links.isEmpty() ? ps : "@concat_structs(" + ps + ", " + HandoffCsl.params(links,
+          null) + ")");
       c.line("var x: i16 = x0;");
       c.line("while (x < x1) : (x += 1) {");
       c.line("var y: i16 = y0;");
@@ -282,13 +306,17 @@ final class DecodeCsl {
       c.line("while (py < %d) : (py += 1) {", r.p());
       c.line("@set_tile_code(%d + px, %d + py, \"decode.csl\", @concat_structs(.{ .memcpy_params = memcpy_params },",
           r.x(), r.y());
-      c.line("%s));", params);
+      c.line("%s));", links.isEmpty() ? params : "@concat_structs(" + params + ", " + HandoffCsl.params(links, r) + ")");
       if (r.p() > 1 && !rerouted) {
         c.line("column_routes(%d + px, %d + py, column_class_%d[py]);", r.x(), r.y(), r.p());
         c.line("row_routes(%d + px, %d + py, row_class_%d[px]);", r.x(), r.y(), r.p());
       }
       c.line("}");
       c.line("}");
+    }
+    if (!links.isEmpty()) {
+      c.blank();
+      HandoffCsl.set(c, links, runs);
     }
     c.blank();
     for (String sym : DecodeProgram.symbols(d)) {
@@ -348,7 +376,7 @@ final class DecodeCsl {
   }
 
   /** {@code if} over k in [lo, hi): halves while more than four are left, then one branch per k. */
-  private static void dispatch(CslText c, int lo, int hi, java.util.function.IntConsumer branch) {
+  static void dispatch(CslText c, int lo, int hi, java.util.function.IntConsumer branch) {
     if (hi - lo > 4) {
       int mid = (lo + hi) / 2;
       c.line("if (k < %d) {", mid);
@@ -370,7 +398,7 @@ final class DecodeCsl {
   }
 
   /** A router entry's const in layout.csl: {@code south_to_north_ramp}. */
-  private static String routeName(Route r) {
+  static String routeName(Route r) {
     StringBuilder b = new StringBuilder(r.rx().name().toLowerCase(Locale.ROOT)).append("_to");
     for (Dir d : r.tx()) {
       b.append('_').append(d.name().toLowerCase(Locale.ROOT));
@@ -398,7 +426,8 @@ final class DecodeCsl {
     return b.append(" }").toString();
   }
 
-  private static String readme(DecodeModel d, List<Region> regions, int[][] dims, MachineSpec m, long ctx) {
+  private static String readme(DecodeModel d, List<Region> regions, int fabric, int[][] dims, MachineSpec m,
+      long ctx) {
     CslText c = new CslText();
     StringBuilder kernels = new StringBuilder();
     for (int[] wh : dims) {
@@ -454,9 +483,19 @@ final class DecodeCsl {
           + "A PE switches once its previous all-reduce has ended; its neighbours may switch a moment later.");
     }
     c.blank();
-    c.line("Between regions the host carries the residual (memcpy out of one region, into the next) and launches "
-        + "`step` once per region per token; the embedding lookup is the host's. A plan over several wafers is one "
-        + "program per wafer (`wafer-N/`), built into `out-N`; the host script drives them in turn.");
+    if (regions.size() == 1) {
+      c.line("One region holds the whole model: the host writes the residual in and reads the logits out; the "
+          + "embedding lookup is the host's.");
+    } else {
+      c.line("Between regions the residual goes on the fabric where meshc's hand-off template lays it (%d of the %d "
+        + "hand-offs here): line k leaves one PE of the sending region's row k, runs along its column to the next "
+        + "region's row k and crosses it, every PE there taking it off its router, on a colour of its own "
+        + "(`layout.csl` sets the routes, `decode.csl`'s `step` sends and receives). Regions so joined form a "
+        + "chain, which the host launches once per token (`step`, with the chain's first region); between chains "
+        + "(stacked regions, other wafers) the host carries the residual, memcpy out of one region and into the "
+        + "next. The embedding lookup is the host's. A plan over several wafers is one program per wafer "
+        + "(`wafer-N/`), built into `out-N`; the host script drives them in turn.", fabric, regions.size() - 1);
+    }
     c.blank();
     c.line("## Run it");
     c.blank();

@@ -19,7 +19,8 @@ import java.util.Map;
 final class DecodeHost {
   private DecodeHost() {}
 
-  static String manifest(DecodeModel d, Module m, List<DecodeCsl.Region> regions, String modelPath, long ctx) {
+  static String manifest(DecodeModel d, Module m, List<DecodeCsl.Region> regions, List<HandoffCsl.Link> links,
+      String modelPath, long ctx) {
     JsonObject j = new JsonObject();
     j.addProperty("format", "meshc-decode 2");
     j.addProperty("model", d.name());
@@ -64,6 +65,9 @@ final class DecodeHost {
       o.add("layers", layers);
       o.addProperty("lm_head", r.lmHead());
       o.addProperty("St", r.st());
+      // the first region of its chain, which the host launches; whether the residual comes in on the fabric
+      o.addProperty("chain", HandoffCsl.chain(links, r.index()));
+      o.addProperty("fabric_in", HandoffCsl.into(links, r.index()) != null);
       rs.add(o);
     }
     j.add("regions", rs);

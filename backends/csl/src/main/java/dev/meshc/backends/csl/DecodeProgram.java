@@ -31,7 +31,8 @@ final class DecodeProgram {
    * WSE-3): five colours switched between the column tree, the row tree and the KV shift at run
    * time (see {@link DecodeFabric}), else every route static.
    */
-  static String text(DecodeModel d, CslProject.Target target, boolean rerouted, List<DecodeCsl.Region> regions) {
+  static String text(DecodeModel d, CslProject.Target target, boolean rerouted, List<DecodeCsl.Region> regions,
+      List<HandoffCsl.Link> links) {
     CslText c = new CslText();
     c.line("// meshc: one PE of a decode region of %s (%s, Cerebras SDK %s). layout.csl places the regions;", d.name(),
         target.arch, target.sdk);
@@ -60,6 +61,13 @@ final class DecodeProgram {
     } else {
       c.line("param cs0: color;");
       c.line("param cs1: color;");
+    }
+    if (!links.isEmpty()) {
+      c.line("// the residual's hand-offs on the fabric (layout.csl, from meshc's Handoff)");
+      c.line("param h_in: color; // the colour it comes in on from the previous region");
+      c.line("param h_recv: bool; // whether this region takes it in so (else the host writes it)");
+      c.line("param h_out: color; // the colour it goes on to the next region");
+      c.line("param h_send: bool; // whether this PE sends its row's part on (one PE per row)");
     }
     c.blank();
     c.line("// the model (from meshc)");
@@ -93,25 +101,24 @@ final class DecodeProgram {
     c.line("const Qt: i16 = %s; // the heads' vector: q, K and V per head, attention's output", qt.name());
     c.line("const LA: i16 = if (L > 0) L else 1; // layers the arrays hold (a region of the head alone has none)");
     c.blank();
-    place(c, regions);
+    place(c, regions, links);
     lines(c, regions, rerouted);
     c.line("// weights, per layer of the region (run.py writes them once, tiled as weights.json says)");
-    c.line("// (the head's only where the region ends with it: one value elsewhere)");
+    c.line("// (one value where the region has no layers; the head's only where the region ends with it)");
     for (DecodeModel.Array a : d.arrays()) {
       String cols = String.join(" + ", a.parts().stream().map(pt -> pt.tile().name()).toList());
-      String size = (a.perLayer() ? "LA * " : "") + (a.rows() != null ? a.rows().name() + " * " : "")
+      String size = (a.perLayer() ? "L * " : "") + (a.rows() != null ? a.rows().name() + " * " : "")
           + (a.parts().size() > 1 ? "(" + cols + ")" : cols);
-      if (!a.perLayer()) {
-        c.line("const N_%s: i16 = if (lm_head) %s else 1;", a.symbol(), size);
-        size = "N_" + a.symbol();
-      }
+      c.line("const N_%s: i16 = if (%s) %s else 1;", a.symbol(), a.perLayer() ? "L > 0" : "lm_head", size);
+      size = "N_" + a.symbol();
       c.line("var %s: [%s]f16 = @zeros([%s]f16); // %s (%s)", a.symbol(), size, size, a.what(), describe(a.tiling()));
     }
     c.blank();
     c.line("// the KV cache: slots of this PE's row of the region; K kept transposed (row = head dim) so q·Kᵀ is a");
     c.line("// GEMV; slots are a ring (start, count) per layer");
-    c.line("var k_t: [LA * Qt * St]f16 = @zeros([LA * Qt * St]f16);");
-    c.line("var v_c: [LA * St * Qt]f16 = @zeros([LA * St * Qt]f16);");
+    c.line("const N_kv: i16 = if (L > 0) L * Qt * St else 1;");
+    c.line("var k_t: [N_kv]f16 = @zeros([N_kv]f16);");
+    c.line("var v_c: [N_kv]f16 = @zeros([N_kv]f16);");
     c.line("var kv_start: [LA]i16 = @zeros([LA]i16);");
     c.line("var kv_count: [LA]i16 = @zeros([LA]i16);");
     c.blank();
@@ -188,6 +195,9 @@ final class DecodeProgram {
     c.line("return shift_recv1;");
     c.line("}");
     c.blank();
+    if (!links.isEmpty()) {
+      handoff(c, xt, rerouted);
+    }
     Set<String> kinds = new TreeSet<>();
     for (DecodeModel.Step s : steps(d)) {
       kinds.add(kind(s));
@@ -219,11 +229,23 @@ final class DecodeProgram {
     }
     c.line("}");
     c.blank();
-    c.line("// the host launches this once per region per token (t: tokens already in the cache); only the");
-    c.line("// region asked for works, the others let memcpy go on at once");
-    c.line("fn step(r: i16, t: i16) void {");
-    c.line("place();");
-    c.line("if (r == region) {");
+    if (links.isEmpty()) {
+      c.line("// the host launches this once per region per token (t: tokens already in the cache); only the");
+      c.line("// region asked for works, the others let memcpy go on at once");
+      c.line("fn step(r: i16, t: i16) void {");
+      c.line("place();");
+      c.line("if (r == region) {");
+    } else {
+      c.line("// the host launches this once per chain of regions per token (r: its first region; t: tokens");
+      c.line("// already in the cache): the chain's regions work, each taking the residual from the one before");
+      c.line("// on the fabric and handing it on; the others let memcpy go on at once");
+      c.line("fn step(r: i16, t: i16) void {");
+      c.line("place();");
+      c.line("if (region >= 0 and r == chain) {");
+      c.line("if (h_recv) {");
+      c.line("@fmovh(vec(&x, %s), handoff_in);", xt.name());
+      c.line("}");
+    }
     c.line("var l: i16 = 0;");
     c.line("while (l < L) : (l += 1) {");
     c.line("layer(l, t);");
@@ -231,6 +253,11 @@ final class DecodeProgram {
     c.line("if (lm_head) {");
     c.line("head();");
     c.line("}");
+    if (!links.isEmpty()) {
+      c.line("if (h_send) {");
+      c.line("@fmovh(handoff_out, vec(&x, %s));", xt.name());
+      c.line("}");
+    }
     c.line("}");
     c.line("sys_mod.unblock_cmd_stream();");
     c.line("}");
@@ -462,14 +489,15 @@ final class DecodeProgram {
   }
 
   /** The wafer's regions as tables, and {@code place()}: where this PE sits, read from {@code <layout>} at run time. */
-  private static void place(CslText c, List<DecodeCsl.Region> regions) {
-    int[][] t = new int[4][regions.size()];
+  private static void place(CslText c, List<DecodeCsl.Region> regions, List<HandoffCsl.Link> links) {
+    int[][] t = new int[5][regions.size()];
     for (int i = 0; i < regions.size(); i++) {
       DecodeCsl.Region r = regions.get(i);
       t[0][i] = r.index();
       t[1][i] = r.x();
       t[2][i] = r.y();
       t[3][i] = r.p();
+      t[4][i] = HandoffCsl.chain(links, r.index());
     }
     c.line("// this wafer's regions (meshc's plan): index, corner and side");
     c.line("const REGIONS: i16 = %d;", regions.size());
@@ -477,6 +505,10 @@ final class DecodeProgram {
     c.line("const region_x = %s;", KTreeCsl.table(t[1]));
     c.line("const region_y = %s;", KTreeCsl.table(t[2]));
     c.line("const region_p = %s;", KTreeCsl.table(t[3]));
+    if (!links.isEmpty()) {
+      c.line("const region_chain = %s; // the first region of its chain on the fabric", KTreeCsl.table(t[4]));
+      c.line("var chain: i16 = -1; // this PE's region's chain");
+    }
     c.line("var region: i16 = -1; // this PE's region; -1 for a PE no region holds");
     c.line("var px: i16 = 0; // column in the region: index on the row K-tree");
     c.line("var py: i16 = 0; // row in the region: index on the column K-tree, and the KV cache row");
@@ -489,6 +521,9 @@ final class DecodeProgram {
     c.line("if (x >= region_x[r] and x < region_x[r] + region_p[r] and y >= region_y[r] and y < region_y[r] + "
         + "region_p[r]) {");
     c.line("region = region_index[r];");
+    if (!links.isEmpty()) {
+      c.line("chain = region_chain[r];");
+    }
     c.line("px = x - region_x[r];");
     c.line("py = y - region_y[r];");
     c.line("}");
@@ -560,6 +595,32 @@ final class DecodeProgram {
   }
 
   /** A one-element fabric DSD (lengths are set per use) on a colour; its queue is the colour's on WSE-3. */
+  /**
+   * The hand-off's two fabric DSDs: the residual's part of this PE's row, in from the previous
+   * region and out to the next. Queues: input 7 (on WSE-2 the KV shift's too, never at the same
+   * time: a region takes the residual in before its first layer), output 6 on WSE-2; on WSE-3,
+   * where a queue binds one colour for good, input and output queue 7, bound only where used.
+   */
+  private static void handoff(CslText c, DecodeModel.Tile xt, boolean rerouted) {
+    String out = rerouted ? "7" : "6";
+    c.line("// the residual handed on between regions: in from the previous one, out to the next");
+    c.line("const handoff_in = @get_dsd(fabin_dsd, .{ .fabric_color = h_in, .extent = %s, .input_queue = "
+        + "@get_input_queue(7) });", xt.name());
+    c.line("const handoff_out = @get_dsd(fabout_dsd, .{ .fabric_color = h_out, .extent = %s, .output_queue = "
+        + "@get_output_queue(%s) });", xt.name(), out);
+    if (rerouted) {
+      c.line("comptime {");
+      c.line("if (h_recv) {");
+      c.line("@initialize_queue(@get_input_queue(7), .{ .color = h_in });");
+      c.line("}");
+      c.line("if (h_send) {");
+      c.line("@initialize_queue(@get_output_queue(7), .{ .color = h_out });");
+      c.line("}");
+      c.line("}");
+    }
+    c.blank();
+  }
+
   private static void fabric(CslText c, String name, boolean in, String colour, String queue) {
     c.line("const %s = @get_dsd(%s, .{ .fabric_color = %s, .extent = 1, .%s_queue = @get_%s_queue(%s) });", name,
         in ? "fabin_dsd" : "fabout_dsd", colour, in ? "input" : "output", in ? "input" : "output",
