@@ -176,10 +176,11 @@ public class Comptime {
 
   protected Object lookup(Scope scope, String name, ParserRuleContext at) {
     for (Scope s = scope; s != null; s = s.parent) {
-      if (s.values.containsKey(name)) {
-        return s.values.get(name);
+      Object bound = s.values.get(name); // one probe for the common case; null may be a bound value
+      if (bound != null || s.values.containsKey(name)) {
+        return bound;
       }
-      ParserRuleContext d = s.lazy.remove(name);
+      ParserRuleContext d = s.lazy.isEmpty() ? null : s.lazy.remove(name);
       if (d != null) {
         Object v = declValue(s, d);
         s.values.put(name, v);
@@ -257,9 +258,42 @@ public class Comptime {
   /** Runs a block (a layout block, a comptime block) in a new scope under {@code outer}. */
   public void run(CslParser.BlockContext block, Scope outer) {
     Scope s = new Scope(outer);
-    for (CslParser.StmtContext st : block.stmt()) {
+    for (CslParser.StmtContext st : children(block, CslParser.StmtContext.class)) {
       exec(st, s);
     }
+  }
+
+  /**
+   * A node's children of one kind, without the list ANTLR's accessors build on every call (a
+   * layout's loop body runs once per PE: a wafer's million times).
+   */
+  static <T extends ParserRuleContext> Iterable<T> children(ParserRuleContext node, Class<T> kind) {
+    List<org.antlr.v4.runtime.tree.ParseTree> cs = node.children == null ? List.of() : node.children;
+    return () -> new java.util.Iterator<T>() {
+      private int i = skip(0);
+
+      private int skip(int from) {
+        while (from < cs.size() && !kind.isInstance(cs.get(from))) {
+          from++;
+        }
+        return from;
+      }
+
+      @Override
+      public boolean hasNext() {
+        return i < cs.size();
+      }
+
+      @Override
+      public T next() {
+        if (i >= cs.size()) {
+          throw new java.util.NoSuchElementException();
+        }
+        T t = kind.cast(cs.get(i));
+        i = skip(i + 1);
+        return t;
+      }
+    };
   }
 
   protected void exec(CslParser.StmtContext st, Scope s) {
@@ -567,7 +601,7 @@ public class Comptime {
       body.values.put(ps.get(i).ID().getText(), args.get(i));
     }
     try {
-      for (CslParser.StmtContext st : d.block().stmt()) {
+      for (CslParser.StmtContext st : children(d.block(), CslParser.StmtContext.class)) {
         f.owner().exec(st, body); // the body runs in its own file: locations name that file
       }
     } catch (Return r) {
@@ -579,7 +613,7 @@ public class Comptime {
   protected List<Object> args(CslParser.ArgsContext a, Scope s) {
     List<Object> r = new ArrayList<>();
     if (a != null) {
-      for (CslParser.ExprContext e : a.expr()) {
+      for (CslParser.ExprContext e : children(a, CslParser.ExprContext.class)) {
         r.add(eval(e, s));
       }
     }
