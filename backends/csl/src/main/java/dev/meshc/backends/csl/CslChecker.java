@@ -305,11 +305,6 @@ public final class CslChecker {
     }
   }
 
-  /**
-   * The sum of each PE program's arrays, with that PE's params, against the PE's memory. A
-   * program is evaluated once per distinct value of the params its array types read (a 750×750
-   * region whose sizes do not depend on the PE's coordinates is evaluated once).
-   */
   /** A variable's bytes by its type: an array's, a scalar's, else none. */
   private static long bytes(Object type) {
     return type instanceof Comptime.ArrayTypeVal a ? a.bytes() : type instanceof Comptime.TypeVal s ? s.bytes() : 0;
@@ -328,6 +323,11 @@ public final class CslChecker {
     return total;
   }
 
+  /**
+   * The sum of each PE program's arrays, with that PE's params, against the PE's memory. A
+   * program is evaluated once per distinct value of the params its array types read (a 750×750
+   * region whose sizes do not depend on the PE's coordinates is evaluated once).
+   */
   private static long memory(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
       long budget, Map<String, Raw> out) {
     long maxBytes = 0;
