@@ -77,6 +77,16 @@ public record Attention(Value q, Value k, Value v, Value mask, float scale, bool
     return k.shape().dim(-3);
   }
 
+  /** The query heads that read one kv head (1 without grouped-query attention). */
+  public long group() {
+    return heads() / kvHeads();
+  }
+
+  /** The kv head (batch × kv heads + kv head) that query head {@code queryHead} (batch × heads + head) reads. */
+  public int kvHead(long queryHead) {
+    return (int) (queryHead / heads() * kvHeads() + queryHead % heads() / group());
+  }
+
   public long headDim() {
     return q.shape().dim(-1);
   }

@@ -151,7 +151,7 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
         }
       }
     }
-    Walk w = new Walk(m, width, heads, kvHeads, headDim);
+    Walk w = new Walk(m, width, heads, headDim);
     List<Op> ops = m.ops().subList(first.start(), first.end());
     Part layer = w.part(ops, first.start(), "l", true);
     Layer last = m.layers().get(m.layers().size() - 1);
@@ -317,7 +317,6 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
     final Module m;
     final long width;
     final long heads;
-    final long kvHeads;
     final long headDim;
     final Map<String, Op> producer = new HashMap<>();
     final Map<Integer, Boolean> programOnX = new HashMap<>();
@@ -350,11 +349,10 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
       return out;
     }
 
-    Walk(Module m, long width, long heads, long kvHeads, long headDim) {
+    Walk(Module m, long width, long heads, long headDim) {
       this.m = m;
       this.width = width;
       this.heads = heads;
-      this.kvHeads = kvHeads;
       this.headDim = headDim;
       for (Op op : m.ops()) {
         op.results().forEach(v -> producer.put(v.name(), op));
@@ -580,7 +578,6 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
       int d = (int) headDim;
       for (Op op : ops) {
         if (op instanceof Attention a) {
-          long group = Math.max(1, heads / Math.max(1, kvHeads));
           int[] qo = order(a.q(), d);
           int[] ko = order(a.k(), d);
           int[] q = new int[(int) (heads * d)];
@@ -589,8 +586,8 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
           for (int h = 0; h < heads; h++) {
             for (int i = 0; i < d; i++) {
               q[h * d + i] = h * d + qo[i];
-              k[h * d + i] = (int) (h / group) * d + ko[i];
-              v[h * d + i] = (int) (h / group) * d + i;
+              k[h * d + i] = a.kvHead(h) * d + ko[i];
+              v[h * d + i] = a.kvHead(h) * d + i;
             }
           }
           back(a.q(), q, need);

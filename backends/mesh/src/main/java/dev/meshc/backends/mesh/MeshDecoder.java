@@ -226,7 +226,7 @@ public final class MeshDecoder {
     float[] entry = new float[KernelProgram.kvOffset(a, (long) batch * heads, false)];
     for (int b = 0; b < batch; b++) {
       for (int h = 0; h < heads; h++) {
-        int g = b * kvHeads + h / (heads / kvHeads);
+        int g = a.kvHead(b * heads + h);
         System.arraycopy(k, g * d, entry, KernelProgram.kvOffset(a, b * heads + h, false), d);
         System.arraycopy(v, g * dv, entry, KernelProgram.kvOffset(a, b * heads + h, true), dv);
       }

@@ -236,7 +236,6 @@ public final class MeshExecutor {
     Tensor k = args.get(1);
     Tensor v = args.get(2);
     int heads = (int) a.heads();
-    int kvHeads = (int) a.kvHeads();
     int sq = (int) q.shape().dim(-2);
     int d = (int) q.shape().dim(-1);
     int sk = (int) k.shape().dim(-2);
@@ -253,7 +252,7 @@ public final class MeshExecutor {
     for (int b = 0; b < batch; b++) {
       for (int h = 0; h < heads; h++) {
         int bh = b * heads + h;
-        int kh = b * kvHeads + h / (heads / kvHeads);
+        int kh = a.kvHead(bh);
         String head = what + " head " + h;
         float[] qh = java.util.Arrays.copyOfRange(q.floats(), bh * sq * d, (bh + 1) * sq * d);
         float[] khd = java.util.Arrays.copyOfRange(k.floats(), kh * sk * d, (kh + 1) * sk * d);
