@@ -61,6 +61,13 @@ public final class Fp16 {
 
   /** {@code f} rounded to the nearest half-precision value. */
   public static float round(float f) {
+    int bits = Float.floatToRawIntBits(f);
+    int exp = (bits >>> 23) & 0xff;
+    if (exp >= 113 && exp <= 142) { // a normal half: the mantissa to 10 bits, to nearest even, in place
+      int r = (bits + 0xfff + ((bits >>> 13) & 1)) & 0xffffe000;
+      return ((r >>> 23) & 0xff) > 142 ? (bits < 0 ? Float.NEGATIVE_INFINITY : Float.POSITIVE_INFINITY)
+          : Float.intBitsToFloat(r);
+    }
     return toFloat(fromFloat(f));
   }
 

@@ -249,9 +249,11 @@ public final class MeshExecutor {
     KernelTemplate softmaxT = program.get(1).template();
     KernelTemplate pvT = program.get(2).template();
     float[] out = new float[batch * heads * sq * dv];
-    for (int b = 0; b < batch; b++) {
-      for (int h = 0; h < heads; h++) {
-        int bh = b * heads + h;
+    // the heads are independent runs: simulated side by side on the host's cores, their results
+    // and cycles taken in head order, so any number of cores gives the same bytes
+    Object[] done = java.util.stream.IntStream.range(0, batch * heads).parallel().mapToObj(bh -> {
+      try {
+        int h = bh % heads;
         int kh = a.kvHead(bh);
         String head = what + " head " + h;
         float[] qh = java.util.Arrays.copyOfRange(q.floats(), bh * sq * d, (bh + 1) * sq * d);
@@ -269,9 +271,18 @@ public final class MeshExecutor {
         }
         RunResult p = run(softmaxT, in, head + " softmax", grid, machine);
         RunResult o = run(pvT, Map.of("A", p.c(), "B", vh), head + " p·v", grid, machine);
-        System.arraycopy(o.c(), 0, out, bh * sq * dv, sq * dv);
-        cycles[0] += scores.cycles() + p.cycles() + o.cycles();
+        return (Object) new RunResult[] {scores, p, o};
+      } catch (RuntimeException e) {
+        return e;
       }
+    }).toArray();
+    for (int bh = 0; bh < done.length; bh++) {
+      if (done[bh] instanceof RuntimeException e) {
+        throw e; // the first head's failure, whichever core met it first
+      }
+      RunResult[] r = (RunResult[]) done[bh];
+      System.arraycopy(r[2].c(), 0, out, bh * sq * dv, sq * dv);
+      cycles[0] += r[0].cycles() + r[1].cycles() + r[2].cycles();
     }
     return out;
   }

@@ -57,6 +57,8 @@ public final class MeshRuntime {
   private final Msg[] boxTail;
   private final int[][][] paths; // per (PE, colour): each delivery's links, traced once
   private final int[][] pathDest; // per (PE, colour): each delivery's PE
+  private final Tree[] trees; // per (PE, colour) that multicasts: its deliveries as one tree of links
+  private double[] treeStart = new double[64]; // scratch: when each link of a tree takes the head
   // Per (PE, colour) with one delivery of at most SHORT links (the common case), flat, so that a
   // 720×720 timing run does not chase pointers: uniLen −1 = not such a path (yet).
   private static final int SHORT = 4;
@@ -65,14 +67,48 @@ public final class MeshRuntime {
   private final int[] uniDest;
   private final int[] waiter; // the PE waiting on each mailbox slot, or −1
   private final java.util.ArrayDeque<Integer> woken = new java.util.ArrayDeque<>();
-  private final List<Map<String, float[]>> memory;
+  // functional runs: PE p's buffer named b is memory.get(bufferIndex.get(b))[p]
+  private final Map<String, Integer> bufferIndex = new HashMap<>();
+  private final List<float[][]> memory = new ArrayList<>();
   private final Map<String, Boolean> fp32Buffers = new HashMap<>();
-  private final Map<Long, Integer> linkUse = new HashMap<>();
+  // functional runs check that a link carries one flow per colour and round: its sender + 1, stamped round + 1
+  private final int[] flowSrc;
+  private final int[] flowRound;
   private int round;
   private int maxHops;
   private long transfers;
   private long maxBytes;
   private int maxColors;
+
+  /**
+   * A multicast's links, each once, in the order the deliveries first take them: {@code parent[i]}
+   * is the index of the link before link i ({@code −1}: it leaves the sender), {@code last[d]} the
+   * index of delivery d's last link.
+   */
+  private record Tree(int[] links, int[] parent, int[] last) {
+    static Tree of(int[][] deliveries) {
+      Map<Integer, Integer> at = new HashMap<>();
+      List<Integer> links = new ArrayList<>();
+      List<Integer> parent = new ArrayList<>();
+      int[] last = new int[deliveries.length];
+      for (int d = 0; d < deliveries.length; d++) {
+        int prev = -1;
+        for (int link : deliveries[d]) {
+          Integer i = at.get(link);
+          if (i == null) {
+            i = links.size();
+            at.put(link, i);
+            links.add(link);
+            parent.add(prev);
+          }
+          prev = i;
+        }
+        last[d] = prev;
+      }
+      return new Tree(links.stream().mapToInt(Integer::intValue).toArray(),
+          parent.stream().mapToInt(Integer::intValue).toArray(), last);
+    }
+  }
 
   /** A message in a PE's mailbox for one colour. */
   private static final class Msg {
@@ -81,17 +117,20 @@ public final class MeshRuntime {
     final long wavelets;
     final int len;
     final float[] data;
+    final boolean half; // data holds fp16 values exactly (it left an fp16 buffer)
     final int[] links; // the path, or null when it is the flat short path of slot
     final int slot;
     final double arrival; // multicast: the head's arrival here; unicast: NaN (computed on receipt)
     Msg next; // the mailbox is a FIFO per colour, as the PE's input queue is
 
-    Msg(int src, double issue, long wavelets, int len, float[] data, int[] links, int slot, double arrival) {
+    Msg(int src, double issue, long wavelets, int len, float[] data, boolean half, int[] links, int slot,
+        double arrival) {
       this.src = src;
       this.issue = issue;
       this.wavelets = wavelets;
       this.len = len;
       this.data = data;
+      this.half = half;
       this.links = links;
       this.slot = slot;
       this.arrival = arrival;
@@ -126,13 +165,15 @@ public final class MeshRuntime {
     this.boxTail = new Msg[n * colors];
     this.paths = new int[n * colors][][];
     this.pathDest = new int[n * colors][];
+    this.trees = new Tree[n * colors];
     this.uniLen = new byte[n * colors];
     java.util.Arrays.fill(uniLen, (byte) -1);
     this.uniLinks = new int[n * colors * SHORT];
     this.uniDest = new int[n * colors];
     this.waiter = new int[n * colors];
+    this.flowSrc = functional ? new int[n * 4 * colors] : null;
+    this.flowRound = functional ? new int[n * 4 * colors] : null;
     java.util.Arrays.fill(waiter, -1);
-    this.memory = functional ? new ArrayList<>(n) : null;
     configure();
   }
 
@@ -239,11 +280,13 @@ public final class MeshRuntime {
           }
         }
         if (functional) {
-          Map<String, float[]> mem = new HashMap<>();
           for (Buffer b : bufs) {
-            mem.put(b.name(), new float[b.elements()]);
+            int i = bufferIndex.computeIfAbsent(b.name(), k -> {
+              memory.add(new float[n][]);
+              return memory.size() - 1;
+            });
+            memory.get(i)[p] = new float[b.elements()];
           }
-          memory.add(mem);
         }
         List<Route> routes = t.routes(x, y);
         for (Route r : routes) {
@@ -287,12 +330,11 @@ public final class MeshRuntime {
     }
     for (int y = 0; y < h; y++) {
       for (int x = 0; x < w; x++) {
-        Map<String, float[]> mem = memory.get(y * w + x);
         for (TileMap tm : t.inputs(x, y)) {
           if (!tm.tensor().equals(tensor)) {
             continue;
           }
-          float[] buf = mem.get(tm.buffer());
+          float[] buf = buffer(y * w + x, tm.buffer());
           boolean half = !fp32Buffers.get(tm.buffer()); // values take the precision of where they land
           for (int i = 0; i < tm.rows(); i++) {
             for (int j = 0; j < tm.cols(); j++) {
@@ -315,9 +357,8 @@ public final class MeshRuntime {
     boolean[] seen = new boolean[c.length];
     for (int y = 0; y < h; y++) {
       for (int x = 0; x < w; x++) {
-        Map<String, float[]> mem = memory.get(y * w + x);
         for (TileMap tm : t.outputs(x, y)) {
-          float[] buf = mem.get(tm.buffer());
+          float[] buf = buffer(y * w + x, tm.buffer());
           for (int i = 0; i < tm.rows(); i++) {
             for (int j = 0; j < tm.cols(); j++) {
               long r = tm.row0() + i;
@@ -419,7 +460,6 @@ public final class MeshRuntime {
           throw error(p % w, p / w, color, "waits in round %d but nothing was sent to it", round);
         }
       }
-      linkUse.clear();
       if (skipping && round > 0) {
         round = skipRepeats(round, prevProg, prog);
       }
@@ -598,42 +638,42 @@ public final class MeshRuntime {
 
   private void issue(int p, Action a) {
     if (a instanceof Action.Send s) {
-      send(p, s.color(), clock[p], slice(p, s.buffer(), s.offset(), s.length()), s.length(),
-          bytesOf(s.buffer()) * s.length());
+      send(p, s.color(), clock[p], slice(p, s.buffer(), s.offset(), s.length()), bytesOf(s.buffer()) == 2,
+          s.length(), bytesOf(s.buffer()) * s.length());
     } else if (a instanceof Action.Gemm g) {
       double cyc = (double) g.m() * g.k() * g.n() / m.fmacsPerCycle();
       clock[p] += cyc;
       compute[p] += cyc;
       if (functional) {
-        Numerics.gemm(memory.get(p), g, fp32Buffers.get(g.c()));
+        Numerics.gemm(mem(p), g, fp32Buffers.get(g.c()));
       }
     } else if (a instanceof Action.Gemv g) {
       double cyc = (double) g.m() * g.n() / m.fmacsPerCycle();
       clock[p] += cyc;
       compute[p] += cyc;
       if (functional) {
-        Numerics.gemv(memory.get(p), g, fp32Buffers.get(g.y()));
+        Numerics.gemv(mem(p), g, fp32Buffers.get(g.y()));
       }
     } else if (a instanceof Action.RowStats rs) {
       double cyc = RowWise.statsCycles(m, rs.fn(), rs.rows(), rs.cols(), rs.pass());
       clock[p] += cyc;
       compute[p] += cyc;
       if (functional) {
-        Numerics.rowStats(memory.get(p), rs);
+        Numerics.rowStats(mem(p), rs);
       }
     } else if (a instanceof Action.RowFinish rf) {
       double cyc = RowWise.finishCycles(m, rf.fn(), rf.rows(), rf.cols());
       clock[p] += cyc;
       compute[p] += cyc;
       if (functional) {
-        Numerics.rowFinish(memory.get(p), rf);
+        Numerics.rowFinish(mem(p), rf);
       }
     } else if (a instanceof Action.Map mp) {
       double cyc = Local.cycles(m, mp.fn(), mp.elements());
       clock[p] += cyc;
       compute[p] += cyc;
       if (functional) {
-        Numerics.map(memory.get(p), mp, fp32Buffers.get(mp.out()));
+        Numerics.map(mem(p), mp, fp32Buffers.get(mp.out()));
       }
     } else if (a instanceof Action.Zero z) {
       if (functional) {
@@ -641,10 +681,11 @@ public final class MeshRuntime {
       }
     } else if (a instanceof Action.Swap s) {
       if (functional) {
-        Map<String, float[]> mem = memory.get(p);
-        float[] x = mem.get(s.a());
-        mem.put(s.a(), mem.get(s.b()));
-        mem.put(s.b(), x);
+        float[][] one = memory.get(index(s.a()));
+        float[][] other = memory.get(index(s.b()));
+        float[] x = one[p];
+        one[p] = other[p];
+        other[p] = x;
       }
     } else {
       throw new IllegalStateException("cannot issue " + a);
@@ -660,11 +701,24 @@ public final class MeshRuntime {
   }
 
   private float[] buffer(int p, String name) {
-    float[] b = memory.get(p).get(name);
+    float[] b = memory.get(index(name))[p];
     if (b == null) {
       throw new IllegalStateException("PE " + p + " has no buffer " + name);
     }
     return b;
+  }
+
+  private int index(String buffer) {
+    Integer i = bufferIndex.get(buffer);
+    if (i == null) {
+      throw new IllegalStateException(t.algorithm() + " has no buffer " + buffer);
+    }
+    return i;
+  }
+
+  /** PE p's buffers, as the arithmetic reads them. */
+  private Numerics.Mem mem(int p) {
+    return name -> buffer(p, name);
   }
 
   private float[] slice(int p, String name, int off, int len) {
@@ -679,12 +733,12 @@ public final class MeshRuntime {
    * Injects a message at PE p: follows the routers from p, checking every entry, and leaves it in
    * the mailbox of every PE whose route delivers it (RAMP).
    */
-  private void send(int p, int color, double issue, float[] data, int len, long bytes) {
+  private void send(int p, int color, double issue, float[] data, boolean half, int len, long bytes) {
     int slot0 = p * colors + color;
     long wavelets = m.wavelets(bytes / 2); // bytes are whole fp16 halves
     if (uniLen[slot0] >= 0 && !functional) { // a short unicast already traced: straight to the mailbox
       transfers++;
-      deliver(uniDest[slot0], color, new Msg(p, issue, wavelets, len, data, null, slot0, Double.NaN));
+      deliver(uniDest[slot0], color, new Msg(p, issue, wavelets, len, data, half, null, slot0, Double.NaN));
       return;
     }
     Route r = table[p * colors + color];
@@ -694,7 +748,7 @@ public final class MeshRuntime {
       throw error(x, y, color, "sends but its router %s", r == null ? "has no route for it"
           : "takes it from " + r.rx() + ", not from the PE");
     }
-    if (paths[slot0] == null || functional) { // routes are static: trace once (every time when checking flows)
+    if (paths[slot0] == null) { // routes are static: trace once
       List<int[]> found = new ArrayList<>(1);
       trace(p, p, color, r, new int[0], found, 0);
       if (found.isEmpty()) {
@@ -710,6 +764,7 @@ public final class MeshRuntime {
       }
       paths[slot0] = links;
       pathDest[slot0] = dests;
+      trees[slot0] = links.length > 1 ? Tree.of(links) : null;
       if (links.length == 1 && links[0].length <= SHORT) {
         uniLen[slot0] = (byte) links[0].length;
         System.arraycopy(links[0], 0, uniLinks, slot0 * SHORT, links[0].length);
@@ -717,27 +772,30 @@ public final class MeshRuntime {
       }
     }
     int[][] deliveries = paths[slot0];
+    Tree tree = trees[slot0];
+    if (functional) {
+      checkFlows(p, color, tree == null ? deliveries[0] : tree.links());
+    }
     transfers++;
-    boolean multicast = deliveries.length > 1;
-    Map<Integer, Double> tree = multicast ? new HashMap<>() : null; // a multicast takes each link once
+    if (tree == null) { // a unicast: it moves when the receiver has posted its receive
+      deliver(pathDest[slot0][0], color, new Msg(p, issue, wavelets, len, data, half, deliveries[0], -1,
+          Double.NaN));
+      return;
+    }
+    // a multicast leaves when issued and takes each link of its tree once
+    int[] links = tree.links();
+    if (treeStart.length < links.length) {
+      treeStart = new double[Math.max(links.length, 2 * treeStart.length)];
+    }
+    for (int i = 0; i < links.length; i++) {
+      int before = tree.parent()[i];
+      double s = Math.max(before < 0 ? issue : treeStart[before] + m.alpha(), linkFree[links[i]]);
+      occupy(links[i], s + wavelets);
+      treeStart[i] = s;
+    }
     for (int di = 0; di < deliveries.length; di++) {
-      int dest = pathDest[slot0][di];
-      int[] links = deliveries[di];
-      double arrival = Double.NaN;
-      if (multicast) {
-        double time = issue;
-        for (int link : links) {
-          Double s = tree.get(link);
-          if (s == null) {
-            s = Math.max(time, linkFree[link]);
-            occupy(link, s + wavelets);
-            tree.put(link, s);
-          }
-          time = s + m.alpha();
-        }
-        arrival = time;
-      }
-      deliver(dest, color, new Msg(p, issue, wavelets, len, data, links, -1, arrival));
+      deliver(pathDest[slot0][di], color, new Msg(p, issue, wavelets, len, data, half, deliveries[di], -1,
+          treeStart[tree.last()[di]] + m.alpha()));
     }
   }
 
@@ -757,6 +815,22 @@ public final class MeshRuntime {
     boxTail[slot] = msg;
   }
 
+  /** A link (PE · 4 + direction) carries one flow per colour in a round: the first sender's. */
+  private void checkFlows(int src, int color, int[] links) {
+    for (int link : links) {
+      int at = link * colors + color;
+      if (flowRound[at] == round + 1 && flowSrc[at] != src + 1) {
+        int other = flowSrc[at] - 1;
+        int p = link / 4;
+        throw error(p % w, p / w, color, "carries two flows toward %s in round %d: from PE (%d,%d) and PE (%d,%d)",
+            Dir.values()[link % 4], round, other % w, other / w, src % w, src / w);
+      }
+      flowRound[at] = round + 1;
+      flowSrc[at] = src + 1;
+    }
+  }
+
+
   /** Depth-first over the route tree; each delivery is its links then the destination PE. */
   private void trace(int src, int p, int color, Route r, int[] links, List<int[]> out, int depth) {
     if (depth > w + h) {
@@ -773,13 +847,6 @@ public final class MeshRuntime {
       }
       int q = p + d.dx() + d.dy() * w;
       int link = p * 4 + d.ordinal();
-      if (functional) {
-        Integer other = linkUse.putIfAbsent(((long) link << 8) | color, src);
-        if (other != null && other != src) {
-          throw error(p % w, p / w, color, "carries two flows toward %s in round %d: from PE (%d,%d) and PE (%d,%d)",
-              d, round, other % w, other / w, src % w, src / w);
-        }
-      }
       Route next = table[q * colors + color];
       if (next == null || next.rx() != d.opposite()) {
         throw error(q % w, q / w, color, "receives it from %s (sent by PE (%d,%d)) but its router %s", d.opposite(),
@@ -843,7 +910,7 @@ public final class MeshRuntime {
       double done = head(msg, roundStart[p]) + msg.wavelets;
       clock[p] = Math.max(clock[p], done);
       if (functional) {
-        combine(buffer(p, r.buffer()), r.offset(), msg.data, r.combine(), fp32Buffers.get(r.buffer()));
+        combine(buffer(p, r.buffer()), r.offset(), msg.data, msg.half, r.combine(), fp32Buffers.get(r.buffer()));
       }
     } else {
       Action.Relay r = (Action.Relay) a;
@@ -852,18 +919,20 @@ public final class MeshRuntime {
       double headIn = head(msg, clock[p]);
       double out = Math.max(clock[p], headIn) + m.beta();
       float[] data = null;
+      boolean half = msg.half;
       if (functional) {
         float[] buf = buffer(p, r.buffer());
         boolean fp32 = fp32Buffers.get(r.buffer());
         if (r.combine() == Combine.STORE) {
-          combine(buf, r.offset(), msg.data, Combine.STORE, fp32);
+          combine(buf, r.offset(), msg.data, msg.half, Combine.STORE, fp32);
           data = msg.data;
         } else {
           data = java.util.Arrays.copyOfRange(buf, r.offset(), r.offset() + r.length());
-          combine(data, 0, msg.data, r.combine(), fp32);
+          combine(data, 0, msg.data, msg.half, r.combine(), fp32);
+          half = !fp32;
         }
       }
-      send(p, r.out(), out, data, r.length(), (long) bytesOf(r.buffer()) * r.length());
+      send(p, r.out(), out, data, half, r.length(), (long) bytesOf(r.buffer()) * r.length());
       clock[p] = Math.max(clock[p], out + msg.wavelets);
     }
   }
@@ -875,15 +944,34 @@ public final class MeshRuntime {
     }
   }
 
-  /** Combines arriving values into {@code buf} at {@code off}, rounding to the buffer's precision. */
-  static void combine(float[] buf, int off, float[] in, Combine how, boolean fp32) {
-    for (int i = 0; i < in.length; i++) {
-      float v = switch (how) {
-        case STORE -> in[i];
-        case ADD -> buf[off + i] + in[i];
-        case MAX -> Math.max(buf[off + i], in[i]);
-      };
-      buf[off + i] = fp32 ? v : Fp16.round(v);
+  /**
+   * Combines arriving values into {@code buf} at {@code off}, rounding to the buffer's precision
+   * ({@code half}: the values are fp16 already, which rounding keeps bit for bit).
+   */
+  static void combine(float[] buf, int off, float[] in, boolean half, Combine how, boolean fp32) {
+    int n = in.length;
+    switch (how) {
+      case STORE -> {
+        if (fp32 || half) {
+          System.arraycopy(in, 0, buf, off, n);
+        } else {
+          for (int i = 0; i < n; i++) {
+            buf[off + i] = Fp16.round(in[i]);
+          }
+        }
+      }
+      case ADD -> {
+        for (int i = 0; i < n; i++) {
+          float v = buf[off + i] + in[i];
+          buf[off + i] = fp32 ? v : Fp16.round(v);
+        }
+      }
+      case MAX -> {
+        for (int i = 0; i < n; i++) {
+          float v = Math.max(buf[off + i], in[i]);
+          buf[off + i] = fp32 ? v : Fp16.round(v);
+        }
+      }
     }
   }
 }

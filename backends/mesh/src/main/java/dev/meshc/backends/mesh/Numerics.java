@@ -3,7 +3,6 @@ package dev.meshc.backends.mesh;
 import dev.meshc.ir.Fp16;
 import dev.meshc.ir.kernel.Action;
 import dev.meshc.ir.kernel.RowFn;
-import java.util.Map;
 
 /**
  * The PE's arithmetic on fp16 values: with fp16 accumulation every multiply-accumulate rounds to
@@ -13,42 +12,80 @@ import java.util.Map;
 final class Numerics {
   private Numerics() {}
 
+  /** One PE's buffers, by name. */
+  interface Mem {
+    float[] get(String buffer);
+  }
+
   /** c[m,n] += a[m,k]·b[k,n] (b[n,k] when transposed), all row-major. */
-  static void gemm(Map<String, float[]> mem, Action.Gemm g, boolean fp32) {
+  static void gemm(Mem mem, Action.Gemm g, boolean fp32) {
     float[] a = mem.get(g.a());
     float[] b = mem.get(g.b());
     float[] c = mem.get(g.c());
     int mm = g.m();
     int kk = g.k();
     int nn = g.n();
-    for (int i = 0; i < mm; i++) {
-      for (int j = 0; j < nn; j++) {
-        float acc = c[i * nn + j];
-        for (int p = 0; p < kk; p++) {
-          float bv = g.transB() ? b[j * kk + p] : b[p * nn + j];
-          acc = fp32 ? acc + a[i * kk + p] * bv : Fp16.round(acc + a[i * kk + p] * bv);
+    // each c[i,j] takes its products in k order, as the PE's loop does, whichever loop is outermost
+    if (g.transB()) {
+      for (int i = 0; i < mm; i++) {
+        for (int j = 0; j < nn; j++) {
+          float acc = c[i * nn + j];
+          for (int p = 0, bj = j * kk, ai = i * kk; p < kk; p++) {
+            acc = fp32 ? acc + a[ai + p] * b[bj + p] : Fp16.round(acc + a[ai + p] * b[bj + p]);
+          }
+          c[i * nn + j] = acc;
         }
-        c[i * nn + j] = acc;
+      }
+      return;
+    }
+    for (int i = 0; i < mm; i++) {
+      int ci = i * nn;
+      int p = 0;
+      for (; fp32 && p + 4 <= kk; p += 4) { // four products per pass over the row, still in k order
+        float a0 = a[i * kk + p];
+        float a1 = a[i * kk + p + 1];
+        float a2 = a[i * kk + p + 2];
+        float a3 = a[i * kk + p + 3];
+        int b0 = p * nn;
+        for (int j = 0; j < nn; j++) {
+          float v = c[ci + j] + a0 * b[b0 + j];
+          v += a1 * b[b0 + nn + j];
+          v += a2 * b[b0 + 2 * nn + j];
+          c[ci + j] = v + a3 * b[b0 + 3 * nn + j];
+        }
+      }
+      for (; p < kk; p++) {
+        axpy(c, ci, a[i * kk + p], b, p * nn, nn, fp32);
       }
     }
   }
 
   /** y[n] += Σ_m x[m]·w[m,n]. */
-  static void gemv(Map<String, float[]> mem, Action.Gemv g, boolean fp32) {
+  static void gemv(Mem mem, Action.Gemv g, boolean fp32) {
     float[] x = mem.get(g.x());
     float[] wt = mem.get(g.w());
     float[] y = mem.get(g.y());
-    for (int j = 0; j < g.n(); j++) {
-      float acc = y[j];
-      for (int i = 0; i < g.m(); i++) {
-        acc = fp32 ? acc + x[i] * wt[i * g.n() + j] : Fp16.round(acc + x[i] * wt[i * g.n() + j]);
+    int n = g.n();
+    for (int i = 0; i < g.m(); i++) { // y[j] takes its products in m order, as the PE's loop does
+      axpy(y, 0, x[i], wt, i * n, n, fp32);
+    }
+  }
+
+  /** y[yo + j] += s·x[xo + j] for j < n, rounding each sum to fp16 unless {@code fp32}. */
+  private static void axpy(float[] y, int yo, float s, float[] x, int xo, int n, boolean fp32) {
+    if (fp32) {
+      for (int j = 0; j < n; j++) {
+        y[yo + j] += s * x[xo + j];
       }
-      y[j] = acc;
+    } else {
+      for (int j = 0; j < n; j++) {
+        y[yo + j] = Fp16.round(y[yo + j] + s * x[xo + j]);
+      }
     }
   }
 
   /** One pass of a row function's statistics over the PE's tile, in fp32 (see {@link RowFn}). */
-  static void rowStats(Map<String, float[]> mem, Action.RowStats a) {
+  static void rowStats(Mem mem, Action.RowStats a) {
     RowFn fn = a.fn();
     float[] x = mem.get(a.in());
     float[] out = mem.get(RowFn.STATS[a.pass()]);
@@ -77,7 +114,7 @@ final class Numerics {
   }
 
   /** A row function's finish: the tile's output in fp16 from its input and the row totals. */
-  static void rowFinish(Map<String, float[]> mem, Action.RowFinish a) {
+  static void rowFinish(Mem mem, Action.RowFinish a) {
     RowFn fn = a.fn();
     float[] x = mem.get(a.in());
     float[] y = mem.get(a.out());
@@ -114,7 +151,7 @@ final class Numerics {
   }
 
   /** A local function's part over the tiles, stored in the output buffer's precision. */
-  static void map(Map<String, float[]> mem, Action.Map a, boolean fp32Out) {
+  static void map(Mem mem, Action.Map a, boolean fp32Out) {
     java.util.List<float[]> in = a.in().stream().map(mem::get).toList();
     float[] out = mem.get(a.out());
     a.fn().apply(a.part(), in, out, a.elements());
