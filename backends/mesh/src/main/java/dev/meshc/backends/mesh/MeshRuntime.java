@@ -74,6 +74,12 @@ public final class MeshRuntime {
   // functional runs check that a link carries one flow per colour and round: its sender + 1, stamped round + 1
   private final int[] flowSrc;
   private final int[] flowRound;
+  // ... which only links that two senders' routes share can break: per link and colour the one
+  // sender whose routes take it (+ 1; −1: more than one), per (PE, colour) whether its routes share a
+  // link and the round it last sent in (+ 1)
+  private final int[] linkOwner;
+  private final boolean[] shares;
+  private final int[] lastSent;
   private int round;
   private int maxHops;
   private long transfers;
@@ -173,6 +179,9 @@ public final class MeshRuntime {
     this.waiter = new int[n * colors];
     this.flowSrc = functional ? new int[n * 4 * colors] : null;
     this.flowRound = functional ? new int[n * 4 * colors] : null;
+    this.linkOwner = functional ? new int[n * 4 * colors] : null;
+    this.shares = functional ? new boolean[n * colors] : null;
+    this.lastSent = functional ? new int[n * colors] : null;
     java.util.Arrays.fill(waiter, -1);
     configure();
   }
@@ -750,7 +759,7 @@ public final class MeshRuntime {
     }
     if (paths[slot0] == null) { // routes are static: trace once
       List<int[]> found = new ArrayList<>(1);
-      trace(p, p, color, r, new int[0], found, 0);
+      trace(p, color, r, new int[w + h + 2], 0, found);
       if (found.isEmpty()) {
         throw error(x, y, color, "sends but no router on its path delivers it to a PE");
       }
@@ -765,6 +774,9 @@ public final class MeshRuntime {
       paths[slot0] = links;
       pathDest[slot0] = dests;
       trees[slot0] = links.length > 1 ? Tree.of(links) : null;
+      if (functional) {
+        own(p, color, trees[slot0] == null ? links[0] : trees[slot0].links());
+      }
       if (links.length == 1 && links[0].length <= SHORT) {
         uniLen[slot0] = (byte) links[0].length;
         System.arraycopy(links[0], 0, uniLinks, slot0 * SHORT, links[0].length);
@@ -774,7 +786,10 @@ public final class MeshRuntime {
     int[][] deliveries = paths[slot0];
     Tree tree = trees[slot0];
     if (functional) {
-      checkFlows(p, color, tree == null ? deliveries[0] : tree.links());
+      if (shares[slot0]) {
+        checkFlows(p, color, tree == null ? deliveries[0] : tree.links());
+      }
+      lastSent[slot0] = round + 1;
     }
     transfers++;
     if (tree == null) { // a unicast: it moves when the receiver has posted its receive
@@ -815,6 +830,30 @@ public final class MeshRuntime {
     boxTail[slot] = msg;
   }
 
+  /**
+   * Claims the links of sender p's routes on {@code color}; a link another sender's routes take
+   * marks both as sharing (and stamps the other's flows if it sent in this round already).
+   */
+  private void own(int p, int color, int[] links) {
+    for (int link : links) {
+      int at = link * colors + color;
+      int o = linkOwner[at];
+      if (o == 0) {
+        linkOwner[at] = p + 1;
+      } else if (o != p + 1) {
+        if (o > 0) {
+          int other = (o - 1) * colors + color;
+          if (!shares[other] && lastSent[other] == round + 1) {
+            checkFlows(o - 1, color, trees[other] == null ? paths[other][0] : trees[other].links());
+          }
+          shares[other] = true;
+          linkOwner[at] = -1;
+        }
+        shares[p * colors + color] = true;
+      }
+    }
+  }
+
   /** A link (PE · 4 + direction) carries one flow per colour in a round: the first sender's. */
   private void checkFlows(int src, int color, int[] links) {
     for (int link : links) {
@@ -832,31 +871,30 @@ public final class MeshRuntime {
 
 
   /** Depth-first over the route tree; each delivery is its links then the destination PE. */
-  private void trace(int src, int p, int color, Route r, int[] links, List<int[]> out, int depth) {
+  private void trace(int p, int color, Route r, int[] links, int depth, List<int[]> out) {
     if (depth > w + h) {
       throw error(p % w, p / w, color, "routes in a loop");
     }
     for (Dir d : r.tx()) {
       if (d == Dir.RAMP) {
-        if (links.length > 0) {
-          int[] del = java.util.Arrays.copyOf(links, links.length + 1);
-          del[links.length] = p;
+        if (depth > 0) {
+          int[] del = java.util.Arrays.copyOf(links, depth + 1);
+          del[depth] = p;
           out.add(del);
         }
         continue;
       }
       int q = p + d.dx() + d.dy() * w;
-      int link = p * 4 + d.ordinal();
       Route next = table[q * colors + color];
       if (next == null || next.rx() != d.opposite()) {
         throw error(q % w, q / w, color, "receives it from %s (sent by PE (%d,%d)) but its router %s", d.opposite(),
             p % w, p / w, next == null ? "has no route for it" : "takes it from " + next.rx());
       }
-      int[] more = java.util.Arrays.copyOf(links, links.length + 1);
-      more[links.length] = link;
-      trace(src, q, color, next, more, out, depth + 1);
+      links[depth] = p * 4 + d.ordinal(); // the path so far is links[0, depth]; branches overwrite beyond it
+      trace(q, color, next, links, depth + 1, out);
     }
   }
+
 
   /** Moves a head over {@code links} from {@code start}; returns when it reaches the last PE. */
   private double reserve(int[] links, double start, long wavelets) {
