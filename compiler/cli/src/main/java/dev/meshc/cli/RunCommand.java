@@ -66,6 +66,11 @@ final class RunCommand implements Callable<Integer> {
       + "result diverges (Pearson correlation below 0.999); exits 1 if one does")
   boolean check;
 
+  @Option(names = "--timing-only", description = "simulate the plan's kernels and moves for time alone, with no "
+      + "values and no weights (a model of shapes alone runs at full size): the prefill, or with --prompt-ids one "
+      + "decode step at the plan's context; prints simulated against predicted cycles")
+  boolean timingOnly;
+
   @Option(names = "--plant-fault", paramLabel = "OP", hidden = true, defaultValue = "-1",
       description = "add 100 to PE (0,0)'s tile of op OP's mesh result (to see --check find it)")
   int plantFault;
@@ -88,8 +93,14 @@ final class RunCommand implements Callable<Integer> {
       throw MeshcException.input("--reference holds a prefill's outputs to a reference; it does not apply to "
           + "--prompt-ids");
     }
+    if (timingOnly && (reference != null || check || output != null)) {
+      throw MeshcException.input("--timing-only moves no values: --reference, --check and --output do not apply");
+    }
     PlanDir.Loaded p = PlanDir.read(plan);
     Progress progress = CliProgress.of(common, spec.commandLine().getErr());
+    if (timingOnly) {
+      return report(p, Execution.timing(p, promptIds != null ? "decode" : "prefill", o, progress));
+    }
     if (promptIds != null) {
       return report(p, Execution.generate(p, promptIds, maxNewTokens, o, progress));
     }
@@ -204,6 +215,39 @@ final class RunCommand implements Callable<Integer> {
     }
     spec.commandLine().getErr().flush();
     return status;
+  }
+
+  private int report(PlanDir.Loaded p, Execution.Timing t) {
+    Execution.Program prog = t.program();
+    double predicted = t.predictedCycles();
+    double simulated = t.simulatedCycles();
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("model", p.module().name());
+    json.put("phase", t.phase());
+    json.put("mode", "timing");
+    json.put("accumulate", accumulate.toString());
+    json.put("plan_kernels", prog.planKernels());
+    json.put("executed_kernels", prog.executedKernels());
+    json.put("kernels_match", prog.same());
+    json.put("kernels_first_difference", prog.firstDifference());
+    json.put("predicted_cycles", t.predictedCycles());
+    json.put("simulated_cycles", simulated);
+    json.put("predicted_cycles_per_token", predicted / t.tokens());
+    json.put("simulated_cycles_per_token", simulated / t.tokens());
+    json.put("simulated_vs_predicted", predicted == 0 ? null : simulated / predicted - 1);
+    json.put("predicted_handoff_cycles", prog.predictedHandoffCycles());
+    PrintWriter w = spec.commandLine().getOut();
+    if (common.json) {
+      Json.print(w, json);
+      return Main.OK;
+    }
+    String what = t.phase().equals("decode") ? "one decode step" : "the prefill of " + t.tokens() + " tokens";
+    w.printf(Locale.ROOT, "%s of %s, timing only: %,d kernel runs (%s)%n", p.module().name(), what,
+        prog.executedKernels(), prog.same() ? "the plan's program" : "not the plan's: " + prog.firstDifference());
+    w.printf(Locale.ROOT, "  simulated %,.0f cycles against %,d predicted (%+.1f%%); per token %,.0f against %,.0f%n",
+        simulated, t.predictedCycles(), predicted == 0 ? 0 : 100 * (simulated / predicted - 1), simulated / t.tokens(),
+        predicted / t.tokens());
+    return Main.OK;
   }
 
   private int report(PlanDir.Loaded p, Execution.Generation g) {

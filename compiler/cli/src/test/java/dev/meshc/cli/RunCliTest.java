@@ -154,7 +154,9 @@ class RunCliTest {
   /**
    * The plan is the program (issue 16): the runtime executes exactly the kernel runs the placed
    * plan lists, and the plan's predicted cycles (the sum of the templates' estimates) are within 5%
-   * of the runtime's simulated ones, on one region and on a plan that splits the layers.
+   * of the runtime's simulated ones, on one region and on a plan that splits the layers. A
+   * timing-only run of the same plan (issue 17: no values) executes the same program in the same
+   * simulated cycles.
    */
   @ParameterizedTest
   @ValueSource(strings = {"tiny-gpt2:8", "tiny-llama:4", "tiny-llama:3"})
@@ -174,6 +176,14 @@ class RunCliTest {
     double simulated = j.get("simulated_cycles").getAsDouble();
     assertTrue(Math.abs(simulated - predicted) <= 0.05 * predicted, simulated + " simulated, " + predicted
         + " predicted");
+    CliTest.Run t = meshc("run", plan.toString(), "--timing-only", "--json");
+    assertEquals(0, t.code(), t.err());
+    com.google.gson.JsonObject tj = t.json();
+    assertEquals("timing", tj.get("mode").getAsString());
+    assertTrue(tj.get("kernels_match").getAsBoolean(), t.out());
+    assertEquals(j.get("executed_kernels").getAsLong(), tj.get("executed_kernels").getAsLong(), t.out());
+    assertEquals(simulated, tj.get("simulated_cycles").getAsDouble(), t.out());
+    assertEquals(predicted, tj.get("predicted_cycles").getAsDouble(), t.out());
   }
 
   /**
@@ -202,6 +212,16 @@ class RunCliTest {
     assertTrue(j.get("predicted_handoff_cycles").getAsLong() > 0, r.out());
     double predicted = j.get("predicted_cycles_per_token").getAsDouble();
     assertEquals(predicted, j.get("simulated_cycles_per_token").getAsDouble(), 0.01 * predicted);
+    // one step for time alone, the cache at the plan's context: the same program, hand-off included
+    CliTest.Run t = meshc("run", plan.toString(), "--timing-only", "--prompt-ids", "1", "--accumulate", "fp16",
+        "--json", "-q");
+    assertEquals(0, t.code(), t.err());
+    com.google.gson.JsonObject tj = t.json();
+    assertEquals("decode", tj.get("phase").getAsString());
+    assertTrue(tj.get("kernels_match").getAsBoolean(), t.out());
+    assertEquals(j.get("plan_kernels").getAsLong(), tj.get("executed_kernels").getAsLong(), t.out());
+    assertEquals(predicted, tj.get("predicted_cycles_per_token").getAsDouble(), 0.5);
+    assertEquals(predicted, tj.get("simulated_cycles_per_token").getAsDouble(), 0.01 * predicted, t.out());
   }
 
   /**
@@ -261,6 +281,10 @@ class RunCliTest {
       Npy.write(dev.meshc.ir.Tensor.ofFloats(dev.meshc.ir.Shape.of(1, 16), new float[16]), s);
     }
     assertTwo(meshc("run", plan.toString(), "--input", "input_ids=" + floats), "should be i64[1,16], is f32[1,16]");
+
+    assertTwo(meshc("run", plan.toString(), "--timing-only", "--reference", model("tiny-gpt2.logits.npy")),
+        "--timing-only moves no values");
+    assertTwo(meshc("run", plan.toString(), "--timing-only", "--prompt-ids", "1"), "has no decode plan");
 
     Path manifest = plan.resolve("plan.json");
     String good = Files.readString(manifest);

@@ -143,6 +143,49 @@ public final class Execution {
     return recompute(p, input, promptIds, maxNew, o, progress);
   }
 
+  /**
+   * A timing-only run of one phase: the plan's prediction against the simulation of its program
+   * (every kernel and move, no values), in total and per token (prefill: per prompt token; decode:
+   * the one step simulated, at the plan's context), and the program compared with the plan's.
+   */
+  public record Timing(String phase, long tokens, long predictedCycles, Program program) {
+    public double simulatedCycles() {
+      return program.simulatedCycles();
+    }
+  }
+
+  /**
+   * Runs phase {@code phase} of {@code p} for time alone ({@link MeshExecutor#timing}): no input
+   * values and no weights, so a plan of a model of shapes alone runs at full size.
+   */
+  public static Timing timing(PlanDir.Loaded p, String phase, Options o, Progress progress) {
+    Placement plan = phase(p, phase).orElseThrow(() -> MeshcException.input(
+        "%s has no %s plan: compile with --phase %s or both", p.manifest().model(), phase, phase));
+    MachineSpec m = MachineSpec.load(p.manifest().machine());
+    progress.start("meshc run --timing-only", 2);
+    try {
+      Module module = p.module();
+      long context = 0;
+      if (phase.equals("decode")) {
+        if (module.inputs().size() != 1) {
+          throw MeshcException.input("a decode step needs a model with one input (the token ids); %s has %d",
+              module.name(), module.inputs().size());
+        }
+        progress.step("lifting " + p.model().getFileName() + " at one token");
+        module = atLength(p, module.inputs().get(0).name(), 1, o.limits()).module().withPlacements(List.of(plan));
+        context = plan.info().getInt("max_context", 1);
+      } else {
+        progress.step("reading the plan");
+      }
+      progress.step(phase + " on the mesh runtime, timing only (" + module.ops().size() + " ops)");
+      MeshExecutor.Result r = MeshExecutor.timing(module, phase, m, o.fp32(), context);
+      long tokens = phase.equals("decode") ? 1 : Math.max(1, plan.info().getInt("prompt_len", 1));
+      return new Timing(phase, tokens, plan.info().getInt("cycles", 0), program(plan, r, m));
+    } finally {
+      progress.finish();
+    }
+  }
+
   /** The expected value of one output, and the file it was read from. */
   public record Reference(Path file, Tensor value) {}
 

@@ -17,6 +17,8 @@ import dev.meshc.ir.Shape;
 import dev.meshc.ir.onnx.Broadcast;
 import dev.meshc.ir.kernel.Local;
 import dev.meshc.ir.kernel.LocalFn;
+import dev.meshc.ir.kernel.RowWise;
+import dev.meshc.ir.Value;
 import dev.meshc.ir.op.Attention;
 import dev.meshc.ir.op.Rope;
 import dev.meshc.ir.op.Linear;
@@ -147,6 +149,85 @@ public final class MeshExecutor {
       return List.of(keep ? res : fp16(res));
     });
     return new Result(out, List.copyOf(trace), List.copyOf(executed));
+  }
+
+  /**
+   * The phase {@code phase} of placed module {@code m} for time alone: every kernel and every move
+   * of the plan's program simulated without values (no weight is read, so a model of shapes alone
+   * runs), each kernel run charged its simulated cycles and the step overhead, as the functional
+   * runs charge them. Prefill runs the whole prompt; decode one token's step with the cache at
+   * {@code context} (the step module is the model lifted at one token). A template is simulated once
+   * however many times the program runs it: with no values its time is the template's alone.
+   */
+  public static Result timing(Module m, String phase, MachineSpec machine, boolean fp32, long context) {
+    Placement plan = m.placements().stream().filter(p -> p.phase().equals(phase)).findFirst()
+        .orElseThrow(() -> MeshcException.input("%s has no %s placement", m.name(), phase));
+    if (plan.regions().isEmpty()) {
+      throw MeshcException.input("%s: its %s plan is infeasible: %s", m.name(), phase,
+          plan.info().getString("explanation", "no regions"));
+    }
+    boolean decode = phase.equals("decode");
+    int lastLayer = m.layers().isEmpty() ? 0 : m.layers().get(m.layers().size() - 1).end();
+    List<KernelProgram.Invocation> program = decode
+        ? KernelProgram.decode(m.ops(), 0, 1, i -> gridOf(m, plan, i, lastLayer), context, fp32)
+        : new ArrayList<>();
+    if (!decode) {
+      for (int i = 0; i < m.ops().size(); i++) {
+        int grid = gridOf(m, plan, i, lastLayer);
+        program.addAll(grid == 0 ? List.of(new KernelProgram.Invocation(i, KernelProgram.HOST, null, 1, false))
+            : KernelProgram.lower(m.ops().get(i), i, -1, -1, grid, fp32));
+      }
+    }
+    Map<String, Double> timed = new java.util.HashMap<>();
+    List<OpTrace> trace = new ArrayList<>();
+    List<KernelProgram.Invocation> executed = new ArrayList<>();
+    Placement.Region at = null;
+    int k = 0;
+    for (int i = 0; i < m.ops().size(); i++) {
+      Op op = m.ops().get(i);
+      Placement.Region region = regionOf(m, plan, i, lastLayer);
+      if (region != null && at != null && region.index() != at.index() && !op.operands().isEmpty()) {
+        Value x = op.operands().get(0);
+        long width = x.shape().dim(x.shape().rank() - 1);
+        KernelProgram.Invocation h = handoffKernel(i, at, region, width, x.shape().elements() / width, decode);
+        double link = at.info().getInt("wafer", 0) != region.info().getInt("wafer", 0)
+            ? machine.waferLinkCycles(2L * x.shape().elements()) : 0;
+        executed.add(h);
+        trace.add(new OpTrace(i, "hand-off", "fabric", MeshRuntime.timing(h.template(), machine).cycles() + link,
+            machine.stepOverhead()));
+      }
+      if (region != null) {
+        at = region;
+      }
+      double cycles = 0;
+      long runs = 0;
+      String where = "host";
+      for (; k < program.size() && program.get(k).op() == i; k++) {
+        KernelProgram.Invocation inv = program.get(k);
+        executed.add(inv);
+        if (inv.template() != null) {
+          KernelTemplate t = inv.template();
+          cycles += inv.count() * timed.computeIfAbsent(sameTime(t, machine), x -> MeshRuntime.timing(t, machine).cycles());
+          runs += inv.count();
+          where = "mesh " + inv.template().width() + "x" + inv.template().height();
+        }
+      }
+      trace.add(new OpTrace(i, op.name(), where, cycles, runs * machine.stepOverhead()));
+    }
+    return new Result(Map.of(), List.copyOf(trace), List.copyOf(executed));
+  }
+
+  /**
+   * What a template's time depends on: its kind and function, problem, grid, rounds, colours,
+   * bytes and closed form. The layers of a region build equal templates, simulated once.
+   */
+  private static String sameTime(KernelTemplate t, MachineSpec machine) {
+    Object fn = t instanceof RowWise r ? r.fn() : t instanceof Local l ? l.fn()
+        : t instanceof dev.meshc.ir.kernel.GemvKernel g ? g.alongX() : "";
+    return String.join("|", t.getClass().getName(), t.algorithm(), String.valueOf(fn), t.problem().toString(),
+        t.padded().toString(), t.width() + "x" + t.height(), String.valueOf(t.rounds()), String.valueOf(t.colors()),
+        String.valueOf(t.maxBytesPerPe()), String.valueOf(t.maxColorsPerPe()),
+        String.valueOf(t.estimate(machine).cycles()));
   }
 
   /** The local kernel's function of an op (the kernel program's rule): null for an op with none. */
@@ -436,9 +517,7 @@ public final class MeshExecutor {
     Tensor x = args.get(0);
     int p = (int) from.info().requireInt("grid");
     int width = (int) x.shape().dim(x.shape().rank() - 1);
-    int rows = (int) (x.shape().elements() / width);
-    KernelProgram.Invocation k = KernelProgram.handoff(op, corner(from), corner(to), p,
-        (int) to.info().requireInt("grid"), width, decode ? 0 : rows);
+    KernelProgram.Invocation k = handoffKernel(op, from, to, width, x.shape().elements() / width, decode);
     int per = ((Handoff) k.template()).values();
     float[] v = x.floats();
     float[] lines = new float[p * per];
@@ -457,6 +536,13 @@ public final class MeshExecutor {
   }
 
   /** A region's wafer and corner, as the hand-off between regions reads them. */
+  /** The program's hand-off of an activation of {@code rows} rows of {@code width} from {@code from} to {@code to}. */
+  private static KernelProgram.Invocation handoffKernel(int op, Placement.Region from, Placement.Region to,
+      long width, long rows, boolean decode) {
+    return KernelProgram.handoff(op, corner(from), corner(to), (int) from.info().requireInt("grid"),
+        (int) to.info().requireInt("grid"), width, decode ? 0 : rows);
+  }
+
   private static int[] corner(Placement.Region r) {
     return new int[] {(int) r.info().getInt("wafer", 0), (int) r.info().getInt("x", 0), (int) r.info().getInt("y", 0)};
   }
