@@ -84,17 +84,19 @@ public final class KernelBench {
       b[i] = Fp16.round((float) rnd.nextGaussian());
     }
     KernelTemplate t = Kernels.create("meshgemm", new KernelTemplate.Problem(n, n, n), p, p, true, 0);
-    MeshRuntime.functional(t, WSE2, a, b); // warm-up
-    long s = System.nanoTime();
-    MeshRuntime.functional(t, WSE2, a, b);
-    double sim = (System.nanoTime() - s) / 1e9;
-    blocked(a, b, n); // warm-up
-    s = System.nanoTime();
-    blocked(a, b, n);
-    double plain = (System.nanoTime() - s) / 1e9;
+    double sim = Double.MAX_VALUE;
+    double plain = Double.MAX_VALUE;
+    for (int run = 0; run < 6; run++) { // alternating, the fastest of each: a shared machine's noise hits both
+      long s = System.nanoTime();
+      MeshRuntime.functional(t, WSE2, a, b);
+      sim = Math.min(sim, (System.nanoTime() - s) / 1e9);
+      s = System.nanoTime();
+      blocked(a, b, n);
+      plain = Math.min(plain, (System.nanoTime() - s) / 1e9);
+    }
     double gflop = 2.0 * n * n * n / 1e9;
     System.out.printf(Locale.ROOT, "Functional MeshGEMM %dx%dx%d on %dx%d PEs: %.2f s (%.2f GFLOP/s); blocked Java "
-        + "matmul: %.2f s (%.2f GFLOP/s); simulator overhead %.1fx%n", n, n, n, p, p, sim, gflop / sim, plain,
+        + "matmul: %.2f s (%.2f GFLOP/s); simulator overhead %.2fx (fastest of 6 alternating runs each)%n", n, n, n, p, p, sim, gflop / sim, plain,
         gflop / plain, sim / plain);
   }
 
