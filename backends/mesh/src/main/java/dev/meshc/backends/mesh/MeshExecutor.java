@@ -9,6 +9,7 @@ import dev.meshc.ir.Placement;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.eval.ReferenceEvaluator;
 import dev.meshc.ir.eval.WeightStore;
+import dev.meshc.ir.kernel.GemvKernel;
 import dev.meshc.ir.kernel.Handoff;
 import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.kernel.KernelTemplate;
@@ -205,11 +206,12 @@ public final class MeshExecutor {
       for (; k < program.size() && program.get(k).op() == i; k++) {
         KernelProgram.Invocation inv = program.get(k);
         executed.add(inv);
-        if (inv.template() != null) {
-          KernelTemplate t = inv.template();
-          cycles += inv.count() * timed.computeIfAbsent(sameTime(t, machine), x -> MeshRuntime.timing(t, machine).cycles());
+        KernelTemplate t = inv.template();
+        if (t != null) {
+          cycles += inv.count() * timed.computeIfAbsent(sameTime(t, machine),
+              key -> MeshRuntime.timing(t, machine).cycles());
           runs += inv.count();
-          where = "mesh " + inv.template().width() + "x" + inv.template().height();
+          where = "mesh " + t.width() + "x" + t.height();
         }
       }
       trace.add(new OpTrace(i, op.name(), where, cycles, runs * machine.stepOverhead()));
@@ -223,7 +225,7 @@ public final class MeshExecutor {
    */
   private static String sameTime(KernelTemplate t, MachineSpec machine) {
     Object fn = t instanceof RowWise r ? r.fn() : t instanceof Local l ? l.fn()
-        : t instanceof dev.meshc.ir.kernel.GemvKernel g ? g.alongX() : "";
+        : t instanceof GemvKernel g ? g.alongX() : "";
     return String.join("|", t.getClass().getName(), t.algorithm(), String.valueOf(fn), t.problem().toString(),
         t.padded().toString(), t.width() + "x" + t.height(), String.valueOf(t.rounds()), String.valueOf(t.colors()),
         String.valueOf(t.maxBytesPerPe()), String.valueOf(t.maxColorsPerPe()),

@@ -125,7 +125,7 @@ public final class MeshRuntime {
       int maxHops) {}
 
   private static final Map<KernelTemplate, Traced> TRACED =
-      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>()); // by identity: templates keep equals
+      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>()); // by identity: no template overrides equals
 
   /** A message in a PE's mailbox for one colour. */
   private static final class Msg {
