@@ -89,13 +89,7 @@ public final class MeshExecutor {
   /** As above, showing each op's results to {@code observer}, with {@code fault} planted (or null). */
   public static Result prefill(Module m, Map<String, Tensor> inputs, WeightStore weights, MachineSpec machine,
       boolean fp32Accumulate, Fault fault, BiConsumer<Op, List<Tensor>> observer) {
-    Placement plan = m.placements().stream().filter(p -> p.phase().equals("prefill")).findFirst()
-        .orElseThrow(() -> MeshcException.input("%s has no prefill placement: compile it first (meshc compile "
-            + "--emit tir)", m.name()));
-    if (plan.regions().isEmpty()) {
-      throw MeshcException.input("%s: its prefill plan is infeasible: %s", m.name(),
-          plan.info().getString("explanation", "no regions"));
-    }
+    Placement plan = placement(m, "prefill");
     int lastLayer = m.layers().isEmpty() ? 0 : m.layers().get(m.layers().size() - 1).end();
     List<OpTrace> trace = new ArrayList<>();
     List<KernelProgram.Invocation> executed = new ArrayList<>();
@@ -110,10 +104,7 @@ public final class MeshExecutor {
         trace.add(new OpTrace(i, "hand-off", "fabric", mv.cycles() + mv.linkCycles(), machine.stepOverhead()));
         args = mv.args();
       }
-      // outside every region (the embedding before the first layer) an op runs on the host
-      List<KernelProgram.Invocation> program = grid == 0
-          ? List.of(new KernelProgram.Invocation(i, KernelProgram.HOST, null, 1, false))
-          : KernelProgram.lower(op, i, -1, -1, grid, fp32Accumulate);
+      List<KernelProgram.Invocation> program = prefillKernels(op, i, grid, fp32Accumulate);
       executed.addAll(program);
       KernelTemplate t = program.get(0).template();
       if (t == null) {
@@ -161,12 +152,7 @@ public final class MeshExecutor {
    * however many times the program runs it: with no values its time is the template's alone.
    */
   public static Result timing(Module m, String phase, MachineSpec machine, boolean fp32, long context) {
-    Placement plan = m.placements().stream().filter(p -> p.phase().equals(phase)).findFirst()
-        .orElseThrow(() -> MeshcException.input("%s has no %s placement", m.name(), phase));
-    if (plan.regions().isEmpty()) {
-      throw MeshcException.input("%s: its %s plan is infeasible: %s", m.name(), phase,
-          plan.info().getString("explanation", "no regions"));
-    }
+    Placement plan = placement(m, phase);
     boolean decode = phase.equals("decode");
     int lastLayer = m.layers().isEmpty() ? 0 : m.layers().get(m.layers().size() - 1).end();
     List<KernelProgram.Invocation> program = decode
@@ -174,31 +160,24 @@ public final class MeshExecutor {
         : new ArrayList<>();
     if (!decode) {
       for (int i = 0; i < m.ops().size(); i++) {
-        int grid = gridOf(m, plan, i, lastLayer);
-        program.addAll(grid == 0 ? List.of(new KernelProgram.Invocation(i, KernelProgram.HOST, null, 1, false))
-            : KernelProgram.lower(m.ops().get(i), i, -1, -1, grid, fp32));
+        program.addAll(prefillKernels(m.ops().get(i), i, gridOf(m, plan, i, lastLayer), fp32));
       }
     }
     Map<String, Double> timed = new java.util.HashMap<>();
     List<OpTrace> trace = new ArrayList<>();
     List<KernelProgram.Invocation> executed = new ArrayList<>();
-    Placement.Region at = null;
+    Walk walk = new Walk(m, plan, decode, machine);
     int k = 0;
     for (int i = 0; i < m.ops().size(); i++) {
       Op op = m.ops().get(i);
-      Placement.Region region = regionOf(m, plan, i, lastLayer);
-      if (region != null && at != null && region.index() != at.index() && !op.operands().isEmpty()) {
+      Placement.Region[] move = walk.move(i, !op.operands().isEmpty());
+      if (move != null) {
         Value x = op.operands().get(0);
         long width = x.shape().dim(x.shape().rank() - 1);
-        KernelProgram.Invocation h = handoffKernel(i, at, region, width, x.shape().elements() / width, decode);
-        double link = at.info().getInt("wafer", 0) != region.info().getInt("wafer", 0)
-            ? machine.waferLinkCycles(2L * x.shape().elements()) : 0;
+        KernelProgram.Invocation h = handoffKernel(i, move[0], move[1], width, x.shape().elements() / width, decode);
         executed.add(h);
-        trace.add(new OpTrace(i, "hand-off", "fabric", MeshRuntime.timing(h.template(), machine).cycles() + link,
-            machine.stepOverhead()));
-      }
-      if (region != null) {
-        at = region;
+        trace.add(new OpTrace(i, "hand-off", "fabric", MeshRuntime.timing(h.template(), machine).cycles()
+            + linkCycles(move[0], move[1], x.shape().elements(), machine), machine.stepOverhead()));
       }
       double cycles = 0;
       long runs = 0;
@@ -217,6 +196,27 @@ public final class MeshExecutor {
       trace.add(new OpTrace(i, op.name(), where, cycles, runs * machine.stepOverhead()));
     }
     return new Result(Map.of(), List.copyOf(trace), List.copyOf(executed));
+  }
+
+  /**
+   * Op {@code i}'s prefill kernels on a region of side {@code grid}; outside every region (the
+   * embedding before the first layer) the host.
+   */
+  private static List<KernelProgram.Invocation> prefillKernels(Op op, int i, int grid, boolean fp32) {
+    return grid == 0 ? List.of(new KernelProgram.Invocation(i, KernelProgram.HOST, null, 1, false))
+        : KernelProgram.lower(op, i, -1, -1, grid, fp32);
+  }
+
+  /** The placed module's plan of {@code phase}, refused in one line when absent or infeasible. */
+  private static Placement placement(Module m, String phase) {
+    Placement plan = m.placements().stream().filter(p -> p.phase().equals(phase)).findFirst()
+        .orElseThrow(() -> MeshcException.input("%s has no %s placement: compile it first (meshc compile "
+            + "--emit tir)", m.name(), phase));
+    if (plan.regions().isEmpty()) {
+      throw MeshcException.input("%s: its %s plan is infeasible: %s", m.name(), phase,
+          plan.info().getString("explanation", "no regions"));
+    }
+    return plan;
   }
 
   /**
@@ -496,15 +496,22 @@ public final class MeshExecutor {
 
     /** Op {@code i} with operands {@code args} comes next: the hand-off into its region, or null. */
     Moved enter(int i, List<Tensor> args) {
+      Placement.Region[] move = move(i, !args.isEmpty());
+      return move == null ? null : handoff(i, move[0], move[1], args, decode, machine);
+    }
+
+    /**
+     * Op {@code i} comes next: the regions it moves its first operand between ({from, to}) when
+     * it starts another region and has operands, else null.
+     */
+    Placement.Region[] move(int i, boolean operands) {
       Placement.Region region = regionOf(m, plan, i, lastLayer);
-      Moved mv = null;
-      if (region != null && at != null && region.index() != at.index() && !args.isEmpty()) {
-        mv = handoff(i, at, region, args, decode, machine);
-      }
+      Placement.Region[] move = region != null && at != null && region.index() != at.index() && operands
+          ? new Placement.Region[] {at, region} : null;
       if (region != null) {
         at = region;
       }
-      return mv;
+      return move;
     }
   }
 
@@ -530,14 +537,18 @@ public final class MeshExecutor {
     }
     RunResult r = run(k.template(), Map.of("A", lines), "the hand-off before op " + op, p, machine);
     float[] moved = java.util.Arrays.copyOf(r.c(), v.length);
-    double link = from.info().getInt("wafer", 0) != to.info().getInt("wafer", 0)
-        ? machine.waferLinkCycles(2L * v.length) : 0;
+    double link = linkCycles(from, to, v.length, machine);
     List<Tensor> arrived = new ArrayList<>(args);
     arrived.set(0, Tensor.ofFloats(x.dtype(), x.shape(), moved));
     return new Moved(k, arrived, r.cycles(), link);
   }
 
   /** A region's wafer and corner, as the hand-off between regions reads them. */
+  /** The system link's cycles for {@code elements} fp16 values from {@code from} to {@code to}: none on one wafer. */
+  private static double linkCycles(Placement.Region from, Placement.Region to, long elements, MachineSpec machine) {
+    return from.info().getInt("wafer", 0) != to.info().getInt("wafer", 0) ? machine.waferLinkCycles(2L * elements) : 0;
+  }
+
   /** The program's hand-off of an activation of {@code rows} rows of {@code width} from {@code from} to {@code to}. */
   private static KernelProgram.Invocation handoffKernel(int op, Placement.Region from, Placement.Region to,
       long width, long rows, boolean decode) {

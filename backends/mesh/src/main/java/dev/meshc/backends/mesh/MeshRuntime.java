@@ -790,7 +790,7 @@ public final class MeshRuntime {
       pathDest[slot0] = dests;
       trees[slot0] = links.length > 1 ? Tree.of(links) : null;
       if (functional) {
-        own(p, color, trees[slot0] == null ? links[0] : trees[slot0].links());
+        own(p, color, links(slot0));
       }
       if (links.length == 1 && links[0].length <= SHORT) {
         uniLen[slot0] = (byte) links[0].length;
@@ -802,7 +802,7 @@ public final class MeshRuntime {
     Tree tree = trees[slot0];
     if (functional) {
       if (shares[slot0]) {
-        checkFlows(p, color, tree == null ? deliveries[0] : tree.links());
+        checkFlows(p, color, links(slot0));
       }
       lastSent[slot0] = round + 1;
     }
@@ -859,7 +859,7 @@ public final class MeshRuntime {
         if (o > 0) {
           int other = (o - 1) * colors + color;
           if (!shares[other] && lastSent[other] == round + 1) {
-            checkFlows(o - 1, color, trees[other] == null ? paths[other][0] : trees[other].links());
+            checkFlows(o - 1, color, links(other));
           }
           shares[other] = true;
           linkOwner[at] = -1;
@@ -867,6 +867,11 @@ public final class MeshRuntime {
         shares[p * colors + color] = true;
       }
     }
+  }
+
+  /** The links a traced (PE, colour)'s routes take, each once: its unicast's path or its multicast's tree. */
+  private int[] links(int slot) {
+    return trees[slot] == null ? paths[slot][0] : trees[slot].links();
   }
 
   /** A link (PE · 4 + direction) carries one flow per colour in a round: the first sender's. */

@@ -96,7 +96,8 @@ public final class KernelBench {
     }
     double gflop = 2.0 * n * n * n / 1e9;
     System.out.printf(Locale.ROOT, "Functional MeshGEMM %dx%dx%d on %dx%d PEs: %.2f s (%.2f GFLOP/s); blocked Java "
-        + "matmul: %.2f s (%.2f GFLOP/s); simulator overhead %.2fx (fastest of 6 alternating runs each)%n", n, n, n, p, p, sim, gflop / sim, plain,
+        + "matmul: %.2f s (%.2f GFLOP/s); simulator overhead %.2fx (fastest of 6 alternating runs each)%n", n, n, n,
+        p, p, sim, gflop / sim, plain,
         gflop / plain, sim / plain);
   }
 
