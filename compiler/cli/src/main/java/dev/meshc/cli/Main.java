@@ -72,7 +72,16 @@ public final class Main implements Runnable {
       }
       return INTERNAL;
     });
-    int code = cl.execute(args);
+    int code;
+    try {
+      code = cl.execute(args);
+    } catch (OutOfMemoryError oom) {
+      // a resource the user sets, not a bug: name it in one line (outputs are written only at the end)
+      e.printf(java.util.Locale.ROOT, "meshc: error: out of Java heap (%.1f GiB): give java more, e.g. "
+          + "MESHC_JAVA_OPTS=-Xmx%dg ./meshc ...%n", Runtime.getRuntime().maxMemory() / 1073741824.0,
+          Math.max(4, 2 * (Runtime.getRuntime().maxMemory() >> 30)));
+      code = USAGE;
+    }
     o.flush();
     e.flush();
     return code;

@@ -71,6 +71,12 @@ final class RunCommand implements Callable<Integer> {
       + "decode step at the plan's context; prints simulated against predicted cycles")
   boolean timingOnly;
 
+  @Option(names = "--synthetic-weights", paramLabel = "SEED",
+      description = "run with deterministic pseudo-random weights drawn from SEED instead of the model's (a model of "
+          + "shapes alone runs with numbers): matrices and embeddings N(0, 1/fan_in), norm scales 1 + N(0, 0.1²), "
+          + "other vectors N(0, 0.02²), generated as each op reads them and never stored")
+  Long syntheticWeights;
+
   @Option(names = "--plant-fault", paramLabel = "OP", hidden = true, defaultValue = "-1",
       description = "add 100 to PE (0,0)'s tile of op OP's mesh result (to see --check find it)")
   int plantFault;
@@ -88,13 +94,14 @@ final class RunCommand implements Callable<Integer> {
   public Integer call() {
     boolean fp32 = accumulate.fp32(); // bad values fail before anything is read
     Execution.Options o = new Execution.Options(fp32, limit.limits(),
-        plantFault >= 0 ? new MeshExecutor.Fault(plantFault, 100f) : null);
+        plantFault >= 0 ? new MeshExecutor.Fault(plantFault, 100f) : null, syntheticWeights);
     if (reference != null && promptIds != null) {
       throw MeshcException.input("--reference holds a prefill's outputs to a reference; it does not apply to "
           + "--prompt-ids");
     }
-    if (timingOnly && (reference != null || check || output != null)) {
-      throw MeshcException.input("--timing-only moves no values: --reference, --check and --output do not apply");
+    if (timingOnly && (reference != null || check || output != null || syntheticWeights != null)) {
+      throw MeshcException.input("--timing-only moves no values: --reference, --check, --output and "
+          + "--synthetic-weights do not apply");
     }
     PlanDir.Loaded p = PlanDir.read(plan);
     Progress progress = CliProgress.of(common, spec.commandLine().getErr());

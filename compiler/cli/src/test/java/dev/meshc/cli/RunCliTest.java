@@ -225,6 +225,76 @@ class RunCliTest {
   }
 
   /**
+   * {@code path} with every parameter's bytes moved to an external file that does not exist (as the
+   * paper-scale shape models are): its small constants stay inline.
+   */
+  static Path shapesAlone(Path model, Path to) throws java.io.IOException {
+    ai.onnx.proto.OnnxMl.ModelProto.Builder m = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(Files.readAllBytes(model))
+        .toBuilder();
+    var g = m.getGraphBuilder();
+    long offset = 0;
+    for (var t : g.getInitializerBuilderList()) {
+      if (!t.getName().endsWith(".weight") && !t.getName().endsWith(".bias")) {
+        continue;
+      }
+      long length = t.getRawData().size();
+      t.clearRawData().clearFloatData().setDataLocation(ai.onnx.proto.OnnxMl.TensorProto.DataLocation.EXTERNAL)
+          .addExternalData(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey("location")
+              .setValue(to.getFileName() + ".data"))
+          .addExternalData(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey("offset")
+              .setValue(Long.toString(offset)))
+          .addExternalData(ai.onnx.proto.OnnxMl.StringStringEntryProto.newBuilder().setKey("length")
+              .setValue(Long.toString(length)));
+      offset += length;
+    }
+    assertTrue(offset > 0, "no parameter moved out");
+    Files.write(to, m.build().toByteArray());
+    return to;
+  }
+
+  /**
+   * {@code --synthetic-weights SEED} runs a model of shapes alone with numbers (issue 17): a decode
+   * run executes the plan's program at its cycles, the same seed gives the same bytes and another
+   * seed other ids; the prefill's every op agrees with the fp32 reference evaluator on the same
+   * weights (--check); a model whose weights are absent is refused without it.
+   */
+  @Test
+  void syntheticWeightsRunAModelOfShapesAlone() throws Exception {
+    Path model = shapesAlone(Path.of(model("tiny-llama.onnx")), dir.resolve("tiny-llama-shape.onnx"));
+    Path plan = dir.resolve("plan");
+    CliTest.Run c = meshc("compile", model.toString(), "--input", "input_ids=1x8", "--phase", "both", "--prompt-len",
+        "8", "--max-context", "64", "--grid", "8", "--emit", "plan", "-o", plan.toString());
+    assertEquals(0, c.code(), c.err());
+    CliTest.Run none = meshc("run", plan.toString(), "--prompt-ids", "1,2,3");
+    assertTwo(none, "tiny-llama-shape.onnx.data' is missing");
+
+    String[] gen = {"run", plan.toString(), "--prompt-ids", "5,17,300", "--max-new-tokens", "6", "--accumulate",
+        "fp16", "--json", "-q", "--synthetic-weights", "7"};
+    CliTest.Run a = meshc(gen);
+    assertEquals(0, a.code(), a.err());
+    assertTrue(a.json().get("mode").getAsString().startsWith("decode on the mesh"), a.out());
+    assertTrue(a.json().get("kernels_match").getAsBoolean(), a.out());
+    double predicted = a.json().get("predicted_cycles_per_token").getAsDouble();
+    assertEquals(predicted, a.json().get("simulated_cycles_per_token").getAsDouble(), 0.01 * predicted, a.out());
+    assertEquals(a.out(), meshc(gen).out(), "the same seed, the same bytes");
+    gen[gen.length - 1] = "8";
+    CliTest.Run b = meshc(gen);
+    assertEquals(0, b.code(), b.err());
+    assertTrue(!a.json().get("generated_ids").equals(b.json().get("generated_ids")), a.out() + b.out());
+
+    Path ids = dir.resolve("ids.npy");
+    try (var s = Files.newOutputStream(ids)) {
+      Npy.write(Tensor.ofLongs(dev.meshc.ir.Shape.of(1, 8), new long[] {5, 17, 300, 2, 99, 411, 8, 63}), s);
+    }
+    CliTest.Run checked = meshc("run", plan.toString(), "--input", "input_ids=" + ids, "--synthetic-weights", "7",
+        "--check", "--json", "-q");
+    assertEquals(0, checked.code(), checked.err());
+    assertTrue(checked.json().getAsJsonObject("check").get("ok").getAsBoolean(), checked.out());
+    assertTwo(meshc("run", plan.toString(), "--timing-only", "--synthetic-weights", "7"),
+        "--timing-only moves no values");
+  }
+
+  /**
    * {@code --reference}: ONNX Runtime's logits as the model's one output (a file) or as {@code
    * logits.npy} in a folder pass; another model's logits of the same shape fail with exit 1 and a
    * line naming the output; a missing or misshapen reference is refused before anything runs.

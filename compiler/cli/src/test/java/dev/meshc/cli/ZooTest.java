@@ -30,7 +30,7 @@ import org.junit.jupiter.params.provider.MethodSource;
  * config, not from meshc), compile plans the phases the model has, run's logits match ONNX
  * Runtime's, and greedy decode on the mesh gives ONNX Runtime's ids.
  */
-class ZooTest {
+public class ZooTest {
   /**
    * Families the front end does not lift yet: each must be refused in one line (exit 2), never
    * exit 3. BLOOM's ALiBi (a per-head linear bias on the scores, added to 3-D [B·H, S, S] matmuls).
@@ -54,7 +54,7 @@ class ZooTest {
   }
 
   /** A file of the model {@code m}, beside it in its folder. */
-  static Path zoo(JsonObject m, String file) {
+  public static Path zoo(JsonObject m, String file) {
     return Path.of(m.get("dir").getAsString()).resolve(file);
   }
 
@@ -71,7 +71,7 @@ class ZooTest {
     return r.stream();
   }
 
-  static Stream<JsonObject> lifted() throws Exception {
+  public static Stream<JsonObject> lifted() throws Exception {
     return models().filter(m -> !NOT_YET.contains(m.get("family").getAsString()));
   }
 

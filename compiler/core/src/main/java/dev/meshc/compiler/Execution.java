@@ -18,6 +18,8 @@ import dev.meshc.ir.Resequence;
 import dev.meshc.ir.Shape;
 import dev.meshc.ir.Tensor;
 import dev.meshc.ir.Value;
+import dev.meshc.ir.eval.SyntheticWeights;
+import dev.meshc.ir.eval.WeightStore;
 import dev.meshc.ir.kernel.KernelProgram;
 import dev.meshc.ir.machine.MachineSpec;
 import java.nio.file.Files;
@@ -42,8 +44,20 @@ public final class Execution {
   /** The Pearson correlation below which an op (or an output) diverges from its reference. */
   public static final double MIN_PCC = 0.999;
 
-  /** How to run: partial sums in fp32 or fp16; the caps on what is read; an injected fault (or null). */
-  public record Options(boolean fp32, Limits limits, MeshExecutor.Fault fault) {}
+  /**
+   * How to run: partial sums in fp32 or fp16; the caps on what is read; an injected fault (or
+   * null); the seed of synthetic weights ({@link SyntheticWeights}), or null for the model's own.
+   */
+  public record Options(boolean fp32, Limits limits, MeshExecutor.Fault fault, Long syntheticWeights) {
+    public Options(boolean fp32, Limits limits, MeshExecutor.Fault fault) {
+      this(fp32, limits, fault, null);
+    }
+
+    /** Where the weights of {@code f}'s module come from under these options. */
+    WeightStore weights(Frontend f) {
+      return syntheticWeights == null ? f.weights() : SyntheticWeights.of(f.module(), syntheticWeights);
+    }
+  }
 
   /**
    * A prefill: the model's outputs, the ops run on the mesh and on the host, the simulated mesh
@@ -95,12 +109,13 @@ public final class Execution {
         "%s has no prefill plan: compile with --phase prefill or both", p.manifest().model()));
     progress.start("meshc run", check ? 4 : 3);
     try {
-      progress.step("streaming weights from " + p.model().getFileName());
+      progress.step(o.syntheticWeights() != null ? "synthetic weights, seed " + o.syntheticWeights()
+          : "streaming weights from " + p.model().getFileName());
       Frontend f = Frontend.load(p.model(), bindings(p), o.limits());
       MachineSpec m = MachineSpec.load(p.manifest().machine());
       List<List<Tensor>> perOp = new ArrayList<>(); // the mesh's result of every op, for check
       progress.step("prefill on the mesh runtime (" + p.module().ops().size() + " ops)");
-      MeshExecutor.Result r = MeshExecutor.prefill(p.module(), inputs, f.weights(), m, o.fp32(), o.fault(),
+      MeshExecutor.Result r = MeshExecutor.prefill(p.module(), inputs, o.weights(f), m, o.fp32(), o.fault(),
           (op, res) -> {
             if (check) {
               perOp.add(res);
@@ -109,7 +124,7 @@ public final class Execution {
       MeshExecutor.Divergence bad = null;
       if (check) {
         progress.step("checking every op against the reference evaluator");
-        bad = MeshExecutor.check(p.module(), inputs, f.weights(), perOp, MIN_PCC);
+        bad = MeshExecutor.check(p.module(), inputs, o.weights(f), perOp, MIN_PCC);
       }
       progress.step("done");
       return new Prefill(r.outputs(), r.meshOps(), r.hostOps(), r.meshCycles(),
@@ -336,7 +351,7 @@ public final class Execution {
         Module module = f.module().withPlacements(List.of(Placements.of(placed, shape, planner.costModel())));
         long[] tokens = Arrays.copyOf(ids.stream().mapToLong(Long::longValue).toArray(), width);
         MeshExecutor.Result r = MeshExecutor.prefill(module, Map.of(input, Tensor.ofLongs(Shape.of(1, width), tokens)),
-            f.weights(), m, o.fp32(), null, (op, res) -> { });
+            o.weights(f), m, o.fp32(), null, (op, res) -> { });
         meshCycles += r.meshCycles();
         float[] logits = r.outputs().values().iterator().next().floats();
         int vocab = logits.length / width;
@@ -372,7 +387,7 @@ public final class Execution {
           + "table at %d: export it with a dynamic sequence length (or a longer fixed one) to generate further",
           promptIds.length, maxNew, promptIds.length + maxNew - 1, p.module().name(), fixed);
     }
-    MeshDecoder d = new MeshDecoder(step, theta, f.weights(), m, o.fp32(), (int) context);
+    MeshDecoder d = new MeshDecoder(step, theta, o.weights(f), m, o.fp32(), (int) context);
     List<Long> generated = new ArrayList<>();
     long next = -1;
     int steps = promptIds.length + maxNew - 1;

@@ -75,8 +75,25 @@ public final class MeshDecoder {
     step.consts().forEach(c -> consts.put(c.value().name(), c));
     this.weightNames = step.weightNames();
     this.context = context;
+    // what a step holds at its peak: every attention's cache (from its first step on), the largest
+    // kernel's PEs and the largest weight as it is read (4 bytes a value)
+    long kvBytes = 0;
+    long kernel = 0;
     for (KernelProgram.Invocation k : KernelProgram.decode(step.ops(), 0, 1, this::gridOf, context, fp32)) {
       program.computeIfAbsent(k.op(), x -> new ArrayList<>()).add(k);
+      if (k.template() instanceof KvShift s) {
+        kvBytes += 4L * s.width() * s.height() * (s.maxBytesPerPe() / 2);
+      } else if (k.template() != null) {
+        kernel = Math.max(kernel, MeshRuntime.functionalBytes(k.template()));
+      }
+    }
+    long weight = 4 * step.weights().stream().mapToLong(w -> w.value().shape().elements()).max().orElse(0);
+    // what the runtime keeps besides (traced routes: an eighth) and the collector's room
+    String heap = MeshRuntime.heapTooSmall(String.format(java.util.Locale.ROOT, "a decode step of %s on its plan "
+        + "(KV caches %.1f GiB, largest kernel %.1f GiB, largest weight %.1f GiB)", step.name(),
+        kvBytes / 1073741824.0, kernel / 1073741824.0, weight / 1073741824.0), kvBytes + kernel + weight, 0.7);
+    if (heap != null) {
+      throw MeshcException.input("%s, or compile with a shorter --max-context", heap);
     }
   }
 

@@ -34,6 +34,11 @@ public final class MeshKvCache {
           + "simulates with real numbers (%,d values); compile with a shorter --max-context or a smaller grid", rows,
           slots, entry, values, MeshRuntime.FUNCTIONAL_LIMIT);
     }
+    String heap = MeshRuntime.heapTooSmall(String.format("a KV cache of %d rows x %d slots x %d values", rows, slots,
+        entry), 4 * values, 0.5);
+    if (heap != null) {
+      throw MeshcException.input("%s, or compile with a shorter --max-context", heap);
+    }
     this.cache = new ShiftKvCache(rows, slots);
     this.width = width;
     this.rows = rows;

@@ -30,10 +30,17 @@ import java.util.Map;
  * multicast leaves when issued. Rounds order the program but cost nothing themselves.
  */
 public final class MeshRuntime {
-  /** Functional runs keep every PE's buffers in memory: at most this many values (256 MiB of floats). */
-  public static final long FUNCTIONAL_LIMIT = 1L << 26;
-  /** ... and at most this many PEs (each keeps its own buffer map): a 256×256 grid. */
-  public static final long FUNCTIONAL_PES = 1L << 16;
+  /** Functional runs keep every PE's buffers in memory, gathered into one array: at most this many values. */
+  public static final long FUNCTIONAL_LIMIT = 1L << 30;
+  /** ... on at most this many PEs (a wafer) ... */
+  public static final long FUNCTIONAL_PES = 1L << 20;
+  /**
+   * ... and at most this many PE-rounds (PEs × the template's rounds), which its time follows: a
+   * decode step's kernels on 300² regions take 1.6 million, a prefill MeshGEMM on 750² 630 million.
+   */
+  public static final long FUNCTIONAL_WORK = 1L << 27;
+  /** About what a functional run holds per PE besides its buffers' values (mailboxes, routes, clocks). */
+  private static final long BYTES_PER_PE = 1024;
 
   private final KernelTemplate t;
   private final MachineSpec m;
@@ -122,10 +129,59 @@ public final class MeshRuntime {
    * are static and the step program does not depend on values, so every run traces the same.
    */
   private record Traced(int[][][] paths, int[][] pathDest, Tree[] trees, int[] linkOwner, boolean[] shares,
-      int maxHops) {}
+      int maxHops) {
+    /** About the heap this holds (arrays' elements and headers). */
+    long bytes() {
+      long b = 16L * (paths.length + pathDest.length + trees.length) + 4L * linkOwner.length + shares.length;
+      for (int i = 0; i < paths.length; i++) {
+        if (paths[i] != null) {
+          for (int[] path : paths[i]) {
+            b += 16 + 4L * path.length;
+          }
+        }
+        b += pathDest[i] == null ? 0 : 16 + 4L * pathDest[i].length;
+        b += trees[i] == null ? 0 : 48 + 4L * (trees[i].links().length + trees[i].parent().length
+            + trees[i].last().length);
+      }
+      return b;
+    }
+  }
 
-  private static final Map<KernelTemplate, Traced> TRACED =
-      java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>()); // by identity: no template overrides equals
+  /**
+   * The traced routes of the templates run most recently, by identity (no template overrides
+   * equals), within an eighth of the heap: a decode step of a paper-scale model runs hundreds of
+   * templates once each, whose routes would otherwise outgrow the values they carry. Only speed
+   * depends on what it keeps.
+   */
+  private static final class TracedCache {
+    private final long budget = Runtime.getRuntime().maxMemory() / 8;
+    private final Map<KernelTemplate, Traced> byTemplate = new java.util.IdentityHashMap<>();
+    private final java.util.ArrayDeque<KernelTemplate> order = new java.util.ArrayDeque<>(); // oldest first
+    private final Map<KernelTemplate, Long> size = new java.util.IdentityHashMap<>();
+    private long held;
+
+    synchronized Traced get(KernelTemplate t) {
+      return byTemplate.get(t);
+    }
+
+    synchronized void put(KernelTemplate t, Traced r) {
+      long b = r.bytes();
+      if (b > budget || byTemplate.containsKey(t)) {
+        return;
+      }
+      while (held + b > budget) {
+        KernelTemplate old = order.removeFirst();
+        byTemplate.remove(old);
+        held -= size.remove(old);
+      }
+      byTemplate.put(t, r);
+      size.put(t, b);
+      order.addLast(t);
+      held += b;
+    }
+  }
+
+  private static final TracedCache TRACED = new TracedCache();
 
   /** A message in a PE's mailbox for one colour. */
   private static final class Msg {
@@ -206,12 +262,36 @@ public final class MeshRuntime {
   public static String functionalTooBig(KernelTemplate t) {
     long pes = (long) t.width() * t.height();
     long values = pes * (t.maxBytesPerPe() / 2);
-    if (values <= FUNCTIONAL_LIMIT && pes <= FUNCTIONAL_PES) {
+    long work = pes * t.rounds();
+    if (values > FUNCTIONAL_LIMIT || pes > FUNCTIONAL_PES || work > FUNCTIONAL_WORK) {
+      return String.format(java.util.Locale.ROOT, "a functional %s on %dx%d PEs (%,d values, %,d rounds: %,d "
+          + "PE-rounds) is more than the runtime simulates with real numbers (%,d values, %,d PEs, %,d PE-rounds)",
+          t.algorithm(), t.width(), t.height(), values, t.rounds(), work, FUNCTIONAL_LIMIT, FUNCTIONAL_PES,
+          FUNCTIONAL_WORK);
+    }
+    return heapTooSmall(String.format(java.util.Locale.ROOT, "a functional %s on %dx%d PEs", t.algorithm(),
+        t.width(), t.height()), functionalBytes(t), 0.5);
+  }
+
+  /** About the heap a functional run of {@code t} holds: its PEs' values as floats, and their mailboxes and routes. */
+  public static long functionalBytes(KernelTemplate t) {
+    long pes = (long) t.width() * t.height();
+    return 4 * pes * (t.maxBytesPerPe() / 2) + BYTES_PER_PE * pes;
+  }
+
+  /**
+   * Why {@code what}, which holds about {@code bytes} at once, does not fit {@code share} of this
+   * JVM's heap (the rest left to the values around it and the collector), or null when it does.
+   */
+  public static String heapTooSmall(String what, long bytes, double share) {
+    long heap = Runtime.getRuntime().maxMemory();
+    if (bytes <= share * heap) {
       return null;
     }
-    return String.format(java.util.Locale.ROOT, "a functional %s on %dx%d PEs (%,d values) is more than the runtime "
-        + "simulates with real numbers (%,d PEs, %,d values)", t.algorithm(), t.width(), t.height(), values,
-        FUNCTIONAL_PES, FUNCTIONAL_LIMIT);
+    return String.format(java.util.Locale.ROOT, "%s: about %.1f GiB at once, more than this JVM's %.1f GiB heap "
+        + "leaves it; give java at least -Xmx%dg (MESHC_JAVA_OPTS=-Xmx%dg ./meshc ...)", what, bytes / 1073741824.0,
+        heap / 1073741824.0, (long) Math.ceil(bytes / share / 1073741824.0),
+        (long) Math.ceil(bytes / share / 1073741824.0));
   }
 
   /**

@@ -80,9 +80,14 @@ public final class FrontendBench {
 
   /** Runs {@code main.main("--child", args...)} in a fresh JVM, echoing its lines under {@code label}. */
   public static void runChild(Class<?> main, String label, String... args) throws Exception {
+    runChild(main, "4g", label, List.of(args));
+  }
+
+  /** As above, the child's heap at most {@code heap} ({@code -Xmx}). */
+  public static void runChild(Class<?> main, String heap, String label, List<String> args) throws Exception {
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx4g", "-cp", System.getProperty("java.class.path"), main.getName(), "--child"));
-    cmd.addAll(List.of(args));
+        "-Xmx" + heap, "-cp", System.getProperty("java.class.path"), main.getName(), "--child"));
+    cmd.addAll(args);
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
       String line;

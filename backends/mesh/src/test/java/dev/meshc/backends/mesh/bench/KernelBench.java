@@ -57,25 +57,49 @@ public final class KernelBench {
       System.out.printf("%14s %24s%n", alg, cell(alg, 720, 16384, 16384, 16384));
     }
     System.out.println();
-    overhead(32, 1024);
+    System.out.println(describe(overhead(32, 1024)));
   }
 
-  private static String cell(String alg, int p, long m, long k, long n) {
+  /** A timing-only run and its wall seconds. */
+  public record Timed(RunResult result, double wall) {}
+
+  /** {@code alg} on p×p for M×K×N, fp16 accumulation, timing only on WSE-2; null when it does not fit the PEs. */
+  public static Timed timed(String alg, int p, long m, long k, long n) {
     KernelTemplate t = Kernels.create(alg, new KernelTemplate.Problem(m, k, n), p, p, false, 0);
     if (t.maxBytesPerPe() > WSE2.bufferBudget()) {
-      return String.format("%24s", "does not fit");
+      return null;
     }
     long s = System.nanoTime();
     RunResult r = MeshRuntime.timing(t, WSE2);
-    double wall = (System.nanoTime() - s) / 1e9;
+    return new Timed(r, (System.nanoTime() - s) / 1e9);
+  }
+
+  private static String cell(String alg, int p, long m, long k, long n) {
+    Timed timed = timed(alg, p, m, k, n);
+    if (timed == null) {
+      return String.format("%24s", "does not fit");
+    }
+    RunResult r = timed.result();
+    double wall = timed.wall();
     String second = m == 1 ? String.format(Locale.ROOT, "%.2fus", WSE2.seconds(r.cycles()) * 1e6)
         : String.format(Locale.ROOT, "%.0f%%", 100 * r.computeCycles() / r.cycles());
     return String.format(Locale.ROOT, "%24s", String.format(Locale.ROOT, "%.0f | %s | %.1fs", r.cycles(), second,
         wall));
   }
 
-  /** Functional MeshGEMM (real fp16 values, fp32 accumulation) against a blocked matmul in plain Java. */
-  private static void overhead(int p, int n) {
+  /** Seconds of a functional MeshGEMM and of a blocked Java matmul of the same product, the fastest of each. */
+  public record Overhead(int grid, int n, double simulation, double plain) {
+    public double ratio() {
+      return simulation / plain;
+    }
+  }
+
+  /**
+   * Functional MeshGEMM n³ on p×p (real fp16 values, fp32 accumulation; operands made beforehand)
+   * against a blocked matmul in plain Java: six alternating runs, the fastest of each, so that a
+   * shared machine's noise hits both.
+   */
+  public static Overhead overhead(int p, int n) {
     Random rnd = new Random(1);
     float[] a = new float[n * n];
     float[] b = new float[n * n];
@@ -86,7 +110,7 @@ public final class KernelBench {
     KernelTemplate t = Kernels.create("meshgemm", new KernelTemplate.Problem(n, n, n), p, p, true, 0);
     double sim = Double.MAX_VALUE;
     double plain = Double.MAX_VALUE;
-    for (int run = 0; run < 6; run++) { // alternating, the fastest of each: a shared machine's noise hits both
+    for (int run = 0; run < 6; run++) {
       long s = System.nanoTime();
       MeshRuntime.functional(t, WSE2, a, b);
       sim = Math.min(sim, (System.nanoTime() - s) / 1e9);
@@ -94,11 +118,16 @@ public final class KernelBench {
       blocked(a, b, n);
       plain = Math.min(plain, (System.nanoTime() - s) / 1e9);
     }
-    double gflop = 2.0 * n * n * n / 1e9;
-    System.out.printf(Locale.ROOT, "Functional MeshGEMM %dx%dx%d on %dx%d PEs: %.2f s (%.2f GFLOP/s); blocked Java "
-        + "matmul: %.2f s (%.2f GFLOP/s); simulator overhead %.2fx (fastest of 6 alternating runs each)%n", n, n, n,
-        p, p, sim, gflop / sim, plain,
-        gflop / plain, sim / plain);
+    return new Overhead(p, n, sim, plain);
+  }
+
+  /** {@link #overhead} as one line. */
+  public static String describe(Overhead o) {
+    double gflop = 2.0 * o.n() * o.n() * o.n() / 1e9;
+    return String.format(Locale.ROOT, "Functional MeshGEMM %dx%dx%d on %dx%d PEs: %.2f s (%.2f GFLOP/s); blocked "
+        + "Java matmul: %.2f s (%.2f GFLOP/s); simulator overhead %.2fx (fastest of 6 alternating runs each)", o.n(),
+        o.n(), o.n(), o.grid(), o.grid(), o.simulation(), gflop / o.simulation(), o.plain(), gflop / o.plain(),
+        o.ratio());
   }
 
   private static float[] blocked(float[] a, float[] b, int n) {
