@@ -54,21 +54,34 @@ public final class DistGemmT extends SquareGemm {
     return p;
   }
 
+  /**
+   * Step s's program at PE (x, y) is keyed by x's place on the row chain rooted at the owner, the
+   * ring colours y sends and receives B on, and whether it is the last step.
+   */
+  private final ActionCache programs = new ActionCache(2 * 4 * 4 * Chains.PLACES, this::build);
+
   @Override
   public List<Action> actions(int s, int x, int y) {
+    return programs.get((s == p - 1 ? 1 : 0) | Ring.color(y, p) << 1 | Ring.color(Ring.prev(y, p), p) << 3
+        | Chains.place(x, p, root(y, s)) << 5);
+  }
+
+  private List<Action> build(int key) {
+    boolean last = (key & 1) != 0;
+    int send = key >> 1 & 3;
+    int recv = key >> 3 & 3;
+    int place = key >> 5;
     List<Action> issue = new ArrayList<>(6);
     List<Action> receive = new ArrayList<>(4);
-    boolean last = s == p - 1;
     if (!last) {
-      issue.add(new Action.Send(Y + Ring.color(y, p), "b", 0, nt * kt));
+      issue.add(new Action.Send(Y + send, "b", 0, nt * kt));
     }
-    int root = root(y, s);
-    String into = x == root ? "c" : "t";
+    String into = Chains.isRoot(place) ? "c" : "t";
     issue.add(new Action.Zero(into));
     issue.add(new Action.Gemm("a", "b", into, mt, kt, nt, true));
-    Chains.reduce(issue, receive, x, p, root, CH, "t", "c", mt * nt);
+    Chains.reduce(issue, receive, place, CH, "t", "c", mt * nt);
     if (!last) {
-      receive.add(new Action.Recv(Y + Ring.color(Ring.prev(y, p), p), "b_next", 0, nt * kt, Combine.STORE));
+      receive.add(new Action.Recv(Y + recv, "b_next", 0, nt * kt, Combine.STORE));
       receive.add(new Action.Swap("b", "b_next"));
     }
     issue.addAll(receive);

@@ -41,16 +41,26 @@ public final class Summa extends SquareGemm {
     return p;
   }
 
+  /** Step s's program at PE (x, y) is keyed by its places on the row and column chains rooted at s. */
+  private final ActionCache programs = new ActionCache(2 * Chains.PLACES * Chains.PLACES, this::build);
+
   @Override
   public List<Action> actions(int s, int x, int y) {
+    return programs.get((s == 0 ? 1 : 0) | Chains.place(x, p, s) << 1 | Chains.place(y, p, s) << 6);
+  }
+
+  private List<Action> build(int key) {
+    int px = key >> 1 & (Chains.PLACES - 1);
+    int py = key >> 6;
     List<Action> issue = new ArrayList<>(6);
     List<Action> receive = new ArrayList<>(4);
-    if (s == 0) {
+    if ((key & 1) != 0) {
       issue.add(new Action.Zero("c"));
     }
-    Chains.broadcast(issue, receive, x, p, s, XC, "a", "a_in", mt * kt);
-    Chains.broadcast(issue, receive, y, p, s, YC, "b", "b_in", kt * nt);
-    receive.add(new Action.Gemm(x == s ? "a" : "a_in", y == s ? "b" : "b_in", "c", mt, kt, nt, false));
+    Chains.broadcast(issue, receive, px, XC, "a", "a_in", mt * kt);
+    Chains.broadcast(issue, receive, py, YC, "b", "b_in", kt * nt);
+    receive.add(new Action.Gemm(Chains.isRoot(px) ? "a" : "a_in", Chains.isRoot(py) ? "b" : "b_in", "c", mt, kt, nt,
+        false));
     issue.addAll(receive);
     return issue;
   }

@@ -73,11 +73,14 @@ public final class MeshRuntime {
   private final int[] uniLinks;
   private final int[] uniDest;
   private final int[] waiter; // the PE waiting on each mailbox slot, or −1
-  private final java.util.ArrayDeque<Integer> woken = new java.util.ArrayDeque<>();
-  // functional runs: PE p's buffer named b is memory.get(bufferIndex.get(b))[p]
-  private final Map<String, Integer> bufferIndex = new HashMap<>();
+  private int[] ready = new int[0]; // the receive part's queue of PEs to run: all that receive, then the woken
+  private int readyLen;
+  // the template's buffer names, in order of first appearance, and each one's precision; functional
+  // runs: PE p's buffer number i is memory.get(i)[p]. A template has a handful, named by literals,
+  // so a scan by identity finds them faster than hashing (actions name them 10⁸ times a run).
+  private String[] bufferNames = new String[0];
+  private boolean[] bufferFp32 = new boolean[0];
   private final List<float[][]> memory = new ArrayList<>();
-  private final Map<String, Boolean> fp32Buffers = new HashMap<>();
   // functional runs check that a link carries one flow per colour and round: its sender + 1, stamped round + 1
   private final int[] flowSrc;
   private final int[] flowRound;
@@ -378,17 +381,8 @@ public final class MeshRuntime {
         }
         maxBytes = Math.max(maxBytes, bytes);
         for (Buffer b : bufs) {
-          Boolean was = fp32Buffers.put(b.name(), b.fp32());
-          if (was != null && was != b.fp32()) {
-            throw new IllegalStateException(t.algorithm() + ": buffer " + b.name() + " changes precision across PEs");
-          }
-        }
-        if (functional) {
-          for (Buffer b : bufs) {
-            int i = bufferIndex.computeIfAbsent(b.name(), k -> {
-              memory.add(new float[n][]);
-              return memory.size() - 1;
-            });
+          int i = declare(b);
+          if (functional) {
             memory.get(i)[p] = new float[b.elements()];
           }
         }
@@ -411,6 +405,39 @@ public final class MeshRuntime {
         maxColors = Math.max(maxColors, routes.size());
       }
     }
+  }
+
+  /** The number of buffer b's name, numbering it if it is new. */
+  private int declare(Buffer b) {
+    int i = find(b.name());
+    if (i < 0) {
+      i = bufferNames.length;
+      bufferNames = java.util.Arrays.copyOf(bufferNames, i + 1);
+      bufferFp32 = java.util.Arrays.copyOf(bufferFp32, i + 1);
+      bufferNames[i] = b.name();
+      bufferFp32[i] = b.fp32();
+      if (functional) {
+        memory.add(new float[n][]);
+      }
+    } else if (bufferFp32[i] != b.fp32()) {
+      throw new IllegalStateException(t.algorithm() + ": buffer " + b.name() + " changes precision across PEs");
+    }
+    return i;
+  }
+
+  /** The number of a buffer name, or −1. */
+  private int find(String name) {
+    for (int i = 0; i < bufferNames.length; i++) {
+      if (bufferNames[i] == name) {
+        return i;
+      }
+    }
+    for (int i = 0; i < bufferNames.length; i++) {
+      if (bufferNames[i].equals(name)) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private void checkOnMesh(int x, int y, Dir d, int color) {
@@ -439,7 +466,7 @@ public final class MeshRuntime {
             continue;
           }
           float[] buf = buffer(y * w + x, tm.buffer());
-          boolean half = !fp32Buffers.get(tm.buffer()); // values take the precision of where they land
+          boolean half = !fp32(tm.buffer()); // values take the precision of where they land
           for (int i = 0; i < tm.rows(); i++) {
             for (int j = 0; j < tm.cols(); j++) {
               long r = tm.row0() + i;
@@ -492,7 +519,7 @@ public final class MeshRuntime {
     @SuppressWarnings("unchecked")
     List<Action>[] acts = new List[n];
     int[] split = new int[n];
-    int[] ready = new int[4 * n];
+    ready = new int[4 * n];
     @SuppressWarnings("unchecked")
     List<Action>[] prog = new List[n]; // this round's program per PE
     @SuppressWarnings("unchecked")
@@ -519,7 +546,7 @@ public final class MeshRuntime {
       }
       // The receive part runs as dataflow: a PE whose message has not been sent yet waits, and
       // wakes when it arrives, so relay chains may run either way along a line in one round.
-      int readyLen = 0;
+      readyLen = 0;
       for (int p = 0; p < n; p++) {
         if (split[p] < acts[p].size()) {
           ready[readyLen++] = p;
@@ -549,12 +576,6 @@ public final class MeshRuntime {
         split[p] = i;
         if (i == a.size()) {
           acts[p] = null;
-        }
-        while (!woken.isEmpty()) {
-          if (readyLen == ready.length) {
-            ready = java.util.Arrays.copyOf(ready, 2 * ready.length);
-          }
-          ready[readyLen++] = woken.poll();
         }
       }
       for (int p = 0; p < n; p++) {
@@ -749,14 +770,14 @@ public final class MeshRuntime {
       clock[p] += cyc;
       compute[p] += cyc;
       if (functional) {
-        Numerics.gemm(mem(p), g, fp32Buffers.get(g.c()));
+        Numerics.gemm(mem(p), g, fp32(g.c()));
       }
     } else if (a instanceof Action.Gemv g) {
       double cyc = (double) g.m() * g.n() / m.fmacsPerCycle();
       clock[p] += cyc;
       compute[p] += cyc;
       if (functional) {
-        Numerics.gemv(mem(p), g, fp32Buffers.get(g.y()));
+        Numerics.gemv(mem(p), g, fp32(g.y()));
       }
     } else if (a instanceof Action.RowStats rs) {
       double cyc = RowWise.statsCycles(m, rs.fn(), rs.rows(), rs.cols(), rs.pass());
@@ -777,7 +798,7 @@ public final class MeshRuntime {
       clock[p] += cyc;
       compute[p] += cyc;
       if (functional) {
-        Numerics.map(mem(p), mp, fp32Buffers.get(mp.out()));
+        Numerics.map(mem(p), mp, fp32(mp.out()));
       }
     } else if (a instanceof Action.Zero z) {
       if (functional) {
@@ -797,11 +818,11 @@ public final class MeshRuntime {
   }
 
   private int bytesOf(String buffer) {
-    Boolean fp32 = fp32Buffers.get(buffer);
-    if (fp32 == null) {
-      throw new IllegalStateException(t.algorithm() + " has no buffer " + buffer);
-    }
-    return fp32 ? 4 : 2;
+    return fp32(buffer) ? 4 : 2;
+  }
+
+  private boolean fp32(String buffer) {
+    return bufferFp32[index(buffer)];
   }
 
   private float[] buffer(int p, String name) {
@@ -813,8 +834,8 @@ public final class MeshRuntime {
   }
 
   private int index(String buffer) {
-    Integer i = bufferIndex.get(buffer);
-    if (i == null) {
+    int i = find(buffer);
+    if (i < 0) {
       throw new IllegalStateException(t.algorithm() + " has no buffer " + buffer);
     }
     return i;
@@ -913,7 +934,10 @@ public final class MeshRuntime {
   private void deliver(int dest, int color, Msg msg) {
     int slot = dest * colors + color;
     if (waiter[slot] >= 0) {
-      woken.add(waiter[slot]);
+      if (readyLen == ready.length) {
+        ready = java.util.Arrays.copyOf(ready, 2 * ready.length);
+      }
+      ready[readyLen++] = waiter[slot];
       waiter[slot] = -1;
     }
     pending++;
@@ -1048,7 +1072,7 @@ public final class MeshRuntime {
       double done = head(msg, roundStart[p]) + msg.wavelets;
       clock[p] = Math.max(clock[p], done);
       if (functional) {
-        combine(buffer(p, r.buffer()), r.offset(), msg.data, msg.half, r.combine(), fp32Buffers.get(r.buffer()));
+        combine(buffer(p, r.buffer()), r.offset(), msg.data, msg.half, r.combine(), fp32(r.buffer()));
       }
     } else {
       Action.Relay r = (Action.Relay) a;
@@ -1060,7 +1084,7 @@ public final class MeshRuntime {
       boolean half = msg.half;
       if (functional) {
         float[] buf = buffer(p, r.buffer());
-        boolean fp32 = fp32Buffers.get(r.buffer());
+        boolean fp32 = fp32(r.buffer());
         if (r.combine() == Combine.STORE) {
           combine(buf, r.offset(), msg.data, msg.half, Combine.STORE, fp32);
           data = msg.data;
