@@ -50,29 +50,28 @@ public final class MeshRuntime {
   private final int n;
   private final int colors;
   private final Route[] table;
-  private final double[] clock;
-  private final double[] roundStart;
-  private final double[] compute;
-  private final double[] linkFree;
-  private final double[] linkPrev; // each link's value before the round that last used it
-  private final int[] linkRound; // that round, or −1
-  private final double[] computeStart;
+  // State is interleaved by what a transfer touches together, so that one reaches one cache line
+  // of each (a 720×720 run's state is far larger than the caches): per PE [clock, the round's
+  // start, compute, compute at the round's start]; per link (PE · 4 + direction) [free from, its
+  // value before the round that last used it, that round or −1].
+  private final double[] pe;
+  private final double[] linkState;
   private final boolean skipping;
   private long pending; // messages sent and not yet received
   private long skippedRounds; // PE-rounds advanced by a time shift rather than simulated
-  private final Msg[] box;
-  private final Msg[] boxTail;
+  private final Msg[] mail; // per (PE, colour): [head, tail] of its mailbox
   private final int[][][] paths; // per (PE, colour): each delivery's links, traced once
   private final int[][] pathDest; // per (PE, colour): each delivery's PE
   private final Tree[] trees; // per (PE, colour) that multicasts: its deliveries as one tree of links
   private double[] treeStart = new double[64]; // scratch: when each link of a tree takes the head
-  // Per (PE, colour) with one delivery of at most SHORT links (the common case), flat, so that a
-  // 720×720 timing run does not chase pointers: uniLen −1 = not such a path (yet).
+  private final List<int[]> traced = new ArrayList<>(); // scratch: one trace's deliveries
+  private final int[] traceLinks; // scratch: the path a trace has followed so far
+  // Per (PE, colour), SLOT ints: the PE waiting on its mailbox or −1; then, for a route of one
+  // delivery of at most SHORT links (the common case), held flat so that a timing run does not
+  // chase pointers: its length (−1 = not such a route, or not traced yet), its PE, its links.
   private static final int SHORT = 4;
-  private final byte[] uniLen;
-  private final int[] uniLinks;
-  private final int[] uniDest;
-  private final int[] waiter; // the PE waiting on each mailbox slot, or −1
+  private static final int SLOT = 8;
+  private final int[] slots;
   private int[] ready = new int[0]; // the receive part's queue of PEs to run: all that receive, then the woken
   private int readyLen;
   // the template's buffer names, in order of first appearance, and each one's precision; functional
@@ -229,32 +228,28 @@ public final class MeshRuntime {
           m.colorBudget(), m.routableColors(), m.reservedColors()));
     }
     this.table = new Route[n * colors];
-    this.clock = new double[n];
-    this.roundStart = new double[n];
-    this.compute = new double[n];
-    this.linkFree = new double[n * 4];
-    this.linkPrev = new double[n * 4];
-    this.linkRound = new int[n * 4];
-    java.util.Arrays.fill(linkRound, -1);
-    this.computeStart = new double[n];
-    this.box = new Msg[n * colors];
-    this.boxTail = new Msg[n * colors];
+    this.pe = new double[4 * n];
+    this.linkState = new double[3 * 4 * n];
+    for (int l = 0; l < 4 * n; l++) {
+      linkState[3 * l + 2] = -1;
+    }
+    this.mail = new Msg[2 * n * colors];
     Traced known = functional ? TRACED.get(t) : null; // routes a finished run of t traced
     this.paths = known != null ? known.paths().clone() : new int[n * colors][][];
     this.pathDest = known != null ? known.pathDest().clone() : new int[n * colors][];
     this.trees = known != null ? known.trees().clone() : new Tree[n * colors];
-    this.uniLen = new byte[n * colors];
-    java.util.Arrays.fill(uniLen, (byte) -1);
-    this.uniLinks = new int[n * colors * SHORT];
-    this.uniDest = new int[n * colors];
-    this.waiter = new int[n * colors];
+    this.slots = new int[SLOT * n * colors];
+    for (int i = 0; i < n * colors; i++) {
+      slots[SLOT * i] = -1;
+      slots[SLOT * i + 1] = -1;
+    }
+    this.traceLinks = new int[w + h + 2];
     this.flowSrc = functional ? new int[n * 4 * colors] : null;
     this.flowRound = functional ? new int[n * 4 * colors] : null;
     this.linkOwner = known != null ? known.linkOwner().clone() : functional ? new int[n * 4 * colors] : null;
     this.shares = known != null ? known.shares().clone() : functional ? new boolean[n * colors] : null;
     this.lastSent = functional ? new int[n * colors] : null;
     this.maxHops = known != null ? known.maxHops() : 0;
-    java.util.Arrays.fill(waiter, -1);
     configure();
   }
 
@@ -351,8 +346,8 @@ public final class MeshRuntime {
     double cycles = 0;
     double comp = 0;
     for (int p = 0; p < n; p++) {
-      cycles = Math.max(cycles, clock[p]);
-      comp = Math.max(comp, compute[p]);
+      cycles = Math.max(cycles, pe[4 * p]);
+      comp = Math.max(comp, pe[4 * p + 2]);
     }
     return new RunResult(cycles, comp, cycles - comp, maxBytes, maxColors, maxHops, transfers, c);
   }
@@ -531,8 +526,8 @@ public final class MeshRuntime {
       for (int y = 0; y < h; y++) {
         for (int x = 0; x < w; x++) {
           int p = y * w + x;
-          roundStart[p] = clock[p];
-          computeStart[p] = compute[p];
+          pe[4 * p + 1] = pe[4 * p];
+          pe[4 * p + 3] = pe[4 * p + 2];
           List<Action> a = t.actions(round, x, y);
           acts[p] = a;
           prog[p] = a;
@@ -564,8 +559,8 @@ public final class MeshRuntime {
           }
           if (act.receives()) {
             int color = act instanceof Action.Recv r ? r.color() : ((Action.Relay) act).in();
-            if (box[p * colors + color] == null) {
-              waiter[p * colors + color] = p;
+            if (mail[2 * (p * colors + color)] == null) {
+              slots[SLOT * (p * colors + color)] = p;
               break;
             }
             receive(p, act);
@@ -591,9 +586,9 @@ public final class MeshRuntime {
     }
     for (int p = 0; p < n; p++) {
       for (int c = 0; c < colors; c++) {
-        if (box[p * colors + c] != null) {
+        if (mail[2 * (p * colors + c)] != null) {
           throw error(p % w, p / w, c, "has a message nobody received (from PE (%d,%d))",
-              box[p * colors + c].src % w, box[p * colors + c].src / w);
+              mail[2 * (p * colors + c)].src % w, mail[2 * (p * colors + c)].src / w);
         }
       }
     }
@@ -601,11 +596,11 @@ public final class MeshRuntime {
 
   /** Occupies a link until {@code free}, remembering its value before this round's first use. */
   private void occupy(int link, double free) {
-    if (linkRound[link] != round) {
-      linkRound[link] = round;
-      linkPrev[link] = linkFree[link];
+    if (linkState[3 * link + 2] != round) {
+      linkState[3 * link + 2] = round;
+      linkState[3 * link + 1] = linkState[3 * link];
     }
-    linkFree[link] = free;
+    linkState[3 * link] = free;
   }
 
   // ---- skipping repeated rounds -----------------------------------------------------------------
@@ -647,7 +642,7 @@ public final class MeshRuntime {
         for (int d = 0; d < links.length; d++) {
           union(parent, p, pathDest[p * colors + color][d]);
           for (int link : links[d]) {
-            if (linkRound[link] != r) {
+            if (linkState[3 * link + 2] != r) {
               return r;
             }
             if (owner[link] < 0) {
@@ -670,7 +665,7 @@ public final class MeshRuntime {
         continue;
       }
       int g = find(parent, p);
-      double delta = clock[p] - roundStart[p];
+      double delta = pe[4 * p] - pe[4 * p + 1];
       if (Double.isNaN(shift[g])) {
         shift[g] = delta;
       } else if (Math.abs(shift[g] - delta) > SHIFT_TOLERANCE) {
@@ -685,7 +680,7 @@ public final class MeshRuntime {
       }
     }
     for (int link = 0; link < owner.length; link++) {
-      if (owner[link] >= 0 && Math.abs(linkFree[link] - linkPrev[link] - shift[find(parent, owner[link])])
+      if (owner[link] >= 0 && Math.abs(linkState[3 * link] - linkState[3 * link + 1] - shift[find(parent, owner[link])])
           > SHIFT_TOLERANCE) {
         return r;
       }
@@ -705,8 +700,8 @@ public final class MeshRuntime {
       }
       int g = find(parent, p);
       int times = Math.min(end[g], stop) - r - 1;
-      clock[p] += times * shift[g];
-      compute[p] += times * (compute[p] - computeStart[p]);
+      pe[4 * p] += times * shift[g];
+      pe[4 * p + 2] += times * (pe[4 * p + 2] - pe[4 * p + 3]);
       for (Action a : prog[p]) {
         if (a instanceof Action.Send || a instanceof Action.Relay) {
           transfers += times;
@@ -720,7 +715,7 @@ public final class MeshRuntime {
     for (int link = 0; link < owner.length; link++) {
       if (owner[link] >= 0) {
         int g = find(parent, owner[link]);
-        linkFree[link] += (Math.min(end[g], stop) - r - 1) * shift[g];
+        linkState[3 * link] += (Math.min(end[g], stop) - r - 1) * shift[g];
       }
     }
     return stop - 1;
@@ -763,40 +758,40 @@ public final class MeshRuntime {
 
   private void issue(int p, Action a) {
     if (a instanceof Action.Send s) {
-      send(p, s.color(), clock[p], slice(p, s.buffer(), s.offset(), s.length()), bytesOf(s.buffer()) == 2,
+      send(p, s.color(), pe[4 * p], slice(p, s.buffer(), s.offset(), s.length()), bytesOf(s.buffer()) == 2,
           s.length(), bytesOf(s.buffer()) * s.length());
     } else if (a instanceof Action.Gemm g) {
       double cyc = (double) g.m() * g.k() * g.n() / m.fmacsPerCycle();
-      clock[p] += cyc;
-      compute[p] += cyc;
+      pe[4 * p] += cyc;
+      pe[4 * p + 2] += cyc;
       if (functional) {
         Numerics.gemm(mem(p), g, fp32(g.c()));
       }
     } else if (a instanceof Action.Gemv g) {
       double cyc = (double) g.m() * g.n() / m.fmacsPerCycle();
-      clock[p] += cyc;
-      compute[p] += cyc;
+      pe[4 * p] += cyc;
+      pe[4 * p + 2] += cyc;
       if (functional) {
         Numerics.gemv(mem(p), g, fp32(g.y()));
       }
     } else if (a instanceof Action.RowStats rs) {
       double cyc = RowWise.statsCycles(m, rs.fn(), rs.rows(), rs.cols(), rs.pass());
-      clock[p] += cyc;
-      compute[p] += cyc;
+      pe[4 * p] += cyc;
+      pe[4 * p + 2] += cyc;
       if (functional) {
         Numerics.rowStats(mem(p), rs);
       }
     } else if (a instanceof Action.RowFinish rf) {
       double cyc = RowWise.finishCycles(m, rf.fn(), rf.rows(), rf.cols());
-      clock[p] += cyc;
-      compute[p] += cyc;
+      pe[4 * p] += cyc;
+      pe[4 * p + 2] += cyc;
       if (functional) {
         Numerics.rowFinish(mem(p), rf);
       }
     } else if (a instanceof Action.Map mp) {
       double cyc = Local.cycles(m, mp.fn(), mp.elements());
-      clock[p] += cyc;
-      compute[p] += cyc;
+      pe[4 * p] += cyc;
+      pe[4 * p + 2] += cyc;
       if (functional) {
         Numerics.map(mem(p), mp, fp32(mp.out()));
       }
@@ -861,9 +856,9 @@ public final class MeshRuntime {
   private void send(int p, int color, double issue, float[] data, boolean half, int len, long bytes) {
     int slot0 = p * colors + color;
     long wavelets = m.wavelets(bytes / 2); // bytes are whole fp16 halves
-    if (uniLen[slot0] >= 0 && !functional) { // a short unicast already traced: straight to the mailbox
+    if (slots[SLOT * slot0 + 1] >= 0 && !functional) { // a short unicast already traced: straight to the mailbox
       transfers++;
-      deliver(uniDest[slot0], color, new Msg(p, issue, wavelets, len, data, half, null, slot0, Double.NaN));
+      deliver(slots[SLOT * slot0 + 2], color, new Msg(p, issue, wavelets, len, data, half, null, slot0, Double.NaN));
       return;
     }
     Route r = table[p * colors + color];
@@ -874,8 +869,9 @@ public final class MeshRuntime {
           : "takes it from " + r.rx() + ", not from the PE");
     }
     if (paths[slot0] == null) { // routes are static: trace once
-      List<int[]> found = new ArrayList<>(1);
-      trace(p, color, r, new int[w + h + 2], 0, found);
+      List<int[]> found = traced;
+      found.clear();
+      trace(p, color, r, traceLinks, 0, found);
       if (found.isEmpty()) {
         throw error(x, y, color, "sends but no router on its path delivers it to a PE");
       }
@@ -894,9 +890,9 @@ public final class MeshRuntime {
         own(p, color, links(slot0));
       }
       if (links.length == 1 && links[0].length <= SHORT) {
-        uniLen[slot0] = (byte) links[0].length;
-        System.arraycopy(links[0], 0, uniLinks, slot0 * SHORT, links[0].length);
-        uniDest[slot0] = dests[0];
+        slots[SLOT * slot0 + 1] = links[0].length;
+        System.arraycopy(links[0], 0, slots, SLOT * slot0 + 3, links[0].length);
+        slots[SLOT * slot0 + 2] = dests[0];
       }
     }
     int[][] deliveries = paths[slot0];
@@ -920,7 +916,7 @@ public final class MeshRuntime {
     }
     for (int i = 0; i < links.length; i++) {
       int before = tree.parent()[i];
-      double s = Math.max(before < 0 ? issue : treeStart[before] + m.alpha(), linkFree[links[i]]);
+      double s = Math.max(before < 0 ? issue : treeStart[before] + m.alpha(), linkState[3 * links[i]]);
       occupy(links[i], s + wavelets);
       treeStart[i] = s;
     }
@@ -933,20 +929,20 @@ public final class MeshRuntime {
   /** Appends to a PE's mailbox for one colour, waking the PE if it waits there. */
   private void deliver(int dest, int color, Msg msg) {
     int slot = dest * colors + color;
-    if (waiter[slot] >= 0) {
+    if (slots[SLOT * slot] >= 0) {
       if (readyLen == ready.length) {
         ready = java.util.Arrays.copyOf(ready, 2 * ready.length);
       }
-      ready[readyLen++] = waiter[slot];
-      waiter[slot] = -1;
+      ready[readyLen++] = slots[SLOT * slot];
+      slots[SLOT * slot] = -1;
     }
     pending++;
-    if (box[slot] == null) {
-      box[slot] = msg;
+    if (mail[2 * slot] == null) {
+      mail[2 * slot] = msg;
     } else {
-      boxTail[slot].next = msg;
+      mail[2 * slot + 1].next = msg;
     }
-    boxTail[slot] = msg;
+    mail[2 * slot + 1] = msg;
   }
 
   /**
@@ -1024,7 +1020,7 @@ public final class MeshRuntime {
   private double reserve(int[] links, double start, long wavelets) {
     double time = start;
     for (int link : links) {
-      double s = Math.max(time, linkFree[link]);
+      double s = Math.max(time, linkState[3 * link]);
       occupy(link, s + wavelets);
       time = s + m.alpha();
     }
@@ -1033,14 +1029,14 @@ public final class MeshRuntime {
 
   private Msg take(int p, int color) {
     int slot = p * colors + color;
-    Msg msg = box[slot];
+    Msg msg = mail[2 * slot];
     if (msg == null) {
       throw error(p % w, p / w, color, "waits in round %d but nothing was sent to it", round);
     }
-    box[slot] = msg.next;
+    mail[2 * slot] = msg.next;
     pending--;
     if (msg.next == null) {
-      boxTail[slot] = null;
+      mail[2 * slot + 1] = null;
     }
     return msg;
   }
@@ -1055,10 +1051,10 @@ public final class MeshRuntime {
       return reserve(msg.links, start, msg.wavelets);
     }
     double time = start;
-    int base = msg.slot * SHORT;
-    for (int i = 0; i < uniLen[msg.slot]; i++) {
-      int link = uniLinks[base + i];
-      double s = Math.max(time, linkFree[link]);
+    int base = SLOT * msg.slot;
+    for (int i = 0; i < slots[base + 1]; i++) {
+      int link = slots[base + 3 + i];
+      double s = Math.max(time, linkState[3 * link]);
       occupy(link, s + msg.wavelets);
       time = s + m.alpha();
     }
@@ -1069,8 +1065,8 @@ public final class MeshRuntime {
     if (a instanceof Action.Recv r) {
       Msg msg = take(p, r.color());
       checkLength(p, r.color(), msg, r.length());
-      double done = head(msg, roundStart[p]) + msg.wavelets;
-      clock[p] = Math.max(clock[p], done);
+      double done = head(msg, pe[4 * p + 1]) + msg.wavelets;
+      pe[4 * p] = Math.max(pe[4 * p], done);
       if (functional) {
         combine(buffer(p, r.buffer()), r.offset(), msg.data, msg.half, r.combine(), fp32(r.buffer()));
       }
@@ -1078,8 +1074,8 @@ public final class MeshRuntime {
       Action.Relay r = (Action.Relay) a;
       Msg msg = take(p, r.in());
       checkLength(p, r.in(), msg, r.length());
-      double headIn = head(msg, clock[p]);
-      double out = Math.max(clock[p], headIn) + m.beta();
+      double headIn = head(msg, pe[4 * p]);
+      double out = Math.max(pe[4 * p], headIn) + m.beta();
       float[] data = null;
       boolean half = msg.half;
       if (functional) {
@@ -1095,7 +1091,7 @@ public final class MeshRuntime {
         }
       }
       send(p, r.out(), out, data, half, r.length(), (long) bytesOf(r.buffer()) * r.length());
-      clock[p] = Math.max(clock[p], out + msg.wavelets);
+      pe[4 * p] = Math.max(pe[4 * p], out + msg.wavelets);
     }
   }
 
