@@ -38,7 +38,11 @@ public interface KernelTemplate {
   /** Rounds of the step program. */
   int rounds();
 
-  /** What PE (x, y) does in round {@code round} (issue actions first, then receives). */
+  /**
+   * What PE (x, y) does in round {@code round} (issue actions first, then receives). A function
+   * of its arguments, called from several threads at once (a timing run fetches a round's
+   * programs band by band).
+   */
   List<Action> actions(int round, int x, int y);
 
   /**

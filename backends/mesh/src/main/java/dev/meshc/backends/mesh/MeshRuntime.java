@@ -52,28 +52,57 @@ public final class MeshRuntime {
   private final Route[] table;
   // State is interleaved by what a transfer touches together, so that one reaches one cache line
   // of each (a 720×720 run's state is far larger than the caches): per PE [clock, the round's
-  // start, compute, compute at the round's start]; per link (PE · 4 + direction) [free from, its
-  // value before the round that last used it, that round or −1].
+  // start, compute, compute at the round's start]; per link (direction · PEs + PE: the links a
+  // line's chain or ring takes in one direction lie together, apart from those of the other
+  // direction, which another thread may be taking) [free from, its value before the round that
+  // last used it, that round or −1].
   private final double[] pe;
   private final double[] linkState;
   private final boolean skipping;
-  private long pending; // messages sent and not yet received
+  private long pending; // messages sent and not yet received, at the end of the last round
   private long skippedRounds; // PE-rounds advanced by a time shift rather than simulated
-  private final Msg[] mail; // per (PE, colour): [head, tail] of its mailbox
   private final int[][][] paths; // per (PE, colour): each delivery's links, traced once
   private final int[][] pathDest; // per (PE, colour): each delivery's PE
   private final Tree[] trees; // per (PE, colour) that multicasts: its deliveries as one tree of links
-  private double[] treeStart = new double[64]; // scratch: when each link of a tree takes the head
   private final List<int[]> traced = new ArrayList<>(); // scratch: one trace's deliveries
   private final int[] traceLinks; // scratch: the path a trace has followed so far
-  // Per (PE, colour), SLOT ints: the PE waiting on its mailbox or −1; then, for a route of one
-  // delivery of at most SHORT links (the common case), held flat so that a timing run does not
-  // chase pointers: its length (−1 = not such a route, or not traced yet), its PE, its links.
-  private static final int SHORT = 4;
-  private static final int SLOT = 8;
+  // Per (PE, colour), SLOT ints, few so that a wafer's fit the caches better: the mailbox's first
+  // and last message (−1: empty), a FIFO as the PE's input queue is; and the route: −1 never sent
+  // on, −2 not a short route, else a unicast of at most SHORT hops as its directions (2 bits each
+  // from bit 4) and hop count (bits 0–3), which the link numbers follow from.
+  private static final int FIRST = 0;
+  private static final int LAST = 1;
+  private static final int ROUTE_CODE = 2;
+  private static final int SLOT = 3;
+  private static final int SHORT = 13;
   private final int[] slots;
-  private int[] ready = new int[0]; // the receive part's queue of PEs to run: all that receive, then the woken
-  private int readyLen;
+  private final int[] waiting; // per PE: the colour whose mailbox it waits on, or −1
+  private final int[] step; // per direction (Dir ordinal): the PE number one hop along it adds
+  // Messages in flight are numbered and pooled in flat arrays (a wafer-scale run moves 10⁹ of them;
+  // an object each costs an allocation and a collector barrier per mailbox store). Per message MI
+  // ints: its sender, length in elements, wavelets, the sender's (PE, colour) and which of that
+  // route's deliveries it is (or: a short route's code, and −1), the next message in its mailbox,
+  // and 1 when its values are fp16 exactly (they left an fp16 buffer); and two doubles: when it was
+  // issued and, for a multicast, when its head arrives (NaN: a unicast's is found on receipt).
+  private static final int MI = 7;
+  private static final int SRC = 0;
+  private static final int LENGTH = 1;
+  private static final int WAVELETS = 2;
+  private static final int ROUTE = 3;
+  private static final int DELIVERY = 4;
+  private static final int NEXT = 5;
+  private static final int HALF = 6;
+  // A round runs on one lane (solo: the PEs in order, the woken queued behind) or, when its result
+  // cannot depend on the order (orderFree), on a crew of lanes, one per band of columns, each on
+  // its own thread. A PE's mailboxes hold messages of its band's pool in either case.
+  private final Lane solo;
+  private final Lane[] crew; // null: this run is not split
+  private final byte[] laneOf; // per PE: its lane in the crew
+  private boolean crewRound; // the current round runs on the crew
+  private long crewRounds; // how many did
+  @SuppressWarnings("unchecked")
+  private List<Action>[] acts = new List[0]; // per PE: this round's actions, null once all are done
+  private int[] split = new int[0]; // per PE: its next action
   // the template's buffer names, in order of first appearance, and each one's precision; functional
   // runs: PE p's buffer number i is memory.get(i)[p]. A template has a handful, named by literals,
   // so a scan by identity finds them faster than hashing (actions name them 10⁸ times a run).
@@ -90,8 +119,7 @@ public final class MeshRuntime {
   private final boolean[] shares;
   private final int[] lastSent;
   private int round;
-  private int maxHops;
-  private long transfers;
+  private long transfers; // at the end of the last round
   private long maxBytes;
   private int maxColors;
 
@@ -130,8 +158,7 @@ public final class MeshRuntime {
    * of the same template (a prefill attention's heads, one after another or side by side): routes
    * are static and the step program does not depend on values, so every run traces the same.
    */
-  private record Traced(int[][][] paths, int[][] pathDest, Tree[] trees, int[] linkOwner, boolean[] shares,
-      int maxHops) {
+  private record Traced(int[][][] paths, int[][] pathDest, Tree[] trees, int[] linkOwner, boolean[] shares) {
     /** About the heap this holds (arrays' elements and headers). */
     long bytes() {
       long b = 16L * (paths.length + pathDest.length + trees.length) + 4L * linkOwner.length + shares.length;
@@ -185,34 +212,8 @@ public final class MeshRuntime {
 
   private static final TracedCache TRACED = new TracedCache();
 
-  /** A message in a PE's mailbox for one colour. */
-  private static final class Msg {
-    final int src;
-    final double issue;
-    final long wavelets;
-    final int len;
-    final float[] data;
-    final boolean half; // data holds fp16 values exactly (it left an fp16 buffer)
-    final int[] links; // the path, or null when it is the flat short path of slot
-    final int slot;
-    final double arrival; // multicast: the head's arrival here; unicast: NaN (computed on receipt)
-    Msg next; // the mailbox is a FIFO per colour, as the PE's input queue is
-
-    Msg(int src, double issue, long wavelets, int len, float[] data, boolean half, int[] links, int slot,
-        double arrival) {
-      this.src = src;
-      this.issue = issue;
-      this.wavelets = wavelets;
-      this.len = len;
-      this.data = data;
-      this.half = half;
-      this.links = links;
-      this.slot = slot;
-      this.arrival = arrival;
-    }
-  }
-
-  private MeshRuntime(KernelTemplate t, MachineSpec m, boolean functional, boolean oneColumn, boolean skipping) {
+  private MeshRuntime(KernelTemplate t, MachineSpec m, boolean functional, boolean oneColumn, boolean skipping,
+      int threads) {
     this.t = t;
     this.m = m;
     this.functional = functional;
@@ -233,15 +234,21 @@ public final class MeshRuntime {
     for (int l = 0; l < 4 * n; l++) {
       linkState[3 * l + 2] = -1;
     }
-    this.mail = new Msg[2 * n * colors];
     Traced known = functional ? TRACED.get(t) : null; // routes a finished run of t traced
     this.paths = known != null ? known.paths().clone() : new int[n * colors][][];
     this.pathDest = known != null ? known.pathDest().clone() : new int[n * colors][];
     this.trees = known != null ? known.trees().clone() : new Tree[n * colors];
     this.slots = new int[SLOT * n * colors];
     for (int i = 0; i < n * colors; i++) {
-      slots[SLOT * i] = -1;
-      slots[SLOT * i + 1] = -1;
+      slots[SLOT * i + FIRST] = -1;
+      slots[SLOT * i + LAST] = -1;
+      slots[SLOT * i + ROUTE_CODE] = -1;
+    }
+    this.waiting = new int[n];
+    java.util.Arrays.fill(waiting, -1);
+    this.step = new int[4];
+    for (int d = 0; d < 4; d++) {
+      step[d] = Dir.values()[d].dx() + Dir.values()[d].dy() * w;
     }
     this.traceLinks = new int[w + h + 2];
     this.flowSrc = functional ? new int[n * 4 * colors] : null;
@@ -249,8 +256,24 @@ public final class MeshRuntime {
     this.linkOwner = known != null ? known.linkOwner().clone() : functional ? new int[n * 4 * colors] : null;
     this.shares = known != null ? known.shares().clone() : functional ? new boolean[n * colors] : null;
     this.lastSent = functional ? new int[n * colors] : null;
-    this.maxHops = known != null ? known.maxHops() : 0;
     configure();
+    this.solo = new Lane(0, w);
+    int bands = functional ? 1 : Math.min(Math.min(threads, w), Byte.MAX_VALUE);
+    if (bands > 1 && traceAll()) {
+      this.crew = new Lane[bands];
+      this.laneOf = new byte[n];
+      for (int b = 0; b < bands; b++) {
+        crew[b] = new Lane((int) ((long) w * b / bands), (int) ((long) w * (b + 1) / bands));
+        crew[b].index = b;
+        for (int y = 0; y < h; y++) {
+          java.util.Arrays.fill(laneOf, y * w + crew[b].x0, y * w + crew[b].x1, (byte) b);
+        }
+      }
+      hazards();
+    } else {
+      this.crew = null;
+      this.laneOf = null;
+    }
   }
 
   /**
@@ -310,14 +333,14 @@ public final class MeshRuntime {
     if (tooBig != null) {
       throw MeshcException.input("%s; use a timing-only run or a smaller grid", tooBig);
     }
-    MeshRuntime r = new MeshRuntime(t, m, true, false, false);
+    MeshRuntime r = new MeshRuntime(t, m, true, false, false, 1);
     for (String name : new java.util.TreeSet<>(inputs.keySet())) {
       long[] shape = t.inputShape(name);
       r.load(name, inputs.get(name), shape[0], shape[1]);
     }
     r.execute();
     TRACED.put(t, new Traced(r.paths.clone(), r.pathDest.clone(), r.trees.clone(), r.linkOwner.clone(),
-        r.shares.clone(), r.maxHops));
+        r.shares.clone()));
     return r.result(r.gather());
   }
 
@@ -334,12 +357,24 @@ public final class MeshRuntime {
    * check that both give the full simulation's cycles).
    */
   public static RunResult timing(KernelTemplate t, MachineSpec m, boolean oneColumn, boolean skipRepeats) {
+    long pes = (long) (oneColumn ? 1 : t.width()) * t.height();
+    return timing(t, m, oneColumn, skipRepeats, pes < CREW_MIN_PES ? 1 : THREADS).result();
+  }
+
+  /** A timing run's result, and how many of its rounds ran split over threads. */
+  record Split(RunResult result, long crewRounds) {}
+
+  /**
+   * ... with its rounds split over {@code threads} threads where the order of PEs cannot change
+   * the result (tests check that every number of threads gives the same).
+   */
+  static Split timing(KernelTemplate t, MachineSpec m, boolean oneColumn, boolean skipRepeats, int threads) {
     if (oneColumn && !t.columnsIndependent()) {
       throw new IllegalArgumentException(t.algorithm() + " does not declare independent columns");
     }
-    MeshRuntime r = new MeshRuntime(t, m, false, oneColumn, skipRepeats);
+    MeshRuntime r = new MeshRuntime(t, m, false, oneColumn, skipRepeats, threads);
     r.execute();
-    return r.result(null);
+    return new Split(r.result(null), r.crewRounds);
   }
 
   private RunResult result(float[] c) {
@@ -349,7 +384,15 @@ public final class MeshRuntime {
       cycles = Math.max(cycles, pe[4 * p]);
       comp = Math.max(comp, pe[4 * p + 2]);
     }
-    return new RunResult(cycles, comp, cycles - comp, maxBytes, maxColors, maxHops, transfers, c);
+    int hops = 0; // the longest delivery of a route that was sent on
+    for (int slot = 0; slot < n * colors; slot++) {
+      if (slots[SLOT * slot + ROUTE_CODE] != -1 && paths[slot] != null) {
+        for (int[] path : paths[slot]) {
+          hops = Math.max(hops, path.length);
+        }
+      }
+    }
+    return new RunResult(cycles, comp, cycles - comp, maxBytes, maxColors, hops, transfers, c);
   }
 
   // ---- set-up: memories and routers -------------------------------------------------------------
@@ -511,67 +554,36 @@ public final class MeshRuntime {
   // ---- the step program -------------------------------------------------------------------------
 
   private void execute() {
-    @SuppressWarnings("unchecked")
-    List<Action>[] acts = new List[n];
-    int[] split = new int[n];
-    ready = new int[4 * n];
-    @SuppressWarnings("unchecked")
-    List<Action>[] prog = new List[n]; // this round's program per PE
-    @SuppressWarnings("unchecked")
-    List<Action>[] prevProg = new List[n]; // the previous round's
+    acts = newPrograms(n);
+    split = new int[n];
+    List<Action>[] prog = newPrograms(n); // this round's program per PE
+    List<Action>[] prevProg = newPrograms(n); // the previous round's
     for (round = 0; round < t.rounds(); round++) {
       List<Action>[] swap = prevProg;
       prevProg = prog;
       prog = swap;
-      for (int y = 0; y < h; y++) {
-        for (int x = 0; x < w; x++) {
-          int p = y * w + x;
-          pe[4 * p + 1] = pe[4 * p];
-          pe[4 * p + 3] = pe[4 * p + 2];
-          List<Action> a = t.actions(round, x, y);
-          acts[p] = a;
-          prog[p] = a;
-          int i = 0;
-          while (i < a.size() && !a.get(i).receives()) {
-            issue(p, a.get(i));
-            i++;
-          }
-          split[p] = i;
+      progNow = prog;
+      boolean onCrew;
+      if (crew != null && hazards.length == 0) { // every round is order-free: the crew fetches the programs too
+        onCrew = true;
+        crewRound = true;
+        runCrew(true);
+      } else {
+        fetch(0, w);
+        onCrew = crew != null && orderFree(prog, prevProg);
+        crewRound = onCrew;
+        if (onCrew) {
+          runCrew(false);
+        } else {
+          solo.run(0, n);
         }
       }
-      // The receive part runs as dataflow: a PE whose message has not been sent yet waits, and
-      // wakes when it arrives, so relay chains may run either way along a line in one round.
-      readyLen = 0;
-      for (int p = 0; p < n; p++) {
-        if (split[p] < acts[p].size()) {
-          ready[readyLen++] = p;
-        }
-      }
-      for (int next = 0; next < readyLen; next++) {
-        int p = ready[next];
-        List<Action> a = acts[p];
-        int i = split[p];
-        for (; i < a.size(); i++) {
-          Action act = a.get(i);
-          if (act instanceof Action.Send) {
-            throw error(p % w, p / w, ((Action.Send) act).color(), "sends in round %d after receiving; a send "
-                + "there would wait on its own round", round);
-          }
-          if (act.receives()) {
-            int color = act instanceof Action.Recv r ? r.color() : ((Action.Relay) act).in();
-            if (mail[2 * (p * colors + color)] == null) {
-              slots[SLOT * (p * colors + color)] = p;
-              break;
-            }
-            receive(p, act);
-          } else {
-            issue(p, act);
-          }
-        }
-        split[p] = i;
-        if (i == a.size()) {
-          acts[p] = null;
-        }
+      crewRounds += onCrew ? 1 : 0;
+      for (Lane lane : onCrew ? crew : new Lane[] {solo}) {
+        transfers += lane.transfers;
+        pending += lane.pending;
+        lane.transfers = 0;
+        lane.pending = 0;
       }
       for (int p = 0; p < n; p++) {
         if (acts[p] != null && split[p] < acts[p].size()) {
@@ -586,11 +598,527 @@ public final class MeshRuntime {
     }
     for (int p = 0; p < n; p++) {
       for (int c = 0; c < colors; c++) {
-        if (mail[2 * (p * colors + c)] != null) {
-          throw error(p % w, p / w, c, "has a message nobody received (from PE (%d,%d))",
-              mail[2 * (p * colors + c)].src % w, mail[2 * (p * colors + c)].src / w);
+        int msg = slots[SLOT * (p * colors + c) + FIRST];
+        if (msg >= 0) {
+          int src = pool(p).msgInt[MI * msg + SRC];
+          throw error(p % w, p / w, c, "has a message nobody received (from PE (%d,%d))", src % w, src / w);
         }
       }
+    }
+  }
+
+  // ---- splitting a round over threads ----------------------------------------------------------
+
+  /**
+   * Traces every route that sends (a timing run splits only when it knows them all); false when
+   * one does not trace, whose error a send on it then reports.
+   */
+  private boolean traceAll() {
+    for (int slot = 0; slot < n * colors; slot++) {
+      if (table[slot] != null && table[slot].sends() && paths[slot] == null) {
+        try {
+          traceRoute(slot / colors, slot % colors);
+        } catch (MeshcException e) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  // senders whose routes share a link, or deliver to one mailbox, with another sender's: per such
+  // link or mailbox, its senders (PE · colours + colour); each PE's colours sent on this round
+  private int[][] hazards = new int[0][];
+  private long[] sendMask;
+  private boolean lastOrderFree;
+  private final Object[] maskOf = new Object[1024]; // by identity: a program and its colours sent on
+  private final long[] maskBits = new long[1024];
+
+  /**
+   * The links and mailboxes that more than one sender's routes reach. Only there can the order in
+   * which a round runs its PEs change a result: a link is taken first come first served and a
+   * mailbox is a FIFO, while everything else a PE does reads its own state and its messages.
+   */
+  private void hazards() {
+    int[] linkUser = new int[4 * n]; // sender + 1, 0 none, −1 more than one
+    int[] boxUser = new int[n * colors];
+    for (int pass = 0; pass < 2; pass++) {
+      Map<Long, List<Integer>> shared = new java.util.TreeMap<>();
+      for (int slot = 0; slot < n * colors; slot++) {
+        if (paths[slot] == null) {
+          continue;
+        }
+        for (int link : links(slot)) {
+          if (pass == 0) {
+            linkUser[link] = linkUser[link] == 0 || linkUser[link] == slot + 1 ? slot + 1 : -1;
+          } else if (linkUser[link] < 0) {
+            shared.computeIfAbsent((long) link, k -> new ArrayList<>()).add(slot);
+          }
+        }
+        int c = slot % colors;
+        for (int dest : pathDest[slot]) {
+          int box = dest * colors + c;
+          if (pass == 0) {
+            boxUser[box] = boxUser[box] == 0 || boxUser[box] == slot + 1 ? slot + 1 : -1;
+          } else if (boxUser[box] < 0) {
+            shared.computeIfAbsent(-1L - box, k -> new ArrayList<>()).add(slot);
+          }
+        }
+      }
+      if (pass == 1 && !shared.isEmpty()) {
+        hazards = shared.values().stream().map(u -> u.stream().mapToInt(Integer::intValue).distinct().toArray())
+            .toArray(int[][]::new);
+        sendMask = new long[n];
+      }
+    }
+  }
+
+  /**
+   * Whether this round's result is the same in any order of its PEs: no link and no mailbox that
+   * two senders reach has two of them sending this round. A template whose routes never share
+   * (SUMMA's and dist-GEMM-T's chains) is so in every round; Cannon's rings only in the rounds
+   * where one of the two rings that share its wrap-around links runs.
+   */
+  private boolean orderFree(List<Action>[] prog, List<Action>[] prevProg) {
+    if (hazards.length == 0) {
+      return true;
+    }
+    if (colors > 64 || pending != 0) { // a unicast left from an earlier round takes its links in this one
+      return false;
+    }
+    boolean changed = false;
+    for (int p = 0; p < n; p++) {
+      if (round == 0 || prog[p] != prevProg[p]) {
+        changed = true;
+        sendMask[p] = sendsOn(prog[p]);
+      }
+    }
+    if (!changed) {
+      return lastOrderFree;
+    }
+    lastOrderFree = true;
+    for (int[] users : hazards) {
+      int active = 0;
+      for (int u : users) {
+        if ((sendMask[u / colors] >>> (u % colors) & 1) != 0 && ++active > 1) {
+          lastOrderFree = false;
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** The colours a program sends on (Send, Relay), as bits. */
+  private long sendsOn(List<Action> a) {
+    int at = System.identityHashCode(a) & (maskOf.length - 1);
+    if (maskOf[at] == a) {
+      return maskBits[at];
+    }
+    long bits = 0;
+    for (Action act : a) {
+      if (act instanceof Action.Send s) {
+        bits |= 1L << s.color();
+      } else if (act instanceof Action.Relay r) {
+        bits |= 1L << r.out();
+      }
+    }
+    maskOf[at] = a;
+    maskBits[at] = bits;
+    return bits;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<Action>[] newPrograms(int n) {
+    return new List[n];
+  }
+
+  /** The lane whose pool holds the messages in PE p's mailboxes (its band's, on a run that splits). */
+  private Lane pool(int p) {
+    return crew != null ? crew[laneOf[p]] : solo;
+  }
+
+  private List<Action>[] progNow; // this round's program per PE
+
+  /** Every PE of columns [x0, x1) starts the round: its clocks noted, its actions fetched. */
+  private void fetch(int x0, int x1) {
+    for (int y = 0; y < h; y++) {
+      for (int x = x0; x < x1; x++) {
+        int p = y * w + x;
+        pe[4 * p + 1] = pe[4 * p];
+        pe[4 * p + 3] = pe[4 * p + 2];
+        List<Action> a = t.actions(round, x, y);
+        acts[p] = a;
+        progNow[p] = a;
+        split[p] = 0;
+      }
+    }
+  }
+
+  /** Issues PE p's actions up to its first receive: they wait on nothing. */
+  private void issuePrefix(Lane lane, int p) {
+    List<Action> a = acts[p];
+    int i = 0;
+    while (i < a.size() && !a.get(i).receives()) {
+      issue(lane, p, a.get(i));
+      i++;
+    }
+    split[p] = i;
+    if (i == a.size()) {
+      acts[p] = null;
+    }
+  }
+
+  /**
+   * Runs the receive part of PE p's actions from its next one until it waits on an empty mailbox
+   * (it is woken when a message arrives) or is done. Receives are dataflow, so relay chains may
+   * run either way along a line in one round.
+   */
+  private void proceed(Lane lane, int p) {
+    List<Action> a = acts[p];
+    int i = split[p];
+    for (; i < a.size(); i++) {
+      Action act = a.get(i);
+      if (act instanceof Action.Send send) {
+        throw error(p % w, p / w, send.color(), "sends in round %d after receiving; a send there would wait on "
+            + "its own round", round);
+      }
+      if (act.receives()) {
+        int color = act instanceof Action.Recv r ? r.color() : ((Action.Relay) act).in();
+        if (slots[SLOT * (p * colors + color) + FIRST] < 0) {
+          waiting[p] = color;
+          break;
+        }
+        receive(lane, p, act);
+      } else {
+        issue(lane, p, act);
+      }
+    }
+    split[p] = i;
+    if (i == a.size()) {
+      acts[p] = null;
+    }
+  }
+
+  /**
+   * What one thread of a run owns: the pool of the messages in its PEs' mailboxes, its queue of
+   * PEs to run, what it counted this round; on a crew, its band of columns [x0, x1) and its inbox
+   * of messages that other lanes sent to its PEs.
+   */
+  private final class Lane {
+    // the lanes of a crew are allocated together and each writes its counters per message: 72
+    // bytes of padding, laid out first, keep one lane's fields off the cache line of the next
+    long pad0, pad1, pad2, pad3, pad4, pad5, pad6, pad7, pad8;
+    final int x0;
+    final int x1;
+    int[] msgInt = new int[MI * 256];
+    double[] msgTime = new double[2 * 256];
+    float[][] msgData = new float[256][]; // functional runs: each message's values
+    int[] free = new int[256]; // pooled messages free for reuse, the last freed on top (a stack, not
+    int freeLen; // a chain through the messages: taking one must not wait on reading another)
+    int msgs; // message numbers handed out so far
+    int[] ready = new int[16]; // PEs to run: solo, all that receive and then the woken; on a crew, the woken first
+    int readyLen;
+    double[] treeStart = new double[64]; // scratch: when each link of a tree takes the head
+    long transfers;
+    long pending;
+    // crew: messages for its PEs from other lanes, [dest, colour, MI fields] and [issue, arrival]
+    int[] inInt = new int[(MI + 2) * 64];
+    double[] inTime = new double[2 * 64];
+    int inLen;
+    int[] spareInt = new int[0];
+    double[] spareTime = new double[0];
+    volatile boolean mail; // inLen > 0, read without the lock
+    int index; // in the crew
+    int[][] outInt; // per lane of the crew: messages kept for its PEs, as in the inbox
+    double[][] outTime;
+    int[] outLen;
+    boolean outSent = true; // every outbox is empty
+
+    Lane(int x0, int x1) {
+      this.x0 = x0;
+      this.x1 = x1;
+    }
+
+    /** A message from the pool, its fields set. */
+    int message(int src, double issue, int wavelets, int len, float[] data, boolean half, int route, int delivery,
+        double arrival) {
+      int msg;
+      if (freeLen > 0) {
+        msg = free[--freeLen];
+      } else {
+        msg = msgs++;
+        if (msg == msgData.length) {
+          msgInt = java.util.Arrays.copyOf(msgInt, 2 * msgInt.length);
+          msgTime = java.util.Arrays.copyOf(msgTime, 2 * msgTime.length);
+          msgData = java.util.Arrays.copyOf(msgData, 2 * msgData.length);
+        }
+      }
+      int i = MI * msg;
+      msgInt[i + SRC] = src;
+      msgInt[i + LENGTH] = len;
+      msgInt[i + WAVELETS] = wavelets;
+      msgInt[i + ROUTE] = route;
+      msgInt[i + DELIVERY] = delivery;
+      msgInt[i + NEXT] = -1;
+      msgInt[i + HALF] = half ? 1 : 0;
+      msgTime[2 * msg] = issue;
+      msgTime[2 * msg + 1] = arrival;
+      if (functional) {
+        msgData[msg] = data;
+      }
+      return msg;
+    }
+
+    /** Returns a received message to the pool. */
+    void release(int msg) {
+      if (freeLen == free.length) {
+        free = java.util.Arrays.copyOf(free, 2 * freeLen);
+      }
+      free[freeLen++] = msg;
+      if (functional) {
+        msgData[msg] = null;
+      }
+    }
+
+    void queue(int p) {
+      if (readyLen == ready.length) {
+        ready = java.util.Arrays.copyOf(ready, 2 * ready.length);
+      }
+      ready[readyLen++] = p;
+    }
+
+    /** Solo: PEs [from, to) issue, then their receive parts run in order, the woken queued behind. */
+    void run(int from, int to) {
+      for (int p = from; p < to; p++) {
+        issuePrefix(this, p);
+      }
+      readyLen = 0;
+      for (int p = from; p < to; p++) {
+        if (acts[p] != null) {
+          queue(p);
+        }
+      }
+      for (int next = 0; next < readyLen; next++) {
+        proceed(this, ready[next]);
+      }
+    }
+
+    /**
+     * On a crew: its band issues, then runs its receive parts, a woken PE at once (its state is
+     * near in memory, and a chain that leaves the band reaches the next lane sooner); messages
+     * from other lanes are taken as they come, until no lane has work.
+     */
+    void runBand(Crew c, boolean fetch) {
+      try {
+        if (fetch) {
+          fetch(x0, x1);
+        }
+        band(c);
+      } catch (RuntimeException e) {
+        c.abort(); // the other lanes stop waiting for this one
+        throw e;
+      }
+    }
+
+    private void band(Crew c) {
+      for (int y = 0; y < h; y++) {
+        for (int p = y * w + x0; p < y * w + x1; p++) {
+          issuePrefix(this, p);
+        }
+        c.send(this); // row by row: a lane that waits on this one gets its messages as they come
+      }
+      for (int y = 0; y < h; y++) {
+        for (int p = y * w + x0; p < y * w + x1; p++) {
+          if (acts[p] != null) {
+            proceed(this, p);
+            drain();
+            if (mail) {
+              takeMail(c);
+            }
+          }
+        }
+        c.send(this);
+      }
+      while (c.await(this)) {
+        takeMail(c);
+        c.send(this);
+      }
+    }
+
+    private void drain() {
+      while (readyLen > 0) {
+        proceed(this, ready[--readyLen]);
+      }
+    }
+
+    private void takeMail(Crew c) {
+      int[] ints;
+      double[] times;
+      int len;
+      synchronized (c) { // the other buffer is this lane's alone until the next take
+        ints = inInt;
+        times = inTime;
+        len = inLen;
+        inInt = spareInt;
+        inTime = spareTime;
+        spareInt = ints;
+        spareTime = times;
+        inLen = 0;
+        mail = false;
+      }
+      for (int e = 0; e < len; e++) {
+        int b = (MI + 2) * e;
+        int msg = message(ints[b + 2 + SRC], times[2 * e], ints[b + 2 + WAVELETS], ints[b + 2 + LENGTH], null,
+            ints[b + 2 + HALF] != 0, ints[b + 2 + ROUTE], ints[b + 2 + DELIVERY], times[2 * e + 1]);
+        deliver(this, ints[b], ints[b + 1], msg);
+        drain();
+      }
+    }
+
+    /** Keeps a message for PE dest of lane {@code to} until the crew sends this lane's outboxes. */
+    void out(Lane to, int dest, int color, int src, double issue, int wavelets, int len, boolean half, int route,
+        int delivery, double arrival) {
+      int k = to.index;
+      if (outInt == null) {
+        outInt = new int[crew.length][MI + 2];
+        outTime = new double[crew.length][2];
+        outLen = new int[crew.length];
+      }
+      if ((outLen[k] + 1) * (MI + 2) > outInt[k].length) {
+        outInt[k] = java.util.Arrays.copyOf(outInt[k], 2 * (outLen[k] + 1) * (MI + 2));
+        outTime[k] = java.util.Arrays.copyOf(outTime[k], 2 * (outLen[k] + 1) * 2);
+      }
+      int b = (MI + 2) * outLen[k];
+      int[] o = outInt[k];
+      o[b] = dest;
+      o[b + 1] = color;
+      o[b + 2 + SRC] = src;
+      o[b + 2 + LENGTH] = len;
+      o[b + 2 + WAVELETS] = wavelets;
+      o[b + 2 + ROUTE] = route;
+      o[b + 2 + DELIVERY] = delivery;
+      o[b + 2 + HALF] = half ? 1 : 0;
+      outTime[k][2 * outLen[k]] = issue;
+      outTime[k][2 * outLen[k] + 1] = arrival;
+      outLen[k]++;
+      outSent = false;
+    }
+
+    /** Moves {@code len} kept messages into this lane's inbox; the caller holds the crew's lock. */
+    void receiveFrom(int[] ints, double[] times, int len) {
+      if ((inLen + len) * (MI + 2) > inInt.length) {
+        inInt = java.util.Arrays.copyOf(inInt, Math.max(64, 2 * (inLen + len)) * (MI + 2));
+        inTime = java.util.Arrays.copyOf(inTime, Math.max(64, 2 * (inLen + len)) * 2);
+      }
+      System.arraycopy(ints, 0, inInt, inLen * (MI + 2), len * (MI + 2));
+      System.arraycopy(times, 0, inTime, 2 * inLen, 2 * len);
+      inLen += len;
+      mail = true;
+    }
+  }
+
+  /** A round's crew: its lock guards the lanes' inboxes and who is idle. */
+  private static final class Crew {
+    private final Lane[] lanes;
+    private int idle;
+    private boolean done;
+
+    Crew(Lane[] lanes) {
+      this.lanes = lanes;
+    }
+
+    /** Waits until {@code lane} has mail (true) or every lane is idle with none (false: the round is over). */
+    synchronized boolean await(Lane lane) {
+      idle++;
+      while (true) {
+        if (lane.inLen > 0) {
+          idle--;
+          return true;
+        }
+        if (done) {
+          return false;
+        }
+        if (idle == lanes.length && java.util.Arrays.stream(lanes).allMatch(l -> l.inLen == 0)) {
+          done = true;
+          notifyAll();
+          return false;
+        }
+        try {
+          wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted in a round", e);
+        }
+      }
+    }
+
+    synchronized void abort() {
+      done = true;
+      notifyAll();
+    }
+
+    /** Moves what {@code from} kept for other lanes into their inboxes, waking them. */
+    void send(Lane from) {
+      if (from.outSent) {
+        return;
+      }
+      synchronized (this) {
+        for (Lane to : lanes) {
+          int k = to.index;
+          if (from.outLen[k] > 0) {
+            to.receiveFrom(from.outInt[k], from.outTime[k], from.outLen[k]);
+            from.outLen[k] = 0;
+          }
+        }
+        notifyAll();
+      }
+      from.outSent = true;
+    }
+  }
+
+  /** Threads a timing run splits its rounds over: the cores, at most 8. */
+  static final int THREADS = Math.min(8, Runtime.getRuntime().availableProcessors());
+  /** Fewer PEs than this run on one thread: the split would cost more than it saves. */
+  static final int CREW_MIN_PES = 1 << 14;
+  private static final java.util.concurrent.ExecutorService POOL = java.util.concurrent.Executors.newCachedThreadPool(
+      r -> {
+        Thread th = new Thread(r, "meshc-runtime");
+        th.setDaemon(true);
+        return th;
+      });
+
+  private Crew crewNow; // the current round's, when it runs on the crew
+
+  /** Runs the round on the crew, one lane per thread, the first on this one; with {@code fetch}, each fetches its band's programs. */
+  private void runCrew(boolean fetch) {
+    Crew c = new Crew(crew);
+    crewNow = c;
+    List<java.util.concurrent.Future<?>> others = new ArrayList<>();
+    for (int b = 1; b < crew.length; b++) {
+      Lane lane = crew[b];
+      others.add(POOL.submit(() -> lane.runBand(c, fetch)));
+    }
+    RuntimeException first = null;
+    try {
+      crew[0].runBand(c, fetch);
+    } catch (RuntimeException e) {
+      first = e;
+    }
+    for (java.util.concurrent.Future<?> f : others) {
+      try {
+        f.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (first == null) {
+          first = e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted in a round", e);
+      }
+    }
+    if (first != null) {
+      throw first;
     }
   }
 
@@ -624,6 +1152,19 @@ public final class MeshRuntime {
     for (int p = 0; p < n; p++) {
       if (!prog[p].isEmpty() && prog[p] != prevProg[p] && !prog[p].equals(prevProg[p])) {
         return r; // round r is not a repeat of r − 1, so it measured no shift
+      }
+    }
+    // first, cheaply: a PE and the first PE it sends to are in one group, so busy ones moved alike
+    for (int p = 0; p < n; p++) {
+      for (Action a : prog[p]) {
+        int color = a instanceof Action.Send s ? s.color() : a instanceof Action.Relay rl ? rl.out() : -1;
+        if (color >= 0) {
+          int q = pathDest[p * colors + color][0];
+          if (!prog[q].isEmpty() && Math.abs(pe[4 * p] - pe[4 * p + 1] - (pe[4 * q] - pe[4 * q + 1])) > SHIFT_TOLERANCE) {
+            return r;
+          }
+          break;
+        }
       }
     }
     int[] parent = new int[n];
@@ -756,9 +1297,9 @@ public final class MeshRuntime {
     }
   }
 
-  private void issue(int p, Action a) {
+  private void issue(Lane lane, int p, Action a) {
     if (a instanceof Action.Send s) {
-      send(p, s.color(), pe[4 * p], slice(p, s.buffer(), s.offset(), s.length()), bytesOf(s.buffer()) == 2,
+      send(lane, p, s.color(), pe[4 * p], slice(p, s.buffer(), s.offset(), s.length()), bytesOf(s.buffer()) == 2,
           s.length(), bytesOf(s.buffer()) * s.length());
     } else if (a instanceof Action.Gemm g) {
       double cyc = (double) g.m() * g.k() * g.n() / m.fmacsPerCycle();
@@ -853,47 +1394,32 @@ public final class MeshRuntime {
    * Injects a message at PE p: follows the routers from p, checking every entry, and leaves it in
    * the mailbox of every PE whose route delivers it (RAMP).
    */
-  private void send(int p, int color, double issue, float[] data, boolean half, int len, long bytes) {
+  private void send(Lane lane, int p, int color, double issue, float[] data, boolean half, int len, long bytes) {
     int slot0 = p * colors + color;
-    long wavelets = m.wavelets(bytes / 2); // bytes are whole fp16 halves
-    if (slots[SLOT * slot0 + 1] >= 0 && !functional) { // a short unicast already traced: straight to the mailbox
-      transfers++;
-      deliver(slots[SLOT * slot0 + 2], color, new Msg(p, issue, wavelets, len, data, half, null, slot0, Double.NaN));
+    int wavelets = Math.toIntExact(m.wavelets(bytes / 2)); // bytes are whole fp16 halves
+    lane.transfers++;
+    int code = slots[SLOT * slot0 + ROUTE_CODE];
+    if (code >= 0 && !functional) { // a short unicast already traced: straight to the mailbox
+      int dest = p;
+      for (int k = 0; k < (code & 15); k++) {
+        dest += step[code >>> 4 + 2 * k & 3];
+      }
+      post(lane, dest, color, p, issue, wavelets, len, data, half, code, -1, Double.NaN);
       return;
     }
-    Route r = table[p * colors + color];
-    int x = p % w;
-    int y = p / w;
-    if (r == null || !r.sends()) {
-      throw error(x, y, color, "sends but its router %s", r == null ? "has no route for it"
-          : "takes it from " + r.rx() + ", not from the PE");
-    }
     if (paths[slot0] == null) { // routes are static: trace once
-      List<int[]> found = traced;
-      found.clear();
-      trace(p, color, r, traceLinks, 0, found);
-      if (found.isEmpty()) {
-        throw error(x, y, color, "sends but no router on its path delivers it to a PE");
-      }
-      int[][] links = new int[found.size()][];
-      int[] dests = new int[found.size()];
-      for (int i = 0; i < links.length; i++) {
-        int[] d = found.get(i);
-        links[i] = java.util.Arrays.copyOf(d, d.length - 1);
-        dests[i] = d[d.length - 1];
-        maxHops = Math.max(maxHops, links[i].length);
-      }
-      paths[slot0] = links;
-      pathDest[slot0] = dests;
-      trees[slot0] = links.length > 1 ? Tree.of(links) : null;
-      if (functional) {
-        own(p, color, links(slot0));
-      }
+      traceRoute(p, color);
+    }
+    if (code == -1) { // its first send: a short unicast is held as its directions from now on
+      int[][] links = paths[slot0];
+      code = -2;
       if (links.length == 1 && links[0].length <= SHORT) {
-        slots[SLOT * slot0 + 1] = links[0].length;
-        System.arraycopy(links[0], 0, slots, SLOT * slot0 + 3, links[0].length);
-        slots[SLOT * slot0 + 2] = dests[0];
+        code = links[0].length;
+        for (int k = 0; k < links[0].length; k++) {
+          code |= links[0][k] / n << 4 + 2 * k;
+        }
       }
+      slots[SLOT * slot0 + ROUTE_CODE] = code;
     }
     int[][] deliveries = paths[slot0];
     Tree tree = trees[slot0];
@@ -903,17 +1429,16 @@ public final class MeshRuntime {
       }
       lastSent[slot0] = round + 1;
     }
-    transfers++;
     if (tree == null) { // a unicast: it moves when the receiver has posted its receive
-      deliver(pathDest[slot0][0], color, new Msg(p, issue, wavelets, len, data, half, deliveries[0], -1,
-          Double.NaN));
+      post(lane, pathDest[slot0][0], color, p, issue, wavelets, len, data, half, slot0, 0, Double.NaN);
       return;
     }
     // a multicast leaves when issued and takes each link of its tree once
     int[] links = tree.links();
-    if (treeStart.length < links.length) {
-      treeStart = new double[Math.max(links.length, 2 * treeStart.length)];
+    if (lane.treeStart.length < links.length) {
+      lane.treeStart = new double[Math.max(links.length, 2 * lane.treeStart.length)];
     }
+    double[] treeStart = lane.treeStart;
     for (int i = 0; i < links.length; i++) {
       int before = tree.parent()[i];
       double s = Math.max(before < 0 ? issue : treeStart[before] + m.alpha(), linkState[3 * links[i]]);
@@ -921,28 +1446,70 @@ public final class MeshRuntime {
       treeStart[i] = s;
     }
     for (int di = 0; di < deliveries.length; di++) {
-      deliver(pathDest[slot0][di], color, new Msg(p, issue, wavelets, len, data, half, deliveries[di], -1,
-          treeStart[tree.last()[di]] + m.alpha()));
+      post(lane, pathDest[slot0][di], color, p, issue, wavelets, len, data, half, slot0, di,
+          treeStart[tree.last()[di]] + m.alpha());
     }
   }
 
-  /** Appends to a PE's mailbox for one colour, waking the PE if it waits there. */
-  private void deliver(int dest, int color, Msg msg) {
-    int slot = dest * colors + color;
-    if (slots[SLOT * slot] >= 0) {
-      if (readyLen == ready.length) {
-        ready = java.util.Arrays.copyOf(ready, 2 * ready.length);
-      }
-      ready[readyLen++] = slots[SLOT * slot];
-      slots[SLOT * slot] = -1;
+  /**
+   * Follows the routers from sender p on {@code color}, checking every entry, to every PE whose
+   * route delivers it (RAMP); keeps each delivery's links and PE, and a multicast's tree.
+   */
+  private void traceRoute(int p, int color) {
+    int slot0 = p * colors + color;
+    Route r = table[slot0];
+    int x = p % w;
+    int y = p / w;
+    if (r == null || !r.sends()) {
+      throw error(x, y, color, "sends but its router %s", r == null ? "has no route for it"
+          : "takes it from " + r.rx() + ", not from the PE");
     }
-    pending++;
-    if (mail[2 * slot] == null) {
-      mail[2 * slot] = msg;
+    List<int[]> found = traced;
+    found.clear();
+    trace(p, color, r, traceLinks, 0, found);
+    if (found.isEmpty()) {
+      throw error(x, y, color, "sends but no router on its path delivers it to a PE");
+    }
+    int[][] links = new int[found.size()][];
+    int[] dests = new int[found.size()];
+    for (int i = 0; i < links.length; i++) {
+      int[] d = found.get(i);
+      links[i] = java.util.Arrays.copyOf(d, d.length - 1);
+      dests[i] = d[d.length - 1];
+    }
+    paths[slot0] = links;
+    pathDest[slot0] = dests;
+    trees[slot0] = links.length > 1 ? Tree.of(links) : null;
+    if (functional) {
+      own(p, color, links(slot0));
+    }
+  }
+
+  /** Sends a message to PE dest's mailbox: the lane of dest takes it from its inbox when dest is another lane's. */
+  private void post(Lane lane, int dest, int color, int src, double issue, int wavelets, int len, float[] data,
+      boolean half, int route, int delivery, double arrival) {
+    Lane to = pool(dest);
+    lane.pending++;
+    if (!crewRound || to == lane) {
+      deliver(lane, dest, color, to.message(src, issue, wavelets, len, data, half, route, delivery, arrival));
     } else {
-      mail[2 * slot + 1].next = msg;
+      lane.out(to, dest, color, src, issue, wavelets, len, half, route, delivery, arrival);
     }
-    mail[2 * slot + 1] = msg;
+  }
+
+  /** Appends message msg of dest's pool to a mailbox of dest, queueing dest on {@code lane} if it waits there. */
+  private void deliver(Lane lane, int dest, int color, int msg) {
+    int base = SLOT * (dest * colors + color);
+    if (waiting[dest] == color) {
+      lane.queue(dest);
+      waiting[dest] = -1;
+    }
+    if (slots[base + FIRST] < 0) {
+      slots[base + FIRST] = msg;
+    } else {
+      pool(dest).msgInt[MI * slots[base + LAST] + NEXT] = msg;
+    }
+    slots[base + LAST] = msg;
   }
 
   /**
@@ -980,9 +1547,9 @@ public final class MeshRuntime {
       int at = link * colors + color;
       if (flowRound[at] == round + 1 && flowSrc[at] != src + 1) {
         int other = flowSrc[at] - 1;
-        int p = link / 4;
+        int p = link % n;
         throw error(p % w, p / w, color, "carries two flows toward %s in round %d: from PE (%d,%d) and PE (%d,%d)",
-            Dir.values()[link % 4], round, other % w, other / w, src % w, src / w);
+            Dir.values()[link / n], round, other % w, other / w, src % w, src / w);
       }
       flowRound[at] = round + 1;
       flowSrc[at] = src + 1;
@@ -1010,7 +1577,7 @@ public final class MeshRuntime {
         throw error(q % w, q / w, color, "receives it from %s (sent by PE (%d,%d)) but its router %s", d.opposite(),
             p % w, p / w, next == null ? "has no route for it" : "takes it from " + next.rx());
       }
-      links[depth] = p * 4 + d.ordinal(); // the path so far is links[0, depth]; branches overwrite beyond it
+      links[depth] = d.ordinal() * n + p; // the path so far is links[0, depth]; branches overwrite beyond it
       trace(q, color, next, links, depth + 1, out);
     }
   }
@@ -1027,78 +1594,94 @@ public final class MeshRuntime {
     return time;
   }
 
-  private Msg take(int p, int color) {
-    int slot = p * colors + color;
-    Msg msg = mail[2 * slot];
-    if (msg == null) {
+  /** Takes the first message of PE p's mailbox for {@code color}; the caller returns it to the pool. */
+  private int take(Lane lane, int p, int color) {
+    int base = SLOT * (p * colors + color);
+    int msg = slots[base + FIRST];
+    if (msg < 0) {
       throw error(p % w, p / w, color, "waits in round %d but nothing was sent to it", round);
     }
-    mail[2 * slot] = msg.next;
-    pending--;
-    if (msg.next == null) {
-      mail[2 * slot + 1] = null;
+    int next = pool(p).msgInt[MI * msg + NEXT];
+    slots[base + FIRST] = next;
+    lane.pending--;
+    if (next < 0) {
+      slots[base + LAST] = -1;
     }
     return msg;
   }
 
-  /** The time the head reaches p: for a unicast, the transfer starts once p is ready for it. */
-  private double head(Msg msg, double posted) {
-    if (!Double.isNaN(msg.arrival)) {
-      return msg.arrival;
+  /** The time the head of message msg of {@code box} reaches its PE: a unicast starts once the PE is ready for it. */
+  private double head(Lane box, int msg, double posted) {
+    double arrival = box.msgTime[2 * msg + 1];
+    if (!Double.isNaN(arrival)) {
+      return arrival;
     }
-    double start = Math.max(msg.issue, posted);
-    if (msg.links != null) {
-      return reserve(msg.links, start, msg.wavelets);
+    double start = Math.max(box.msgTime[2 * msg], posted);
+    int i = MI * msg;
+    int wavelets = box.msgInt[i + WAVELETS];
+    int route = box.msgInt[i + ROUTE];
+    if (box.msgInt[i + DELIVERY] >= 0) {
+      return reserve(paths[route][box.msgInt[i + DELIVERY]], start, wavelets);
     }
-    double time = start;
-    int base = SLOT * msg.slot;
-    for (int i = 0; i < slots[base + 1]; i++) {
-      int link = slots[base + 3 + i];
+    double time = start; // a short route: route is its code, its links follow from the sender
+    int q = box.msgInt[i + SRC];
+    for (int k = 0; k < (route & 15); k++) {
+      int d = route >>> 4 + 2 * k & 3;
+      int link = d * n + q;
       double s = Math.max(time, linkState[3 * link]);
-      occupy(link, s + msg.wavelets);
+      occupy(link, s + wavelets);
       time = s + m.alpha();
+      q += step[d];
     }
     return time;
   }
 
-  private void receive(int p, Action a) {
+  private void receive(Lane lane, int p, Action a) {
+    Lane box = pool(p);
+    int[] mi = box.msgInt;
     if (a instanceof Action.Recv r) {
-      Msg msg = take(p, r.color());
-      checkLength(p, r.color(), msg, r.length());
-      double done = head(msg, pe[4 * p + 1]) + msg.wavelets;
+      int msg = take(lane, p, r.color());
+      checkLength(box, p, r.color(), msg, r.length());
+      double done = head(box, msg, pe[4 * p + 1]) + mi[MI * msg + WAVELETS];
       pe[4 * p] = Math.max(pe[4 * p], done);
       if (functional) {
-        combine(buffer(p, r.buffer()), r.offset(), msg.data, msg.half, r.combine(), fp32(r.buffer()));
+        combine(buffer(p, r.buffer()), r.offset(), box.msgData[msg], mi[MI * msg + HALF] != 0, r.combine(),
+            fp32(r.buffer()));
       }
+      box.release(msg);
     } else {
       Action.Relay r = (Action.Relay) a;
-      Msg msg = take(p, r.in());
-      checkLength(p, r.in(), msg, r.length());
-      double headIn = head(msg, pe[4 * p]);
+      int msg = take(lane, p, r.in());
+      checkLength(box, p, r.in(), msg, r.length());
+      double headIn = head(box, msg, pe[4 * p]);
       double out = Math.max(pe[4 * p], headIn) + m.beta();
+      int wavelets = mi[MI * msg + WAVELETS];
       float[] data = null;
-      boolean half = msg.half;
+      boolean half = mi[MI * msg + HALF] != 0;
       if (functional) {
+        float[] in = box.msgData[msg];
         float[] buf = buffer(p, r.buffer());
         boolean fp32 = fp32(r.buffer());
         if (r.combine() == Combine.STORE) {
-          combine(buf, r.offset(), msg.data, msg.half, Combine.STORE, fp32);
-          data = msg.data;
+          combine(buf, r.offset(), in, half, Combine.STORE, fp32);
+          data = in;
         } else {
           data = java.util.Arrays.copyOfRange(buf, r.offset(), r.offset() + r.length());
-          combine(data, 0, msg.data, msg.half, r.combine(), fp32);
+          combine(data, 0, in, half, r.combine(), fp32);
           half = !fp32;
         }
       }
-      send(p, r.out(), out, data, half, r.length(), (long) bytesOf(r.buffer()) * r.length());
-      pe[4 * p] = Math.max(pe[4 * p], out + msg.wavelets);
+      box.release(msg);
+      send(lane, p, r.out(), out, data, half, r.length(), (long) bytesOf(r.buffer()) * r.length());
+      pe[4 * p] = Math.max(pe[4 * p], out + wavelets);
     }
   }
 
-  private void checkLength(int p, int color, Msg msg, int len) {
-    if (msg.len != len) {
-      throw error(p % w, p / w, color, "expects %d elements but PE (%d,%d) sent %d", len, msg.src % w, msg.src / w,
-          msg.len);
+  private void checkLength(Lane box, int p, int color, int msg, int len) {
+    int sent = box.msgInt[MI * msg + LENGTH];
+    if (sent != len) {
+      int src = box.msgInt[MI * msg + SRC];
+      throw error(p % w, p / w, color, "expects %d elements but PE (%d,%d) sent %d", len, src % w, src / w, sent);
     }
   }
 

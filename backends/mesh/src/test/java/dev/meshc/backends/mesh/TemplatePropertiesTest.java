@@ -21,7 +21,7 @@ import net.jqwik.api.constraints.IntRange;
  * within two hops while Cannon's wrap-around crosses P − 1; colours fit the budget and avoid the
  * reserved ones; every colour sent has somewhere to go; the memory, colour and hop figures the
  * planner reads equal what the runtime observes; and the timing shortcuts (one column, repeated
- * rounds as time shifts) change no figure.
+ * rounds as time shifts, rounds split over threads) change no figure.
  */
 class TemplatePropertiesTest {
   static final MachineSpec WSE2 = MachineSpec.load("wse2");
@@ -58,6 +58,14 @@ class TemplatePropertiesTest {
     assertEquals(r.cycles(), skipped.cycles(), 1e-9 * r.cycles(), "cycles with repeats skipped");
     assertEquals(r.computeCycles(), skipped.computeCycles(), 1e-9 * r.computeCycles(), "compute cycles");
     assertEquals(r.transfers(), skipped.transfers(), "transfers");
+    // rounds split over threads, where their order cannot matter, give what one thread gives
+    for (int threads : new int[] {2, 3}) {
+      MeshRuntime.Split split = MeshRuntime.timing(t, WSE2, false, true, threads);
+      assertEquals(skipped, split.result(), threads + " threads");
+      if (p > 1 && (alg.equals("summa") || alg.equals("gemmt"))) { // chains that never share a link
+        assertTrue(split.crewRounds() > 0, alg + " ran no round on " + threads + " threads");
+      }
+    }
   }
 
   @Property(tries = 60, seed = "2025")

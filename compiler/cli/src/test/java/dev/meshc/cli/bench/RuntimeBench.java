@@ -26,7 +26,7 @@ import java.util.Locale;
  * of all-MiniLM-L6-v2 at 1×128 and of every zoo model at 1×16, one JVM each, wall time of the run
  * alone; one LLaMA3-8B decode token timing-only on its default plan; then transfers per second of
  * timing-only MeshGEMM, SUMMA, Cannon and dist-GEMM-T (2K³) and MeshGEMV ([1,16K]×[16K,16K]) on
- * 360² and 720² (SUMMA, Cannon and dist-GEMM-T at 720² with {@code -Dbench.slow=true}).
+ * 360² and 720², on every core (rounds whose order of PEs cannot matter are split over threads).
  * {@code mvn -B -q -pl compiler/cli -am test-compile exec:exec@runtime-bench}
  */
 public final class RuntimeBench {
@@ -60,9 +60,6 @@ public final class RuntimeBench {
     FrontendBench.runChild(RuntimeBench.class, "8g", "LLaMA3-8B shape, one decode token at context 4096, timing only",
         child("decode", TestModels.example("models/llama3-8b-shape.onnx"), List.of("input_ids=1x16=none")));
     System.out.println();
-    // SUMMA, Cannon and dist-GEMM-T simulate every transfer of every round (their rounds differ, or
-    // do not settle into a repeat): about 6 minutes each at 720², so those rows are asked for
-    boolean slow = Boolean.getBoolean("bench.slow");
     System.out.println("Kernels timing only, WSE-2, fp16 accumulation: cycles, transfers, wall, transfers per second "
         + "(transfers counted include rounds applied as a time shift, and MeshGEMV's are one column's)");
     for (int p : new int[] {360, 720}) {
@@ -70,11 +67,6 @@ public final class RuntimeBench {
         long m = alg.equals("meshgemv") ? 1 : 2048;
         long kn = alg.equals("meshgemv") ? 16384 : 2048;
         String problem = m + "x" + kn + "x" + kn;
-        if (p == 720 && !slow && List.of("summa", "cannon", "gemmt").contains(alg)) {
-          System.out.printf(Locale.ROOT, "  %-9s %4d² %-16s skipped (minutes; -Dbench.slow=true runs it)%n", alg, p,
-              problem);
-          continue;
-        }
         KernelBench.Timed t = KernelBench.timed(alg, p, m, kn, kn);
         if (t == null) {
           System.out.printf(Locale.ROOT, "  %-9s %4d² %-16s does not fit%n", alg, p, problem);
