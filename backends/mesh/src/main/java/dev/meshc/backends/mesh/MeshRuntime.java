@@ -92,14 +92,13 @@ public final class MeshRuntime {
   private static final int DELIVERY = 4;
   private static final int NEXT = 5;
   private static final int HALF = 6;
-  // A round runs on one lane (solo: the PEs in order, the woken queued behind) or, when its result
-  // cannot depend on the order (orderFree), on a crew of lanes, one per band of columns, each on
-  // its own thread. A PE's mailboxes hold messages of its band's pool in either case.
+  // Rounds run on one lane (solo: the PEs in order, the woken queued behind) or, when no result can
+  // depend on the order of PEs (sharesNothing), on a crew of lanes, one per band of columns, each
+  // on its own thread.
   private final Lane solo;
   private final Lane[] crew; // null: this run is not split
   private final byte[] laneOf; // per PE: its lane in the crew
-  private boolean crewRound; // the current round runs on the crew
-  private long crewRounds; // how many did
+  private long crewRounds; // rounds the crew ran
   @SuppressWarnings("unchecked")
   private List<Action>[] acts = new List[0]; // per PE: this round's actions, null once all are done
   private int[] split = new int[0]; // per PE: its next action
@@ -259,7 +258,7 @@ public final class MeshRuntime {
     configure();
     this.solo = new Lane(0, w);
     int bands = functional ? 1 : Math.min(Math.min(threads, w), Byte.MAX_VALUE);
-    if (bands > 1 && traceAll()) {
+    if (bands > 1 && traceAll() && sharesNothing()) {
       this.crew = new Lane[bands];
       this.laneOf = new byte[n];
       for (int b = 0; b < bands; b++) {
@@ -269,7 +268,6 @@ public final class MeshRuntime {
           java.util.Arrays.fill(laneOf, y * w + crew[b].x0, y * w + crew[b].x1, (byte) b);
         }
       }
-      hazards();
     } else {
       this.crew = null;
       this.laneOf = null;
@@ -357,15 +355,15 @@ public final class MeshRuntime {
    * check that both give the full simulation's cycles).
    */
   public static RunResult timing(KernelTemplate t, MachineSpec m, boolean oneColumn, boolean skipRepeats) {
-    long pes = (long) (oneColumn ? 1 : t.width()) * t.height();
-    return timing(t, m, oneColumn, skipRepeats, pes < CREW_MIN_PES ? 1 : THREADS).result();
+    long work = (long) (oneColumn ? 1 : t.width()) * t.height() * t.rounds();
+    return timing(t, m, oneColumn, skipRepeats, work < CREW_MIN_WORK ? 1 : THREADS).result();
   }
 
   /** A timing run's result, and how many of its rounds ran split over threads. */
   record Split(RunResult result, long crewRounds) {}
 
   /**
-   * ... with its rounds split over {@code threads} threads where the order of PEs cannot change
+   * ... with its rounds split over {@code threads} threads when the order of PEs cannot change
    * the result (tests check that every number of threads gives the same).
    */
   static Split timing(KernelTemplate t, MachineSpec m, boolean oneColumn, boolean skipRepeats, int threads) {
@@ -563,23 +561,14 @@ public final class MeshRuntime {
       prevProg = prog;
       prog = swap;
       progNow = prog;
-      boolean onCrew;
-      if (crew != null && hazards.length == 0) { // every round is order-free: the crew fetches the programs too
-        onCrew = true;
-        crewRound = true;
-        runCrew(true);
+      if (crew != null) {
+        runCrew();
+        crewRounds++;
       } else {
         fetch(0, w);
-        onCrew = crew != null && orderFree(prog, prevProg);
-        crewRound = onCrew;
-        if (onCrew) {
-          runCrew(false);
-        } else {
-          solo.run(0, n);
-        }
+        solo.run(0, n);
       }
-      crewRounds += onCrew ? 1 : 0;
-      for (Lane lane : onCrew ? crew : new Lane[] {solo}) {
+      for (Lane lane : crew != null ? crew : new Lane[] {solo}) {
         transfers += lane.transfers;
         pending += lane.pending;
         lane.transfers = 0;
@@ -626,106 +615,37 @@ public final class MeshRuntime {
     return true;
   }
 
-  // senders whose routes share a link, or deliver to one mailbox, with another sender's: per such
-  // link or mailbox, its senders (PE · colours + colour); each PE's colours sent on this round
-  private int[][] hazards = new int[0][];
-  private long[] sendMask;
-  private boolean lastOrderFree;
-  private final Object[] maskOf = new Object[1024]; // by identity: a program and its colours sent on
-  private final long[] maskBits = new long[1024];
-
   /**
-   * The links and mailboxes that more than one sender's routes reach. Only there can the order in
-   * which a round runs its PEs change a result: a link is taken first come first served and a
-   * mailbox is a FIFO, while everything else a PE does reads its own state and its messages.
+   * Whether no link and no mailbox is reached by more than one sender's routes. Only there could
+   * the order in which a round runs its PEs change a result: a link is taken first come first
+   * served and a mailbox is a FIFO, while everything else a PE does reads its own state and its
+   * messages (one sender's messages reach a mailbox, and take a link, in its program's order). So
+   * such a template's rounds (SUMMA's and dist-GEMM-T's chains) may run in any order, on any
+   * number of threads, with the same result; rings that share their wrap-around links with
+   * another ring (Cannon, MeshGEMM) or trees that gather into one mailbox run in order.
    */
-  private void hazards() {
-    int[] linkUser = new int[4 * n]; // sender + 1, 0 none, −1 more than one
+  private boolean sharesNothing() {
+    int[] linkUser = new int[4 * n]; // sender + 1, 0 none
     int[] boxUser = new int[n * colors];
-    for (int pass = 0; pass < 2; pass++) {
-      Map<Long, List<Integer>> shared = new java.util.TreeMap<>();
-      for (int slot = 0; slot < n * colors; slot++) {
-        if (paths[slot] == null) {
-          continue;
-        }
-        for (int link : links(slot)) {
-          if (pass == 0) {
-            linkUser[link] = linkUser[link] == 0 || linkUser[link] == slot + 1 ? slot + 1 : -1;
-          } else if (linkUser[link] < 0) {
-            shared.computeIfAbsent((long) link, k -> new ArrayList<>()).add(slot);
-          }
-        }
-        int c = slot % colors;
-        for (int dest : pathDest[slot]) {
-          int box = dest * colors + c;
-          if (pass == 0) {
-            boxUser[box] = boxUser[box] == 0 || boxUser[box] == slot + 1 ? slot + 1 : -1;
-          } else if (boxUser[box] < 0) {
-            shared.computeIfAbsent(-1L - box, k -> new ArrayList<>()).add(slot);
-          }
-        }
+    for (int slot = 0; slot < n * colors; slot++) {
+      if (paths[slot] == null) {
+        continue;
       }
-      if (pass == 1 && !shared.isEmpty()) {
-        hazards = shared.values().stream().map(u -> u.stream().mapToInt(Integer::intValue).distinct().toArray())
-            .toArray(int[][]::new);
-        sendMask = new long[n];
-      }
-    }
-  }
-
-  /**
-   * Whether this round's result is the same in any order of its PEs: no link and no mailbox that
-   * two senders reach has two of them sending this round. A template whose routes never share
-   * (SUMMA's and dist-GEMM-T's chains) is so in every round; Cannon's rings only in the rounds
-   * where one of the two rings that share its wrap-around links runs.
-   */
-  private boolean orderFree(List<Action>[] prog, List<Action>[] prevProg) {
-    if (hazards.length == 0) {
-      return true;
-    }
-    if (colors > 64 || pending != 0) { // a unicast left from an earlier round takes its links in this one
-      return false;
-    }
-    boolean changed = false;
-    for (int p = 0; p < n; p++) {
-      if (round == 0 || prog[p] != prevProg[p]) {
-        changed = true;
-        sendMask[p] = sendsOn(prog[p]);
-      }
-    }
-    if (!changed) {
-      return lastOrderFree;
-    }
-    lastOrderFree = true;
-    for (int[] users : hazards) {
-      int active = 0;
-      for (int u : users) {
-        if ((sendMask[u / colors] >>> (u % colors) & 1) != 0 && ++active > 1) {
-          lastOrderFree = false;
+      for (int link : links(slot)) {
+        if (linkUser[link] != 0 && linkUser[link] != slot + 1) {
           return false;
         }
+        linkUser[link] = slot + 1;
+      }
+      for (int dest : pathDest[slot]) {
+        int box = dest * colors + slot % colors;
+        if (boxUser[box] != 0 && boxUser[box] != slot + 1) {
+          return false;
+        }
+        boxUser[box] = slot + 1;
       }
     }
     return true;
-  }
-
-  /** The colours a program sends on (Send, Relay), as bits. */
-  private long sendsOn(List<Action> a) {
-    int at = System.identityHashCode(a) & (maskOf.length - 1);
-    if (maskOf[at] == a) {
-      return maskBits[at];
-    }
-    long bits = 0;
-    for (Action act : a) {
-      if (act instanceof Action.Send s) {
-        bits |= 1L << s.color();
-      } else if (act instanceof Action.Relay r) {
-        bits |= 1L << r.out();
-      }
-    }
-    maskOf[at] = a;
-    maskBits[at] = bits;
-    return bits;
   }
 
   @SuppressWarnings("unchecked")
@@ -909,11 +829,9 @@ public final class MeshRuntime {
      * near in memory, and a chain that leaves the band reaches the next lane sooner); messages
      * from other lanes are taken as they come, until no lane has work.
      */
-    void runBand(Crew c, boolean fetch) {
+    void runBand(Crew c) {
       try {
-        if (fetch) {
-          fetch(x0, x1);
-        }
+        fetch(x0, x1);
         band(c);
       } catch (RuntimeException e) {
         c.abort(); // the other lanes stop waiting for this one
@@ -1079,8 +997,8 @@ public final class MeshRuntime {
 
   /** Threads a timing run splits its rounds over: the cores, at most 8. */
   static final int THREADS = Math.min(8, Runtime.getRuntime().availableProcessors());
-  /** Fewer PEs than this run on one thread: the split would cost more than it saves. */
-  static final int CREW_MIN_PES = 1 << 14;
+  /** Fewer PE-rounds than this run on one thread: the split would cost more than it saves. */
+  static final long CREW_MIN_WORK = 1L << 24;
   private static final java.util.concurrent.ExecutorService POOL = java.util.concurrent.Executors.newCachedThreadPool(
       r -> {
         Thread th = new Thread(r, "meshc-runtime");
@@ -1090,18 +1008,18 @@ public final class MeshRuntime {
 
   private Crew crewNow; // the current round's, when it runs on the crew
 
-  /** Runs the round on the crew, one lane per thread, the first on this one; with {@code fetch}, each fetches its band's programs. */
-  private void runCrew(boolean fetch) {
+  /** Runs the round on the crew, one lane per thread (the first on this one), each fetching its band's programs. */
+  private void runCrew() {
     Crew c = new Crew(crew);
     crewNow = c;
     List<java.util.concurrent.Future<?>> others = new ArrayList<>();
     for (int b = 1; b < crew.length; b++) {
       Lane lane = crew[b];
-      others.add(POOL.submit(() -> lane.runBand(c, fetch)));
+      others.add(POOL.submit(() -> lane.runBand(c)));
     }
     RuntimeException first = null;
     try {
-      crew[0].runBand(c, fetch);
+      crew[0].runBand(c);
     } catch (RuntimeException e) {
       first = e;
     }
@@ -1490,7 +1408,7 @@ public final class MeshRuntime {
       boolean half, int route, int delivery, double arrival) {
     Lane to = pool(dest);
     lane.pending++;
-    if (!crewRound || to == lane) {
+    if (crew == null || to == lane) {
       deliver(lane, dest, color, to.message(src, issue, wavelets, len, data, half, route, delivery, arrival));
     } else {
       lane.out(to, dest, color, src, issue, wavelets, len, half, route, delivery, arrival);
