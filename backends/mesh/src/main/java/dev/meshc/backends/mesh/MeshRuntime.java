@@ -1006,12 +1006,9 @@ public final class MeshRuntime {
         return th;
       });
 
-  private Crew crewNow; // the current round's, when it runs on the crew
-
   /** Runs the round on the crew, one lane per thread (the first on this one), each fetching its band's programs. */
   private void runCrew() {
     Crew c = new Crew(crew);
-    crewNow = c;
     List<java.util.concurrent.Future<?>> others = new ArrayList<>();
     for (int b = 1; b < crew.length; b++) {
       Lane lane = crew[b];
