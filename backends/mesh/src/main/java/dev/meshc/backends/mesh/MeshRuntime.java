@@ -256,14 +256,13 @@ public final class MeshRuntime {
     this.shares = known != null ? known.shares().clone() : functional ? new boolean[n * colors] : null;
     this.lastSent = functional ? new int[n * colors] : null;
     configure();
-    this.solo = new Lane(0, w);
+    this.solo = new Lane(0, 0, w);
     int bands = functional ? 1 : Math.min(Math.min(threads, w), Byte.MAX_VALUE);
     if (bands > 1 && traceAll() && sharesNothing()) {
       this.crew = new Lane[bands];
       this.laneOf = new byte[n];
       for (int b = 0; b < bands; b++) {
-        crew[b] = new Lane((int) ((long) w * b / bands), (int) ((long) w * (b + 1) / bands));
-        crew[b].index = b;
+        crew[b] = new Lane(b, (int) ((long) w * b / bands), (int) ((long) w * (b + 1) / bands));
         for (int y = 0; y < h; y++) {
           java.util.Arrays.fill(laneOf, y * w + crew[b].x0, y * w + crew[b].x1, (byte) b);
         }
@@ -653,6 +652,18 @@ public final class MeshRuntime {
     return new List[n];
   }
 
+  /** Writes a message's MI ints at {@code at} (in a pool or an outbox), with no next message. */
+  private static void fields(int[] ints, int at, int src, int wavelets, int len, boolean half, int route,
+      int delivery) {
+    ints[at + SRC] = src;
+    ints[at + LENGTH] = len;
+    ints[at + WAVELETS] = wavelets;
+    ints[at + ROUTE] = route;
+    ints[at + DELIVERY] = delivery;
+    ints[at + NEXT] = -1;
+    ints[at + HALF] = half ? 1 : 0;
+  }
+
   /** The lane whose pool holds the messages in PE p's mailboxes (its band's, on a run that splits). */
   private Lane pool(int p) {
     return crew != null ? crew[laneOf[p]] : solo;
@@ -749,13 +760,14 @@ public final class MeshRuntime {
     int[] spareInt = new int[0];
     double[] spareTime = new double[0];
     volatile boolean mail; // inLen > 0, read without the lock
-    int index; // in the crew
+    final int index; // in the crew (0 for solo)
     int[][] outInt; // per lane of the crew: messages kept for its PEs, as in the inbox
     double[][] outTime;
     int[] outLen;
     boolean outSent = true; // every outbox is empty
 
-    Lane(int x0, int x1) {
+    Lane(int index, int x0, int x1) {
+      this.index = index;
       this.x0 = x0;
       this.x1 = x1;
     }
@@ -774,14 +786,7 @@ public final class MeshRuntime {
           msgData = java.util.Arrays.copyOf(msgData, 2 * msgData.length);
         }
       }
-      int i = MI * msg;
-      msgInt[i + SRC] = src;
-      msgInt[i + LENGTH] = len;
-      msgInt[i + WAVELETS] = wavelets;
-      msgInt[i + ROUTE] = route;
-      msgInt[i + DELIVERY] = delivery;
-      msgInt[i + NEXT] = -1;
-      msgInt[i + HALF] = half ? 1 : 0;
+      fields(msgInt, MI * msg, src, wavelets, len, half, route, delivery);
       msgTime[2 * msg] = issue;
       msgTime[2 * msg + 1] = arrival;
       if (functional) {
@@ -908,15 +913,9 @@ public final class MeshRuntime {
         outTime[k] = java.util.Arrays.copyOf(outTime[k], 2 * (outLen[k] + 1) * 2);
       }
       int b = (MI + 2) * outLen[k];
-      int[] o = outInt[k];
-      o[b] = dest;
-      o[b + 1] = color;
-      o[b + 2 + SRC] = src;
-      o[b + 2 + LENGTH] = len;
-      o[b + 2 + WAVELETS] = wavelets;
-      o[b + 2 + ROUTE] = route;
-      o[b + 2 + DELIVERY] = delivery;
-      o[b + 2 + HALF] = half ? 1 : 0;
+      outInt[k][b] = dest;
+      outInt[k][b + 1] = color;
+      fields(outInt[k], b + 2, src, wavelets, len, half, route, delivery);
       outTime[k][2 * outLen[k]] = issue;
       outTime[k][2 * outLen[k] + 1] = arrival;
       outLen[k]++;
@@ -1072,7 +1071,7 @@ public final class MeshRuntime {
     // first, cheaply: a PE and the first PE it sends to are in one group, so busy ones moved alike
     for (int p = 0; p < n; p++) {
       for (Action a : prog[p]) {
-        int color = a instanceof Action.Send s ? s.color() : a instanceof Action.Relay rl ? rl.out() : -1;
+        int color = sendColor(a);
         if (color >= 0) {
           int q = pathDest[p * colors + color][0];
           if (!prog[q].isEmpty() && Math.abs(pe[4 * p] - pe[4 * p + 1] - (pe[4 * q] - pe[4 * q + 1])) > SHIFT_TOLERANCE) {
@@ -1090,7 +1089,7 @@ public final class MeshRuntime {
     }
     for (int p = 0; p < n; p++) {
       for (Action a : prog[p]) {
-        int color = a instanceof Action.Send s ? s.color() : a instanceof Action.Relay rl ? rl.out() : -1;
+        int color = sendColor(a);
         if (color < 0) {
           continue;
         }
@@ -1159,7 +1158,7 @@ public final class MeshRuntime {
       pe[4 * p] += times * shift[g];
       pe[4 * p + 2] += times * (pe[4 * p + 2] - pe[4 * p + 3]);
       for (Action a : prog[p]) {
-        if (a instanceof Action.Send || a instanceof Action.Relay) {
+        if (sendColor(a) >= 0) {
           transfers += times;
         }
       }
@@ -1175,6 +1174,11 @@ public final class MeshRuntime {
       }
     }
     return stop - 1;
+  }
+
+  /** The colour an action sends on (a Send's, a Relay's outgoing), or −1. */
+  private static int sendColor(Action a) {
+    return a instanceof Action.Send s ? s.color() : a instanceof Action.Relay r ? r.out() : -1;
   }
 
   /** The first round in (r, until) where PE p idles, by bisection over the template's promise. */
@@ -1356,9 +1360,7 @@ public final class MeshRuntime {
     double[] treeStart = lane.treeStart;
     for (int i = 0; i < links.length; i++) {
       int before = tree.parent()[i];
-      double s = Math.max(before < 0 ? issue : treeStart[before] + m.alpha(), linkState[3 * links[i]]);
-      occupy(links[i], s + wavelets);
-      treeStart[i] = s;
+      treeStart[i] = claim(links[i], before < 0 ? issue : treeStart[before] + m.alpha(), wavelets);
     }
     for (int di = 0; di < deliveries.length; di++) {
       post(lane, pathDest[slot0][di], color, p, issue, wavelets, len, data, half, slot0, di,
@@ -1502,11 +1504,16 @@ public final class MeshRuntime {
   private double reserve(int[] links, double start, long wavelets) {
     double time = start;
     for (int link : links) {
-      double s = Math.max(time, linkState[3 * link]);
-      occupy(link, s + wavelets);
-      time = s + m.alpha();
+      time = claim(link, time, wavelets) + m.alpha();
     }
     return time;
+  }
+
+  /** A head reaching {@code link} at {@code arrive} takes it once it is free, for its wavelets; returns when. */
+  private double claim(int link, double arrive, long wavelets) {
+    double s = Math.max(arrive, linkState[3 * link]);
+    occupy(link, s + wavelets);
+    return s;
   }
 
   /** Takes the first message of PE p's mailbox for {@code color}; the caller returns it to the pool. */
@@ -1542,10 +1549,7 @@ public final class MeshRuntime {
     int q = box.msgInt[i + SRC];
     for (int k = 0; k < (route & 15); k++) {
       int d = route >>> 4 + 2 * k & 3;
-      int link = d * n + q;
-      double s = Math.max(time, linkState[3 * link]);
-      occupy(link, s + wavelets);
-      time = s + m.alpha();
+      time = claim(d * n + q, time, wavelets) + m.alpha();
       q += step[d];
     }
     return time;
