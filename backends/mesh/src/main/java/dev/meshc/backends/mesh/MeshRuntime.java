@@ -93,11 +93,14 @@ public final class MeshRuntime {
   private static final int NEXT = 5;
   private static final int HALF = 6;
   // Rounds run on one lane (solo: the PEs in order, the woken queued behind) or, when no result can
-  // depend on the order of PEs (sharesNothing), on a crew of lanes, one per band of columns, each
-  // on its own thread.
+  // depend on the order of PEs (sharesNothing, decided per span of rounds with the same programs),
+  // on a crew of lanes, one per band of columns, each on its own thread.
   private final Lane solo;
-  private final Lane[] crew; // null: this run is not split
+  private final Lane[] crew; // null: this run is never split
   private final byte[] laneOf; // per PE: its lane in the crew
+  private final boolean splitAlways; // no two senders' routes meet, whatever rounds send
+  private boolean splitNow; // the crew runs the rounds up to spanEnd
+  private int spanEnd; // the round the next decision is taken in
   private long crewRounds; // rounds the crew ran
   @SuppressWarnings("unchecked")
   private List<Action>[] acts = new List[0]; // per PE: this round's actions, null once all are done
@@ -258,16 +261,19 @@ public final class MeshRuntime {
     configure();
     this.solo = new Lane(0, 0, w);
     int bands = functional ? 1 : Math.min(Math.min(threads, w), Byte.MAX_VALUE);
-    if (bands > 1 && traceAll() && sharesNothing()) {
+    if (bands > 1 && traceAll()) {
+      this.splitAlways = sharesNothing(null);
       this.crew = new Lane[bands];
       this.laneOf = new byte[n];
       for (int b = 0; b < bands; b++) {
         crew[b] = new Lane(b, (int) ((long) w * b / bands), (int) ((long) w * (b + 1) / bands));
+        crew[b].later = new int[64];
         for (int y = 0; y < h; y++) {
           java.util.Arrays.fill(laneOf, y * w + crew[b].x0, y * w + crew[b].x1, (byte) b);
         }
       }
     } else {
+      this.splitAlways = false;
       this.crew = null;
       this.laneOf = null;
     }
@@ -560,14 +566,17 @@ public final class MeshRuntime {
       prevProg = prog;
       prog = swap;
       progNow = prog;
-      if (crew != null) {
+      if (crew != null && round >= spanEnd) {
+        decideSplit();
+      }
+      if (splitNow) {
         runCrew();
         crewRounds++;
       } else {
         fetch(0, w);
         solo.run(0, n);
       }
-      for (Lane lane : crew != null ? crew : new Lane[] {solo}) {
+      for (Lane lane : splitNow ? crew : new Lane[] {solo}) {
         transfers += lane.transfers;
         pending += lane.pending;
         lane.transfers = 0;
@@ -615,19 +624,20 @@ public final class MeshRuntime {
   }
 
   /**
-   * Whether no link and no mailbox is reached by more than one sender's routes. Only there could
-   * the order in which a round runs its PEs change a result: a link is taken first come first
-   * served and a mailbox is a FIFO, while everything else a PE does reads its own state and its
-   * messages (one sender's messages reach a mailbox, and take a link, in its program's order). So
-   * such a template's rounds (SUMMA's and dist-GEMM-T's chains) may run in any order, on any
-   * number of threads, with the same result; rings that share their wrap-around links with
-   * another ring (Cannon, MeshGEMM) or trees that gather into one mailbox run in order.
+   * Whether no link and no mailbox is reached by more than one sender's routes (of those that
+   * send, or all when {@code sending} is null). Only there could the order in which a round runs
+   * its PEs change a result: a link is taken first come first served and a mailbox is a FIFO,
+   * while everything else a PE does reads its own state and its messages (one sender's messages
+   * reach a mailbox, and take a link, in its program's order). So such rounds (SUMMA's and
+   * dist-GEMM-T's chains always, Cannon's rings in each of its phases) may run in any order, on
+   * any number of threads, with the same result; MeshGEMM's interleaved rings, whose two-hop
+   * sends cross each other's links, and trees that gather into one mailbox run in order.
    */
-  private boolean sharesNothing() {
+  private boolean sharesNothing(boolean[] sending) {
     int[] linkUser = new int[4 * n]; // sender + 1, 0 none
     int[] boxUser = new int[n * colors];
     for (int slot = 0; slot < n * colors; slot++) {
-      if (paths[slot] == null) {
+      if (paths[slot] == null || sending != null && !sending[slot]) {
         continue;
       }
       for (int link : links(slot)) {
@@ -647,6 +657,30 @@ public final class MeshRuntime {
     return true;
   }
 
+  /**
+   * At the start of a span of rounds that run the same programs (the template's promise): the
+   * crew runs it when no two of the routes its programs send on meet ({@link #sharesNothing},
+   * Cannon's rings: its forward and reverse rings meet, but a round runs one per row) and it is
+   * long enough to pay for the check (about one round's work).
+   */
+  private void decideSplit() {
+    spanEnd = Math.min(t.sameProgramUntil(round), t.rounds());
+    boolean split = splitAlways;
+    if (!split && spanEnd - round >= CHECKED_SPAN) {
+      boolean[] sending = new boolean[n * colors];
+      for (int p = 0; p < n; p++) {
+        for (Action a : t.actions(round, p % w, p / w)) {
+          int color = sendColor(a);
+          if (color >= 0) {
+            sending[p * colors + color] = true;
+          }
+        }
+      }
+      split = sharesNothing(sending);
+    }
+    splitNow = split;
+  }
+
   @SuppressWarnings("unchecked")
   private static List<Action>[] newPrograms(int n) {
     return new List[n];
@@ -664,7 +698,10 @@ public final class MeshRuntime {
     ints[at + HALF] = half ? 1 : 0;
   }
 
-  /** The lane whose pool holds the messages in PE p's mailboxes (its band's, on a run that splits). */
+  /**
+   * The lane whose pool holds the messages in PE p's mailboxes: its band's on a run that may split
+   * (its rounds that run solo use the same pools, so no mail moves when the crew starts or stops).
+   */
   private Lane pool(int p) {
     return crew != null ? crew[laneOf[p]] : solo;
   }
@@ -674,15 +711,20 @@ public final class MeshRuntime {
   /** Every PE of columns [x0, x1) starts the round: its clocks noted, its actions fetched. */
   private void fetch(int x0, int x1) {
     for (int y = 0; y < h; y++) {
-      for (int x = x0; x < x1; x++) {
-        int p = y * w + x;
-        pe[4 * p + 1] = pe[4 * p];
-        pe[4 * p + 3] = pe[4 * p + 2];
-        List<Action> a = t.actions(round, x, y);
-        acts[p] = a;
-        progNow[p] = a;
-        split[p] = 0;
-      }
+      fetch(y, x0, x1);
+    }
+  }
+
+  /** ... of row y alone. */
+  private void fetch(int y, int x0, int x1) {
+    for (int x = x0; x < x1; x++) {
+      int p = y * w + x;
+      pe[4 * p + 1] = pe[4 * p];
+      pe[4 * p + 3] = pe[4 * p + 2];
+      List<Action> a = t.actions(round, x, y);
+      acts[p] = a;
+      progNow[p] = a;
+      split[p] = 0;
     }
   }
 
@@ -750,6 +792,10 @@ public final class MeshRuntime {
     int msgs; // message numbers handed out so far
     int[] ready = new int[16]; // PEs to run: solo, all that receive and then the woken; on a crew, the woken first
     int readyLen;
+    // on a crew: the woken PEs of rows other than the one being run, [rowStart, rowStart + w)
+    int[] later;
+    int laterLen;
+    int rowStart;
     double[] treeStart = new double[64]; // scratch: when each link of a tree takes the head
     long transfers;
     long pending;
@@ -807,6 +853,13 @@ public final class MeshRuntime {
     }
 
     void queue(int p) {
+      if (later != null && (p < rowStart || p >= rowStart + w)) {
+        if (laterLen == later.length) {
+          later = java.util.Arrays.copyOf(later, 2 * laterLen);
+        }
+        later[laterLen++] = p;
+        return;
+      }
       if (readyLen == ready.length) {
         ready = java.util.Arrays.copyOf(ready, 2 * ready.length);
       }
@@ -830,13 +883,14 @@ public final class MeshRuntime {
     }
 
     /**
-     * On a crew: its band issues, then runs its receive parts, a woken PE at once (its state is
-     * near in memory, and a chain that leaves the band reaches the next lane sooner); messages
-     * from other lanes are taken as they come, until no lane has work.
+     * On a crew: its band sweeps its rows, each row fetched and issued, then the row before it
+     * runs its receive parts, a woken PE at once (a message is read a row or two after it was
+     * written, while its lines are still in the core's caches, and a chain that leaves the band
+     * reaches the next lane sooner); messages from other lanes are taken as they come, until no
+     * lane has work.
      */
     void runBand(Crew c) {
       try {
-        fetch(x0, x1);
         band(c);
       } catch (RuntimeException e) {
         c.abort(); // the other lanes stop waiting for this one
@@ -845,34 +899,54 @@ public final class MeshRuntime {
     }
 
     private void band(Crew c) {
-      for (int y = 0; y < h; y++) {
-        for (int p = y * w + x0; p < y * w + x1; p++) {
-          issuePrefix(this, p);
+      for (int y = 0; y <= h; y++) {
+        if (y < h) {
+          fetch(y, x0, x1);
+          for (int p = y * w + x0; p < y * w + x1; p++) {
+            issuePrefix(this, p);
+          }
+        }
+        if (y > 0) {
+          for (int p = (y - 1) * w + x0; p < (y - 1) * w + x1; p++) {
+            if (acts[p] != null) {
+              rowStart = (y - 1) * w;
+              proceed(this, p);
+              drain();
+              if (mail) {
+                takeMail(c);
+              }
+            }
+          }
+          runLater(c);
         }
         c.send(this); // row by row: a lane that waits on this one gets its messages as they come
       }
-      for (int y = 0; y < h; y++) {
-        for (int p = y * w + x0; p < y * w + x1; p++) {
-          if (acts[p] != null) {
-            proceed(this, p);
-            drain();
-            if (mail) {
-              takeMail(c);
-            }
-          }
-        }
-        c.send(this);
-      }
       while (c.await(this)) {
         takeMail(c);
+        runLater(c);
         c.send(this);
       }
     }
 
+    /** Runs the woken PEs of the row being run, each at once. */
     private void drain() {
       while (readyLen > 0) {
         proceed(this, ready[--readyLen]);
       }
+    }
+
+    /** Runs the woken PEs of other rows in the order they woke: a wave along a column goes row by row. */
+    private void runLater(Crew c) {
+      for (int i = 0; i < laterLen; i++) {
+        int q = later[i];
+        rowStart = q - q % w;
+        proceed(this, q);
+        drain();
+        if (mail) {
+          takeMail(c);
+        }
+      }
+      laterLen = 0;
     }
 
     private void takeMail(Crew c) {
@@ -894,6 +968,7 @@ public final class MeshRuntime {
         int b = (MI + 2) * e;
         int msg = message(ints[b + 2 + SRC], times[2 * e], ints[b + 2 + WAVELETS], ints[b + 2 + LENGTH], null,
             ints[b + 2 + HALF] != 0, ints[b + 2 + ROUTE], ints[b + 2 + DELIVERY], times[2 * e + 1]);
+        rowStart = ints[b] - ints[b] % w;
         deliver(this, ints[b], ints[b + 1], msg);
         drain();
       }
@@ -998,6 +1073,8 @@ public final class MeshRuntime {
   static final int THREADS = Math.min(8, Runtime.getRuntime().availableProcessors());
   /** Fewer PE-rounds than this run on one thread: the split would cost more than it saves. */
   static final long CREW_MIN_WORK = 1L << 24;
+  /** Spans of fewer rounds than this are not checked for a split (only templates that always split do). */
+  private static final int CHECKED_SPAN = 8;
   private static final java.util.concurrent.ExecutorService POOL = java.util.concurrent.Executors.newCachedThreadPool(
       r -> {
         Thread th = new Thread(r, "meshc-runtime");
@@ -1407,7 +1484,7 @@ public final class MeshRuntime {
       boolean half, int route, int delivery, double arrival) {
     Lane to = pool(dest);
     lane.pending++;
-    if (crew == null || to == lane) {
+    if (!splitNow || to == lane) {
       deliver(lane, dest, color, to.message(src, issue, wavelets, len, data, half, route, delivery, arrival));
     } else {
       lane.out(to, dest, color, src, issue, wavelets, len, half, route, delivery, arrival);

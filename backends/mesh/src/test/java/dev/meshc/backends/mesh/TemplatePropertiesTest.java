@@ -62,7 +62,8 @@ class TemplatePropertiesTest {
     for (int threads : new int[] {2, 3}) {
       MeshRuntime.Split split = MeshRuntime.timing(t, WSE2, false, true, threads);
       assertEquals(skipped, split.result(), threads + " threads");
-      if (p > 1 && (alg.equals("summa") || alg.equals("gemmt"))) { // chains that never share a link
+      // chains that never share a link; Cannon's rings, in phases long enough to be checked
+      if (p > 1 && (alg.equals("summa") || alg.equals("gemmt")) || p >= 10 && alg.equals("cannon")) {
         assertTrue(split.crewRounds() > 0, alg + " ran no round on " + threads + " threads");
       }
     }
