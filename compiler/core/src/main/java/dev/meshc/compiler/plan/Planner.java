@@ -27,6 +27,10 @@ import java.util.function.Consumer;
  * (decode) or per prompt (prefill) plus the hand-offs is least; ties go to fewer PEs. At batch 1
  * one region works at a time, so the time is the sum over regions.
  *
+ * <p>Two searches: first the regions' counts per grid without places ({@link RegionCounts}: a
+ * relaxation whose optimum bounds every plan, laid out in shelves); when that plan is within the
+ * gap of the bound it is the answer, else the full model below, with places, searches.
+ *
  * <p>Deterministic: one worker, a fixed seed and a deterministic-time limit (CP-SAT's own work
  * measure), so the same input gives the same plan on any machine. When the limit stops the search,
  * the best plan is returned with its optimality gap.
@@ -142,12 +146,7 @@ public final class Planner {
     for (int p : grids()) {
       all.add(candidate(p));
     }
-    List<Candidate> usable = new ArrayList<>();
-    for (Candidate c : all) {
-      if (c.colors() <= m.colorBudget() && c.capacity() >= 1 && c.headFits()) {
-        usable.add(c);
-      }
-    }
+    List<Candidate> usable = usable(all);
     int layers = model.layers().size();
     boolean head = model.head() != null;
     Explain explain = new Explain(model, m, w, cost, layer, all);
@@ -166,7 +165,7 @@ public final class Planner {
       return Plan.infeasible(model.name(), m.name(), w, "PRECHECK", seconds(start), explain.tooBig(o.wafers(), usable));
     }
     if (o.wafers() > 0) {
-      return solve(usable, o.wafers(), o.limit(), start, explain);
+      return solve(usable, o.wafers(), o.limit(), start, explain, false);
     }
     // auto: a uniform grid gives a wafer count that surely fits; fewer are tried with a short search
     int surely = Integer.MAX_VALUE;
@@ -177,35 +176,76 @@ public final class Planner {
       }
     }
     for (int n = least; n < Math.min(surely, MAX_WAFERS + 1); n++) {
-      Plan p = solve(usable, n, Math.min(o.limit(), 2), start, explain);
+      Plan p = solve(usable, n, Math.min(o.limit(), 2), start, explain, true);
       if (p.feasible()) {
-        return solve(usable, n, o.limit(), start, explain);
+        return solve(usable, n, o.limit(), start, explain, false);
       }
     }
     if (surely > MAX_WAFERS) {
       return Plan.infeasible(model.name(), m.name(), w, "PRECHECK", seconds(start), explain.tooBig(0, usable));
     }
-    return solve(usable, surely, o.limit(), start, explain);
+    return solve(usable, surely, o.limit(), start, explain, false);
   }
 
   private static double seconds(long start) {
     return (System.nanoTime() - start) / 1e9;
   }
 
-  private Plan solve(List<Candidate> cands, int wafers, double limit, long start, Explain explain) {
+  /** The regions a plan on {@code wafers} wafers may have. */
+  private int maxRegions(List<Candidate> cands, int wafers) {
+    int fit = 0;
+    for (Candidate c : cands) {
+      fit = Math.max(fit, c.perWafer());
+    }
+    // with one grid, the regions it needs are enough (more would only add hand-offs)
+    return Math.min(o.grid() > 0 ? regionsNeeded(cands.get(0), model.layers().size(), model.head() != null)
+        : Math.min(units, MAX_REGIONS), fit * wafers);
+  }
+
+  /** The search of counts without places on {@code wafers} wafers, over every usable grid (tests read its bound). */
+  RegionCounts counts(int wafers) {
+    List<Candidate> all = new ArrayList<>();
+    for (int p : grids()) {
+      all.add(candidate(p));
+    }
+    return counts(usable(all), wafers);
+  }
+
+  private RegionCounts counts(List<Candidate> cands, int wafers) {
+    Loader.loadNativeLibraries();
+    long[] streams = new long[cands.size()];
+    for (int j = 0; j < cands.size(); j++) {
+      streams[j] = (long) Math.ceil(cost.handoffCycles(layer.width(), cands.get(j).grid()));
+    }
+    return new RegionCounts(cands, model.layers().size(), model.head() != null, wafers, maxRegions(cands, wafers),
+        m.kernelWidth(), m.kernelHeight(), Math.round(m.alpha()), streams,
+        (long) Math.ceil(cost.waferCycles(layer.width())), o.seed());
+  }
+
+  /** The candidates whose colours fit and that hold a layer and the head. */
+  private List<Candidate> usable(List<Candidate> all) {
+    List<Candidate> usable = new ArrayList<>();
+    for (Candidate c : all) {
+      if (c.colors() <= m.colorBudget() && c.capacity() >= 1 && c.headFits()) {
+        usable.add(c);
+      }
+    }
+    return usable;
+  }
+
+  /**
+   * The best plan on {@code wafers} wafers: the counts first ({@link RegionCounts}), the full
+   * model with places when their laid-out plan is not within the gap. A {@code probe} (is there
+   * any plan on this many wafers?) takes the relaxation's no for an answer.
+   */
+  private Plan solve(List<Candidate> cands, int wafers, double limit, long start, Explain explain, boolean probe) {
     Loader.loadNativeLibraries();
     int kw = m.kernelWidth();
     int kh = m.kernelHeight();
     int layers = model.layers().size();
     boolean hasHead = model.head() != null;
     int smallest = cands.get(0).grid();
-    int fit = 0;
-    for (Candidate c : cands) {
-      fit = Math.max(fit, c.perWafer());
-    }
-    // with one grid, the regions it needs are enough (more would only add hand-offs)
-    int rMax = Math.min(o.grid() > 0 ? regionsNeeded(cands.get(0), layers, hasHead) : Math.min(units, MAX_REGIONS),
-        fit * wafers);
+    int rMax = maxRegions(cands, wafers);
     int quantum = 0;
     for (Candidate c : cands) {
       quantum = gcd(quantum, c.grid());
@@ -213,6 +253,21 @@ public final class Planner {
     int k = cands.size();
     long alpha = Math.round(m.alpha());
     long cross = (long) Math.ceil(cost.waferCycles(layer.width()));
+    RegionCounts.Result counts = counts(cands, wafers).solve();
+    if (counts == null && probe) { // the relaxation has no solution: neither has the full model
+      return Plan.infeasible(model.name(), m.name(), w, "INFEASIBLE", seconds(start),
+          "no plan on " + wafers + " wafer(s)");
+    }
+    if (counts != null && counts.regions() != null && counts.gap() <= o.gap()) {
+      List<Plan.Region> regions = new ArrayList<>();
+      int first = 0;
+      for (RegionCounts.Laid r : counts.regions()) {
+        regions.add(region(regions.size(), r.c(), r.wafer(), r.x(), r.y(), first, r.layers(), r.head()));
+        first += r.layers();
+      }
+      return PlanMetrics.finish(model.name(), m, w, cost, layer.width(), regions,
+          counts.gap() > 1e-9 ? "FEASIBLE" : "OPTIMAL", counts.gap(), seconds(start));
+    }
 
     CpModel cp = new CpModel();
     BoolVar memory = cp.newBoolVar("memory fits");
@@ -420,12 +475,8 @@ public final class Planner {
         }
       }
       int layersHere = (int) solver.value(n[r]);
-      boolean headHere = solver.booleanValue(last[r]);
-      long weights = layersHere * c.layer().weightBytes() + (headHere ? c.head().weightBytes() : 0);
-      regions.add(new Plan.Region(regions.size(), (int) solver.value(wafer[r]), (int) solver.value(x[r]),
-          (int) solver.value(y[r]), c.grid(), first, first + layersHere, headHere, weights,
-          layersHere * c.layer().kvBytes(), c.transientBytes(), c.colors(), c.layer().cycles(),
-          c.head() == null ? 0 : c.head().cycles(), 0, kvSlots(c, layersHere, weights)));
+      regions.add(region(regions.size(), c, (int) solver.value(wafer[r]), (int) solver.value(x[r]),
+          (int) solver.value(y[r]), first, layersHere, solver.booleanValue(last[r])));
       first += layersHere;
     }
     // OPTIMAL also means "within the gap limit": report the gap that was proven
@@ -433,6 +484,15 @@ public final class Planner {
         : Math.max(0, (solver.objectiveValue() - solver.bestObjectiveBound()) / solver.objectiveValue());
     String st = status == CpSolverStatus.OPTIMAL && gap > 1e-9 ? "FEASIBLE" : status.name();
     return PlanMetrics.finish(model.name(), m, w, cost, layer.width(), regions, st, gap, seconds(start));
+  }
+
+  /** Region {@code index} of candidate c at (x, y) of its wafer, holding layers from {@code first} on. */
+  private Plan.Region region(int index, Candidate c, int wafer, int x, int y, int first, int layersHere,
+      boolean headHere) {
+    long weights = layersHere * c.layer().weightBytes() + (headHere ? c.head().weightBytes() : 0);
+    return new Plan.Region(index, wafer, x, y, c.grid(), first, first + layersHere, headHere, weights,
+        layersHere * c.layer().kvBytes(), c.transientBytes(), c.colors(), c.layer().cycles(),
+        c.head() == null ? 0 : c.head().cycles(), 0, kvSlots(c, layersHere, weights));
   }
 
   /**

@@ -135,6 +135,9 @@ class SmallInstancesTest {
     return ModelShape.of(TirParser.parse(t.toString(), "small.tir"));
   }
 
+  /** The residual's width of the enumerated models (their hand-offs carry it). */
+  static final int WIDTH = 32;
+
   /** The solver's integer objective, recomputed for any list of regions: (time, PEs). */
   static long[] objective(Map<Integer, Planner.Candidate> cands, Planner pl, List<Plan.Region> regions) {
     long time = 0;
@@ -147,7 +150,7 @@ class SmallInstancesTest {
       if (i + 1 < regions.size()) {
         Plan.Region n = regions.get(i + 1);
         time += dev.meshc.ir.kernel.Handoff.hops(r.x(), r.y(), n.x(), n.y())
-            + (long) Math.ceil(pl.costModel().handoffCycles(64, r.grid()));
+            + (long) Math.ceil(pl.costModel().handoffCycles(WIDTH, r.grid()));
       }
     }
     return new long[] {time, pes};
@@ -233,15 +236,24 @@ class SmallInstancesTest {
       @ForAll @IntRange(min = 4, max = 8) int width, @ForAll @IntRange(min = 3, max = 8) int height,
       @ForAll @IntRange(min = 1, max = 4) int kib) {
     MachineSpec m = mesh(width, height, kib * 1024, 21);
-    ModelShape model = model(layers, 32, 48, 64);
+    ModelShape model = model(layers, WIDTH, 48, 64);
     Planner pl = new Planner(model, m, Workload.decode(16), new Planner.Options(0, 1, 30, 0, 1));
     Plan p = pl.plan();
     Map<Integer, Planner.Candidate> all = candidates(pl);
     long[] brute = bruteForce(pl, all, model, m);
     Statistics.collect(brute[0] == Long.MAX_VALUE ? "infeasible" : p.regions().size() + " region(s)");
+    // the search of counts without places bounds every plan: its relaxation has no solution only
+    // where no plan exists, and its time is at most the best plan's
+    RegionCounts.Result counts = pl.counts(1).solve();
     if (brute[0] == Long.MAX_VALUE) {
       assertFalse(p.feasible(), "the enumeration found nothing, the solver did: " + p.regions());
       return;
+    }
+    assertTrue(counts != null, "the counts' relaxation found nothing where the enumeration found a plan");
+    assertTrue(counts.bound() <= brute[0], "counts' bound " + counts.bound() + " above the best plan's " + brute[0]);
+    if (counts.regions() != null) {
+      assertTrue(counts.time() >= brute[0], "laid-out counts " + counts.time() + " beat the enumeration's "
+          + brute[0]);
     }
     assertTrue(p.feasible(), p.explanation());
     assertArrayEquals(brute, objective(all, pl, p.regions()), "(time, PEs) of the solver's plan " + p.regions());
