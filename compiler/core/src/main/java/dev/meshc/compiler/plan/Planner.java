@@ -259,14 +259,7 @@ public final class Planner {
           "no plan on " + wafers + " wafer(s)");
     }
     if (counts != null && counts.regions() != null && counts.gap() <= o.gap()) {
-      List<Plan.Region> regions = new ArrayList<>();
-      int first = 0;
-      for (RegionCounts.Laid r : counts.regions()) {
-        regions.add(region(regions.size(), r.c(), r.wafer(), r.x(), r.y(), first, r.layers(), r.head()));
-        first += r.layers();
-      }
-      return PlanMetrics.finish(model.name(), m, w, cost, layer.width(), regions,
-          counts.gap() > 1e-9 ? "FEASIBLE" : "OPTIMAL", counts.gap(), seconds(start));
+      return countsPlan(counts, counts.gap(), start);
     }
 
     CpModel cp = new CpModel();
@@ -458,6 +451,11 @@ public final class Planner {
     if (status == CpSolverStatus.MODEL_INVALID) { // a bound or coefficient the planner got wrong: a bug
       throw new IllegalStateException("the planner built an invalid CP-SAT model: " + cp.validate());
     }
+    if (status != CpSolverStatus.OPTIMAL && status != CpSolverStatus.FEASIBLE && !probe && counts != null
+        && counts.regions() != null) { // the full model found nothing within its limit; the laid-out counts stand
+      // (not for a probe: the wafer count stays the one the full model finds a plan on)
+      return countsPlan(counts, counts.gap(), start);
+    }
     if (status != CpSolverStatus.OPTIMAL && status != CpSolverStatus.FEASIBLE) {
       return Plan.infeasible(model.name(), m.name(), w, status.name(), seconds(start), String.format(
           "the solver found no plan within its limit (%s after %.1f s); raise --time-limit", status, seconds(start)));
@@ -483,7 +481,29 @@ public final class Planner {
     double gap = solver.objectiveValue() <= 0 ? 0
         : Math.max(0, (solver.objectiveValue() - solver.bestObjectiveBound()) / solver.objectiveValue());
     String st = status == CpSolverStatus.OPTIMAL && gap > 1e-9 ? "FEASIBLE" : status.name();
-    return PlanMetrics.finish(model.name(), m, w, cost, layer.width(), regions, st, gap, seconds(start));
+    Plan full = PlanMetrics.finish(model.name(), m, w, cost, layer.width(), regions, st, gap, seconds(start));
+    if (counts != null && counts.regions() != null) {
+      // where the laid-out counts beat what the full model found within its limit, they are the
+      // plan, against the better of the two proven bounds (the full model's in its time quanta)
+      long bound = Math.max(counts.bound(), (long) Math.floor(solver.bestObjectiveBound() / peScale) * q);
+      Plan laid = countsPlan(counts, Math.max(0, (double) (counts.time() - bound) / counts.time()), start);
+      if (laid.cycles() < full.cycles()) {
+        return laid;
+      }
+    }
+    return full;
+  }
+
+  /** The laid-out counts as a plan, with the gap proven for them. */
+  private Plan countsPlan(RegionCounts.Result counts, double gap, long start) {
+    List<Plan.Region> regions = new ArrayList<>();
+    int first = 0;
+    for (RegionCounts.Laid r : counts.regions()) {
+      regions.add(region(regions.size(), r.c(), r.wafer(), r.x(), r.y(), first, r.layers(), r.head()));
+      first += r.layers();
+    }
+    return PlanMetrics.finish(model.name(), m, w, cost, layer.width(), regions, gap > 1e-9 ? "FEASIBLE" : "OPTIMAL",
+        gap, seconds(start));
   }
 
   /** Region {@code index} of candidate c at (x, y) of its wafer, holding layers from {@code first} on. */

@@ -21,7 +21,9 @@ import java.util.List;
  * priced at its least (one hop): a model of a few dozen variables, solved to optimality in
  * milliseconds, whose time bounds every plan's. The counts are then laid out in shelves and
  * priced exactly; when that plan is within the gap of the bound it is the answer, with the gap
- * proven; otherwise (tight packings, small meshes) the full model searches with places.
+ * proven; otherwise (tight packings, small meshes) the full model searches with places. When no
+ * count vector of the relaxation lies in shelves, a search over plans that are shelves by
+ * construction (a few shelves per wafer, one grid each) gives the plan the full model must beat.
  */
 final class RegionCounts {
   /** Regions of one grid, in pipeline order, and where each lies. */
@@ -120,7 +122,100 @@ final class RegionCounts {
       }
       tried.add(n);
     }
-    return new Result(null, Long.MAX_VALUE, bound);
+    List<Laid> laid = shelved();
+    return new Result(laid, laid == null ? Long.MAX_VALUE : time(laid), bound);
+  }
+
+  /** Shelves a wafer has in the shelved search (small grids' plans need more: the full model places them). */
+  private static final int MAX_SHELVES = 4;
+
+  /**
+   * Counts that lie in shelves by construction: per wafer up to MAX_SHELVES shelves, each of one
+   * grid, as many of its squares side by side as the width holds, the shelves' heights within the
+   * wafer's. A plan of that form is searched within a short limit (its best is no bound: other
+   * packings exist), laid out as it came; null when none is found.
+   */
+  private List<Laid> shelved() {
+    int shelves = Math.min(MAX_SHELVES, kh / cands.get(0).grid());
+    Counts c = new Counts(List.of(), shelves);
+    CpSolver solver = solver(3);
+    CpSolverStatus st = solver.solve(c.cp);
+    if (st != CpSolverStatus.OPTIMAL && st != CpSolverStatus.FEASIBLE) {
+      return null;
+    }
+    int k = cands.size();
+    int h = -1;
+    int[] l = new int[k];
+    int[] total = new int[k];
+    for (int j = 0; j < k; j++) {
+      l[j] = (int) solver.value(c.onGrid[j]);
+      total[j] = (int) solver.value(c.count[j]);
+      if (solver.booleanValue(c.headOn[j])) {
+        h = j;
+      }
+    }
+    int[][] split = new int[k][];
+    for (int j = 0; j < k; j++) {
+      split[j] = split(cands.get(j), total[j], l[j], j == h);
+    }
+    // the pipeline: wafer by wafer, shelf by shelf; the head's shelf (its grid, on the last wafer
+    // that has one) last of all
+    int headWafer = -1;
+    int headShelf = -1;
+    for (int v = 0; v < wafers; v++) {
+      for (int t = 0; t < shelves; t++) {
+        if (h >= 0 && solver.value(c.shelf[v][t][h]) > 0) {
+          headWafer = v;
+          headShelf = t;
+        }
+      }
+    }
+    List<Integer> order = new ArrayList<>();
+    for (int v = 0; v < wafers; v++) {
+      if (v != headWafer) {
+        order.add(v);
+      }
+    }
+    if (headWafer >= 0) {
+      order.add(headWafer);
+    }
+    int[] taken = new int[k];
+    List<Laid> out = new ArrayList<>();
+    int slot = 0;
+    for (int v : order) {
+      List<int[]> rows = new ArrayList<>(); // [grid, count]
+      for (int t = 0; t < shelves; t++) {
+        if (v == headWafer && t == headShelf) {
+          continue;
+        }
+        for (int j = k - 1; j >= 0; j--) {
+          int m = (int) solver.value(c.shelf[v][t][j]);
+          if (m > 0) {
+            rows.add(new int[] {j, m});
+          }
+        }
+      }
+      if (v == headWafer) {
+        rows.add(new int[] {h, (int) solver.value(c.shelf[v][headShelf][h])});
+      }
+      if (rows.isEmpty()) {
+        continue;
+      }
+      int y = 0;
+      for (int r = 0; r < rows.size(); r++) {
+        Candidate cand = cands.get(rows.get(r)[0]);
+        int side = cand.grid();
+        for (int i = 0; i < rows.get(r)[1]; i++) {
+          int x = r % 2 == 0 ? i * side : kw - (i + 1) * side;
+          int at = taken[rows.get(r)[0]]++;
+          out.add(new Laid(cand, slot, x, y, split[rows.get(r)[0]][at],
+              rows.get(r)[0] == h && at == split[h].length - 1));
+        }
+        y += side;
+      }
+      slot++;
+    }
+    return out;
   }
 
   /** The relaxation's model, the counts in {@code tried} (and their head's grid) excluded. */
@@ -132,7 +227,14 @@ final class RegionCounts {
     final LinearExpr time;
     final LinearExpr pes;
 
+    final IntVar[][][] shelf; // shelved: per wafer and shelf, squares of each grid
+
     Counts(List<int[]> tried) {
+      this(tried, 0);
+    }
+
+    /** ... with {@code shelves} shelves of one grid each per wafer when above 0. */
+    Counts(List<int[]> tried, int shelves) {
       int k = cands.size();
       count = new IntVar[k];
       onGrid = new IntVar[k];
@@ -182,6 +284,33 @@ final class RegionCounts {
       cp.addEquality(layerSum.build(), layers);
       cp.addEquality(headSum.build(), head ? 1 : 0);
       cp.addLessOrEqual(area.build(), (long) wafers * kw * kh);
+      shelf = shelves > 0 ? new IntVar[wafers][shelves][k] : null;
+      if (shelves > 0) {
+        LinearExprBuilder[] onShelves = new LinearExprBuilder[k];
+        for (int j = 0; j < k; j++) {
+          onShelves[j] = LinearExpr.newBuilder();
+        }
+        for (int v = 0; v < wafers; v++) {
+          LinearExprBuilder height = LinearExpr.newBuilder();
+          for (int u = 0; u < shelves; u++) {
+            LinearExprBuilder one = LinearExpr.newBuilder();
+            for (int j = 0; j < k; j++) {
+              int side = cands.get(j).grid();
+              BoolVar of = cp.newBoolVar("shelf" + v + "_" + u + "_" + side);
+              shelf[v][u][j] = cp.newIntVar(0, kw / side, "on" + v + "_" + u + "_" + side);
+              cp.addLessOrEqual(LinearExpr.newBuilder().add(shelf[v][u][j]).addTerm(of, -(kw / side)), 0);
+              one.add(of);
+              height.addTerm(of, side);
+              onShelves[j].add(shelf[v][u][j]);
+            }
+            cp.addLessOrEqual(one.build(), 1);
+          }
+          cp.addLessOrEqual(height.build(), kh);
+        }
+        for (int j = 0; j < k; j++) {
+          cp.addEquality(count[j], onShelves[j]);
+        }
+      }
       for (int[] n : tried) { // some grid's count, or the head's grid, differs
         List<Literal> differs = new ArrayList<>();
         for (int j = 0; j < k; j++) {
@@ -202,8 +331,13 @@ final class RegionCounts {
   }
 
   private CpSolver solver() {
+    return solver(5);
+  }
+
+  private CpSolver solver(double limit) {
     CpSolver s = new CpSolver();
-    s.getParameters().setNumWorkers(1).setRandomSeed((int) seed).setMaxDeterministicTime(5).setMaxTimeInSeconds(30);
+    s.getParameters().setNumWorkers(1).setRandomSeed((int) seed).setMaxDeterministicTime(limit)
+        .setMaxTimeInSeconds(30);
     return s;
   }
 
