@@ -90,6 +90,12 @@ final class CompileCommand implements Callable<Integer> {
           + "when it stops the search the best plan is kept and its gap reported")
   double timeLimit;
 
+  @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
+      description = "searches with places run side by side, each one CP-SAT worker with its own seed, the best kept "
+          + "(default 1): the same plan for the same N on any machine; more finds better plans where the search "
+          + "stops at its limit, in the same wall time given N cores")
+  int workers;
+
   @Option(names = "--gap", paramLabel = "FRACTION", defaultValue = "0.02",
       description = "stop once the plan is proven within this fraction of the optimum (default 0.02; 0 = prove it)")
   double gap;
@@ -161,7 +167,8 @@ final class CompileCommand implements Callable<Integer> {
     List<String> kinds = List.of(emit.split(","));
     Limits limits = limit.limits();
     Compilation.Options o = new Compilation.Options(model, Inputs.parse(inputs, limits).bindings(), machine, phase,
-        promptLen, maxContext == null ? 0 : maxContext, grid, wafersN, timeLimit, gap, kinds, limits, genLen);
+        promptLen, maxContext == null ? 0 : maxContext, grid, wafersN, timeLimit, gap, kinds, limits, genLen,
+        workers);
     PrintWriter err = spec.commandLine().getErr();
     Compilation.Result r = Compilation.run(o, output, common.verbose ? line -> err.println("cp-sat: " + line) : null,
         CliProgress.of(common, err));

@@ -47,7 +47,7 @@ public final class Compilation {
    */
   public record Options(Path model, List<InputBinding> bindings, String machine, String phase, Long promptLen,
       long maxContext, Grids grid, int wafers, double timeLimit, double gap, List<String> emit, Limits limits,
-      Long genLen) {
+      Long genLen, int workers) {
     public Options {
       bindings = List.copyOf(bindings);
       emit = List.copyOf(emit);
@@ -67,6 +67,9 @@ public final class Compilation {
       }
       if (timeLimit <= 0) {
         throw MeshcException.input("--time-limit must be positive");
+      }
+      if (workers < 1) {
+        throw MeshcException.input("--workers %d: at least 1", workers);
       }
       if (wafers < 0 || wafers > Planner.MAX_WAFERS) {
         throw MeshcException.input("--wafers %s: a count from 1 to %d, or auto", wafers, Planner.MAX_WAFERS);
@@ -161,7 +164,7 @@ public final class Compilation {
       progress.step(String.format(java.util.Locale.ROOT, "planning %s on %s (CP-SAT, deterministic limit %s)",
           w.phase().label(), m.name(), o.timeLimit()));
       Planner planner = new Planner(shape, m, w, new Planner.Options(o.grid().of(w.phase()), o.wafers(),
-          o.timeLimit(), o.gap(), 1));
+          o.timeLimit(), o.gap(), 1, o.workers()));
       if (solverLog != null) {
         planner.log(solverLog);
       }

@@ -38,7 +38,7 @@ class OneRuleTest {
       Path out = dir.resolve("g" + grid + "-" + rule.applyAsInt(grid));
       Compilation.Options o = new Compilation.Options(TestModels.example("models/tiny-llama.onnx"),
           List.of(InputBinding.parse("input_ids=1x8")), "wse2", "decode", null, 32,
-          new dev.meshc.compiler.plan.Grids(grid, grid), 1, 10, 0, List.of("plan", "csl"), Limits.DEFAULTS, null);
+          new dev.meshc.compiler.plan.Grids(grid, grid), 1, 10, 0, List.of("plan", "csl"), Limits.DEFAULTS, null, 1);
       Compilation.Result r = Compilation.run(o, out, null);
       assertTrue(r.feasible(), () -> String.join("; ", r.failures()));
       PlanDir.Loaded p = PlanDir.read(out);

@@ -65,6 +65,10 @@ abstract class ModelMojo extends AbstractMojo {
   @Parameter(property = "meshc.timeLimit", defaultValue = "10")
   double timeLimit;
 
+  /** Searches with places run side by side (each one CP-SAT worker, its own seed; the best kept). */
+  @Parameter(property = "meshc.workers", defaultValue = "1")
+  int workers;
+
   /** Where each model's outputs go, in a folder named after the model. */
   @Parameter(property = "meshc.outputDirectory", defaultValue = "${project.build.directory}/meshc")
   File outputDirectory;
@@ -100,7 +104,7 @@ abstract class ModelMojo extends AbstractMojo {
   Compilation.Options options(Path model, List<InputBinding> bindings, String phase, List<String> emit) {
     return new Compilation.Options(model, bindings, machine, phase, promptLen, maxContext,
         dev.meshc.compiler.plan.Grids.parse(grid), 0, timeLimit, 0.02,
-        emit, Limits.DEFAULTS.with(limits), null);
+        emit, Limits.DEFAULTS.with(limits), null, workers);
   }
 
   /** The model's name: its file name without {@code .onnx}. */

@@ -39,9 +39,21 @@ public final class Planner {
   /**
    * Where the search may look. {@code grid} fixes every region's side; {@code wafers} 0 is auto;
    * {@code limit} is CP-SAT's deterministic time; the search stops once the plan is within
-   * {@code gap} (relative) of the proven bound.
+   * {@code gap} (relative) of the proven bound. {@code workers} searches with places run side by
+   * side, each one CP-SAT worker with its own seed (seed, seed + 1, …), and the best is kept (the
+   * first by seed among equals): the same plan for the same N, on any machine.
    */
-  public record Options(int grid, int wafers, double limit, double gap, long seed) {
+  public record Options(int grid, int wafers, double limit, double gap, long seed, int workers) {
+    public Options {
+      if (workers < 1) {
+        throw MeshcException.input("--workers %d: at least 1", workers);
+      }
+    }
+
+    public Options(int grid, int wafers, double limit, double gap, long seed) {
+      this(grid, wafers, limit, gap, seed, 1);
+    }
+
     public static Options defaults() {
       return new Options(0, 0, 10, 0.02, 1);
     }
@@ -431,15 +443,41 @@ public final class Planner {
     hint(cp, cands, wafers, used, z, n, last, x, y, wafer);
     completeHint(cp, limit);
 
-    CpSolver solver = new CpSolver();
-    solver.getParameters().setNumWorkers(1).setRandomSeed((int) o.seed()).setMaxDeterministicTime(limit)
-        .setRelativeGapLimit(o.gap())
-        .setMaxTimeInSeconds(Math.max(60, 6 * limit));
-    if (log != null) {
-      solver.getParameters().setLogSearchProgress(true).setLogToStdout(false);
-      solver.setLogCallback(log);
+    CpSolver[] solvers = new CpSolver[o.workers()];
+    CpModel[] models = new CpModel[o.workers()];
+    for (int i = 0; i < solvers.length; i++) {
+      solvers[i] = new CpSolver();
+      solvers[i].getParameters().setNumWorkers(1).setRandomSeed((int) o.seed() + i).setMaxDeterministicTime(limit)
+          .setRelativeGapLimit(o.gap()).setMaxTimeInSeconds(Math.max(60, 6 * limit));
+      models[i] = i == 0 ? cp : cp.getClone(); // cloned here, one thread, before any solve reads them
     }
-    CpSolverStatus status = solver.solve(cp);
+    if (log != null) { // the first search's log
+      solvers[0].getParameters().setLogSearchProgress(true).setLogToStdout(false);
+      solvers[0].setLogCallback(log);
+    }
+    CpSolverStatus[] statuses = new CpSolverStatus[solvers.length];
+    java.util.stream.IntStream.range(0, solvers.length).parallel()
+        .forEach(i -> statuses[i] = solvers[i].solve(models[i]));
+    int pick = -1; // the best plan, the first by seed among equals
+    double bestBound = Double.NEGATIVE_INFINITY; // every search's bound holds: the best of them
+    for (int i = 0; i < solvers.length; i++) {
+      if (statuses[i] == CpSolverStatus.OPTIMAL || statuses[i] == CpSolverStatus.FEASIBLE) {
+        bestBound = Math.max(bestBound, solvers[i].bestObjectiveBound());
+        if (pick < 0 || solvers[i].objectiveValue() < solvers[pick].objectiveValue()) {
+          pick = i;
+        }
+      }
+    }
+    if (pick < 0) { // no plan: a search's proof of infeasibility, if one has it, else the first's status
+      pick = 0;
+      for (int i = solvers.length - 1; i >= 0; i--) {
+        if (statuses[i] == CpSolverStatus.INFEASIBLE) {
+          pick = i;
+        }
+      }
+    }
+    CpSolver solver = solvers[pick];
+    CpSolverStatus status = statuses[pick];
     if (status == CpSolverStatus.INFEASIBLE) {
       List<String> core = new ArrayList<>();
       for (int i : solver.sufficientAssumptionsForInfeasibility()) {
@@ -479,13 +517,13 @@ public final class Planner {
     }
     // OPTIMAL also means "within the gap limit": report the gap that was proven
     double gap = solver.objectiveValue() <= 0 ? 0
-        : Math.max(0, (solver.objectiveValue() - solver.bestObjectiveBound()) / solver.objectiveValue());
+        : Math.max(0, (solver.objectiveValue() - bestBound) / solver.objectiveValue());
     String st = status == CpSolverStatus.OPTIMAL && gap > 1e-9 ? "FEASIBLE" : status.name();
     Plan full = PlanMetrics.finish(model.name(), m, w, cost, layer.width(), regions, st, gap, seconds(start));
     if (counts != null && counts.regions() != null) {
       // where the laid-out counts beat what the full model found within its limit, they are the
       // plan, against the better of the two proven bounds (the full model's in its time quanta)
-      long bound = Math.max(counts.bound(), (long) Math.floor(solver.bestObjectiveBound() / peScale) * q);
+      long bound = Math.max(counts.bound(), (long) Math.floor(bestBound / peScale) * q);
       Plan laid = countsPlan(counts, Math.max(0, (double) (counts.time() - bound) / counts.time()), start);
       if (laid.cycles() < full.cycles()) {
         return laid;

@@ -259,6 +259,20 @@ class SmallInstancesTest {
     assertArrayEquals(brute, objective(all, pl, p.regions()), "(time, PEs) of the solver's plan " + p.regions());
   }
 
+  /** --workers: searches side by side, the same plan every time for the same N, as good as one search's. */
+  @Test
+  void workersSearchSideBySideDeterministically() {
+    MachineSpec m = mesh(8, 6, 3 * 1024, 21);
+    ModelShape model = model(3, WIDTH, 48, 64);
+    Plan one = new Planner(model, m, Workload.decode(16), new Planner.Options(0, 1, 2, 0, 1, 1)).plan();
+    Plan two = new Planner(model, m, Workload.decode(16), new Planner.Options(0, 1, 2, 0, 1, 2)).plan();
+    Plan again = new Planner(model, m, Workload.decode(16), new Planner.Options(0, 1, 2, 0, 1, 2)).plan();
+    assertTrue(one.feasible() && two.feasible(), one.explanation() + " / " + two.explanation());
+    assertEquals(two.regions(), again.regions());
+    assertEquals(two.cycles(), again.cycles());
+    assertTrue(two.cycles() <= one.cycles(), two.cycles() + " cycles with 2 workers, " + one.cycles() + " with 1");
+  }
+
   @Test
   void tooBigForTheWafer() {
     Plan p = new Planner(model(3, 64, 96, 128), mesh(4, 8 * 1024, 21), Workload.decode(32),
