@@ -67,7 +67,7 @@ abstract class ModelMojo extends AbstractMojo {
 
   /** Searches with places run side by side (each one CP-SAT worker, its own seed; the best kept). */
   @Parameter(property = "meshc.workers", defaultValue = "1")
-  int workers;
+  int workers = 1; // the default when the mojo is made outside Maven (tests)
 
   /** Where each model's outputs go, in a folder named after the model. */
   @Parameter(property = "meshc.outputDirectory", defaultValue = "${project.build.directory}/meshc")
