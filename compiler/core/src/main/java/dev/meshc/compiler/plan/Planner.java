@@ -231,7 +231,7 @@ public final class Planner {
     }
     return new RegionCounts(cands, model.layers().size(), model.head() != null, wafers, maxRegions(cands, wafers),
         m.kernelWidth(), m.kernelHeight(), Math.round(m.alpha()), streams,
-        (long) Math.ceil(cost.waferCycles(layer.width())), o.seed());
+        (long) Math.ceil(cost.waferCycles(layer.width())), o.seed(), o.gap());
   }
 
   /** The candidates whose colours fit and that hold a layer and the head. */
