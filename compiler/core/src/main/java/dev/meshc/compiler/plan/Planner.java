@@ -129,7 +129,7 @@ public final class Planner {
     long budget = m.bufferBudget() - trans;
     int cap = budget <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, budget / Math.max(1, l.residentBytes()));
     boolean headFits = h == null || h.residentBytes() <= budget;
-    int perWafer = (m.kernelWidth() / p) * (m.kernelHeight() / p);
+    int perWafer = WaferPackings.most(p, m.kernelWidth(), m.kernelHeight());
     int colors = Math.max(l.colors(), h == null ? 0 : h.colors());
     return new Candidate(p, l, h, budget, cap, headFits, perWafer, colors);
   }

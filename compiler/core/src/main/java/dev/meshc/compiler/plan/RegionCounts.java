@@ -24,9 +24,8 @@ import java.util.List;
  * squares of side ≥ P than floor(W/P)·floor(H/P) per wafer), laid out in shelves; and the wafer's
  * packings listed ({@link WaferPackings}) under Hall's condition, exact about packing and laid out
  * in those packings. When the better plan is within the gap of the better bound it is the answer,
- * with the gap proven; otherwise (small meshes, small sides) the full model searches with places.
- * When no count vector lies in shelves or packings, a search over plans that are shelves by
- * construction (a few shelves per wafer, one grid each) gives the plan the full model must beat.
+ * with the gap proven; otherwise (small meshes, small sides) the full model searches with places,
+ * the laid-out plan its rival.
  */
 final class RegionCounts {
   /** Regions of one grid, in pipeline order, and where each lies. */
@@ -131,12 +130,6 @@ final class RegionCounts {
         return new Result(best.regions(), best.time(), bound);
       }
     }
-    if (!inShelves && (best == null || best.regions() == null || new Result(null, best.time(), bound).gap() > gap)) {
-      List<Laid> laid = shelved();
-      if (laid != null) {
-        best = better(best, new Result(laid, time(laid), bound));
-      }
-    }
     return best == null ? new Result(null, Long.MAX_VALUE, bound) : new Result(best.regions(), best.time(), bound);
   }
 
@@ -152,7 +145,7 @@ final class RegionCounts {
    * grid in n[k], -1 when none) and the layers per grid into l.
    */
   private void fewest(Counts first, long least, int[] n, int[] l) {
-    Counts fewest = new Counts(first.tried, first.shelves, first.packed, first.placedOnly);
+    Counts fewest = new Counts(first.tried, first.packed, first.placedOnly);
     fewest.cp.addLessOrEqual(fewest.time, least);
     fewest.cp.minimize(fewest.pes);
     CpSolver solver = solver();
@@ -193,7 +186,7 @@ final class RegionCounts {
     if (family == null) {
       return new Result(null, Long.MAX_VALUE, 0);
     }
-    Counts c = new Counts(List.of(), 0, family);
+    Counts c = new Counts(List.of(), family, false);
     CpSolver solver = solver();
     CpSolverStatus st = solver.solve(c.cp);
     if (st == CpSolverStatus.INFEASIBLE) {
@@ -206,7 +199,7 @@ final class RegionCounts {
     long bound = Math.round(solver.objectiveValue());
     List<Laid> laid = layOutPacked(c, bound, family);
     if (laid == null) { // sides below the family's, or a packing without places: the plan without them
-      Counts placed = new Counts(List.of(), 0, family, true);
+      Counts placed = new Counts(List.of(), family, true);
       solver = solver();
       st = solver.solve(placed.cp);
       if (st == CpSolverStatus.OPTIMAL) {
@@ -397,98 +390,6 @@ final class RegionCounts {
     }
   }
 
-  /** Shelves a wafer has in the shelved search (small grids' plans need more: the full model places them). */
-  private static final int MAX_SHELVES = 4;
-
-  /**
-   * Counts that lie in shelves by construction: per wafer up to MAX_SHELVES shelves, each of one
-   * grid, as many of its squares side by side as the width holds, the shelves' heights within the
-   * wafer's. A plan of that form is searched within a short limit (its best is no bound: other
-   * packings exist), laid out as it came; null when none is found.
-   */
-  private List<Laid> shelved() {
-    int shelves = Math.min(MAX_SHELVES, kh / cands.get(0).grid());
-    Counts c = new Counts(List.of(), shelves, null);
-    CpSolver solver = solver(3);
-    CpSolverStatus st = solver.solve(c.cp);
-    if (st != CpSolverStatus.OPTIMAL && st != CpSolverStatus.FEASIBLE) {
-      return null;
-    }
-    int k = cands.size();
-    int h = -1;
-    int[] l = new int[k];
-    int[] total = new int[k];
-    for (int j = 0; j < k; j++) {
-      l[j] = (int) solver.value(c.onGrid[j]);
-      total[j] = (int) solver.value(c.count[j]);
-      if (solver.booleanValue(c.headOn[j])) {
-        h = j;
-      }
-    }
-    int[][] split = new int[k][];
-    for (int j = 0; j < k; j++) {
-      split[j] = split(cands.get(j), total[j], l[j], j == h);
-    }
-    // the pipeline: wafer by wafer, shelf by shelf; the head's shelf (its grid, on the last wafer
-    // that has one) last of all
-    int headWafer = -1;
-    int headShelf = -1;
-    for (int v = 0; v < wafers; v++) {
-      for (int t = 0; t < shelves; t++) {
-        if (h >= 0 && solver.value(c.shelf[v][t][h]) > 0) {
-          headWafer = v;
-          headShelf = t;
-        }
-      }
-    }
-    List<Integer> order = new ArrayList<>();
-    for (int v = 0; v < wafers; v++) {
-      if (v != headWafer) {
-        order.add(v);
-      }
-    }
-    if (headWafer >= 0) {
-      order.add(headWafer);
-    }
-    int[] taken = new int[k];
-    List<Laid> out = new ArrayList<>();
-    int slot = 0;
-    for (int v : order) {
-      List<int[]> rows = new ArrayList<>(); // [grid, count]
-      for (int t = 0; t < shelves; t++) {
-        if (v == headWafer && t == headShelf) {
-          continue;
-        }
-        for (int j = k - 1; j >= 0; j--) {
-          int m = (int) solver.value(c.shelf[v][t][j]);
-          if (m > 0) {
-            rows.add(new int[] {j, m});
-          }
-        }
-      }
-      if (v == headWafer) {
-        rows.add(new int[] {h, (int) solver.value(c.shelf[v][headShelf][h])});
-      }
-      if (rows.isEmpty()) {
-        continue;
-      }
-      int y = 0;
-      for (int r = 0; r < rows.size(); r++) {
-        Candidate cand = cands.get(rows.get(r)[0]);
-        int side = cand.grid();
-        for (int i = 0; i < rows.get(r)[1]; i++) {
-          int x = r % 2 == 0 ? i * side : kw - (i + 1) * side;
-          int at = taken[rows.get(r)[0]]++;
-          out.add(new Laid(cand, slot, x, y, split[rows.get(r)[0]][at],
-              rows.get(r)[0] == h && at == split[h].length - 1));
-        }
-        y += side;
-      }
-      slot++;
-    }
-    return out;
-  }
-
   /** The relaxation's model, the counts in {@code tried} (and their head's grid) excluded. */
   private final class Counts {
     final CpModel cp = new CpModel();
@@ -498,35 +399,25 @@ final class RegionCounts {
     final LinearExpr time;
     final LinearExpr pes;
 
-    final IntVar[][][] shelf; // shelved: per wafer and shelf, squares of each grid
     final IntVar used; // wafers that hold regions
     final IntVar[] use; // packed: wafers of each packing
-
-    Counts(List<int[]> tried) {
-      this(tried, 0, null);
-    }
-
-    /**
-     * ... with {@code shelves} shelves of one grid each per wafer when above 0, or each wafer one
-     * of the {@code packed} packings when not null.
-     */
     final List<int[]> tried;
-    final int shelves;
     final WaferPackings.Family packed;
     final boolean placedOnly;
 
-    Counts(List<int[]> tried, int shelves, WaferPackings.Family packed) {
-      this(tried, shelves, packed, false);
+    /** The cuts' relaxation. */
+    Counts(List<int[]> tried) {
+      this(tried, null, false);
     }
 
     /**
-     * ... and when {@code placedOnly}, only the sides the packings list and only packings with
-     * places (a restriction, not a bound: its counts always lie in the packings).
+     * ... or, with {@code packed}, each wafer one of its packings (Hall's condition); and when
+     * {@code placedOnly}, only the sides the packings list and only packings with places (a
+     * restriction, not a bound: its counts always lie in the packings).
      */
-    Counts(List<int[]> tried, int shelves, WaferPackings.Family packed, boolean placedOnly) {
+    Counts(List<int[]> tried, WaferPackings.Family packed, boolean placedOnly) {
       this.placedOnly = placedOnly;
       this.tried = tried;
-      this.shelves = shelves;
       this.packed = packed;
       int k = cands.size();
       count = new IntVar[k];
@@ -610,33 +501,6 @@ final class RegionCounts {
       } else {
         use = null;
       }
-      shelf = shelves > 0 ? new IntVar[wafers][shelves][k] : null;
-      if (shelves > 0) {
-        LinearExprBuilder[] onShelves = new LinearExprBuilder[k];
-        for (int j = 0; j < k; j++) {
-          onShelves[j] = LinearExpr.newBuilder();
-        }
-        for (int v = 0; v < wafers; v++) {
-          LinearExprBuilder height = LinearExpr.newBuilder();
-          for (int u = 0; u < shelves; u++) {
-            LinearExprBuilder one = LinearExpr.newBuilder();
-            for (int j = 0; j < k; j++) {
-              int side = cands.get(j).grid();
-              BoolVar of = cp.newBoolVar("shelf" + v + "_" + u + "_" + side);
-              shelf[v][u][j] = cp.newIntVar(0, kw / side, "on" + v + "_" + u + "_" + side);
-              cp.addLessOrEqual(LinearExpr.newBuilder().add(shelf[v][u][j]).addTerm(of, -(kw / side)), 0);
-              one.add(of);
-              height.addTerm(of, side);
-              onShelves[j].add(shelf[v][u][j]);
-            }
-            cp.addLessOrEqual(one.build(), 1);
-          }
-          cp.addLessOrEqual(height.build(), kh);
-        }
-        for (int j = 0; j < k; j++) {
-          cp.addEquality(count[j], onShelves[j]);
-        }
-      }
       for (int[] n : tried) { // some grid's count, or the head's grid, differs
         List<Literal> differs = new ArrayList<>();
         for (int j = 0; j < k; j++) {
@@ -657,12 +521,8 @@ final class RegionCounts {
   }
 
   private CpSolver solver() {
-    return solver(5);
-  }
-
-  private CpSolver solver(double limit) {
     CpSolver s = new CpSolver();
-    s.getParameters().setNumWorkers(1).setRandomSeed((int) seed).setMaxDeterministicTime(limit)
+    s.getParameters().setNumWorkers(1).setRandomSeed((int) seed).setMaxDeterministicTime(5)
         .setMaxTimeInSeconds(30);
     return s;
   }

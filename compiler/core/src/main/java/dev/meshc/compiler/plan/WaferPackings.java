@@ -214,6 +214,14 @@ final class WaferPackings {
     return true;
   }
 
+  /**
+   * The most squares of side ≥ s a w×h area packs: floor(w/s)·floor(h/s) (each, taken half-open
+   * as (x, x + t] × (y, y + t], holds a point (i·s, j·s) with i, j ≥ 1, and no two hold the same).
+   */
+  static int most(int s, int w, int h) {
+    return (w / s) * (h / s);
+  }
+
   /** Conditions every packing meets: area, per-side counts, squares wider than half stacked. */
   private boolean necessary(List<Integer> list) {
     long area = 0;
@@ -223,10 +231,8 @@ final class WaferPackings {
     if (area > (long) w * h) {
       return false;
     }
-    // squares of side ≥ s: at most floor(W/s)·floor(H/s) (list is largest first)
-    for (int i = 0; i < list.size(); i++) {
-      int s = sides[list.get(i)];
-      if (i + 1 > (w / s) * (h / s)) {
+    for (int i = 0; i < list.size(); i++) { // list is largest first
+      if (i + 1 > most(sides[list.get(i)], w, h)) {
         return false;
       }
     }
