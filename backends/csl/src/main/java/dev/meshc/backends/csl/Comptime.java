@@ -103,6 +103,10 @@ public class Comptime {
   private final long budget;
   private final Modules modules;
   private final long[] steps; // shared with the interpreters of imported files: one budget in all
+  /** Integer literals as values, once each: a layout's loop body is read once per PE. */
+  private final Map<CslParser.IntLitContext, Long> literals = new java.util.IdentityHashMap<>();
+  /** Places in this file, once each (every builtin call carries one). */
+  private final Map<ParserRuleContext, Loc> locs = new java.util.IdentityHashMap<>();
 
   public Comptime(String file, Hooks hooks, long budget) {
     this(file, hooks, budget, null);
@@ -218,7 +222,7 @@ public class Comptime {
   }
 
   public Loc loc(ParserRuleContext c) {
-    return new Loc(file, c.getStart().getLine(), c.getStart().getCharPositionInLine() + 1);
+    return locs.computeIfAbsent(c, k -> new Loc(file, k.getStart().getLine(), k.getStart().getCharPositionInLine() + 1));
   }
 
   protected MeshcException error(ParserRuleContext at, String fmt, Object... args) {
@@ -622,11 +626,17 @@ public class Comptime {
 
   protected Object primary(CslParser.PrimaryContext p, Scope s) {
     if (p instanceof CslParser.IntLitContext i) {
+      Long known = literals.get(i);
+      if (known != null) {
+        return known;
+      }
       String t = i.INT().getText().replace("_", "");
       try {
-        return t.startsWith("0x") ? Long.parseLong(t.substring(2), 16) : t.startsWith("0b")
+        long v = t.startsWith("0x") ? Long.parseLong(t.substring(2), 16) : t.startsWith("0b")
             ? Long.parseLong(t.substring(2), 2) : t.startsWith("0o") ? Long.parseLong(t.substring(2), 8)
             : Long.parseLong(t);
+        literals.put(i, v);
+        return v;
       } catch (NumberFormatException e) {
         throw error(p, "integer %s is out of range", t);
       }
@@ -644,19 +654,19 @@ public class Comptime {
       return eval(par.expr(), s);
     } else if (p instanceof CslParser.StructLitContext st) {
       Map<String, Object> m = new LinkedHashMap<>();
-      for (CslParser.FieldInitContext f : st.fieldInit()) {
+      for (CslParser.FieldInitContext f : children(st, CslParser.FieldInitContext.class)) {
         m.put(f.ID().getText(), eval(f.expr(), s));
       }
       return m;
     } else if (p instanceof CslParser.TupleLitContext t) {
       List<Object> l = new ArrayList<>();
-      for (CslParser.ExprContext e : t.expr()) {
+      for (CslParser.ExprContext e : children(t, CslParser.ExprContext.class)) {
         l.add(eval(e, s));
       }
       return l;
     } else if (p instanceof CslParser.ArrayLitContext a) {
       List<Object> l = new ArrayList<>();
-      for (CslParser.ExprContext e : a.expr()) {
+      for (CslParser.ExprContext e : children(a, CslParser.ExprContext.class)) {
         l.add(eval(e, s));
       }
       return l;
@@ -694,7 +704,7 @@ public class Comptime {
 
   protected Object arrayType(CslParser.ArrayTypeContext a, Scope s) {
     List<Long> dims = new ArrayList<>();
-    for (CslParser.ExprContext e : a.expr()) {
+    for (CslParser.ExprContext e : children(a, CslParser.ExprContext.class)) {
       Object d = integer(eval(e, s));
       if (!(d instanceof Long l) || l < 0) {
         throw error(e, "an array dimension must be a non-negative integer, not %s", describe(d));

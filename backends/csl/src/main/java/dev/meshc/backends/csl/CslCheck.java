@@ -152,8 +152,9 @@ public final class CslCheck {
    */
   static int distinctPrograms(Layout layout) {
     java.util.Set<Object> seen = new java.util.HashSet<>();
+    Map<Map<String, Object>, Object> stripped = new java.util.IdentityHashMap<>(); // Layout holds equal params once
     for (Layout.Tile t : layout.tiles().values()) {
-      seen.add(List.of(t.file(), withoutLibraryArgs(t.params())));
+      seen.add(List.of(t.file(), stripped.computeIfAbsent(t.params(), CslCheck::withoutLibraryArgs)));
     }
     return seen.size();
   }

@@ -50,6 +50,73 @@ public final class CslChecker {
     return (long) y * layout.width() + x;
   }
 
+  /**
+   * Each PE's router entry per colour, in an array by PE index ({@link #at}) and colour ID, of
+   * the machine's routable IDs (one beyond them is reported as such and checked no further): a
+   * wafer's layout has millions of entries, which maps of maps hold in seconds and gigabytes.
+   */
+  private static final class Routers {
+    final int width;
+    final int colours;
+    private final Layout.RouteEntry[] entries;
+
+    Routers(Layout layout, int colours) {
+      this(layout.width(), colours, new Layout.RouteEntry[Math.toIntExact((long) layout.width() * layout.height()
+          * colours)]);
+    }
+
+    private Routers(int width, int colours, Layout.RouteEntry[] entries) {
+      this.width = width;
+      this.colours = colours;
+      this.entries = entries;
+    }
+
+    Routers copy() {
+      return new Routers(width, colours, entries.clone());
+    }
+
+    boolean routable(int id) {
+      return id >= 0 && id < colours;
+    }
+
+    /** The entry of colour {@code id} at PE index {@code pe}, or null. */
+    Layout.RouteEntry get(long pe, int id) {
+      return routable(id) ? entries[(int) pe * colours + id] : null;
+    }
+
+    Layout.RouteEntry get(int x, int y, int id) {
+      return get((long) y * width + x, id);
+    }
+
+    void put(Layout.RouteEntry r) {
+      entries[(r.y() * width + r.x()) * colours + r.color().id()] = r;
+    }
+
+    void remove(long pe, int id) {
+      entries[(int) pe * colours + id] = null;
+    }
+
+    /** PE index {@code pe}'s entries, in colour order. */
+    List<Layout.RouteEntry> at(long pe) {
+      List<Layout.RouteEntry> l = new ArrayList<>(4);
+      for (int id = 0; id < colours; id++) {
+        Layout.RouteEntry r = entries[(int) pe * colours + id];
+        if (r != null) {
+          l.add(r);
+        }
+      }
+      return l;
+    }
+
+    int count(long pe) {
+      int n = 0;
+      for (int id = 0; id < colours; id++) {
+        n += entries[(int) pe * colours + id] != null ? 1 : 0;
+      }
+      return n;
+    }
+  }
+
   /** The findings, in source order, and the most bytes of arrays any PE holds. */
   public record Checked(List<Finding> findings, long maxPeBytes) {}
 
@@ -74,18 +141,22 @@ public final class CslChecker {
   public static Checked check(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
       Template template, long budget) {
     Map<String, Raw> out = new java.util.LinkedHashMap<>();
-    Map<Long, Map<Integer, Layout.RouteEntry>> byPe = new HashMap<>();
+    Routers byPe = new Routers(layout, m.routableColors());
+    int[] counts = new int[layout.width() * layout.height()];
     for (Layout.RouteEntry r : layout.routes()) {
       int id = r.color().id();
-      routable(r, m, out);
-      Map<Integer, Layout.RouteEntry> pe = byPe.computeIfAbsent(at(layout, r.x(), r.y()), k -> new TreeMap<>());
-      if (pe.containsKey(id)) {
-        add(out, r.loc(), r, String.format("configures colour %d twice (first at %s)", id, pe.get(id).loc()));
+      if (!routable(r, m, out)) {
         continue;
       }
-      pe.put(id, r);
-      if (pe.size() == m.colorBudget() + 1) {
-        add(out, r.loc(), r, String.format("routes %d colours; %s has %d (%d less the reserved)", pe.size(), m.name(),
+      Layout.RouteEntry first = byPe.get(r.x(), r.y(), id);
+      if (first != null) {
+        add(out, r.loc(), r, String.format("configures colour %d twice (first at %s)", id, first.loc()));
+        continue;
+      }
+      byPe.put(r);
+      int n = ++counts[(int) at(layout, r.x(), r.y())];
+      if (n == m.colorBudget() + 1) {
+        add(out, r.loc(), r, String.format("routes %d colours; %s has %d (%d less the reserved)", n, m.name(),
             m.colorBudget(), m.routableColors()));
       }
       if (r.tx().isEmpty()) {
@@ -138,15 +209,18 @@ public final class CslChecker {
     return raw;
   }
 
-  private static void routable(Layout.RouteEntry r, MachineSpec m, Map<String, Raw> out) {
+  /** False for an ID the machine's routers do not have (reported; its routes are checked no further). */
+  private static boolean routable(Layout.RouteEntry r, MachineSpec m, Map<String, Raw> out) {
     int id = r.color().id();
     if (id < 0 || id >= m.routableColors()) {
       add(out, r.color().loc(), null, String.format("colour %d is not routable on %s (IDs 0–%d)", id, m.name(),
           m.routableColors() - 1));
+      return false;
     } else if (m.reservedColors().contains(id)) {
       add(out, r.color().loc(), null, String.format("colour %d is reserved on %s (memcpy keeps %s)", id,
           m.name(), m.reservedColors()));
     }
+    return true;
   }
 
   /**
@@ -154,32 +228,39 @@ public final class CslChecker {
    * its routes replace the load-time ones of the colours it names. The colours a PE routes in any
    * configuration count against its budget together (each needs its own queue).
    */
-  private static void configurations(Layout layout, MachineSpec m, Map<Long, Map<Integer, Layout.RouteEntry>> loaded,
-      Template template, Map<String, Raw> out) {
-    Map<Long, Set<Integer>> colours = new HashMap<>();
-    if (!layout.configs().isEmpty()) {
-      loaded.forEach((pe, rs) -> colours.computeIfAbsent(pe, k -> new java.util.TreeSet<>()).addAll(rs.keySet()));
+  private static void configurations(Layout layout, MachineSpec m, Routers loaded, Template template,
+      Map<String, Raw> out) {
+    int pes = layout.width() * layout.height();
+    int colours = loaded.colours;
+    boolean[] routed = new boolean[layout.configs().isEmpty() ? 0 : pes * colours]; // at load or in any configuration
+    for (int i = 0; i < routed.length; i++) {
+      routed[i] = loaded.get(i / colours, i % colours) != null;
     }
     for (Map.Entry<String, List<Layout.RouteEntry>> c : layout.configs().entrySet()) {
       String in = "in run-time configuration '" + c.getKey() + "': ";
-      Set<Integer> named = new java.util.TreeSet<>();
+      boolean[] named = new boolean[colours];
       for (Layout.RouteEntry r : c.getValue()) {
-        named.add(r.color().id());
-      }
-      Map<Long, Map<Integer, Layout.RouteEntry>> byPe = new HashMap<>();
-      List<Layout.RouteEntry> entries = new ArrayList<>();
-      loaded.forEach((pe, rs) -> rs.forEach((id, r) -> {
-        if (!named.contains(id)) {
-          byPe.computeIfAbsent(pe, k -> new TreeMap<>()).put(id, r);
-          entries.add(r);
+        if (loaded.routable(r.color().id())) {
+          named[r.color().id()] = true;
         }
-      }));
+      }
+      Routers byPe = loaded.copy();
+      for (long pe = 0; pe < pes; pe++) {
+        for (int id = 0; id < colours; id++) {
+          if (named[id]) {
+            byPe.remove(pe, id);
+          }
+        }
+      }
       for (Layout.RouteEntry r : c.getValue()) {
-        routable(r, m, out);
-        long pe = at(layout, r.x(), r.y());
-        byPe.computeIfAbsent(pe, k -> new TreeMap<>()).put(r.color().id(), r);
-        entries.add(r);
-        colours.computeIfAbsent(pe, k -> new java.util.TreeSet<>()).add(r.color().id());
+        if (routable(r, m, out)) {
+          byPe.put(r); // a later entry of the same PE and colour replaces an earlier one
+          routed[(int) at(layout, r.x(), r.y()) * colours + r.color().id()] = true;
+        }
+      }
+      List<Layout.RouteEntry> entries = new ArrayList<>();
+      for (long pe = 0; pe < pes; pe++) {
+        entries.addAll(byPe.at(pe));
       }
       hops(layout, entries, byPe, in, out);
       if (template != null) {
@@ -200,22 +281,26 @@ public final class CslChecker {
         }
       }
     }
-    colours.forEach((pe, ids) -> {
-      if (ids.size() > m.colorBudget() && loaded.getOrDefault(pe, Map.of()).size() <= m.colorBudget()) {
-        Layout.Tile t = layout.tiles().get(Layout.key((int) (pe % layout.width()), (int) (pe / layout.width())));
-        add(out, t == null ? null : t.loc(), t == null ? null : new int[] {t.x(), t.y()}, String.format(
-            "routes %d colours over its run-time configurations; %s has %d", ids.size(), m.name(), m.colorBudget()));
+    for (int pe = 0; pe < routed.length / Math.max(1, colours); pe++) {
+      int n = 0;
+      for (int id = 0; id < colours; id++) {
+        n += routed[pe * colours + id] ? 1 : 0;
       }
-    });
+      if (n > m.colorBudget() && loaded.count(pe) <= m.colorBudget()) {
+        Layout.Tile t = layout.tiles().get(Layout.key(pe % layout.width(), pe / layout.width()));
+        add(out, t == null ? null : t.loc(), t == null ? null : new int[] {t.x(), t.y()}, String.format(
+            "routes %d colours over its run-time configurations; %s has %d", n, m.name(), m.colorBudget()));
+      }
+    }
   }
 
   /** Every hop of every colour has a router at its far end that takes it, and no colour circles. */
-  private static void hops(Layout layout, List<Layout.RouteEntry> entries, Map<Long, Map<Integer, Layout.RouteEntry>> byPe,
+  private static void hops(Layout layout, List<Layout.RouteEntry> entries, Routers byPe,
       String in, Map<String, Raw> out) {
     Map<Integer, List<Layout.RouteEntry>> byColour = new TreeMap<>();
     for (Layout.RouteEntry r : entries) {
-      if (byPe.get(at(layout, r.x(), r.y())).get(r.color().id()) != r) {
-        continue; // a duplicate, reported already
+      if (byPe.get(r.x(), r.y(), r.color().id()) != r) {
+        continue; // a duplicate or not routable, reported already
       }
       byColour.computeIfAbsent(r.color().id(), k -> new java.util.ArrayList<>()).add(r);
       for (Dir d : r.tx()) {
@@ -229,7 +314,7 @@ public final class CslChecker {
               layout.width(), layout.height()));
           continue;
         }
-        Layout.RouteEntry there = byPe.getOrDefault(at(layout, nx, ny), Map.of()).get(r.color().id());
+        Layout.RouteEntry there = byPe.get(nx, ny, r.color().id());
         if (there == null || !there.rx().contains(d.opposite())) {
           add(out, r.loc(), r, in + String.format("colour %d leaves toward %s, but the PE there %s", r.color().id(), d,
               there == null ? "does not route that colour" : "takes it only from " + there.rx()));
@@ -242,7 +327,7 @@ public final class CslChecker {
         int nx = r.x() + d.dx();
         int ny = r.y() + d.dy();
         Layout.RouteEntry from = nx < 0 || ny < 0 || nx >= layout.width() || ny >= layout.height() ? null
-            : byPe.getOrDefault(at(layout, nx, ny), Map.of()).get(r.color().id());
+            : byPe.get(nx, ny, r.color().id());
         if (from == null || !from.tx().contains(d.opposite())) {
           add(out, r.loc(), r, in + String.format("takes colour %d from %s, but nothing sends it that way",
               r.color().id(), d));
@@ -267,7 +352,7 @@ public final class CslChecker {
    * never all in memory at once.
    */
   private static Layout.RouteEntry circle(Layout layout, List<Layout.RouteEntry> routes,
-      Map<Long, Map<Integer, Layout.RouteEntry>> byPe, int colour) {
+      Routers byPe, int colour) {
     Graph<Long, DefaultEdge> g = new Hops();
     for (Layout.RouteEntry r : routes) {
       long here = at(layout, r.x(), r.y());
@@ -278,7 +363,7 @@ public final class CslChecker {
           continue;
         }
         long next = at(layout, nx, ny);
-        Layout.RouteEntry there = byPe.getOrDefault(next, Map.of()).get(colour);
+        Layout.RouteEntry there = byPe.get(next, colour);
         if (there != null && there.rx().contains(d.opposite())) {
           g.addVertex(here);
           g.addVertex(next);
@@ -290,7 +375,7 @@ public final class CslChecker {
     if (!cycles.detectCycles()) {
       return null;
     }
-    return byPe.get(new java.util.TreeSet<>(cycles.findCycles()).first()).get(colour);
+    return byPe.get(new java.util.TreeSet<>(cycles.findCycles()).first(), colour);
   }
 
   /**
@@ -331,17 +416,18 @@ public final class CslChecker {
   private static long memory(Layout layout, MachineSpec m, java.util.function.Function<String, CslSource> programs,
       long budget, Map<String, Raw> out) {
     long maxBytes = 0;
-    Map<String, Raw> seen = new HashMap<>(); // key → its finding, or null when it fits
+    Map<List<Object>, Raw> seen = new HashMap<>(); // file and the values it sizes by → its finding, or null when it fits
     Map<String, java.util.Set<String>> reads = new HashMap<>();
     for (Layout.Tile t : layout.tiles().values()) {
       CslSource src = programs.apply(t.file());
       java.util.Set<String> names = reads.computeIfAbsent(t.file(), f -> sizeNames(src));
-      StringBuilder key = new StringBuilder(t.file());
+      List<Object> key = new ArrayList<>(names.size() + 1);
+      key.add(t.file());
       for (String n : names) {
-        key.append('|').append(n).append('=').append(t.params().get(n));
+        key.add(t.params().get(n));
       }
-      if (seen.containsKey(key.toString())) {
-        Raw known = seen.get(key.toString());
+      if (seen.containsKey(key)) {
+        Raw known = seen.get(key);
         if (known != null) {
           known.more++;
         }
@@ -369,7 +455,7 @@ public final class CslChecker {
             + "the %,d a PE has (the largest, '%s', takes %,d)", t.file(), total, m.bytesPerPe(), where.ID().getText(),
             largest));
       }
-      seen.put(key.toString(), f);
+      seen.put(key, f);
     }
     return maxBytes;
   }
@@ -403,12 +489,11 @@ public final class CslChecker {
     return names;
   }
 
-  private static void routesEqualTemplate(Layout layout, Map<Long, Map<Integer, Layout.RouteEntry>> byPe,
+  private static void routesEqualTemplate(Layout layout, Routers byPe,
       BiFunction<Integer, Integer, List<Route>> template, String in, Map<String, Raw> out) {
     Comptime.Loc anyTile = layout.tiles().values().stream().findFirst().map(Layout.Tile::loc).orElse(null);
     for (int y = 0; y < layout.height(); y++) {
       for (int x = 0; x < layout.width(); x++) {
-        Map<Integer, Layout.RouteEntry> have = byPe.getOrDefault(at(layout, x, y), Map.of());
         Map<Integer, Route> want = new TreeMap<>();
         for (Route r : template.apply(x, y)) {
           want.put(r.color(), r);
@@ -416,20 +501,19 @@ public final class CslChecker {
         Layout.Tile tile = layout.tiles().get(Layout.key(x, y));
         Comptime.Loc at = tile != null ? tile.loc() : anyTile;
         for (Map.Entry<Integer, Route> e : want.entrySet()) {
-          Layout.RouteEntry h = have.get(e.getKey());
+          Layout.RouteEntry h = byPe.get(x, y, e.getKey());
           Route r = e.getValue();
           if (h == null) {
             add(out, at, new int[] {x, y}, in + String.format("the kernel template routes colour %d %s, the layout does not "
                 + "configure it", e.getKey(), show(EnumSet.of(r.rx()), r.tx())));
-          } else if (!h.rx().equals(EnumSet.of(r.rx())) || !h.tx().equals(r.tx())) {
+          } else if (h.rx().size() != 1 || !h.rx().contains(r.rx()) || !h.tx().equals(r.tx())) {
             add(out, h.loc(), h, in + String.format("colour %d is routed %s, the kernel template routes it %s",
                 e.getKey(), show(h.rx(), h.tx()), show(EnumSet.of(r.rx()), r.tx())));
           }
         }
-        for (Map.Entry<Integer, Layout.RouteEntry> e : have.entrySet()) {
-          if (!want.containsKey(e.getKey())) {
-            Layout.RouteEntry h = e.getValue();
-            add(out, h.loc(), h, in + String.format("colour %d (%s) is not in the kernel template", e.getKey(),
+        for (Layout.RouteEntry h : byPe.at(at(layout, x, y))) {
+          if (!want.containsKey(h.color().id())) {
+            add(out, h.loc(), h, in + String.format("colour %d (%s) is not in the kernel template", h.color().id(),
                 show(h.rx(), h.tx())));
           }
         }

@@ -51,8 +51,18 @@ public record CslSource(String name, CslParser.FileContext tree) {
     lexer.addErrorListener(fail);
     parser.removeErrorListeners();
     parser.addErrorListener(fail);
+    CommonTokenStream tokens = (CommonTokenStream) parser.getInputStream();
     try {
-      return new CslSource(name, parser.file());
+      CslParser.FileContext tree = parser.file();
+      // A token's text is otherwise cut from the input on every getText(), and each cut String
+      // hashes anew: the evaluator reads names once per PE of a loop body. One String per spelling.
+      java.util.Map<String, String> spelled = new java.util.HashMap<>();
+      for (org.antlr.v4.runtime.Token t : tokens.getTokens()) {
+        if (t instanceof org.antlr.v4.runtime.CommonToken c) {
+          c.setText(spelled.computeIfAbsent(c.getText(), k -> k));
+        }
+      }
+      return new CslSource(name, tree);
     } catch (ParseCancellationException e) {
       throw MeshcException.input("%s", e.getMessage());
     } catch (StackOverflowError e) {

@@ -38,12 +38,13 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
   static final long MAX_PES = dev.meshc.ir.Limits.MAX_LAYOUT_PES;
 
   /**
-   * PE (x, y)'s key in maps of PEs: y · 2²¹ + x, unique over any rectangle of up to {@link
-   * #MAX_PES} PEs, whose Long hash differs PE by PE (x << 32 | y hashed to x ^ y: a 600×900
-   * rectangle in 1,024 buckets, each a tree).
+   * PE (x, y)'s key in maps of PEs: y · 2²¹ + x (unique over any rectangle of up to {@link
+   * #MAX_PES} PEs) times an odd constant, a bijection of longs. Without the product a HashMap's
+   * index, its key's low bits folded with bits 16 up, is x ^ (y << 5): a 830×830 rectangle falls
+   * into 2¹⁶ buckets, each a tree.
    */
   public static long key(int x, int y) {
-    return ((long) y << 21) + x;
+    return (((long) y << 21) + x) * 0x9E3779B97F4A7C15L;
   }
 
   /** Evaluates {@code src}'s layout block with the given top-level params ({@code --params}). */
@@ -63,6 +64,9 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
     Map<Long, Tile> tiles = new LinkedHashMap<>();
     List<RouteEntry> routes = new ArrayList<>();
     Comptime[] ct = new Comptime[1];
+    // equal params and colour configs held once (comptime values are never changed in place): a
+    // wafer's PEs pass a handful of distinct ones, each evaluated anew per PE
+    Map<Map<?, ?>, Map<?, ?>> once = new java.util.HashMap<>();
     Comptime.Hooks own = (name, args, loc) -> switch (name) {
       case "@set_rectangle" -> {
         rect[0] = intArg(args, 0, name, loc);
@@ -78,7 +82,8 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
         int y = intArg(args, 1, name, loc);
         onRectangle(rect, x, y, name, loc);
         @SuppressWarnings("unchecked")
-        Map<String, Object> ps = args.size() > 3 && args.get(3) instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+        Map<String, Object> ps = args.size() > 3 && args.get(3) instanceof Map<?, ?> m
+            ? (Map<String, Object>) once.computeIfAbsent(m, k -> k) : Map.of();
         if (tiles.put(key(x, y), new Tile(x, y, String.valueOf(args.get(2)), ps, loc)) != null) {
           throw MeshcException.input("%s: PE (%d, %d) gets its code twice", loc, x, y);
         }
@@ -91,7 +96,7 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
         if (!(args.size() > 3 && args.get(2) instanceof Comptime.ColorVal c)) {
           throw MeshcException.input("%s: @set_color_config needs a colour from @get_color as its third argument", loc);
         }
-        Map<?, ?> cfg = args.get(3) instanceof Map<?, ?> m ? m : Map.of();
+        Map<?, ?> cfg = args.get(3) instanceof Map<?, ?> m ? once.computeIfAbsent(m, k -> k) : Map.of();
         Map<?, ?> r = cfg.get("routes") instanceof Map<?, ?> m ? m : null;
         if (r == null) {
           throw MeshcException.input("%s: @set_color_config without .routes", loc);
@@ -164,20 +169,32 @@ public record Layout(int width, int height, Map<Long, Tile> tiles, List<RouteEnt
 
   /** A route's {@code .rx} or {@code .tx}: one direction or a list of them. */
   public static Set<Dir> dirs(Object v, Comptime.Loc loc) {
-    EnumSet<Dir> s = EnumSet.noneOf(Dir.class);
+    int mask = 0;
     if (v instanceof Dir d) {
-      s.add(d);
+      mask = 1 << d.ordinal();
     } else if (v instanceof List<?> l) {
       for (Object o : l) {
         if (!(o instanceof Dir d)) {
           throw MeshcException.input("%s: a route lists directions (NORTH, SOUTH, EAST, WEST, RAMP), not %s", loc,
               Comptime.describe(o));
         }
-        s.add(d);
+        mask |= 1 << d.ordinal();
       }
     } else {
       throw MeshcException.input("%s: a route's .rx and .tx list directions", loc);
     }
-    return s;
+    return DIR_SETS.get(mask);
   }
+
+  /** Every set of directions, once, unmodifiable: a wafer's layout has millions of route entries. */
+  private static final List<Set<Dir>> DIR_SETS = java.util.stream.IntStream.range(0, 1 << Dir.values().length)
+      .mapToObj(mask -> {
+        EnumSet<Dir> s = EnumSet.noneOf(Dir.class);
+        for (Dir d : Dir.values()) {
+          if ((mask & 1 << d.ordinal()) != 0) {
+            s.add(d);
+          }
+        }
+        return java.util.Collections.unmodifiableSet(s);
+      }).toList();
 }

@@ -521,8 +521,14 @@ public final class Simulator {
     }
   }
 
+  /** A host port's key: the PE's place y · 2²¹ + x, times the colours, plus the colour (read back by {@link #portPe}). */
   private long port(Pe pe, int color) {
-    return Layout.key(pe.x, pe.y) * fabric.colors + color;
+    return (((long) pe.y << 21) + pe.x) * fabric.colors + color;
+  }
+
+  private Pe portPe(long port) {
+    long place = port / fabric.colors;
+    return pes.get(Layout.key((int) (place & ((1 << 21) - 1)), (int) (place >> 21)));
   }
 
   // ---- the engine: PEs, their tasks and operations, the fabric between them -------------------------
@@ -542,7 +548,7 @@ public final class Simulator {
       boolean moved = false;
       for (Map.Entry<Long, java.util.ArrayDeque<Integer>> e : fromHost.entrySet()) {
         java.util.ArrayDeque<Integer> q = e.getValue();
-        Pe pe = pes.get(e.getKey() / fabric.colors);
+        Pe pe = portPe(e.getKey());
         java.util.ArrayDeque<Fabric.Wavelet> in = pe.inbox((int) (e.getKey() % fabric.colors));
         while (!q.isEmpty() && in.size() < RAMP_CAPACITY) {
           in.add(new Fabric.Wavelet(q.poll(), false, pe.cycles));
@@ -833,7 +839,7 @@ public final class Simulator {
     }
     for (Map.Entry<Long, java.util.ArrayDeque<Integer>> e : fromHost.entrySet()) {
       if (!e.getValue().isEmpty()) {
-        Pe pe = pes.get(e.getKey() / fabric.colors);
+        Pe pe = portPe(e.getKey());
         waits.add(pe + " does not take the " + e.getValue().size() + " streamed words left on colour "
             + e.getKey() % fabric.colors);
       }
