@@ -63,6 +63,8 @@ final class CheckCslCommand implements Callable<Integer> {
         o.put("region", g.region());
         o.put("csl_bytes_per_pe", g.cslBytes());
         o.put("plan_bytes_per_pe", g.planBytes());
+        o.put("csl_colors_per_pe", g.cslColors());
+        o.put("plan_colors_per_pe", g.planColors());
         return o;
       }).toList());
       j.put("findings", r.findings().stream().map(CslChecker.Finding::toString).toList());
@@ -74,12 +76,16 @@ final class CheckCslCommand implements Callable<Integer> {
               r.maxPeBytes(), programs(r.distinctPrograms())));
       if (!r.regions().isEmpty()) {
         StringBuilder b = new StringBuilder();
-        for (CslCheck.RegionMemory g : r.regions()) {
+        StringBuilder c = new StringBuilder();
+        for (CslCheck.RegionFigures g : r.regions()) {
           b.append(b.length() == 0 ? "" : "; ").append(String.format(java.util.Locale.ROOT, "%d: %,d vs %,d (%+.1f%%)",
               g.region(), g.cslBytes(), g.planBytes(), 100.0 * (g.cslBytes() - g.planBytes()) / Math.max(1,
               g.planBytes())));
+          c.append(c.length() == 0 ? "" : "; ").append(String.format(java.util.Locale.ROOT, "%d: %d vs %d",
+              g.region(), g.cslColors(), g.planColors()));
         }
         out.printf("memory per PE by decode region, the CSL's arrays vs the plan's bytes: %s%n", b);
+        out.printf("colours per PE by decode region, the most the CSL routes on one vs the plan's: %s%n", c);
       }
     }
     if (!r.findings().isEmpty()) {

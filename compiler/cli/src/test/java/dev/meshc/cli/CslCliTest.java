@@ -165,7 +165,10 @@ class CslCliTest {
    * one layer, one layer, the head alone. A region without layers holds no layer's weights or cache
    * (it held a whole layer's, 46 KB where the plan counts 17.7 KB); what is left over the plan is the
    * K/V projections, which the CSL stores expanded to the query heads and the plan compact (a gap of
-   * issue 16, under 10% here).
+   * issue 16, under 10% here). Colours: the most one PE of a region routes is at least the plan's
+   * count (the CSL prints the plan's kernel routes) and within the machine's 21; it is above it
+   * where a region's PEs also carry the hand-off's colour, which the planner does not count (6 or
+   * 7 against 5 here).
    */
   @Test
   void checkCslSetsEachRegionsMemoryBesideThePlans() throws Exception {
@@ -180,6 +183,9 @@ class CslCliTest {
       long csl = e.getAsJsonObject().get("csl_bytes_per_pe").getAsLong();
       long plan = e.getAsJsonObject().get("plan_bytes_per_pe").getAsLong();
       assertTrue(plan > 0 && csl >= plan && csl <= plan * 1.10, regions.toString());
+      int cslColours = e.getAsJsonObject().get("csl_colors_per_pe").getAsInt();
+      int planColours = e.getAsJsonObject().get("plan_colors_per_pe").getAsInt();
+      assertTrue(planColours > 0 && cslColours >= planColours && cslColours <= 21, regions.toString());
     }
     assertTrue(regions.get(2).getAsJsonObject().get("csl_bytes_per_pe").getAsLong()
         < regions.get(0).getAsJsonObject().get("csl_bytes_per_pe").getAsLong(), regions.toString());

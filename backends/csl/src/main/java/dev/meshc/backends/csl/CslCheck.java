@@ -27,13 +27,15 @@ public final class CslCheck {
    * distinct PE programs its rectangle holds (see {@link #distinctPrograms}).
    */
   public record Report(int files, int projects, int pes, long maxPeBytes, List<CslChecker.Finding> findings,
-      List<Integer> distinctPrograms, List<RegionMemory> regions) {}
+      List<Integer> distinctPrograms, List<RegionFigures> regions) {}
 
   /**
-   * A decode region's memory per PE: what its PE program's arrays take (the region's corner PE's
-   * params) and what the plan it was written from counts (weights, KV cache and buffers).
+   * A decode region's memory and colours per PE: what its PE program's arrays take (the region's
+   * corner PE's params) against what the plan it was written from counts (weights, KV cache and
+   * buffers); the most colours one of its PEs routes (at load or in any run-time configuration)
+   * against the plan's count.
    */
-  public record RegionMemory(int region, long cslBytes, long planBytes) {}
+  public record RegionFigures(int region, long cslBytes, long planBytes, int cslColors, int planColors) {}
 
   /**
    * A check of a whole project's programs beyond the layout's (the CSL simulator's load: the SDK's
@@ -62,7 +64,7 @@ public final class CslCheck {
     long maxBytes = 0;
     List<CslChecker.Finding> findings = new ArrayList<>();
     List<Integer> programCounts = new ArrayList<>();
-    List<RegionMemory> regions = new ArrayList<>();
+    List<RegionFigures> regions = new ArrayList<>();
     for (Path p : paths) {
       if (!Files.exists(p)) {
         throw MeshcException.input("%s: no such file or folder", p);
@@ -93,7 +95,7 @@ public final class CslCheck {
 
   /** Checks one project; returns {PEs in its rectangle, the most bytes of arrays on one PE, distinct programs}. */
   private static long[] project(Path dir, Path manifestFile, Map<String, CslSource> parsed,
-      List<CslChecker.Finding> findings, Limits limits, ProgramCheck programs, List<RegionMemory> regions) {
+      List<CslChecker.Finding> findings, Limits limits, ProgramCheck programs, List<RegionFigures> regions) {
     Properties props = new Properties();
     try (Reader r = Files.newBufferedReader(manifestFile, StandardCharsets.UTF_8)) {
       props.load(r);
@@ -131,11 +133,13 @@ public final class CslCheck {
     };
     CslChecker.Checked checked = CslChecker.check(layout, m, files, man.routing(m), limits.comptimeSteps());
     findings.addAll(checked.findings());
-    for (int i = 0; i < man.planBytes().size(); i++) {
-      Layout.Tile corner = layout.tiles().get(Layout.key(man.regions().get(i)[0], man.regions().get(i)[1]));
-      if (corner != null) {
-        regions.add(new RegionMemory((int) man.planBytes().get(i)[0], CslChecker.bytes(corner, files.apply(
-            corner.file()), limits.comptimeSteps()), man.planBytes().get(i)[1]));
+    for (int i = 0; i < man.planRegions().size(); i++) {
+      int[] r = man.regions().get(i);
+      long[] planned = man.planRegions().get(i);
+      Layout.Tile corner = layout.tiles().get(Layout.key(r[0], r[1]));
+      if (corner != null && r[0] + r[2] <= layout.width() && r[1] + r[2] <= layout.height()) {
+        regions.add(new RegionFigures((int) planned[0], CslChecker.bytes(corner, files.apply(corner.file()),
+            limits.comptimeSteps()), planned[1], checked.colours(layout.width(), r[0], r[1], r[2]), (int) planned[2]));
       }
     }
     if (programs != null && checked.findings().isEmpty()) {

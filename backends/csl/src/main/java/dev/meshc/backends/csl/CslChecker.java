@@ -107,18 +107,24 @@ public final class CslChecker {
       }
       return l;
     }
-
-    int count(long pe) {
-      int n = 0;
-      for (int id = 0; id < colours; id++) {
-        n += entries[(int) pe * colours + id] != null ? 1 : 0;
-      }
-      return n;
-    }
   }
 
-  /** The findings, in source order, and the most bytes of arrays any PE holds. */
-  public record Checked(List<Finding> findings, long maxPeBytes) {}
+  /**
+   * The findings, in source order, the most bytes of arrays any PE holds, and per PE (index y ·
+   * width + x) how many colours its router takes, at load or in any run-time configuration.
+   */
+  public record Checked(List<Finding> findings, long maxPeBytes, int[] colours) {
+    /** The most colours one PE of the square of side {@code p} at ({@code x}, {@code y}) routes. */
+    public int colours(int width, int x, int y, int p) {
+      int most = 0;
+      for (int py = y; py < y + p; py++) {
+        for (int px = x; px < x + p; px++) {
+          most = Math.max(most, colours[py * width + px]);
+        }
+      }
+      return most;
+    }
+  }
 
   /** The routes a kernel template gives PE (x, y), in physical colour IDs: as its program loads, and per run-time configuration. */
   public interface Template {
@@ -167,7 +173,7 @@ public final class CslChecker {
     if (template != null) {
       routesEqualTemplate(layout, byPe, template::routes, "", out);
     }
-    configurations(layout, m, byPe, template, out);
+    int[] colours = configurations(layout, m, byPe, counts, template, out);
     long maxBytes = memory(layout, m, programs, budget, out);
     List<Finding> findings = new ArrayList<>();
     for (Raw r : out.values()) {
@@ -176,7 +182,7 @@ public final class CslChecker {
       findings.add(new Finding(r.loc, where + r.message));
     }
     findings.sort(null);
-    return new Checked(List.copyOf(findings), maxBytes);
+    return new Checked(List.copyOf(findings), maxBytes, colours);
   }
 
   /** One problem found at one place, for the first PE it showed on and how many more. */
@@ -228,7 +234,7 @@ public final class CslChecker {
    * its routes replace the load-time ones of the colours it names. The colours a PE routes in any
    * configuration count against its budget together (each needs its own queue).
    */
-  private static void configurations(Layout layout, MachineSpec m, Routers loaded, Template template,
+  private static int[] configurations(Layout layout, MachineSpec m, Routers loaded, int[] counts, Template template,
       Map<String, Raw> out) {
     int pes = layout.width() * layout.height();
     int colours = loaded.colours;
@@ -281,17 +287,20 @@ public final class CslChecker {
         }
       }
     }
-    for (int pe = 0; pe < routed.length / Math.max(1, colours); pe++) {
+    int[] union = routed.length == 0 ? counts : new int[pes];
+    for (int pe = 0; pe < routed.length / colours; pe++) {
       int n = 0;
       for (int id = 0; id < colours; id++) {
         n += routed[pe * colours + id] ? 1 : 0;
       }
-      if (n > m.colorBudget() && loaded.count(pe) <= m.colorBudget()) {
+      union[pe] = n;
+      if (n > m.colorBudget() && counts[pe] <= m.colorBudget()) {
         Layout.Tile t = layout.tiles().get(Layout.key(pe % layout.width(), pe / layout.width()));
         add(out, t == null ? null : t.loc(), t == null ? null : new int[] {t.x(), t.y()}, String.format(
             "routes %d colours over its run-time configurations; %s has %d", n, m.name(), m.colorBudget()));
       }
     }
+    return union;
   }
 
   /** Every hop of every colour has a router at its far end that takes it, and no colour circles. */

@@ -69,7 +69,7 @@ public record CslProject(Map<String, String> files) {
 
   /** What a project's manifest says. */
   public record Manifest(String algorithm, KernelTemplate.Problem problem, int width, int height, int groups,
-      String machine, Map<String, Object> params, List<int[]> regions, List<int[]> handoffs, List<long[]> planBytes) {
+      String machine, Map<String, Object> params, List<int[]> regions, List<int[]> handoffs, List<long[]> planRegions) {
     /** The template the project was rendered from. */
     public KernelTemplate template() {
       return Kernels.create(algorithm, problem, width, height, false, groups);
@@ -164,19 +164,22 @@ public record CslProject(Map<String, String> files) {
             }
           }
         }
-        List<long[]> planBytes = new ArrayList<>(); // a decode region's index and the bytes per PE its plan counts
-        for (String b : p.getProperty("plan_bytes", "").split(";")) {
+        List<long[]> planRegions = new ArrayList<>(); // a decode region's index, bytes and colours per PE as planned
+        for (String b : p.getProperty("plan_regions", "").split(";")) {
           if (!b.isEmpty()) {
-            String[] a = b.split(":");
-            planBytes.add(new long[] {Long.parseLong(a[0]), Long.parseLong(a[1])});
+            planRegions.add(java.util.Arrays.stream(b.split(":")).mapToLong(Long::parseLong).toArray());
+            if (planRegions.get(planRegions.size() - 1).length != 3) {
+              throw new IllegalArgumentException("a planned region is index:bytes:colours: " + b);
+            }
           }
         }
-        if (!planBytes.isEmpty() && planBytes.size() != regions.size()) {
-          throw new IllegalArgumentException("plan_bytes has " + planBytes.size() + " regions, regions " + regions.size());
+        if (!planRegions.isEmpty() && planRegions.size() != regions.size()) {
+          throw new IllegalArgumentException("plan_regions has " + planRegions.size() + " regions, regions "
+              + regions.size());
         }
         return new Manifest(p.getProperty("algorithm"), new KernelTemplate.Problem(Long.parseLong(shape[0]),
             Long.parseLong(shape[1]), Long.parseLong(shape[2])), Integer.parseInt(grid[0]), Integer.parseInt(grid[1]),
-            Integer.parseInt(p.getProperty("groups")), p.getProperty("machine"), params, regions, handoffs, planBytes);
+            Integer.parseInt(p.getProperty("groups")), p.getProperty("machine"), params, regions, handoffs, planRegions);
       } catch (RuntimeException e) {
         if (e instanceof MeshcException me) {
           throw me;

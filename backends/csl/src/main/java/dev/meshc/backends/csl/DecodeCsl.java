@@ -31,7 +31,7 @@ final class DecodeCsl {
    * plan decided and which ONNX initializers the region's layers read.
    */
   record Region(int index, int wafer, int x, int y, int p, int layer0, int layers, boolean lmHead, int st,
-      long planBytes, List<String> why) {}
+      long planBytes, long planColors, List<String> why) {}
 
   static CslProject emit(Module m, float[] theta, Placement plan, MachineSpec machine, String modelPath) {
     CslProject.Target target = CslProject.Target.of(machine);
@@ -49,7 +49,7 @@ final class DecodeCsl {
       Region reg = new Region(r.index(), (int) r.info().getInt("wafer", 0), (int) r.info().requireInt("x"),
           (int) r.info().requireInt("y"), p, (int) layers[0], (int) (layers[1] - layers[0]), lm, tile(ctx, p),
           r.info().getInt("weight_bytes", 0) + r.info().getInt("kv_bytes", 0) + r.info().getInt("buffer_bytes", 0),
-          why(d, r.info(), layers, lm));
+          r.info().getInt("colors", 0), why(d, r.info(), layers, lm));
       regions.add(reg);
       wafers = Math.max(wafers, reg.wafer() + 1);
     }
@@ -64,14 +64,15 @@ final class DecodeCsl {
       int height = 0;
       List<Region> here = new ArrayList<>();
       StringBuilder rs = new StringBuilder();
-      StringBuilder planBytes = new StringBuilder(); // what check-csl compares each region's PE programs with
+      StringBuilder planned = new StringBuilder(); // what check-csl compares each region's PE programs with
       for (Region r : regions) {
         if (r.wafer() == w) {
           here.add(r);
           width = Math.max(width, r.x() + r.p());
           height = Math.max(height, r.y() + r.p());
           rs.append(rs.length() == 0 ? "" : ";").append(r.x()).append(',').append(r.y()).append(',').append(r.p());
-          planBytes.append(planBytes.length() == 0 ? "" : ";").append(r.index()).append(':').append(r.planBytes());
+          planned.append(planned.length() == 0 ? "" : ";").append(r.index()).append(':').append(r.planBytes())
+              .append(':').append(r.planColors());
         }
       }
       dims[w] = new int[] {width, height};
@@ -82,7 +83,7 @@ final class DecodeCsl {
       files.put(dir + "layout.csl", layout(d, here, onWafer, width, height, machine));
       files.put(dir + "decode.csl", DecodeProgram.text(d, target, machine.queuePerColor(), here, onWafer));
       files.put(dir + CslProject.MANIFEST, CslProject.manifest("decode", new dev.meshc.ir.kernel.KernelTemplate.Problem(
-          1, d.width(), d.vocab()), width, height, 0, machine, "") + "regions=" + rs + "\n" + "plan_bytes=" + planBytes + "\n" + HandoffCsl.manifest(onWafer));
+          1, d.width(), d.vocab()), width, height, 0, machine, "") + "regions=" + rs + "\n" + "plan_regions=" + planned + "\n" + HandoffCsl.manifest(onWafer));
       commands.append(wafers == 1 ? GemvCsl.cslc(width, height, "", target, "out")
           : "(cd wafer-" + w + " && " + GemvCsl.cslc(width, height, "", target, "../out-" + w) + ")").append('\n');
     }
