@@ -1,7 +1,11 @@
 package dev.meshc.ir.kernel;
 
+import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The router program of one decode region (P×P PEs): what every layer of WaferLLM's decode
@@ -103,16 +107,123 @@ public final class DecodeFabric {
     return r;
   }
 
-  /** The most router entries on one PE (in any one configuration). */
+  /**
+   * The logical colours PE (x, y)'s router takes at load or in any configuration, as bits: a PE
+   * needs a queue for every colour it ever routes, so a re-routed region's configurations count
+   * together. The column tree and the shift go by the row, the row tree by the column.
+   */
+  public long colorsAt(int x, int y) {
+    return byRow(y) | byColumn(x);
+  }
+
+  private long byRow(int y) {
+    return mask(column.routes(y)) | mask(shift(y, rerouted ? Y_BASE : SHIFT_BASE));
+  }
+
+  private long byColumn(int x) {
+    return mask(row.routes(x));
+  }
+
+  private static long mask(List<Route> routes) {
+    long m = 0;
+    for (Route r : routes) {
+      m |= 1L << r.color();
+    }
+    return m;
+  }
+
+  /** The most colours one PE routes ({@link #colorsAt}). */
   public int maxColorsPerPe() {
-    int m = 0;
+    Set<Long> rows = new HashSet<>();
+    Set<Long> columns = new HashSet<>();
     for (int i = 0; i < p; i++) {
-      m = Math.max(m, column.routes(i).size());
+      rows.add(byRow(i));
+      columns.add(byColumn(i));
     }
-    int n = 0;
-    for (int i = 0; i < p; i++) {
-      n = Math.max(n, row.routes(i).size());
+    int most = 0;
+    for (long a : rows) {
+      for (long b : columns) {
+        most = Math.max(most, Long.bitCount(a | b));
+      }
     }
-    return rerouted ? Math.max(m, n) : m + n + (p > 1 ? 2 : 0);
+    return most;
+  }
+
+  /** A hand-off on the fabric from region {@code from} to region {@code to} (plan indices), on logical colour {@code color}. */
+  public record Lane(int from, int to, Handoff handoff, int color) {}
+
+  /**
+   * The hand-offs between consecutive decode regions ({@code {index, wafer, x, y, p}} each, in plan
+   * order) that {@link Handoff#between} lays on the fabric: two regions of one wafer and one side,
+   * each hand-off on the first logical colour after the regions' own that no hand-off sharing a
+   * PE with it has taken (its routes or buffers); one that finds none within the machine's budget
+   * stays with the host, as do the others.
+   */
+  public static List<Lane> lanes(List<int[]> regions, long width, MachineSpec m) {
+    int base = colors(m.queuePerColor());
+    int extent = 1;
+    for (int[] r : regions) {
+      extent = Math.max(extent, Math.max(r[2], r[3]) + r[4]);
+    }
+    List<Lane> lanes = new ArrayList<>();
+    List<BitSet> used = new ArrayList<>();
+    for (int i = 0; i + 1 < regions.size(); i++) {
+      int[] a = regions.get(i);
+      int[] b = regions.get(i + 1);
+      if (a[1] != b[1] || a[4] != b[4] || b[0] != a[0] + 1) {
+        continue;
+      }
+      Handoff h = Handoff.between(a[2], a[3], b[2], b[3], a[4], width, 0);
+      if (!h.onFabric()) {
+        continue;
+      }
+      BitSet pes = new BitSet();
+      for (int y = 0; y < h.height(); y++) {
+        for (int x = 0; x < h.width(); x++) {
+          if (!h.routes(x, y).isEmpty() || !h.buffers(x, y).isEmpty()) {
+            pes.set((h.originY() + y) * extent + h.originX() + x);
+          }
+        }
+      }
+      int color = base;
+      for (boolean free = false; !free; color += free ? 0 : 1) {
+        free = true;
+        for (int j = 0; j < lanes.size() && free; j++) {
+          free = lanes.get(j).color() != color || !used.get(j).intersects(pes);
+        }
+      }
+      if (color < m.colorBudget()) {
+        lanes.add(new Lane(a[0], b[0], h, color));
+        used.add(pes);
+      }
+    }
+    return lanes;
+  }
+
+  /**
+   * The most colours one PE of the region of side {@code p} at ({@code x0}, {@code y0}) routes:
+   * its own fabric's ({@link #colorsAt}) and those of the {@code lanes} (of its wafer) whose
+   * routes pass it.
+   */
+  public static int colorsWith(int x0, int y0, int p, boolean rerouted, List<Lane> lanes) {
+    DecodeFabric f = new DecodeFabric(p, 0, rerouted);
+    long[] extra = new long[p * p];
+    for (Lane l : lanes) {
+      Handoff h = l.handoff();
+      for (int y = Math.max(y0, h.originY()); y < Math.min(y0 + p, h.originY() + h.height()); y++) {
+        for (int x = Math.max(x0, h.originX()); x < Math.min(x0 + p, h.originX() + h.width()); x++) {
+          if (!h.routes(x - h.originX(), y - h.originY()).isEmpty()) {
+            extra[(y - y0) * p + x - x0] |= 1L << l.color();
+          }
+        }
+      }
+    }
+    int most = f.maxColorsPerPe();
+    for (int i = 0; i < extra.length; i++) {
+      if (extra[i] != 0) {
+        most = Math.max(most, Long.bitCount(f.colorsAt(i % p, i / p) | extra[i]));
+      }
+    }
+    return most;
   }
 }

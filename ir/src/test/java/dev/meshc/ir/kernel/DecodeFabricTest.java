@@ -31,7 +31,30 @@ class DecodeFabricTest {
         consistent(p, (x, y) -> r.routes(c, x, y), c.equals("shift") ? 2 : KTree.COLORS, c + " P=" + p);
       }
       assertTrue(r.maxColorsPerPe() <= KTree.COLORS);
+      colours(p, s);
+      colours(p, r);
     }
+  }
+
+  /** A PE's colours are those its routes name, at load and in every configuration; the most is the most on any PE. */
+  private static void colours(int p, DecodeFabric f) {
+    int most = 0;
+    for (int x = 0; x < p; x++) {
+      for (int y = 0; y < p; y++) {
+        long ids = 0;
+        for (Route r : f.routes(x, y)) {
+          ids |= 1L << r.color();
+        }
+        for (String c : f.configurations()) {
+          for (Route r : f.routes(c, x, y)) {
+            ids |= 1L << r.color();
+          }
+        }
+        assertEquals(ids, f.colorsAt(x, y), "P=" + p + " PE (" + x + ", " + y + ")");
+        most = Math.max(most, Long.bitCount(ids));
+      }
+    }
+    assertEquals(most, f.maxColorsPerPe(), "P=" + p + (f.rerouted() ? " re-routed" : " static"));
   }
 
   @Test

@@ -5,7 +5,6 @@ import dev.meshc.ir.kernel.Handoff;
 import dev.meshc.ir.kernel.Route;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,55 +26,21 @@ final class HandoffCsl {
   record Link(DecodeCsl.Region from, DecodeCsl.Region to, Handoff handoff, int color) {}
 
   /**
-   * The hand-offs between consecutive regions of one wafer (plan order) that the template lays on
-   * the fabric, each on the first colour after the region's own that no hand-off sharing a PE
-   * with it has taken; one that finds none left stays with the host.
+   * The hand-offs between consecutive regions of one wafer that go on the fabric, on their colours,
+   * as {@link DecodeFabric#lanes} chooses them (the rule the plan counts colours by).
    */
   static List<Link> links(List<DecodeCsl.Region> regions, long width, MachineSpec m) {
-    int base = DecodeFabric.colors(m.queuePerColor());
+    List<int[]> rs = new ArrayList<>();
+    Map<Integer, DecodeCsl.Region> byIndex = new LinkedHashMap<>();
+    for (DecodeCsl.Region r : regions) {
+      rs.add(new int[] {r.index(), r.wafer(), r.x(), r.y(), r.p()});
+      byIndex.put(r.index(), r);
+    }
     List<Link> links = new ArrayList<>();
-    List<Set<Long>> used = new ArrayList<>();
-    for (int i = 0; i + 1 < regions.size(); i++) {
-      DecodeCsl.Region a = regions.get(i);
-      DecodeCsl.Region b = regions.get(i + 1);
-      if (a.wafer() != b.wafer() || a.p() != b.p() || b.index() != a.index() + 1) {
-        continue;
-      }
-      Handoff h = Handoff.between(a.x(), a.y(), b.x(), b.y(), a.p(), width, 0);
-      if (!h.onFabric()) {
-        continue;
-      }
-      Set<Long> pes = footprint(h);
-      int color = base;
-      while (true) {
-        boolean free = true;
-        for (int j = 0; j < links.size() && free; j++) {
-          free = links.get(j).color() != color || java.util.Collections.disjoint(used.get(j), pes);
-        }
-        if (free) {
-          break;
-        }
-        color++;
-      }
-      if (color < m.colorBudget()) {
-        links.add(new Link(a, b, h, color));
-        used.add(pes);
-      }
+    for (DecodeFabric.Lane l : DecodeFabric.lanes(rs, width, m)) {
+      links.add(new Link(byIndex.get(l.from()), byIndex.get(l.to()), l.handoff(), l.color()));
     }
     return links;
-  }
-
-  /** The fabric PEs a hand-off routes through or holds a buffer on. */
-  private static Set<Long> footprint(Handoff h) {
-    Set<Long> pes = new HashSet<>();
-    for (int y = 0; y < h.height(); y++) {
-      for (int x = 0; x < h.width(); x++) {
-        if (!h.routes(x, y).isEmpty() || !h.buffers(x, y).isEmpty()) {
-          pes.add(Layout.key(h.originX() + x, h.originY() + y));
-        }
-      }
-    }
-    return pes;
   }
 
   /** The link into region {@code index}, or null. */

@@ -136,17 +136,14 @@ public final class CostModel {
     }
 
     /**
-     * Decode: a MeshGEMV reduces along Y, the next one along X, so a PE routes two K-trees; the
-     * norms' and softmax's all-reduces reuse them. Where queues are bound to colours (WSE-3) the
-     * two trees share one set, re-routed at run time ({@link dev.meshc.ir.kernel.DecodeFabric}).
+     * Decode: the region's routers carry {@link dev.meshc.ir.kernel.DecodeFabric}, the router
+     * program the CSL prints: a K-tree along each column and each row (every GEMV, norm and
+     * softmax reduces on one of them) and the KV shift, static on WSE-2, re-routed at run time
+     * where queues are bound to colours (WSE-3). Its most entries on one PE are the colours.
      */
     void decodeTrees() {
-      Integer tree = colors.get("meshgemv");
-      colors.put("meshgemv", (m.queuePerColor() ? 1 : 2) * (tree == null ? 0 : tree));
-      colors.remove("ktree");
-      if (m.queuePerColor()) { // the KV shift runs on the trees' phase-1 pair, re-routed
-        colors.remove("kv_shift");
-      }
+      colors.clear();
+      colors.put("decode_fabric", new dev.meshc.ir.kernel.DecodeFabric(p, 0, m.queuePerColor()).maxColorsPerPe());
     }
 
     UnitCost done() {

@@ -16,6 +16,14 @@ final class PlanMetrics {
     long bytes = 0;
     int colors = 0;
     int wafers = 0;
+    // decode: the routers carry each region's fabric and the hand-offs that go on the fabric
+    // between its regions (DecodeFabric.lanes, as the CSL lays them): their colours per PE
+    List<dev.meshc.ir.kernel.DecodeFabric.Lane> lanes = List.of();
+    if (w.phase() == Workload.Phase.DECODE) {
+      List<int[]> rs = new ArrayList<>();
+      regions.forEach(r -> rs.add(new int[] {r.index(), r.wafer(), r.x(), r.y(), r.grid()}));
+      lanes = dev.meshc.ir.kernel.DecodeFabric.lanes(rs, width, m);
+    }
     for (int i = 0; i < regions.size(); i++) {
       Plan.Region r = regions.get(i);
       double handoff = 0;
@@ -24,17 +32,32 @@ final class PlanMetrics {
         handoff = cost.handoff(-1, r, next, width).cycles(m)
             + (next.wafer() != r.wafer() ? cost.waferCycles(width) : 0);
       }
+      int colours = r.colors();
+      if (w.phase() == Workload.Phase.DECODE) {
+        List<dev.meshc.ir.kernel.DecodeFabric.Lane> here = new ArrayList<>();
+        for (dev.meshc.ir.kernel.DecodeFabric.Lane l : lanes) {
+          if (rs(regions, l.from()).wafer() == r.wafer()) {
+            here.add(l);
+          }
+        }
+        colours = Math.max(colours, dev.meshc.ir.kernel.DecodeFabric.colorsWith(r.x(), r.y(), r.grid(),
+            m.queuePerColor(), here));
+      }
       Plan.Region f = new Plan.Region(r.index(), r.wafer(), r.x(), r.y(), r.grid(), r.firstLayer(), r.endLayer(),
-          r.head(), r.weightBytes(), r.kvBytes(), r.transientBytes(), r.colors(), r.layerCycles(), r.headCycles(),
+          r.head(), r.weightBytes(), r.kvBytes(), r.transientBytes(), colours, r.layerCycles(), r.headCycles(),
           handoff, r.kvSlots());
       out.add(f);
       cycles += f.cycles() + handoff;
       pes += (long) r.grid() * r.grid();
       bytes = Math.max(bytes, f.peBytes());
-      colors = Math.max(colors, r.colors());
+      colors = Math.max(colors, colours);
       wafers = Math.max(wafers, r.wafer() + 1);
     }
     return new Plan(model, m.name(), w, true, out, wafers, cycles, m.seconds(cycles), pes, bytes, colors, status, gap,
         solveSeconds, null);
+  }
+
+  private static Plan.Region rs(List<Plan.Region> regions, int index) {
+    return regions.stream().filter(r -> r.index() == index).findFirst().orElseThrow();
   }
 }
