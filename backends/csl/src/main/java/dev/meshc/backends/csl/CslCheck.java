@@ -139,7 +139,7 @@ public final class CslCheck {
       Layout.Tile corner = layout.tiles().get(Layout.key(r[0], r[1]));
       if (corner != null && r[0] + r[2] <= layout.width() && r[1] + r[2] <= layout.height()) {
         regions.add(new RegionFigures((int) planned[0], CslChecker.bytes(corner, files.apply(corner.file()),
-            limits.comptimeSteps()), planned[1], checked.colours(layout.width(), r[0], r[1], r[2]), (int) planned[2]));
+            limits.comptimeSteps()), planned[1], checked.colours().most(r[0], r[1], r[2]), (int) planned[2]));
       }
     }
     if (programs != null && checked.findings().isEmpty()) {

@@ -110,16 +110,27 @@ public final class CslChecker {
   }
 
   /**
-   * The findings, in source order, the most bytes of arrays any PE holds, and per PE (index y ·
-   * width + x) how many colours its router takes, at load or in any run-time configuration.
+   * The findings, in source order, the most bytes of arrays any PE holds, and how many colours
+   * each PE's router takes, at load or in any run-time configuration.
    */
-  public record Checked(List<Finding> findings, long maxPeBytes, int[] colours) {
+  public record Checked(List<Finding> findings, long maxPeBytes, PeColours colours) {}
+
+  /** Colours per PE of a layout's rectangle (read only). */
+  public static final class PeColours {
+    private final int width;
+    private final int[] counts; // by PE index y · width + x
+
+    PeColours(int width, int[] counts) {
+      this.width = width;
+      this.counts = counts;
+    }
+
     /** The most colours one PE of the square of side {@code p} at ({@code x}, {@code y}) routes. */
-    public int colours(int width, int x, int y, int p) {
+    public int most(int x, int y, int p) {
       int most = 0;
       for (int py = y; py < y + p; py++) {
         for (int px = x; px < x + p; px++) {
-          most = Math.max(most, colours[py * width + px]);
+          most = Math.max(most, counts[py * width + px]);
         }
       }
       return most;
@@ -182,7 +193,7 @@ public final class CslChecker {
       findings.add(new Finding(r.loc, where + r.message));
     }
     findings.sort(null);
-    return new Checked(List.copyOf(findings), maxBytes, colours);
+    return new Checked(List.copyOf(findings), maxBytes, new PeColours(layout.width(), colours));
   }
 
   /** One problem found at one place, for the first PE it showed on and how many more. */
