@@ -55,6 +55,8 @@ public record MachineSpec(String name, int fabricWidth, int fabricHeight, int ke
     require(fabricWidth > haloWidth && fabricHeight > haloHeight, "the fabric is smaller than its halo");
     require(bytesPerPe > programReserveBytes && programReserveBytes >= 0, "bytes_per_pe must exceed program_reserve_bytes");
     require(routableColors > reservedColors.size(), "no routable colours are left after the reserved ones");
+    // a WSE router has 24; meshc keeps a PE's colours as bits of a long (DecodeFabric.colorsAt)
+    require(routableColors <= 64, "routable_colors is at most 64 (a WSE router has 24)");
     for (int c : reservedColors) {
       require(c >= 0 && c < routableColors, "reserved colour " + c + " is not among the routable ones");
     }
