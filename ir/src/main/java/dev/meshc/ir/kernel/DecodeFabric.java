@@ -149,15 +149,18 @@ public final class DecodeFabric {
     return most;
   }
 
-  /** A hand-off on the fabric from region {@code from} to region {@code to} (plan indices), on logical colour {@code color}. */
-  public record Lane(int from, int to, Handoff handoff, int color) {}
+  /**
+   * A hand-off on the fabric from region {@code from} to region {@code to} (plan indices), both on
+   * {@code wafer}, on logical colour {@code color}.
+   */
+  public record Lane(int from, int to, int wafer, Handoff handoff, int color) {}
 
   /**
    * The hand-offs between consecutive decode regions ({@code {index, wafer, x, y, p}} each, in plan
-   * order) that {@link Handoff#between} lays on the fabric: two regions of one wafer and one side,
-   * each hand-off on the first logical colour after the regions' own that no hand-off sharing a
-   * PE with it has taken (its routes or buffers); one that finds none within the machine's budget
-   * stays with the host, as do the others.
+   * order, on any wafers) that {@link Handoff#between} lays on the fabric: two regions of one
+   * wafer and one side, each hand-off on the first logical colour after the regions' own that no
+   * hand-off sharing a PE of its wafer with it has taken (its routes or buffers); one that finds
+   * none within the machine's budget stays with the host, as do the others.
    */
   public static List<Lane> lanes(List<int[]> regions, long width, MachineSpec m) {
     int base = colors(m.queuePerColor());
@@ -189,11 +192,12 @@ public final class DecodeFabric {
       for (boolean free = false; !free; color += free ? 0 : 1) {
         free = true;
         for (int j = 0; j < lanes.size() && free; j++) {
-          free = lanes.get(j).color() != color || !used.get(j).intersects(pes);
+          Lane o = lanes.get(j);
+          free = o.wafer() != a[1] || o.color() != color || !used.get(j).intersects(pes);
         }
       }
       if (color < m.colorBudget()) {
-        lanes.add(new Lane(a[0], b[0], h, color));
+        lanes.add(new Lane(a[0], b[0], a[1], h, color));
         used.add(pes);
       }
     }

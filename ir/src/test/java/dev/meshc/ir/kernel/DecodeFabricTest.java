@@ -108,4 +108,28 @@ class DecodeFabricTest {
   private static long key(int x, int y) {
     return ((long) x << 32) | (y & 0xffffffffL);
   }
+
+  /**
+   * Hand-offs take colours per wafer: two wafers laid out alike (three regions in a row, two
+   * hand-offs sharing the middle region) give their lanes the same colours, as the CSL, which
+   * lays each wafer on its own, does.
+   */
+  @Test
+  void lanesOfOneWaferDoNotTakeColoursFromAnother() {
+    List<int[]> one = List.of(new int[] {0, 0, 0, 0, 4}, new int[] {1, 0, 4, 0, 4}, new int[] {2, 0, 8, 0, 4});
+    List<int[]> two = new ArrayList<>(one);
+    two.add(new int[] {3, 1, 0, 0, 4});
+    two.add(new int[] {4, 1, 4, 0, 4});
+    two.add(new int[] {5, 1, 8, 0, 4});
+    dev.meshc.ir.machine.MachineSpec m = dev.meshc.ir.machine.MachineSpec.load("wse2");
+    List<DecodeFabric.Lane> a = DecodeFabric.lanes(one, 64, m);
+    List<DecodeFabric.Lane> b = DecodeFabric.lanes(two, 64, m);
+    assertEquals(2, a.size());
+    assertEquals(4, b.size());
+    for (int i = 0; i < 2; i++) {
+      assertEquals(a.get(i).color(), b.get(i).color());
+      assertEquals(a.get(i).color(), b.get(i + 2).color(), "wafer 1's lane " + i);
+      assertEquals(1, b.get(i + 2).wafer());
+    }
+  }
 }

@@ -33,13 +33,8 @@ final class PlanMetrics {
             + (next.wafer() != r.wafer() ? cost.waferCycles(width) : 0);
       }
       int colours = r.colors();
-      if (w.phase() == Workload.Phase.DECODE) {
-        List<dev.meshc.ir.kernel.DecodeFabric.Lane> here = new ArrayList<>();
-        for (dev.meshc.ir.kernel.DecodeFabric.Lane l : lanes) {
-          if (rs(regions, l.from()).wafer() == r.wafer()) {
-            here.add(l);
-          }
-        }
+      List<dev.meshc.ir.kernel.DecodeFabric.Lane> here = lanes.stream().filter(l -> l.wafer() == r.wafer()).toList();
+      if (!here.isEmpty()) {
         colours = Math.max(colours, dev.meshc.ir.kernel.DecodeFabric.colorsWith(r.x(), r.y(), r.grid(),
             m.queuePerColor(), here));
       }
@@ -55,9 +50,5 @@ final class PlanMetrics {
     }
     return new Plan(model, m.name(), w, true, out, wafers, cycles, m.seconds(cycles), pes, bytes, colors, status, gap,
         solveSeconds, null);
-  }
-
-  private static Plan.Region rs(List<Plan.Region> regions, int index) {
-    return regions.stream().filter(r -> r.index() == index).findFirst().orElseThrow();
   }
 }
