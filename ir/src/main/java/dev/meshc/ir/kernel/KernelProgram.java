@@ -15,8 +15,11 @@ import dev.meshc.ir.op.Op;
 import dev.meshc.ir.op.RmsNorm;
 import dev.meshc.ir.op.Rope;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.IntUnaryOperator;
 
@@ -175,9 +178,13 @@ public final class KernelProgram {
   }
 
   private static Invocation local(Op op, int index, Scale s, Local.Layout layout, int grid) {
+    return local(op, index, s, layout, grid, 1);
+  }
+
+  private static Invocation local(Op op, int index, Scale s, Local.Layout layout, int grid, long factor) {
     Value x = op.operands().get(0);
     long cols = x.shape().dim(-1);
-    return new Invocation(index, "local", new Local(localFn(op), s.rows(x.shape().elements() / cols, x), cols,
+    return new Invocation(index, "local", new Local(localFn(op), s.rows(x.shape().elements() / cols, x) * factor, cols,
         layout, grid, grid), 1, false);
   }
 
@@ -223,13 +230,17 @@ public final class KernelProgram {
    * activations, RoPE and residual adds the local kernel where their operand lies. An attention is the KV-shift step (the new token's entry joins the bottom row;
    * {@link KvShift#steady}), then per head band ({@link Bands}) q·Kᵀ as the transposed MeshGEMV
    * (dims along X within the band, the cache's slots along Y), the softmax row kernel over the
-   * slots (the free ones masked), and p·V as the MeshGEMV over the same slots.
+   * slots (the free ones masked), and p·V as the MeshGEMV over the same slots. Where K and V
+   * have fewer heads than Q, the ops that make them run expanded to the query heads ({@link
+   * #kvExpansion}): each band computes its kv head's K and V on its own columns, where the cache
+   * keeps them.
    */
   public static List<Invocation> decode(List<Op> ops, int start, long seq, IntUnaryOperator grid, long context,
       boolean fp32) {
     Scale s = new Scale(seq, 1);
     Set<String> onX = new HashSet<>();
     List<Invocation> out = new ArrayList<>();
+    Map<Op, Expansion> widen = kvExpansion(ops);
     for (int j = 0; j < ops.size(); j++) {
       Op op = ops.get(j);
       int i = start + j;
@@ -244,7 +255,7 @@ public final class KernelProgram {
       } else if (op instanceof Linear l) {
         long k = l.w().shape().dim(0);
         KernelTemplate.Problem pr = new KernelTemplate.Problem(s.rows(l.x().shape().elements() / k, l.x()), k,
-            l.w().shape().dim(1));
+            l.w().shape().dim(1) * group(widen, op));
         out.add(new Invocation(i, "linear", inX ? GemvKernel.transposed(pr, p, p, fp32, 0)
             : Kernels.create("meshgemv", pr, p, p, fp32, 0), 1, true));
       } else if (op instanceof Attention a) {
@@ -264,12 +275,59 @@ public final class KernelProgram {
       } else if (op instanceof LayerNorm || op instanceof RmsNorm) {
         out.addAll(lower(op, i, seq, 1, p, false));
       } else if (localFn(op) != null) {
-        out.add(local(op, i, s, inX ? Local.Layout.COLS_X : Local.Layout.COLS_Y, p));
+        out.add(local(op, i, s, inX ? Local.Layout.COLS_X : Local.Layout.COLS_Y, p, group(widen, op)));
       } else {
         out.add(host(i));
       }
     }
     return out;
+  }
+
+  /**
+   * Decode's K and V expanded to the query heads: each of a kv head's {@code group} query heads
+   * gets its own copy of that head's {@code width} values (its rows of a [heads, width] value,
+   * the weight's columns of a linear), so every head band computes its K and V on its own
+   * columns ({@link Bands}), where the cache stores them ({@link #kvEntry}); memory for no
+   * movement.
+   */
+  public record Expansion(Attention attention, long width) {
+    public long group() {
+      return attention.group();
+    }
+
+    /** The compact row expanded row {@code e} copies: its query head's kv head ({@link Attention#kvHead}). */
+    public int compactRow(long e) {
+      return attention.kvHead(e);
+    }
+  }
+
+  /**
+   * The ops of {@code ops} that run expanded ({@link Expansion}): those on the way from a linear
+   * to an attention's K or V, the linear included, followed back through each op's first operand.
+   */
+  public static Map<Op, Expansion> kvExpansion(List<Op> ops) {
+    Map<String, Op> producer = new HashMap<>();
+    for (Op op : ops) {
+      op.results().forEach(v -> producer.put(v.name(), op));
+    }
+    Map<Op, Expansion> out = new IdentityHashMap<>();
+    for (Op op : ops) {
+      if (op instanceof Attention a && a.heads() != a.kvHeads()) {
+        for (Value kv : List.of(a.k(), a.v())) {
+          Expansion e = new Expansion(a, kv.shape().dim(-1));
+          for (Op p = producer.get(kv.name()); p != null; p = p instanceof Linear || p.operands().isEmpty() ? null
+              : producer.get(p.operands().get(0).name())) {
+            out.put(p, e);
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  private static long group(Map<Op, Expansion> widen, Op op) {
+    Expansion e = widen.get(op);
+    return e == null ? 1 : e.group();
   }
 
   /**

@@ -51,6 +51,7 @@ public final class MeshDecoder {
   private final java.util.Set<String> weightNames;
   private final int context;
   private final Map<Integer, List<KernelProgram.Invocation>> program = new HashMap<>();
+  private final Map<dev.meshc.ir.op.Op, KernelProgram.Expansion> expansion;
   private final List<KernelProgram.Invocation> executed = new ArrayList<>();
   private int position;
   private double meshCycles;
@@ -79,6 +80,7 @@ public final class MeshDecoder {
     // kernel's PEs and the largest weight as it is read (4 bytes a value)
     long kvBytes = 0;
     long kernel = 0;
+    this.expansion = KernelProgram.kvExpansion(step.ops());
     for (KernelProgram.Invocation k : KernelProgram.decode(step.ops(), 0, 1, this::gridOf, context, fp32)) {
       program.computeIfAbsent(k.op(), x -> new ArrayList<>()).add(k);
       if (k.template() instanceof KvShift s) {
@@ -183,20 +185,65 @@ public final class MeshDecoder {
       int grid = gridOf(i);
       String what = op.name() + " (decode)";
       RunResult r;
+      KernelProgram.Expansion x = expansion.get(op); // K and V expanded to the query heads, as the program runs them
+      float[] c;
       if (op instanceof Linear) {
-        r = MeshExecutor.run(t, Map.of("A", args.get(0).floats(), "B", args.get(1).floats()), what, grid, machine);
+        float[] w = args.get(1).floats();
+        r = MeshExecutor.run(t, Map.of("A", args.get(0).floats(), "B", x == null || !(t instanceof GemvKernel)
+            ? w : expandColumns(w, args.get(1).shape().dim(0), x)), what, grid, machine);
         gemvs[t instanceof GemvKernel g && g.alongX() ? 1 : 0]++;
+        c = MeshExecutor.addBias(x == null ? r.c() : compact(r.c(), x), args, true);
       } else if (t instanceof Local l) {
-        r = MeshExecutor.local(l, op, what, args, grid, machine);
+        List<Tensor> in = args;
+        if (x != null && l.problem().m() * args.get(0).shape().dim(-1) != args.get(0).size()) {
+          in = new ArrayList<>(args);
+          float[] v = expand(args.get(0).floats(), x);
+          in.set(0, Tensor.ofFloats(DType.F32, Shape.of(v.length / x.width(), 1, x.width()), v));
+        }
+        r = MeshExecutor.local(l, op, what, in, grid, machine);
+        c = in == args ? r.c() : compact(r.c(), x);
       } else {
         r = MeshExecutor.norm(t, args, what, grid, machine);
+        c = r.c();
       }
       charge(r.cycles(), kernels.get(0).count());
-      float[] c = op instanceof Linear ? MeshExecutor.addBias(r.c(), args, true) : r.c();
       Tensor res = Tensor.ofFloats(DType.F32, op.result().shape(), c);
       return List.of(op instanceof Linear ? MeshExecutor.fp16(res) : res);
     });
     position++;
+    return out;
+  }
+
+  /** Rows of {@code x.width()} values, each repeated {@code x.group()} times ({@link KernelProgram.Expansion}). */
+  static float[] expand(float[] v, KernelProgram.Expansion x) {
+    int w = (int) x.width();
+    int g = (int) x.group();
+    float[] out = new float[v.length * g];
+    for (int e = 0; e < out.length / w; e++) {
+      System.arraycopy(v, x.compactRow(e) * w, out, e * w, w);
+    }
+    return out;
+  }
+
+  /** The compact rows back from expanded ones: compact row r from the first query head that reads it (r · group). */
+  static float[] compact(float[] v, KernelProgram.Expansion x) {
+    int w = (int) x.width();
+    int g = (int) x.group();
+    float[] out = new float[v.length / g];
+    for (int r = 0; r < out.length / w; r++) {
+      System.arraycopy(v, r * g * w, out, r * w, w);
+    }
+    return out;
+  }
+
+  /** A [k, n] weight's columns in blocks of {@code x.width()}, each repeated {@code x.group()} times. */
+  static float[] expandColumns(float[] w, long k, KernelProgram.Expansion x) {
+    int n = (int) (w.length / k);
+    float[] out = new float[w.length * (int) x.group()];
+    for (int row = 0; row < k; row++) {
+      float[] e = expand(java.util.Arrays.copyOfRange(w, row * n, (row + 1) * n), x);
+      System.arraycopy(e, 0, out, row * e.length, e.length);
+    }
     return out;
   }
 

@@ -17,7 +17,10 @@ import dev.meshc.ir.MeshcException;
 import dev.meshc.ir.kernel.Handoff;
 import dev.meshc.ir.machine.MachineSpec;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /**
@@ -231,7 +234,15 @@ public final class Planner {
     }
     return new RegionCounts(cands, model.layers().size(), model.head() != null, wafers, maxRegions(cands, wafers),
         m.kernelWidth(), m.kernelHeight(), Math.round(m.alpha()), streams,
-        (long) Math.ceil(cost.waferCycles(layer.width())), o.seed(), o.gap());
+        (long) Math.ceil(cost.waferCycles(layer.width())), o.seed(), o.gap(), this::packings);
+  }
+
+  /** A wafer's packings of these sides, {tests, lowest side index}: listed once for every wafer count tried. */
+  private final Map<String, WaferPackings.Family> packings = new HashMap<>();
+
+  private WaferPackings.Family packings(int[] sides, int[] limits) {
+    return packings.computeIfAbsent(Arrays.toString(sides) + Arrays.toString(limits),
+        s -> WaferPackings.of(sides, m.kernelWidth(), m.kernelHeight(), o.seed(), limits[0], limits[1]));
   }
 
   /** The candidates whose colours fit and that hold a layer and the head. */
@@ -266,9 +277,9 @@ public final class Planner {
     long alpha = Math.round(m.alpha());
     long cross = (long) Math.ceil(cost.waferCycles(layer.width()));
     RegionCounts.Result counts = counts(cands, wafers).solve();
-    if (counts == null && probe) { // the relaxation has no solution: neither has the full model
-      return Plan.infeasible(model.name(), m.name(), w, "INFEASIBLE", seconds(start),
-          "no plan on " + wafers + " wafer(s)");
+    if (counts == null) { // the relaxation has no solution: neither has the full model
+      return Plan.infeasible(model.name(), m.name(), w, "INFEASIBLE", seconds(start), probe
+          ? "no plan on " + wafers + " wafer(s)" : explain.infeasible(wafers, cands, List.of("memory")));
     }
     if (counts != null && counts.regions() != null && counts.gap() <= o.gap()) {
       return countsPlan(counts, counts.gap(), start);

@@ -12,6 +12,7 @@ import dev.meshc.compiler.plan.Planner.Candidate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.BiFunction;
 
 /**
  * The plan searched without places first. A plan's time is, region by region, its layers times
@@ -53,10 +54,13 @@ final class RegionCounts {
   private final long cross; // a hand-off to the next wafer, on top
   private final long seed;
   private final double gap;
+  private final BiFunction<int[], int[], WaferPackings.Family> packings;
 
   RegionCounts(List<Candidate> cands, int layers, boolean head, int wafers, int maxRegions, int kw, int kh,
-      long alpha, long[] stream, long cross, long seed, double gap) {
+      long alpha, long[] stream, long cross, long seed, double gap,
+      BiFunction<int[], int[], WaferPackings.Family> packings) {
     this.gap = gap;
+    this.packings = packings;
     this.cands = cands;
     this.layers = layers;
     this.head = head;
@@ -86,7 +90,8 @@ final class RegionCounts {
    * The best laid-out counts, in shelves or in the wafer's packings, with the better of the two
    * relaxations' bounds; null when no counts satisfy a relaxation (then no plan exists on these
    * wafers: every constraint there is one any plan meets). Counts the shelves cannot hold are
-   * excluded and the next best tried, while the plan is not within the gap.
+   * excluded and the next best tried, while the plan is not within the gap; when none is, the
+   * packings are listed one side deeper ({@link #TESTS}) before the full model would have to search.
    */
   Result solve() {
     if (cands.isEmpty()) {
@@ -119,18 +124,31 @@ final class RegionCounts {
       }
       tried.add(n);
       if (attempt == 0) { // the packings of a wafer, listed: a tighter bound, and counts that lie by construction
-        Result p = packed();
+        Result p = packed(family(false));
         if (p == null) {
           return null;
         }
         bound = Math.max(bound, p.bound());
         best = better(best, p);
       }
-      if (best != null && best.regions() != null && new Result(null, best.time(), bound).gap() <= gap) {
+      if (within(best, bound)) {
         return new Result(best.regions(), best.time(), bound);
       }
     }
+    WaferPackings.Family deeper = bound >= 0 && !within(best, bound) ? family(true) : null;
+    if (deeper != null) {
+      Result p = packed(deeper);
+      if (p == null) {
+        return null;
+      }
+      bound = Math.max(bound, p.bound());
+      best = better(best, p);
+    }
     return best == null ? new Result(null, Long.MAX_VALUE, bound) : new Result(best.regions(), best.time(), bound);
+  }
+
+  private boolean within(Result best, long bound) {
+    return best != null && best.regions() != null && new Result(null, best.time(), bound).gap() <= gap;
   }
 
   private static Result better(Result a, Result b) {
@@ -168,21 +186,36 @@ final class RegionCounts {
     }
   }
 
-  /** Multisets a wafer's packings may test (each a guillotine try, some a short CP-SAT solve). */
-  private static final int MAX_TESTS = 700;
+  /**
+   * Multisets a wafer's packings may test (each a guillotine try, some a short CP-SAT solve). When
+   * no laid-out counts are within the gap, the packings are listed once more, one side deeper and
+   * with 4× the tests: the packed counts had chosen sides below the family's, left to the cuts,
+   * which let through squares that never pack (QWen2-72B's decode on 7 and 8 wafers: the side
+   * more, 1,474 tests in 0.8 s, refutes what the full model could only search for seconds).
+   */
+  private static final int TESTS = 700;
+
+  /** The packings of a wafer, listed: one side deeper than the first listing when {@code deeper}. */
+  private WaferPackings.Family family(boolean deeper) {
+    int k = cands.size();
+    int[] sides = new int[k];
+    for (int j = 0; j < k; j++) {
+      sides[j] = cands.get(j).grid();
+    }
+    WaferPackings.Family first = packings.apply(sides, new int[] {TESTS, 0});
+    if (!deeper || first == null || first.smallest() == 0) {
+      return first;
+    }
+    WaferPackings.Family next = packings.apply(sides, new int[] {4 * TESTS, first.smallest() - 1});
+    return next == null || next.smallest() >= first.smallest() ? null : next;
+  }
 
   /**
    * The counts under Hall's condition over the listed packings of a wafer ({@link WaferPackings}),
    * laid out in those packings: a tighter bound than the cuts', and a plan that lies by
    * construction. Null when no counts satisfy it (no plan on these wafers).
    */
-  private Result packed() {
-    int k = cands.size();
-    int[] sides = new int[k];
-    for (int j = 0; j < k; j++) {
-      sides[j] = cands.get(j).grid();
-    }
-    WaferPackings.Family family = WaferPackings.of(sides, kw, kh, seed, MAX_TESTS);
+  private Result packed(WaferPackings.Family family) {
     if (family == null) {
       return new Result(null, Long.MAX_VALUE, 0);
     }

@@ -91,9 +91,14 @@ final class WaferPackings {
    * on a large area pack in too many ways to list, and there the area binds anyway.
    */
   static Family of(int[] sides, int w, int h, long seed, int maxTests) {
+    return of(sides, w, h, seed, maxTests, 0);
+  }
+
+  /** ... down to side index {@code lowest} at most. */
+  static Family of(int[] sides, int w, int h, long seed, int maxTests, int lowest) {
     WaferPackings p = new WaferPackings(sides, w, h, seed, maxTests);
     Family last = null;
-    for (int lo = sides.length - 1; lo >= 0; lo--) {
+    for (int lo = sides.length - 1; lo >= lowest; lo--) {
       List<int[]> found = new ArrayList<>();
       if (!p.extend(new int[sides.length], sides.length - 1, lo, found)) {
         break;

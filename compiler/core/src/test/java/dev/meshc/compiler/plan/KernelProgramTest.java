@@ -87,4 +87,42 @@ class KernelProgramTest {
           ? Long.parseLong(s.shape().substring(s.shape().indexOf(" x") + 2)) : 1).sum());
     }
   }
+
+  /**
+   * Decode computes K and V expanded to the query heads (tiny-llama: 4 heads, 2 kv heads of 16):
+   * the K and V linears are GEMVs as wide as Q's, RoPE on K runs on a row per query head, and
+   * nothing else widens; each expanded row copies its query head's kv head.
+   */
+  @Test
+  void decodeRunsKAndVExpandedToTheQueryHeads() {
+    Module m = tinyLlama();
+    ModelShape.Ops layer = ModelShape.of(m).layers().get(0).program();
+    Attention a = (Attention) layer.ops().stream().filter(o -> o instanceof Attention).findFirst().orElseThrow();
+    assertEquals(2, a.group());
+    java.util.Map<Op, KernelProgram.Expansion> x = KernelProgram.kvExpansion(layer.ops());
+    assertEquals(List.of("Linear", "Linear", "Rope"), x.keySet().stream().filter(o -> o instanceof Linear
+        || KernelProgram.localFn(o) != null).map(o -> o.getClass().getSimpleName()).sorted().toList(),
+        "the K and V linears and RoPE on K (and the head splits between): " + x.keySet());
+    List<KernelProgram.Invocation> program = layer.decode(64, 4);
+    int widened = 0;
+    for (int j = 0; j < layer.ops().size(); j++) {
+      Op op = layer.ops().get(j);
+      int index = layer.start() + j;
+      List<KernelProgram.Invocation> ks = program.stream().filter(k -> k.op() == index).toList();
+      if (op instanceof Linear l) {
+        long n = ks.get(0).template().problem().n();
+        assertEquals(l.w().shape().dim(1) * (x.containsKey(op) ? a.group() : 1), n, op.name());
+        widened += x.containsKey(op) ? 1 : 0;
+      } else if (x.containsKey(op) && ks.get(0).template() != null) {
+        assertEquals(a.heads(), ks.get(0).template().problem().m(), op.name() + ": a row per query head");
+        widened++;
+      }
+    }
+    assertEquals(3, widened);
+    KernelProgram.Expansion e = x.values().iterator().next();
+    assertEquals(a.headDim(), e.width());
+    for (long q = 0; q < a.heads(); q++) {
+      assertEquals(q / a.group(), e.compactRow(q), "query head " + q + " reads kv head " + q / a.group());
+    }
+  }
 }
