@@ -225,24 +225,29 @@ public final class MeshDecoder {
     return out;
   }
 
-  /** The compact rows back from expanded ones: compact row r from the first query head that reads it (r · group). */
+  /**
+   * The compact rows back from expanded ones: each compact row from the first expanded row that
+   * copies it ({@link KernelProgram.Expansion#compactRow}; later copies are the same values).
+   */
   static float[] compact(float[] v, KernelProgram.Expansion x) {
     int w = (int) x.width();
-    int g = (int) x.group();
-    float[] out = new float[v.length / g];
-    for (int r = 0; r < out.length / w; r++) {
-      System.arraycopy(v, r * g * w, out, r * w, w);
+    float[] out = new float[(int) (v.length / x.group())];
+    for (int e = v.length / w - 1; e >= 0; e--) { // backwards, so the first copy is written last
+      System.arraycopy(v, e * w, out, x.compactRow(e) * w, w);
     }
     return out;
   }
 
-  /** A [k, n] weight's columns in blocks of {@code x.width()}, each repeated {@code x.group()} times. */
+  /** A [k, n] weight's columns in blocks of {@code x.width()}, each block the one {@link #expand} puts there. */
   static float[] expandColumns(float[] w, long k, KernelProgram.Expansion x) {
     int n = (int) (w.length / k);
+    int width = (int) x.width();
+    int wide = (int) (n * x.group());
     float[] out = new float[w.length * (int) x.group()];
     for (int row = 0; row < k; row++) {
-      float[] e = expand(java.util.Arrays.copyOfRange(w, row * n, (row + 1) * n), x);
-      System.arraycopy(e, 0, out, row * e.length, e.length);
+      for (int e = 0; e < wide / width; e++) {
+        System.arraycopy(w, row * n + x.compactRow(e) * width, out, row * wide + e * width, width);
+      }
     }
     return out;
   }
