@@ -65,6 +65,10 @@ final class CheckCslCommand implements Callable<Integer> {
         o.put("plan_bytes_per_pe", g.planBytes());
         o.put("csl_colors_per_pe", g.cslColors());
         o.put("plan_colors_per_pe", g.planColors());
+        o.put("csl_input_queues", g.cslInputs());
+        o.put("plan_input_queues", g.planInputs());
+        o.put("csl_output_queues", g.cslOutputs());
+        o.put("plan_output_queues", g.planOutputs());
         return o;
       }).toList());
       j.put("findings", r.findings().stream().map(CslChecker.Finding::toString).toList());
@@ -77,15 +81,19 @@ final class CheckCslCommand implements Callable<Integer> {
       if (!r.regions().isEmpty()) {
         StringBuilder b = new StringBuilder();
         StringBuilder c = new StringBuilder();
+        StringBuilder q = new StringBuilder();
         for (CslCheck.RegionFigures g : r.regions()) {
           b.append(b.length() == 0 ? "" : "; ").append(String.format(java.util.Locale.ROOT, "%d: %,d vs %,d (%+.1f%%)",
               g.region(), g.cslBytes(), g.planBytes(), 100.0 * (g.cslBytes() - g.planBytes()) / Math.max(1,
               g.planBytes())));
           c.append(c.length() == 0 ? "" : "; ").append(String.format(java.util.Locale.ROOT, "%d: %d vs %d",
               g.region(), g.cslColors(), g.planColors()));
+          q.append(q.length() == 0 ? "" : "; ").append(String.format(java.util.Locale.ROOT, "%d: %d/%d vs %d/%d",
+              g.region(), g.cslInputs(), g.cslOutputs(), g.planInputs(), g.planOutputs()));
         }
         out.printf("memory per PE by decode region, the CSL's arrays vs the plan's bytes: %s%n", b);
         out.printf("colours per PE by decode region, the most the CSL routes on one vs the plan's: %s%n", c);
+        out.printf("queues (input/output) per PE by decode region, the CSL program's vs the plan's: %s%n", q);
       }
     }
     if (!r.findings().isEmpty()) {

@@ -121,9 +121,12 @@ class MeshRunTest {
     assertTrue(d.occupancySpread() <= 1, "KV rows differ by " + d.occupancySpread());
   }
 
-  /** {@code m} with CP-SAT's placement for {@code work}, every region {@code grid}×{@code grid}. */
+  /**
+   * {@code m} with CP-SAT's placement for {@code work}, every region {@code grid}×{@code grid}
+   * (decode: regions sized by the decode program's storage, as Compilation's are).
+   */
   static Module placed(Module m, MachineSpec machine, Workload work, int grid) {
-    ModelShape shape = ModelShape.of(m);
+    ModelShape shape = work.phase() == Workload.Phase.DECODE ? ModelShape.decoding(m) : ModelShape.of(m);
     Planner planner = new Planner(shape, machine, work, new Planner.Options(grid, 1, 5, 0.02, 1));
     Plan plan = planner.plan();
     assertTrue(plan.feasible(), plan.explanation());

@@ -132,6 +132,89 @@ public final class DecodeFabric {
     return m;
   }
 
+  // A PE has input and output queues 0–7, of which memcpy keeps 0 and 1 (Cerebras SDK docs,
+  // "Task IDs"; csl-examples benchmarks/7pt-stencil-spmv/src/kernel.csl). On WSE-2 a queue may
+  // serve colours used one after another (its ID is also the microthread of an async op); on
+  // WSE-3 @initialize_queue binds each queue to one colour for good.
+
+  /** The queue IDs this region's program takes ({@link Queues}). */
+  public Queues queues() {
+    return new Queues(rerouted);
+  }
+
+  /**
+   * Which queue each route of a decode PE's program goes through; {@code rerouted}: WSE-3's
+   * five colours, each bound to its own queue.
+   */
+  public record Queues(boolean rerouted) {
+    /** The first queue ID the program may take (memcpy keeps those below) and the most there are. */
+    public static final int FIRST = 2;
+    public static final int COUNT = 8;
+
+    /** The input queue of colour {@code k} of a K-tree's five, on either axis (re-routed: the colour's own). */
+    public int treeInput(int k) {
+      return FIRST + k;
+    }
+
+    /**
+     * The output queue of colour {@code k} of a K-tree's five: static, the phase pairs share one
+     * (2, 2, 3, 3, and the broadcast 4; a PE sends on one colour of a pair at a time); re-routed,
+     * the colour's own.
+     */
+    public int treeOutput(int k) {
+      return FIRST + (rerouted ? k : k / 2);
+    }
+
+    /** The KV shift's output queue for parity {@code parity} (re-routed: its colour is the tree's colour {@code parity}). */
+    public int shiftOutput(int parity) {
+      return rerouted ? treeOutput(parity) : FIRST + 3;
+    }
+
+    /** The KV shift's input queue for parity {@code parity}. */
+    public int shiftInput(int parity) {
+      return rerouted ? treeInput(parity) : COUNT - 1;
+    }
+
+    /**
+     * The hand-off's input queue: the last (static: the shift's too, never at the same time, as a
+     * region takes the residual in before its first layer).
+     */
+    public int handoffInput() {
+      return COUNT - 1;
+    }
+
+    /** The hand-off's output queue: the last on WSE-3, where a queue binds its colour; 6 beside the shift's 5 on WSE-2. */
+    public int handoffOutput() {
+      return rerouted ? COUNT - 1 : FIRST + 4;
+    }
+
+    /** How many distinct input and output queues a PE names. */
+    public record Count(int inputs, int outputs) {}
+
+    /**
+     * The distinct input and output queues a PE of the region names: the
+     * two K-trees' and the shift's, and the hand-off's where its wafer carries hand-offs on the
+     * fabric ({@code handoffs}; every PE of such a wafer's program declares them).
+     */
+    public Count count(boolean handoffs) {
+      Set<Integer> in = new HashSet<>();
+      Set<Integer> out = new HashSet<>();
+      for (int k = 0; k < KTree.COLORS; k++) {
+        in.add(treeInput(k));
+        out.add(treeOutput(k));
+      }
+      for (int parity = 0; parity < 2; parity++) {
+        in.add(shiftInput(parity));
+        out.add(shiftOutput(parity));
+      }
+      if (handoffs) {
+        in.add(handoffInput());
+        out.add(handoffOutput());
+      }
+      return new Count(in.size(), out.size());
+    }
+  }
+
   /** The most colours one PE routes ({@link #colorsAt}). */
   public int maxColorsPerPe() {
     Set<Long> rows = new HashSet<>();

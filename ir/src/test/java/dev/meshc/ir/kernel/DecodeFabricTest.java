@@ -132,4 +132,44 @@ class DecodeFabricTest {
       assertEquals(1, b.get(i + 2).wafer());
     }
   }
+  /**
+   * The queues a decode PE names stay beside memcpy's (IDs 2–7, at most six each way); re-routed
+   * (WSE-3, a queue bound to one colour for good), two routes share a queue only when they share
+   * the colour: the tree's colour k and the shift's parity k; the hand-off's queues are no tree's.
+   */
+  @Test
+  void queuesStayBesideMemcpysAndBindOneColourWhereRerouted() {
+    int free = DecodeFabric.Queues.COUNT - DecodeFabric.Queues.FIRST;
+    for (boolean rerouted : new boolean[] {false, true}) {
+      DecodeFabric.Queues q = new DecodeFabric(8, 0, rerouted).queues();
+      List<Integer> all = new ArrayList<>(List.of(q.handoffInput(), q.handoffOutput()));
+      for (int k = 0; k < KTree.COLORS; k++) {
+        all.add(q.treeInput(k));
+        all.add(q.treeOutput(k));
+      }
+      for (int parity = 0; parity < 2; parity++) {
+        all.add(q.shiftInput(parity));
+        all.add(q.shiftOutput(parity));
+      }
+      for (int id : all) {
+        assertTrue(id >= DecodeFabric.Queues.FIRST && id < DecodeFabric.Queues.COUNT, rerouted + ": queue " + id);
+      }
+      for (boolean handoffs : new boolean[] {false, true}) {
+        DecodeFabric.Queues.Count n = q.count(handoffs);
+        assertTrue(n.inputs() <= free && n.outputs() <= free && n.inputs() >= KTree.COLORS, rerouted + " "
+            + handoffs + ": " + n);
+      }
+      if (rerouted) {
+        Map<Integer, Integer> colourOf = new HashMap<>(); // input queue → the one colour it may take
+        for (int k = 0; k < KTree.COLORS; k++) {
+          assertEquals(null, colourOf.put(q.treeInput(k), k), "two tree colours on input queue " + q.treeInput(k));
+          assertEquals(q.treeInput(k), q.treeOutput(k), "colour " + k + "'s queues");
+        }
+        for (int parity = 0; parity < 2; parity++) {
+          assertEquals(parity, colourOf.get(q.shiftInput(parity)), "the shift rides the tree's colour " + parity);
+        }
+        assertEquals(null, colourOf.get(q.handoffInput()), "the hand-off's colour on a tree's queue");
+      }
+    }
+  }
 }

@@ -30,12 +30,14 @@ public final class CslCheck {
       List<Integer> distinctPrograms, List<RegionFigures> regions) {}
 
   /**
-   * A decode region's memory and colours per PE: what its PE program's arrays take (the region's
-   * corner PE's params) against what the plan it was written from counts (weights, KV cache and
-   * buffers); the most colours one of its PEs routes (at load or in any run-time configuration)
-   * against the plan's count.
+   * A decode region's memory, colours and queues per PE: what its PE program's arrays take (the
+   * region's corner PE's params) against what the plan it was written from counts (weights, KV
+   * cache and buffers); the most colours one of its PEs routes (at load or in any run-time
+   * configuration) against the plan's count; the input and output queues its program names
+   * against the plan's.
    */
-  public record RegionFigures(int region, long cslBytes, long planBytes, int cslColors, int planColors) {}
+  public record RegionFigures(int region, long cslBytes, long planBytes, int cslColors, int planColors,
+      int cslInputs, int planInputs, int cslOutputs, int planOutputs) {}
 
   /**
    * A check of a whole project's programs beyond the layout's (the CSL simulator's load: the SDK's
@@ -138,8 +140,11 @@ public final class CslCheck {
       long[] planned = man.planRegions().get(i);
       Layout.Tile corner = layout.tiles().get(Layout.key(r[0], r[1]));
       if (corner != null && r[0] + r[2] <= layout.width() && r[1] + r[2] <= layout.height()) {
-        regions.add(new RegionFigures((int) planned[0], CslChecker.bytes(corner, files.apply(corner.file()),
-            limits.comptimeSteps()), planned[1], checked.colours().most(r[0], r[1], r[2]), (int) planned[2]));
+        CslSource program = files.apply(corner.file());
+        int[] queues = CslChecker.queues(corner, program, limits.comptimeSteps());
+        regions.add(new RegionFigures((int) planned[0], CslChecker.bytes(corner, program, limits.comptimeSteps()),
+            planned[1], checked.colours().most(r[0], r[1], r[2]), (int) planned[2], queues[0], (int) planned[3],
+            queues[1], (int) planned[4]));
       }
     }
     if (programs != null && checked.findings().isEmpty()) {

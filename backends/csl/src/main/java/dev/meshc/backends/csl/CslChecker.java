@@ -411,8 +411,34 @@ public final class CslChecker {
   }
 
   /** A variable's bytes by its type: an array's, a scalar's, else none. */
-  private static long bytes(Object type) {
+  static long bytes(Object type) {
     return type instanceof Comptime.ArrayTypeVal a ? a.bytes() : type instanceof Comptime.TypeVal s ? s.bytes() : 0;
+  }
+
+  /**
+   * The distinct input and output queues, {@code {inputs, outputs}}, tile {@code t}'s program
+   * {@code src} names ({@code @get_input_queue(n)}, {@code @get_output_queue(n)} anywhere in it,
+   * n evaluated with its params): what the SDK must give the PE beside memcpy's.
+   */
+  static int[] queues(Layout.Tile t, CslSource src, long budget) {
+    Comptime ct = new Comptime(src.name(), null, budget);
+    Comptime.Scope scope = ct.fileScope(src.tree(), t.params());
+    java.util.Set<Object> in = new java.util.HashSet<>();
+    java.util.Set<Object> out = new java.util.HashSet<>();
+    java.util.ArrayDeque<org.antlr.v4.runtime.tree.ParseTree> todo = new java.util.ArrayDeque<>(List.of(src.tree()));
+    while (!todo.isEmpty()) {
+      org.antlr.v4.runtime.tree.ParseTree n = todo.pop();
+      if (n instanceof CslParser.BuiltinCallContext b && b.args() != null && b.args().expr().size() == 1) {
+        String name = b.BUILTIN().getText();
+        if (name.equals("@get_input_queue") || name.equals("@get_output_queue")) {
+          (name.equals("@get_input_queue") ? in : out).add(ct.eval(b.args().expr(0), scope));
+        }
+      }
+      for (int i = 0; i < n.getChildCount(); i++) {
+        todo.push(n.getChild(i));
+      }
+    }
+    return new int[] {in.size(), out.size()};
   }
 
   /** The bytes of the arrays (and scalars) tile {@code t}'s program {@code src} declares, with its params. */

@@ -164,12 +164,13 @@ public record CslProject(Map<String, String> files) {
             }
           }
         }
-        List<long[]> planRegions = new ArrayList<>(); // a decode region's index, bytes and colours per PE as planned
+        // a decode region's index, and bytes, colours, input and output queues per PE as planned
+        List<long[]> planRegions = new ArrayList<>();
         for (String b : p.getProperty("plan_regions", "").split(";")) {
           if (!b.isEmpty()) {
             planRegions.add(java.util.Arrays.stream(b.split(":")).mapToLong(Long::parseLong).toArray());
-            if (planRegions.get(planRegions.size() - 1).length != 3) {
-              throw new IllegalArgumentException("a planned region is index:bytes:colours: " + b);
+            if (planRegions.get(planRegions.size() - 1).length != 5) {
+              throw new IllegalArgumentException("a planned region is index:bytes:colours:inputs:outputs: " + b);
             }
           }
         }

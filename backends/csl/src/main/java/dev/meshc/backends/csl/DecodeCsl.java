@@ -31,7 +31,7 @@ final class DecodeCsl {
    * plan decided and which ONNX initializers the region's layers read.
    */
   record Region(int index, int wafer, int x, int y, int p, int layer0, int layers, boolean lmHead, int st,
-      long planBytes, long planColors, List<String> why) {}
+      long planBytes, long planColors, long planInputs, long planOutputs, List<String> why) {}
 
   static CslProject emit(Module m, float[] theta, Placement plan, MachineSpec machine, String modelPath) {
     CslProject.Target target = CslProject.Target.of(machine);
@@ -49,7 +49,8 @@ final class DecodeCsl {
       Region reg = new Region(r.index(), (int) r.info().getInt("wafer", 0), (int) r.info().requireInt("x"),
           (int) r.info().requireInt("y"), p, (int) layers[0], (int) (layers[1] - layers[0]), lm, tile(ctx, p),
           r.info().getInt("weight_bytes", 0) + r.info().getInt("kv_bytes", 0) + r.info().getInt("buffer_bytes", 0),
-          r.info().getInt("colors", 0), why(d, r.info(), layers, lm));
+          r.info().getInt("colors", 0), r.info().getInt("input_queues", 0), r.info().getInt("output_queues", 0),
+          why(d, r.info(), layers, lm));
       regions.add(reg);
       wafers = Math.max(wafers, reg.wafer() + 1);
     }
@@ -72,7 +73,7 @@ final class DecodeCsl {
           height = Math.max(height, r.y() + r.p());
           rs.append(rs.length() == 0 ? "" : ";").append(r.x()).append(',').append(r.y()).append(',').append(r.p());
           planned.append(planned.length() == 0 ? "" : ";").append(r.index()).append(':').append(r.planBytes())
-              .append(':').append(r.planColors());
+              .append(':').append(r.planColors()).append(':').append(r.planInputs()).append(':').append(r.planOutputs());
         }
       }
       dims[w] = new int[] {width, height};
@@ -102,8 +103,9 @@ final class DecodeCsl {
   private static List<String> why(DecodeModel d, dev.meshc.ir.Attrs info, long[] layers, boolean lm) {
     List<String> w = new ArrayList<>();
     w.add(String.format(Locale.ROOT, "the plan: %,d bytes of weights, %,d of KV cache and %,d of buffers per PE; %d "
-        + "colours; %,d cycles per layer", info.getInt("weight_bytes", 0), info.getInt("kv_bytes", 0),
-        info.getInt("buffer_bytes", 0), info.getInt("colors", 0), info.getInt("cycles_per_layer", 0)));
+        + "colours, %d input and %d output queues; %,d cycles per layer", info.getInt("weight_bytes", 0),
+        info.getInt("kv_bytes", 0), info.getInt("buffer_bytes", 0), info.getInt("colors", 0),
+        info.getInt("input_queues", 0), info.getInt("output_queues", 0), info.getInt("cycles_per_layer", 0)));
     int first = (int) layers[0];
     int last = (int) layers[1] - 1;
     DecodeModel.Array w0 = d.arrays().stream().filter(DecodeModel.Array::perLayer).findFirst().orElse(null);

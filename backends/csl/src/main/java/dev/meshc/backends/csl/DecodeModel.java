@@ -361,7 +361,14 @@ record DecodeModel(String name, long width, long heads, long kvHeads, long headD
         }
       }
       // the kernel program decides each GEMV's direction; the walk follows it
-      for (KernelProgram.Invocation inv : KernelProgram.decode(m.ops(), 0, 1, i -> 2, 2, false)) {
+      List<KernelProgram.Invocation> program;
+      try {
+        program = KernelProgram.decode(m.ops(), 0, 1, i -> 2, 2, false);
+      } catch (IllegalArgumentException notOneToken) { // a template refuses an op's shape at one token
+        throw MeshcException.input("%s: the decode program cannot run its ops at one token: %s", m.name(),
+            notOneToken.getMessage());
+      }
+      for (KernelProgram.Invocation inv : program) {
         if (inv.template() instanceof GemvKernel g && inv.role().equals("linear")) {
           programOnX.put(inv.op(), g.alongX());
         }

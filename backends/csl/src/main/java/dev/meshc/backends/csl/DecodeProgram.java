@@ -40,12 +40,7 @@ final class DecodeProgram {
     c.line("// arithmetic are fp16; norm statistics are summed in f32 on each PE.");
     c.blank();
     c.line("param memcpy_params: comptime_struct;");
-    c.line("// what the PEs of a region hold: one program for the region's every PE, which reads where it sits");
-    c.line("param P: i16; // region side");
-    c.line("param L: i16; // layers in the region");
-    c.line("param St: i16; // KV slots per PE (max context / P)");
-    c.line("param lm_head: bool; // the region ends with the head (final norm, logits)");
-    c.line("param idle: bool; // a PE no region holds: every tile one value");
+    sizes(c);
     for (String ax : rerouted ? new String[] {"c_"} : new String[] {"cy_", "cx_"}) {
       StringBuilder b = new StringBuilder();
       for (String n : KTreeCsl.NAMES) {
@@ -70,80 +65,14 @@ final class DecodeProgram {
       c.line("param h_send: bool; // whether this PE sends its row's part on (one PE per row)");
     }
     c.blank();
-    c.line("// the model (from meshc)");
-    c.line("const H: i16 = %d; // query heads (K and V are stored expanded to them)", d.heads());
-    c.line("const D: i16 = %d; // head dim", d.headDim());
-    c.blank();
     c.line("const sys_mod = @import_module(\"<memcpy/memcpy>\", memcpy_params);");
     c.line("const math = @import_module(\"<math>\");");
     c.line("const layout_mod = @import_module(\"<layout>\");");
     c.blank();
-    Set<DecodeModel.Tile> tiles = new TreeSet<>(Comparator.comparing(DecodeModel.Tile::n)
-        .thenComparing(DecodeModel.Tile::even));
-    List<DecodeModel.Buf> bufs = new ArrayList<>(d.layer().bufs());
-    bufs.addAll(d.head().bufs());
-    bufs.stream().filter(b -> b.tile() != null).forEach(b -> tiles.add(b.tile()));
-    for (DecodeModel.Array a : d.arrays()) {
-      a.parts().forEach(pt -> tiles.add(pt.tile()));
-      if (a.rows() != null) {
-        tiles.add(a.rows());
-      }
-    }
+    storage(c, d);
     DecodeModel.Tile xt = x(d);
-    DecodeModel.Tile lt = logits(d);
-    DecodeModel.Tile qt = heads(d);
-    tiles.addAll(List.of(xt, lt, qt));
-    c.line("// per-PE tiles of the vectors: n values split over the region's side (even ones keep RoPE pairs)");
-    for (DecodeModel.Tile t : tiles) {
-      c.line("const %s: i16 = if (idle) %d else %s;", t.name(), t.even() ? 2 : 1, t.even()
-          ? "((" + t.n() + " + P - 1) / P + 1) / 2 * 2" : "(" + t.n() + " + P - 1) / P");
-    }
-    c.line("const Qt: i16 = %s; // the heads' vector: q, K and V per head, attention's output", qt.name());
-    c.line("const LA: i16 = if (L > 0) L else 1; // layers the arrays hold (a region of the head alone has none)");
-    c.blank();
     place(c, regions, links);
     lines(c, regions, rerouted);
-    c.line("// weights, per layer of the region (run.py writes them once, tiled as weights.json says)");
-    c.line("// (one value where the region has no layers; the head's only where the region ends with it)");
-    for (DecodeModel.Array a : d.arrays()) {
-      String cols = String.join(" + ", a.parts().stream().map(pt -> pt.tile().name()).toList());
-      String size = (a.perLayer() ? "L * " : "") + (a.rows() != null ? a.rows().name() + " * " : "")
-          + (a.parts().size() > 1 ? "(" + cols + ")" : cols);
-      c.line("const N_%s: i16 = if (%s) %s else 1;", a.symbol(), a.perLayer() ? "L > 0" : "lm_head", size);
-      size = "N_" + a.symbol();
-      c.line("var %s: [%s]f16 = @zeros([%s]f16); // %s (%s)", a.symbol(), size, size, a.what(), describe(a.tiling()));
-    }
-    c.blank();
-    c.line("// the KV cache: slots of this PE's row of the region; K kept transposed (row = head dim) so q·Kᵀ is a");
-    c.line("// GEMV; slots are a ring (start, count) per layer");
-    c.line("const N_kv: i16 = if (L > 0) L * Qt * St else 1;");
-    c.line("var k_t: [N_kv]f16 = @zeros([N_kv]f16);");
-    c.line("var v_c: [N_kv]f16 = @zeros([N_kv]f16);");
-    c.line("var kv_start: [LA]i16 = @zeros([LA]i16);");
-    c.line("var kv_count: [LA]i16 = @zeros([LA]i16);");
-    c.blank();
-    c.line("// activations: one per value of a layer and of the head");
-    c.line("var x: [%s]f16 = @zeros([%s]f16); // the residual, along Y (the host moves it between regions)", xt.name(),
-        xt.name());
-    c.line("const N_logits: i16 = if (lm_head) %s else 1;", lt.name());
-    c.line("var logits: [N_logits]f16 = @zeros([N_logits]f16); // along X");
-    for (DecodeModel.Buf b : bufs) {
-      String size = b.tile() != null ? b.tile().name() : "(" + written(d, b.name()).size() + ")";
-      if (d.head().bufs().contains(b)) {
-        c.line("const N_%s: i16 = if (lm_head) %s else 1;", b.name(), size);
-        size = "N_" + b.name();
-      }
-      c.line("var %s: [%s]f16 = @zeros([%s]f16); // %s, along %s", b.name(), size, size, b.what(),
-          b.onX() ? "X" : "Y");
-    }
-    c.line("var sc: [H * St]f16 = @zeros([H * St]f16); // scores, then probabilities, per head over the slots");
-    c.line("var stat: [H]f16 = @zeros([H]f16); // a statistic per row (a head), all-reduced");
-    c.line("var stat2: [H]f16 = @zeros([H]f16);");
-    c.line("var stage: [2 * Qt]f16 = @zeros([2 * Qt]f16); // a K column and V row moving north");
-    c.line("var rope_cs: [Qt]f16 = @zeros([Qt]f16); // cos, sin of each local pair at this token (the host)");
-    for (String s : symbols(d)) {
-      c.line("var %s_ptr: [*]f16 = &%s;", s, s);
-    }
     c.blank();
     c.line("// a vector over memory, rebased at run time");
     c.line("const mem0 = @get_dsd(mem1d_dsd, .{ .tensor_access = |k|{1} -> x[k] });");
@@ -172,19 +101,20 @@ final class DecodeProgram {
     c.line("@faddh(vec(dst, n), vec(dst, n), vec_at(src, off, n));");
     c.line("}");
     c.blank();
+    DecodeFabric.Queues q = new DecodeFabric.Queues(rerouted); // every queue ID below is the rule's
     if (rerouted) {
-      reroute(c);
+      reroute(c, q);
     } else {
       c.line("// queues: memcpy keeps 0 and 1; on WSE-2 one queue serves several colours used one after another");
     }
-    axis(c, "y", "py", rerouted ? "c_" : "cy_", rerouted ? "COLUMN" : null);
-    axis(c, "x", "px", rerouted ? "c_" : "cx_", rerouted ? "ROW" : null);
+    axis(c, q, "y", "py", rerouted ? "c_" : "cy_", rerouted ? "COLUMN" : null);
+    axis(c, q, "x", "px", rerouted ? "c_" : "cx_", rerouted ? "ROW" : null);
     c.line("// the KV shift%s: a row sends north on the colour its line class names, takes the row below's", rerouted
         ? " (the phase-1 pair, in the shift configuration)" : "");
     String[] shift = rerouted ? new String[] {"c_p1_0", "c_p1_1"} : new String[] {"cs0", "cs1"};
     for (int k = 0; k < 2; k++) {
-      fabric(c, "shift_send" + k, false, shift[k], rerouted ? null : "5");
-      fabric(c, "shift_recv" + k, true, shift[k], rerouted ? null : "7");
+      fabric(c, "shift_send" + k, false, shift[k], q.shiftOutput(k));
+      fabric(c, "shift_recv" + k, true, shift[k], q.shiftInput(k));
     }
     c.line("fn shift_send() fabout_dsd {");
     c.line("if (line_steps[line_class[py] * LINE + STEPS] == 0) { return shift_send0; }");
@@ -196,7 +126,7 @@ final class DecodeProgram {
     c.line("}");
     c.blank();
     if (!links.isEmpty()) {
-      handoff(c, xt, rerouted);
+      handoff(c, xt, q);
     }
     Set<String> kinds = new TreeSet<>();
     for (DecodeModel.Step s : steps(d)) {
@@ -269,6 +199,104 @@ final class DecodeProgram {
     c.line("@export_symbol(step);");
     c.line("}");
     return c.toString();
+  }
+
+  /** The KV cache's arrays: K transposed, V, and the ring's start and count per layer. */
+  static final String[] KV_CACHE = {"k_t", "v_c", "kv_start", "kv_count"};
+
+  /** The params {@link #storage} sizes everything by: what layout.csl gives each region's PEs. */
+  static void sizes(CslText c) {
+    c.line("// what the PEs of a region hold: one program for the region's every PE, which reads where it sits");
+    c.line("param P: i16; // region side");
+    c.line("param L: i16; // layers in the region");
+    c.line("param St: i16; // KV slots per PE (max context / P)");
+    c.line("param lm_head: bool; // the region ends with the head (final norm, logits)");
+    c.line("param idle: bool; // a PE no region holds: every tile one value");
+  }
+
+  /**
+   * Everything a decode PE stores: every top-level {@code var} of decode.csl, with the tile sizes
+   * they are declared by, in terms of the params P, L, St, lm_head and idle. Printed once into
+   * decode.csl and, alone under those params, evaluated by {@link DecodeMemory} with check-csl's own
+   * evaluator: the plan's memory per PE is what this declares. (Top-level declarations are
+   * order-free in CSL, so the block may stand before what reads it.)
+   */
+  static void storage(CslText c, DecodeModel d) {
+    c.line("// the model (from meshc)");
+    c.line("const H: i16 = %d; // query heads (K and V are stored expanded to them)", d.heads());
+    c.line("const D: i16 = %d; // head dim", d.headDim());
+    c.blank();
+    Set<DecodeModel.Tile> tiles = new TreeSet<>(Comparator.comparing(DecodeModel.Tile::n)
+        .thenComparing(DecodeModel.Tile::even));
+    List<DecodeModel.Buf> bufs = new ArrayList<>(d.layer().bufs());
+    bufs.addAll(d.head().bufs());
+    bufs.stream().filter(b -> b.tile() != null).forEach(b -> tiles.add(b.tile()));
+    for (DecodeModel.Array a : d.arrays()) {
+      a.parts().forEach(pt -> tiles.add(pt.tile()));
+      if (a.rows() != null) {
+        tiles.add(a.rows());
+      }
+    }
+    DecodeModel.Tile xt = x(d);
+    DecodeModel.Tile lt = logits(d);
+    DecodeModel.Tile qt = heads(d);
+    tiles.addAll(List.of(xt, lt, qt));
+    c.line("// per-PE tiles of the vectors: n values split over the region's side (even ones keep RoPE pairs)");
+    for (DecodeModel.Tile t : tiles) {
+      c.line("const %s: i16 = if (idle) %d else %s;", t.name(), t.even() ? 2 : 1, t.even()
+          ? "((" + t.n() + " + P - 1) / P + 1) / 2 * 2" : "(" + t.n() + " + P - 1) / P");
+    }
+    c.line("const Qt: i16 = %s; // the heads' vector: q, K and V per head, attention's output", qt.name());
+    c.line("const LA: i16 = if (L > 0) L else 1; // layers the arrays hold (a region of the head alone has none)");
+    c.blank();
+    c.line("// this PE's place (place() sets it)");
+    c.line("var chain: i16 = -1; // this PE's region's chain of hand-offs on the fabric (-1: none)");
+    c.line("var routed: i16 = -1; // the routes set at run time (WSE-3's reroute(); none yet: the first switch sets them)");
+    c.line("var region: i16 = -1; // this PE's region; -1 for a PE no region holds");
+    c.line("var px: i16 = 0; // column in the region: index on the row K-tree");
+    c.line("var py: i16 = 0; // row in the region: index on the column K-tree, and the KV cache row");
+    c.blank();
+    c.line("// weights, per layer of the region (run.py writes them once, tiled as weights.json says)");
+    c.line("// (one value where the region has no layers; the head's only where the region ends with it)");
+    for (DecodeModel.Array a : d.arrays()) {
+      String cols = String.join(" + ", a.parts().stream().map(pt -> pt.tile().name()).toList());
+      String size = (a.perLayer() ? "L * " : "") + (a.rows() != null ? a.rows().name() + " * " : "")
+          + (a.parts().size() > 1 ? "(" + cols + ")" : cols);
+      c.line("const N_%s: i16 = if (%s) %s else 1;", a.symbol(), a.perLayer() ? "L > 0" : "lm_head", size);
+      size = "N_" + a.symbol();
+      c.line("var %s: [%s]f16 = @zeros([%s]f16); // %s (%s)", a.symbol(), size, size, a.what(), describe(a.tiling()));
+    }
+    c.blank();
+    c.line("// the KV cache: slots of this PE's row of the region; K kept transposed (row = head dim) so q·Kᵀ is a");
+    c.line("// GEMV; slots are a ring (start, count) per layer");
+    c.line("const N_kv: i16 = if (L > 0) L * Qt * St else 1;");
+    for (int i = 0; i < KV_CACHE.length; i++) {
+      String type = i < 2 ? "[N_kv]f16" : "[LA]i16";
+      c.line("var %s: %s = @zeros(%s);", KV_CACHE[i], type, type);
+    }
+    c.blank();
+    c.line("// activations: one per value of a layer and of the head");
+    c.line("var x: [%s]f16 = @zeros([%s]f16); // the residual, along Y (the host moves it between regions)", xt.name(),
+        xt.name());
+    c.line("const N_logits: i16 = if (lm_head) %s else 1;", lt.name());
+    c.line("var logits: [N_logits]f16 = @zeros([N_logits]f16); // along X");
+    for (DecodeModel.Buf b : bufs) {
+      String size = b.tile() != null ? b.tile().name() : "(" + written(d, b.name()).size() + ")";
+      if (d.head().bufs().contains(b)) {
+        c.line("const N_%s: i16 = if (lm_head) %s else 1;", b.name(), size);
+        size = "N_" + b.name();
+      }
+      c.line("var %s: [%s]f16 = @zeros([%s]f16); // %s, along %s", b.name(), size, size, b.what(),
+          b.onX() ? "X" : "Y");
+    }
+    c.line("var sc: [H * St]f16 = @zeros([H * St]f16); // scores, then probabilities, per head over the slots");
+    c.line("var stat: [H]f16 = @zeros([H]f16); // a statistic per row (a head), all-reduced");
+    c.line("var stat2: [H]f16 = @zeros([H]f16);");
+    c.line("var stage: [2 * Qt]f16 = @zeros([2 * Qt]f16); // a K column and V row moving north");
+    c.line("var rope_cs: [Qt]f16 = @zeros([Qt]f16); // cos, sin of each local pair at this token (the host)");
+    for (String s : symbols(d)) {
+      c.line("var %s_ptr: [*]f16 = &%s;", s, s);
+    }
   }
 
   /** The PE arrays the host writes or reads, as decode.csl and layout.csl export them. */
@@ -385,16 +413,16 @@ final class DecodeProgram {
   }
 
   /**
-   * WSE-3: the five colours' queues (colour k of the tree's five ↔ input and output queue 2 + k,
+   * WSE-3: the five colours' queues (colour k of the tree's five ↔ its own input and output queue, {@link DecodeFabric.Queues},
    * bound for good) and the switch between the router configurations layout.csl computed.
    */
-  private static void reroute(CslText c) {
+  private static void reroute(CslText c, DecodeFabric.Queues q) {
     c.line("// queues: memcpy keeps 0 and 1; on WSE-3 a queue is bound to one colour, so colour k of the five");
     c.line("// takes input and output queue 2 + k whichever way it is routed");
     c.line("comptime {");
     for (int k = 0; k < KTreeCsl.NAMES.length; k++) {
-      c.line("@initialize_queue(@get_input_queue(%d), .{ .color = c_%s });", 2 + k, KTreeCsl.NAMES[k]);
-      c.line("@initialize_queue(@get_output_queue(%d), .{ .color = c_%s });", 2 + k, KTreeCsl.NAMES[k]);
+      c.line("@initialize_queue(@get_input_queue(%d), .{ .color = c_%s });", q.treeInput(k), KTreeCsl.NAMES[k]);
+      c.line("@initialize_queue(@get_output_queue(%d), .{ .color = c_%s });", q.treeOutput(k), KTreeCsl.NAMES[k]);
     }
     c.line("}");
     c.blank();
@@ -406,7 +434,6 @@ final class DecodeProgram {
     for (int i = 0; i < names.length; i++) {
       c.line("const %s: i16 = %d;", names[i], i);
     }
-    c.line("var routed: i16 = -1; // none yet: layout.csl sets no route, the first switch does");
     c.blank();
     c.line("fn reroute(config: i16) void {");
     c.line("if (config == routed) {");
@@ -425,28 +452,19 @@ final class DecodeProgram {
     c.blank();
   }
 
-  /** The queue (an expression) of a colour expression over the five: colour k ↔ queue 2 + k. */
-  private static String queue(String colour) {
-    String q = colour;
-    for (int k = 0; k < KTreeCsl.NAMES.length; k++) {
-      q = q.replace("c_" + KTreeCsl.NAMES[k], Integer.toString(2 + k));
-    }
-    return q;
-  }
-
   /**
-   * One axis' fabric DSDs (colour k of the tree's five on input queue 2 + k; on WSE-2 the pairs
-   * send on output queues 2, 3 and the broadcast on 4, on WSE-3 colour k on 2 + k) and its
+   * One axis' fabric DSDs (colour k of the tree's five on the queues {@link DecodeFabric.Queues}
+   * gives it) and its
    * all-reduce ({@code <ax>_allreduce}), which runs this PE's steps of the line's table; {@code
    * config} names the router configuration it switches to first (WSE-3), or is null.
    */
-  private static void axis(CslText c, String ax, String index, String col, String config) {
+  private static void axis(CslText c, DecodeFabric.Queues q, String ax, String index, String col, String config) {
     String v = ax + "_";
     String line = ax.equals("y") ? "column" : "row";
     c.line("// the %s K-tree's colours, and a PE's steps on it (the class of its index %s)", line, index);
     for (int k = 0; k < KTreeCsl.NAMES.length; k++) {
-      fabric(c, v + "in" + k, true, col + KTreeCsl.NAMES[k], config != null ? null : Integer.toString(2 + k));
-      fabric(c, v + "out" + k, false, col + KTreeCsl.NAMES[k], config != null ? null : Integer.toString(2 + k / 2));
+      fabric(c, v + "in" + k, true, col + KTreeCsl.NAMES[k], q.treeInput(k));
+      fabric(c, v + "out" + k, false, col + KTreeCsl.NAMES[k], q.treeOutput(k));
     }
     for (String dir : new String[] {"in", "out"}) {
       c.line("fn %s%s(k: i16) %s {", v, dir, dir.equals("in") ? "fabin_dsd" : "fabout_dsd");
@@ -507,11 +525,7 @@ final class DecodeProgram {
     c.line("const region_p = %s;", KTreeCsl.table(t[3]));
     if (!links.isEmpty()) {
       c.line("const region_chain = %s; // the first region of its chain on the fabric", KTreeCsl.table(t[4]));
-      c.line("var chain: i16 = -1; // this PE's region's chain");
     }
-    c.line("var region: i16 = -1; // this PE's region; -1 for a PE no region holds");
-    c.line("var px: i16 = 0; // column in the region: index on the row K-tree");
-    c.line("var py: i16 = 0; // row in the region: index on the column K-tree, and the KV cache row");
     c.blank();
     c.line("fn place() void {");
     c.line("const x = @as(i16, layout_mod.get_x_coord());");
@@ -594,37 +608,34 @@ final class DecodeProgram {
     c.blank();
   }
 
-  /** A one-element fabric DSD (lengths are set per use) on a colour; its queue is the colour's on WSE-3. */
   /**
    * The hand-off's two fabric DSDs: the residual's part of this PE's row, in from the previous
-   * region and out to the next. Queues: input 7 (on WSE-2 the KV shift's too, never at the same
-   * time: a region takes the residual in before its first layer), output 6 on WSE-2; on WSE-3,
-   * where a queue binds one colour for good, input and output queue 7, bound only where used.
+   * region and out to the next, on {@link DecodeFabric.Queues}' hand-off queues (on WSE-2 the
+   * input is the KV shift's too, never at the same time; on WSE-3 bound only where used).
    */
-  private static void handoff(CslText c, DecodeModel.Tile xt, boolean rerouted) {
-    String out = rerouted ? "7" : "6";
+  private static void handoff(CslText c, DecodeModel.Tile xt, DecodeFabric.Queues q) {
     c.line("// the residual handed on between regions: in from the previous one, out to the next");
     c.line("const handoff_in = @get_dsd(fabin_dsd, .{ .fabric_color = h_in, .extent = %s, .input_queue = "
-        + "@get_input_queue(7) });", xt.name());
+        + "@get_input_queue(%d) });", xt.name(), q.handoffInput());
     c.line("const handoff_out = @get_dsd(fabout_dsd, .{ .fabric_color = h_out, .extent = %s, .output_queue = "
-        + "@get_output_queue(%s) });", xt.name(), out);
-    if (rerouted) {
+        + "@get_output_queue(%d) });", xt.name(), q.handoffOutput());
+    if (q.rerouted()) {
       c.line("comptime {");
       c.line("if (h_recv) {");
-      c.line("@initialize_queue(@get_input_queue(7), .{ .color = h_in });");
+      c.line("@initialize_queue(@get_input_queue(%d), .{ .color = h_in });", q.handoffInput());
       c.line("}");
       c.line("if (h_send) {");
-      c.line("@initialize_queue(@get_output_queue(7), .{ .color = h_out });");
+      c.line("@initialize_queue(@get_output_queue(%d), .{ .color = h_out });", q.handoffOutput());
       c.line("}");
       c.line("}");
     }
     c.blank();
   }
 
-  private static void fabric(CslText c, String name, boolean in, String colour, String queue) {
-    c.line("const %s = @get_dsd(%s, .{ .fabric_color = %s, .extent = 1, .%s_queue = @get_%s_queue(%s) });", name,
-        in ? "fabin_dsd" : "fabout_dsd", colour, in ? "input" : "output", in ? "input" : "output",
-        queue != null ? queue : queue(colour));
+  /** A one-element fabric DSD (lengths are set per use) on a colour and a queue. */
+  private static void fabric(CslText c, String name, boolean in, String colour, int queue) {
+    c.line("const %s = @get_dsd(%s, .{ .fabric_color = %s, .extent = 1, .%s_queue = @get_%s_queue(%d) });", name,
+        in ? "fabin_dsd" : "fabout_dsd", colour, in ? "input" : "output", in ? "input" : "output", queue);
   }
 
   private static String combine(String out, String a, String b) {

@@ -36,7 +36,9 @@ public final class CslBench {
     for (String name : List.of("llama3-8b", "llama2-13b", "codellama-34b", "qwen2-72b")) {
       Path model = TestModels.example("models/" + name + "-shape.onnx");
       Frontend f = Frontend.load(model, List.of(InputBinding.parse("input_ids=1x16")));
-      ModelShape shape = ModelShape.of(f.module());
+      Module one = Frontend.atLength(model, List.of(InputBinding.parse("input_ids=1x16")), "input_ids", 1,
+          dev.meshc.ir.Limits.DEFAULTS).module();
+      ModelShape shape = ModelShape.decoding(f.module()); // as Compilation plans decode
       Planner planner = new Planner(shape, m, Workload.decode(4096), Planner.Options.defaults());
       Plan plan = planner.plan();
       Module placed = f.module().withPlacements(List.of(Placements.of(plan, shape, planner.costModel())));
@@ -44,8 +46,7 @@ public final class CslBench {
         System.out.printf(Locale.ROOT, "%-14s no plan%n", name);
         continue;
       }
-      Module step = Frontend.atLength(model, List.of(InputBinding.parse("input_ids=1x16")), "input_ids", 1,
-          dev.meshc.ir.Limits.DEFAULTS).module().withPlacements(placed.placements());
+      Module step = one.withPlacements(placed.placements());
       float[] theta = dev.meshc.backends.mesh.MeshDecoder.thetas(f.module()); // as Compilation passes it
       CslProject.decode(step, theta, model.toString(), m); // warm up
       long t0 = System.nanoTime();

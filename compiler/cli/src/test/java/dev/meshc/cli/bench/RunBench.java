@@ -83,7 +83,7 @@ public final class RunBench {
   private static void decode(Path model, MachineSpec wse2, int grid) {
     Frontend trace = Frontend.load(model, List.of(InputBinding.parse("input_ids=1x8")));
     Frontend one = Frontend.load(model, List.of(InputBinding.parse("input_ids=1x1")));
-    ModelShape shape = ModelShape.of(one.module());
+    ModelShape shape = ModelShape.decoding(one.module()); // as Compilation plans decode
     Planner planner = new Planner(shape, wse2, Workload.decode(64), new Planner.Options(grid, 1, 5, 0.02, 1));
     Plan plan = planner.plan();
     Module step = one.module().withPlacements(List.of(Placements.of(plan, shape, planner.costModel())));

@@ -1,5 +1,6 @@
 package dev.meshc.compiler.plan;
 
+import dev.meshc.backends.csl.DecodeMemory;
 import dev.meshc.compiler.plan.ModelShape.Head;
 import dev.meshc.compiler.plan.ModelShape.LayerShape;
 import dev.meshc.ir.kernel.Handoff;
@@ -29,10 +30,42 @@ import java.util.Map;
 public final class CostModel {
   private final MachineSpec m;
   private final Workload w;
+  private final DecodeMemory storage;
 
   public CostModel(MachineSpec m, Workload w) {
+    this(m, w, null);
+  }
+
+  /**
+   * {@code storage}: what a decode PE of the model declares ({@link ModelShape#storage}), which
+   * then sizes decode's units instead of the templates' buffers; null to size by the templates.
+   */
+  public CostModel(MachineSpec m, Workload w, DecodeMemory storage) {
     this.m = m;
     this.w = w;
+    this.storage = w.phase() == Workload.Phase.DECODE ? storage : null;
+  }
+
+  /** This model's costs under another workload. */
+  CostModel at(Workload other) {
+    return new CostModel(m, other, storage);
+  }
+
+  /**
+   * Whether units' bytes are the decode program's declarations: then the head's buffers are
+   * declared beside the layers' (they add), where the templates' buffers of one unit at a time
+   * are reused by the next (the largest counts).
+   */
+  public boolean declared() {
+    return storage != null;
+  }
+
+  /**
+   * A PE's bytes in a region of side {@code p} with {@code layers} layers (and the head), as the
+   * decode program declares them; null unless {@link #declared}.
+   */
+  public DecodeMemory.Bytes declared(int p, int layers, boolean head) {
+    return storage == null ? null : storage.of(p, layers, head, tile(w.maxContext(), p));
   }
 
   public MachineSpec machine() {
@@ -173,6 +206,14 @@ public final class CostModel {
     g.weights += s.normed() ? 2 * 2 * d : 0; // the two norms' γ
     g.activations = 2 * (3 * d + tile(s.dq() + 2 * s.dkv(), p) + tile(w.maxContext(), p) + tile(s.ffnIn(), p));
     g.decodeTrees();
+    if (storage != null) { // what the program declares: a layer's arrays beside everything else of one layer's region
+      DecodeMemory.Bytes one = declared(p, 1, false);
+      DecodeMemory.Bytes two = declared(p, 2, false);
+      g.weights = two.weights() - one.weights();
+      g.kv = two.kv() - one.kv();
+      g.transientMax = 0;
+      g.activations = one.total() - g.weights - g.kv;
+    }
     return g.done();
   }
 
@@ -205,6 +246,15 @@ public final class CostModel {
       g.colors.remove("ktree");
     }
     g.activations = 2 * rows * (d + tile(h.vocab(), p));
+    if (storage != null) { // what the head adds to a region: its arrays and buffers, with layers or alone
+      DecodeMemory.Bytes base = declared(p, 1, false);
+      DecodeMemory.Bytes with = declared(p, 1, true);
+      DecodeMemory.Bytes alone = declared(p, 0, true);
+      long perLayer = declared(p, 2, false).total() - base.total();
+      g.weights = with.weights() - base.weights();
+      g.transientMax = 0;
+      g.activations = Math.max(with.total() - base.total(), alone.total() - (base.total() - perLayer)) - g.weights;
+    }
     return g.done();
   }
 

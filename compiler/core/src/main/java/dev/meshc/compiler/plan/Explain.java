@@ -16,6 +16,7 @@ final class Explain {
   private final Workload w;
   private final LayerShape layer;
   private final List<Planner.Candidate> all;
+  private final CostModel cost;
 
   Explain(ModelShape model, MachineSpec m, Workload w, CostModel cost, LayerShape layer, List<Planner.Candidate> all) {
     this.model = model;
@@ -23,6 +24,7 @@ final class Explain {
     this.w = w;
     this.layer = layer;
     this.all = all;
+    this.cost = cost;
   }
 
   private String units() {
@@ -77,7 +79,7 @@ final class Explain {
     if (l.residentBytes() + trans <= budget && big.head() != null) {
       return String.format(Locale.ROOT, "the LM head (%d → %d) needs %s/PE of weights on the largest grid %dx%d, more "
           + "than the %s per PE left beside %s of buffers", model.head().width(), model.head().vocab(),
-          humanBytes(big.head().residentBytes()), p, p, humanBytes(budget - trans), humanBytes(trans));
+          humanBytes(big.headBytes()), p, p, humanBytes(budget - trans), humanBytes(trans));
     }
     return String.format(Locale.ROOT, "one layer needs %s/PE on the largest grid %dx%d (%s weights, %s KV cache, %s "
         + "buffers) > %s per PE", humanBytes(l.residentBytes() + trans), p, p, humanBytes(l.weightBytes()),
@@ -87,7 +89,7 @@ final class Explain {
   /** Whether one layer with {@code tokens} of context (or prompt) fits a PE of a P×P region. */
   private boolean fits(long tokens, int p) {
     Workload at = w.phase() == Workload.Phase.DECODE ? Workload.decode(tokens) : Workload.prefill(tokens);
-    UnitCost u = new CostModel(m, at).layer(layer, p);
+    UnitCost u = cost.at(at).layer(layer, p);
     return u.residentBytes() + u.transientBytes() <= m.bufferBudget();
   }
 
@@ -112,7 +114,7 @@ final class Explain {
       }
     }
     Planner.Candidate c = usable.size() == 1 ? first : best;
-    long perPe = layers * c.layer().residentBytes() + (head ? c.head().residentBytes() : 0) + c.transientBytes();
+    long perPe = layers * c.layer().residentBytes() + (head ? c.headBytes() : 0) + c.transientBytes();
     int r = Planner.regionsNeeded(c, layers, head);
     StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s need %s/PE on one %dx%d region (%s of "
         + "weights and KV cache per layer, %s of buffers) > %s; the model needs ≥ %d regions of %d², %d to a wafer, "

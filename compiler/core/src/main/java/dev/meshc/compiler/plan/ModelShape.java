@@ -1,5 +1,6 @@
 package dev.meshc.compiler.plan;
 
+import dev.meshc.backends.csl.DecodeMemory;
 import dev.meshc.compiler.Inspection;
 import dev.meshc.ir.Attrs;
 import dev.meshc.ir.Layer;
@@ -14,9 +15,12 @@ import java.util.List;
 
 /**
  * What the planner needs of a lifted model: its layers' shapes, in order, and the LM head. Read
- * from the tile IR's layer facts, never from weight bytes.
+ * from the tile IR's layer facts, never from weight bytes. {@code storage}: what a decode PE of
+ * the model declares ({@link DecodeMemory}, from the model lifted at one token), the bytes the
+ * planner sizes decode regions by; null for a model the decode program refuses, whose regions the
+ * kernel templates' buffers size.
  */
-public record ModelShape(String name, List<LayerShape> layers, Head head) {
+public record ModelShape(String name, List<LayerShape> layers, Head head, DecodeMemory storage) {
   /**
    * One transformer layer: width, attention heads, FFN; {@code gated} for SwiGLU/GeGLU; and the
    * layer's ops as the tile IR has them ({@code program}), from which the prefill kernel program
@@ -77,6 +81,26 @@ public record ModelShape(String name, List<LayerShape> layers, Head head) {
 
   public ModelShape {
     layers = List.copyOf(layers);
+  }
+
+  public ModelShape(String name, List<LayerShape> layers, Head head) {
+    this(name, layers, head, null);
+  }
+
+  /**
+   * {@link #of(Module)} for planning decode: with the storage of the decode program of {@code m}
+   * re-sequenced at one token (the program is one token's; only its sizes are read, which the
+   * sequence length does not change), when the decode program takes the model.
+   */
+  public static ModelShape decoding(Module m) {
+    ModelShape s = of(m);
+    DecodeMemory storage;
+    try {
+      storage = DecodeMemory.of(Resequence.traced(m) == 1 ? m : Resequence.at(m, 1));
+    } catch (MeshcException refused) {
+      storage = null; // an encoder, or a decoder the CSL cannot run: the templates size it
+    }
+    return new ModelShape(s.name, s.layers, s.head, storage);
   }
 
   public static ModelShape of(Module m) {

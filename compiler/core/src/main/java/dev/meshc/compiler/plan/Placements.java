@@ -22,11 +22,14 @@ public final class Placements {
     List<Placement.Region> regions = new ArrayList<>();
     for (int i = 0; i < p.regions().size(); i++) {
       Plan.Region r = p.regions().get(i);
-      Attrs ri = Attrs.builder().put("wafer", r.wafer()).put("x", r.x()).put("y", r.y()).put("grid", r.grid())
+      Attrs.Builder ri = Attrs.builder().put("wafer", r.wafer()).put("x", r.x()).put("y", r.y()).put("grid", r.grid())
           .put("layers", new long[] {r.firstLayer(), r.endLayer()}).put("lm_head", r.head() ? 1 : 0)
           .put("weight_bytes", r.weightBytes()).put("kv_bytes", r.kvBytes()).put("buffer_bytes", r.transientBytes())
           .put("colors", r.colors()).put("cycles_per_layer", Math.round(r.layerCycles()))
-          .put("cycles", Math.round(r.cycles())).put("handoff_cycles", Math.round(r.handoffCycles())).build();
+          .put("cycles", Math.round(r.cycles())).put("handoff_cycles", Math.round(r.handoffCycles()));
+      if (r.queues() != null) {
+        ri.put("input_queues", r.queues().inputs()).put("output_queues", r.queues().outputs());
+      }
       // the kernel program of every op the region holds, as the runtime will execute it
       List<ModelShape.Ops> units = new ArrayList<>();
       model.layers().subList(r.firstLayer(), r.endLayer()).forEach(l -> units.add(l.program()));
@@ -44,7 +47,7 @@ public final class Placements {
             : model.head().program().start(); // a region of the LM head alone
         kernels.add(cost.handoff(op, r, next, model.envelope().width()).toKernel(cost.machine()));
       }
-      regions.add(new Placement.Region(r.index(), ri, kernels));
+      regions.add(new Placement.Region(r.index(), ri.build(), kernels));
     }
     return new Placement(w.phase().label(), info.build(), regions);
   }

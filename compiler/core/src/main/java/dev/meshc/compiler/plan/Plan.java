@@ -28,10 +28,12 @@ public record Plan(String model, String machine, Workload workload, boolean feas
    * @param handoffCycles cycles to pass the activation on to the next region (0 for the last)
    * @param kvSlots       decode: tokens one row of PEs can hold in the memory left beside weights
    *                      and buffers; the shift-based cache holds {@code grid} times as many
+   * @param queues        decode: the input and output queues a PE's program names ({@link
+   *                      dev.meshc.ir.kernel.DecodeFabric.Queues}); null where not counted
    */
   public record Region(int index, int wafer, int x, int y, int grid, int firstLayer, int endLayer, boolean head,
       long weightBytes, long kvBytes, long transientBytes, int colors, double layerCycles, double headCycles,
-      double handoffCycles, long kvSlots) {
+      double handoffCycles, long kvSlots, dev.meshc.ir.kernel.DecodeFabric.Queues.Count queues) {
     /** Tokens the shift-based KV cache holds: every row's slots. */
     public long kvCapacity() {
       return kvSlots * grid;

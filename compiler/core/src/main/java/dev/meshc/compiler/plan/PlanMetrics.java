@@ -38,9 +38,13 @@ final class PlanMetrics {
         colours = Math.max(colours, dev.meshc.ir.kernel.DecodeFabric.colorsWith(r.x(), r.y(), r.grid(),
             m.queuePerColor(), here));
       }
+      // the queues: the region's fabric's and, where its wafer hands off on the fabric, the hand-off's
+      dev.meshc.ir.kernel.DecodeFabric.Queues.Count queues = w.phase() == Workload.Phase.DECODE
+          ? new dev.meshc.ir.kernel.DecodeFabric(r.grid(), 0, m.queuePerColor()).queues().count(!here.isEmpty())
+          : null;
       Plan.Region f = new Plan.Region(r.index(), r.wafer(), r.x(), r.y(), r.grid(), r.firstLayer(), r.endLayer(),
           r.head(), r.weightBytes(), r.kvBytes(), r.transientBytes(), colours, r.layerCycles(), r.headCycles(),
-          handoff, r.kvSlots());
+          handoff, r.kvSlots(), queues);
       out.add(f);
       cycles += f.cycles() + handoff;
       pes += (long) r.grid() * r.grid();

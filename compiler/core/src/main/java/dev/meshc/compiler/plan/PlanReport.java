@@ -47,6 +47,10 @@ public final class PlanReport {
       m.put("kv_bytes", r.kvBytes());
       m.put("buffer_bytes", r.transientBytes());
       m.put("colors", r.colors());
+      if (r.queues() != null) {
+        m.put("input_queues", r.queues().inputs());
+        m.put("output_queues", r.queues().outputs());
+      }
       m.put("cycles_per_layer", r.layerCycles());
       m.put("cycles", r.cycles());
       m.put("handoff_cycles", r.handoffCycles());

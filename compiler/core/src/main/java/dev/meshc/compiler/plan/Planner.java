@@ -11,6 +11,7 @@ import com.google.ortools.sat.LinearExpr;
 import com.google.ortools.sat.LinearExprBuilder;
 import com.google.ortools.sat.Literal;
 import com.google.ortools.sat.NoOverlap2dConstraint;
+import dev.meshc.backends.csl.DecodeMemory;
 import dev.meshc.compiler.plan.CostModel.UnitCost;
 import dev.meshc.compiler.plan.ModelShape.LayerShape;
 import dev.meshc.ir.MeshcException;
@@ -74,20 +75,19 @@ public final class Planner {
   private final LayerShape layer;
   private final int units;
 
-  /** The per-grid figures the model is built from: one candidate side P. */
-  record Candidate(int grid, UnitCost layer, UnitCost head, long budget, int capacity, boolean headFits,
-      int perWafer, int colors) {
-    long transientBytes() {
-      return Math.max(layer.transientBytes(), head == null ? 0 : head.transientBytes());
-    }
-  }
+  /**
+   * The per-grid figures the model is built from: one candidate side P. {@code transientBytes}:
+   * what a region holds besides its layers' resident bytes; {@code headBytes}: what the head adds.
+   */
+  record Candidate(int grid, UnitCost layer, UnitCost head, long transientBytes, long headBytes, long budget,
+      int capacity, boolean headFits, int perWafer, int colors) {}
 
   public Planner(ModelShape model, MachineSpec m, Workload w, Options o) {
     this.model = model;
     this.m = m;
     this.w = w;
     this.o = o;
-    this.cost = new CostModel(m, w);
+    this.cost = new CostModel(m, w, model.storage());
     this.layer = model.envelope();
     this.units = model.layers().size() + (model.head() == null ? 0 : 1);
   }
@@ -128,13 +128,15 @@ public final class Planner {
   Candidate candidate(int p) {
     UnitCost l = cost.layer(layer, p);
     UnitCost h = model.head() == null ? null : cost.head(model.head(), layer.normed(), p);
-    long trans = Math.max(l.transientBytes(), h == null ? 0 : h.transientBytes());
+    // the decode program declares the head's buffers beside the layers'; the templates' are reused
+    long trans = cost.declared() || h == null ? l.transientBytes() : Math.max(l.transientBytes(), h.transientBytes());
+    long headBytes = h == null ? 0 : h.residentBytes() + (cost.declared() ? h.transientBytes() : 0);
     long budget = m.bufferBudget() - trans;
     int cap = budget <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, budget / Math.max(1, l.residentBytes()));
-    boolean headFits = h == null || h.residentBytes() <= budget;
+    boolean headFits = h == null || headBytes <= budget;
     int perWafer = WaferPackings.most(p, m.kernelWidth(), m.kernelHeight());
     int colors = Math.max(l.colors(), h == null ? 0 : h.colors());
-    return new Candidate(p, l, h, budget, cap, headFits, perWafer, colors);
+    return new Candidate(p, l, h, trans, headBytes, budget, cap, headFits, perWafer, colors);
   }
 
   /** Regions of side P the model needs for memory alone (the head shares the last when it fits). */
@@ -148,7 +150,7 @@ public final class Planner {
       if (!c.headFits()) {
         return Integer.MAX_VALUE;
       }
-      if (c.head().residentBytes() > left) {
+      if (c.headBytes() > left) {
         r++;
       }
     }
@@ -373,7 +375,7 @@ public final class Planner {
           BoolVar hk = cp.newBoolVar("head" + r + "_" + sizes[j]);
           cp.addLessOrEqual(hk, z[r][j]);
           hSum.add(hk);
-          bytes.addTerm(hk, c.head().residentBytes());
+          bytes.addTerm(hk, c.headBytes());
           cyc.addTerm(hk, quanta(cyclesOf(c.head()), q));
         }
         cp.addLessOrEqual(bytes.addTerm(z[r][j], -c.budget()), 0).onlyEnforceIf(memory);
@@ -559,21 +561,29 @@ public final class Planner {
   private Plan.Region region(int index, Candidate c, int wafer, int x, int y, int first, int layersHere,
       boolean headHere) {
     long weights = layersHere * c.layer().weightBytes() + (headHere ? c.head().weightBytes() : 0);
-    return new Plan.Region(index, wafer, x, y, c.grid(), first, first + layersHere, headHere, weights,
-        layersHere * c.layer().kvBytes(), c.transientBytes(), c.colors(), c.layer().cycles(),
-        c.head() == null ? 0 : c.head().cycles(), 0, kvSlots(c, layersHere, weights));
+    long kv = layersHere * c.layer().kvBytes();
+    long trans = c.transientBytes() + (headHere && cost.declared() ? c.head().transientBytes() : 0);
+    DecodeMemory.Bytes declared = cost.declared(c.grid(), layersHere, headHere);
+    if (declared != null) { // exactly what the region's PEs declare (the model above bounds it)
+      weights = declared.weights();
+      kv = declared.kv();
+      trans = declared.other();
+    }
+    return new Plan.Region(index, wafer, x, y, c.grid(), first, first + layersHere, headHere, weights, kv, trans,
+        c.colors(), c.layer().cycles(), c.head() == null ? 0 : c.head().cycles(), 0,
+        kvSlots(c, layersHere, weights + trans), null);
   }
 
   /**
    * Tokens one row of the region holds: the memory beside weights and buffers over one token's K
    * and V on a PE (its dims, fp16, every layer of the region). Decode only; 0 otherwise.
    */
-  private long kvSlots(Candidate c, int layersHere, long weights) {
+  private long kvSlots(Candidate c, int layersHere, long besidesKv) {
     if (w.phase() != Workload.Phase.DECODE || layersHere == 0) {
       return 0;
     }
     long perToken = layersHere * c.layer().kvBytesPerToken(w.maxContext());
-    return Math.max(0, m.bufferBudget() - weights - c.transientBytes()) / perToken;
+    return Math.max(0, m.bufferBudget() - besidesKv) / perToken;
   }
 
   private static int gcd(int a, int b) {

@@ -79,7 +79,7 @@ final class RegionCounts {
     if (c.head() == null) {
       return c.capacity();
     }
-    long left = c.budget() - c.head().residentBytes();
+    long left = c.budget() - c.headBytes();
     return (int) Math.min(c.capacity(), Math.max(0, left / Math.max(1, c.layer().residentBytes())));
   }
 

@@ -36,7 +36,9 @@ public final class PlanBench {
 
   private static void child(Path model) {
     long t0 = System.nanoTime();
-    ModelShape shape = ModelShape.of(Frontend.load(model, List.of(InputBinding.parse("input_ids=1x16"))).module());
+    // as meshc compile plans decode: regions sized by the decode program's storage
+    ModelShape shape = ModelShape.decoding(Frontend.load(model, List.of(InputBinding.parse("input_ids=1x16")))
+        .module());
     System.out.printf(Locale.ROOT, "import + lift %.1f s%n", (System.nanoTime() - t0) / 1e9);
     MachineSpec wse2 = MachineSpec.load("wse2");
     for (Workload w : List.of(Workload.decode(4096), Workload.prefill(4096))) {

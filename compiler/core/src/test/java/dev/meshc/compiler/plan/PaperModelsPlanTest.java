@@ -25,7 +25,8 @@ class PaperModelsPlanTest {
     return SHAPES.computeIfAbsent(name, n -> {
       Path p = TestModels.example("models/" + n + "-shape.onnx");
       assertTrue(Files.exists(p), p + " is committed");
-      return ModelShape.of(Frontend.load(p, List.of(InputBinding.parse("input_ids=1x16"))).module());
+      // as meshc compile plans decode: regions sized by the decode program's storage
+      return ModelShape.decoding(Frontend.load(p, List.of(InputBinding.parse("input_ids=1x16"))).module());
     });
   }
 

@@ -209,7 +209,7 @@ class SmallInstancesTest {
             if (overlaps(placed, x, y, c.grid())) {
               continue;
             }
-            placed.add(new Plan.Region(i, 0, x, y, c.grid(), next, next + n, last, 0, 0, 0, 0, 0, 0, 0, 0));
+            placed.add(new Plan.Region(i, 0, x, y, c.grid(), next, next + n, last, 0, 0, 0, 0, 0, 0, 0, 0, null));
             search(pl, all, cands, m, layers, regions, placed, next + n, best);
             placed.remove(placed.size() - 1);
           }
