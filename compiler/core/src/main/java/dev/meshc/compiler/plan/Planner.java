@@ -562,7 +562,7 @@ public final class Planner {
       boolean headHere) {
     long weights = layersHere * c.layer().weightBytes() + (headHere ? c.head().weightBytes() : 0);
     long kv = layersHere * c.layer().kvBytes();
-    long trans = c.transientBytes() + (headHere && cost.declared() ? c.head().transientBytes() : 0);
+    long trans = c.transientBytes();
     DecodeMemory.Bytes declared = cost.declared(c.grid(), layersHere, headHere);
     if (declared != null) { // exactly what the region's PEs declare (the model above bounds it)
       weights = declared.weights();
