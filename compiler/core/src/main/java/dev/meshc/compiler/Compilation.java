@@ -156,17 +156,15 @@ public final class Compilation {
     if (!o.phase().equals("prefill") && generates) { // "both" is every phase the model has
       loads.add(Workload.decode(context));
     }
-    ModelShape traced = ModelShape.of(f.module());
-    // decode regions are sized by the decode program's storage (LLaMA3-8B: 0.3 s cold)
-    ModelShape decoding = loads.stream().anyMatch(l -> l.phase() == Workload.Phase.DECODE)
-        ? ModelShape.decoding(f.module()) : null;
+    // decode regions are sized by the decode program's storage (LLaMA3-8B: 0.3 s cold); prefill's cost ignores it
+    ModelShape shape = loads.stream().anyMatch(l -> l.phase() == Workload.Phase.DECODE)
+        ? ModelShape.decoding(f.module()) : ModelShape.of(f.module());
     List<Plan> plans = new ArrayList<>();
     List<Placement> placed = new ArrayList<>();
     StringBuilder text = new StringBuilder();
     for (Workload w : loads) {
       progress.step(String.format(java.util.Locale.ROOT, "planning %s on %s (CP-SAT, deterministic limit %s)",
           w.phase().label(), m.name(), o.timeLimit()));
-      ModelShape shape = w.phase() == Workload.Phase.DECODE ? decoding : traced;
       Planner planner = new Planner(shape, m, w, new Planner.Options(o.grid().of(w.phase()), o.wafers(),
           o.timeLimit(), o.gap(), 1, o.workers()));
       if (solverLog != null) {
@@ -192,7 +190,7 @@ public final class Compilation {
       }
     }
     if (o.genLen() != null && feasible && plans.size() == 2) {
-      EndToEnd e = EndToEnd.of(plans.get(0), plans.get(1), traced, m, prompt, o.genLen());
+      EndToEnd e = EndToEnd.of(plans.get(0), plans.get(1), shape, m, prompt, o.genLen());
       text.append(String.format(java.util.Locale.ROOT, "end to end: a %d-token prompt, then %d generated tokens: "
           + "prefill %.3f ms + decode %.3f ms (each step at its context, %d to %d tokens) = %.1f generated tokens/s%n",
           prompt, o.genLen(), e.prefillSeconds() * 1e3, e.decodeSeconds() * 1e3, prompt + 1, prompt + o.genLen(),

@@ -137,11 +137,6 @@ public final class DecodeFabric {
   // serve colours used one after another (its ID is also the microthread of an async op); on
   // WSE-3 @initialize_queue binds each queue to one colour for good.
 
-  /** The queue IDs this region's program takes ({@link Queues}). */
-  public Queues queues() {
-    return new Queues(rerouted);
-  }
-
   /**
    * Which queue each route of a decode PE's program goes through; {@code rerouted}: WSE-3's
    * five colours, each bound to its own queue.
@@ -150,6 +145,8 @@ public final class DecodeFabric {
     /** The first queue ID the program may take (memcpy keeps those below) and the most there are. */
     public static final int FIRST = 2;
     public static final int COUNT = 8;
+    /** The most a PE's program may take each way. */
+    public static final int FREE = COUNT - FIRST;
 
     /** The input queue of colour {@code k} of a K-tree's five, on either axis (re-routed: the colour's own). */
     public int treeInput(int k) {

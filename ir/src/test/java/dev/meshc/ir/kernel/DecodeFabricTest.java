@@ -139,9 +139,9 @@ class DecodeFabricTest {
    */
   @Test
   void queuesStayBesideMemcpysAndBindOneColourWhereRerouted() {
-    int free = DecodeFabric.Queues.COUNT - DecodeFabric.Queues.FIRST;
+    int free = DecodeFabric.Queues.FREE;
     for (boolean rerouted : new boolean[] {false, true}) {
-      DecodeFabric.Queues q = new DecodeFabric(8, 0, rerouted).queues();
+      DecodeFabric.Queues q = new DecodeFabric.Queues(rerouted);
       List<Integer> all = new ArrayList<>(List.of(q.handoffInput(), q.handoffOutput()));
       for (int k = 0; k < KTree.COLORS; k++) {
         all.add(q.treeInput(k));

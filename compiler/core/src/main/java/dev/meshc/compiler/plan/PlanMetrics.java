@@ -40,7 +40,7 @@ final class PlanMetrics {
       }
       // the queues: the region's fabric's and, where its wafer hands off on the fabric, the hand-off's
       dev.meshc.ir.kernel.DecodeFabric.Queues.Count queues = w.phase() == Workload.Phase.DECODE
-          ? new dev.meshc.ir.kernel.DecodeFabric(r.grid(), 0, m.queuePerColor()).queues().count(!here.isEmpty())
+          ? new dev.meshc.ir.kernel.DecodeFabric.Queues(m.queuePerColor()).count(!here.isEmpty())
           : null;
       Plan.Region f = new Plan.Region(r.index(), r.wafer(), r.x(), r.y(), r.grid(), r.firstLayer(), r.endLayer(),
           r.head(), r.weightBytes(), r.kvBytes(), r.transientBytes(), colours, r.layerCycles(), r.headCycles(),

@@ -89,7 +89,7 @@ public final class PlanVerifier {
       if (r.peBytes() > m.bufferBudget()) {
         bad.add(String.format(Locale.ROOT, "region %d needs %d B/PE > %d", i, r.peBytes(), m.bufferBudget()));
       }
-      int free = dev.meshc.ir.kernel.DecodeFabric.Queues.COUNT - dev.meshc.ir.kernel.DecodeFabric.Queues.FIRST;
+      int free = dev.meshc.ir.kernel.DecodeFabric.Queues.FREE;
       if (r.queues() != null && (r.queues().inputs() > free || r.queues().outputs() > free)) {
         bad.add(String.format(Locale.ROOT, "region %d names %d input and %d output queues, more than the %d beside "
             + "memcpy's", i, r.queues().inputs(), r.queues().outputs(), free));
